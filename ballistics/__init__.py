@@ -1,0 +1,12 @@
+"""ballistics: forensic ballistics evidence and laboratory quality management.
+
+The Flask application lives in :mod:`ballistics.app`; importing this package does not import
+Flask, so the pure science in :mod:`ballistics.imaging` stays usable on its own.
+"""
+
+
+def create_app(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - thin lazy proxy
+    """Build the Flask application (see :func:`ballistics.app.create_app`)."""
+    from ballistics.app import create_app as _create_app
+
+    return _create_app(*args, **kwargs)
