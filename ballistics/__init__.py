@@ -5,7 +5,7 @@ Flask, so the pure science in :mod:`ballistics.imaging` stays usable on its own.
 """
 
 
-def create_app(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - thin lazy proxy
+def create_app(*args, **kwargs):
     """Build the Flask application (see :func:`ballistics.app.create_app`)."""
     from ballistics.app import create_app as _create_app
 

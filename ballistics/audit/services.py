@@ -1,0 +1,155 @@
+"""Recording and verifying the audit log.
+
+Every ORM write is captured after each flush, so no service can forget to log; the entry is
+written on the same connection, inside the same transaction as the change it describes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from ballistics.audit.models import AuditEntry, AuditHead
+from ballistics.core.context import current_actor
+from ballistics.core.hashing import GENESIS, chain_hash
+from ballistics.core.timeutil import canonical, utcnow
+
+REDACTED_COLUMNS = {"password_hash", "token_hash"}
+_entries = AuditEntry.__table__
+_heads = AuditHead.__table__
+
+
+def _plain(value):
+    if isinstance(value, dt.datetime):
+        return canonical(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return value
+
+
+def _columns(obj) -> dict:
+    state = inspect(obj)
+    return {attr.key: ("<redacted>" if attr.key in REDACTED_COLUMNS else _plain(attr.value))
+            for attr in state.attrs if attr.key in state.mapper.columns}
+
+
+def _changes(obj) -> tuple[dict, dict]:
+    state = inspect(obj)
+    before, after = {}, {}
+    for attr in state.attrs:
+        if attr.key not in state.mapper.columns:
+            continue
+        hist = attr.history
+        if hist.has_changes():
+            redact = attr.key in REDACTED_COLUMNS
+            before[attr.key] = "<redacted>" if redact else _plain(
+                hist.deleted[0] if hist.deleted else None)
+            after[attr.key] = "<redacted>" if redact else _plain(
+                hist.added[0] if hist.added else None)
+    return before, after
+
+
+def _chain_key(obj, actor_lab: int | None) -> int:
+    lab_id = getattr(obj, "lab_id", None)
+    if lab_id is None and obj.__tablename__ == "labs":
+        lab_id = obj.id
+    return lab_id or actor_lab or 0
+
+
+def _object_id(obj) -> str | None:
+    ident = inspect(obj).identity
+    return ",".join(str(i) for i in ident) if ident else None
+
+
+def append(session: Session, *, chain_key: int, action: str, object_type: str,
+           object_id: str | None, before: dict | None, after: dict | None) -> None:
+    """Append one entry to a lab's chain on the session's connection (locks the chain head)."""
+    actor = current_actor()
+    conn = session.connection()
+    head = conn.execute(select(_heads.c.seq, _heads.c.hash)
+                        .where(_heads.c.chain_key == chain_key).with_for_update()).first()
+    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
+    created_at = utcnow()
+    payload = {"chain_key": chain_key, "seq": seq, "actor_id": actor.user_id,
+               "origin": actor.origin, "action": action, "object_type": object_type,
+               "object_id": object_id, "before": before, "after": after,
+               "created_at": canonical(created_at)}
+    digest = chain_hash(prev, payload)
+    conn.execute(insert(_entries).values(**{**payload, "created_at": created_at},
+                                         prev_hash=prev, hash=digest))
+    if head:
+        conn.execute(update(_heads).where(_heads.c.chain_key == chain_key)
+                     .values(seq=seq, hash=digest))
+    else:
+        conn.execute(insert(_heads).values(chain_key=chain_key, seq=seq, hash=digest))
+
+
+@event.listens_for(Session, "after_flush")
+def _capture(session: Session, flush_context) -> None:
+    actor_lab = current_actor().lab_id
+    rows = []
+    for action, objs in (("insert", session.new), ("update", session.dirty),
+                         ("delete", session.deleted)):
+        for obj in objs:
+            if not getattr(obj, "__audit__", True) or not hasattr(obj, "__tablename__"):
+                continue
+            if action == "insert":
+                before, after = None, _columns(obj)
+            elif action == "delete":
+                before, after = _columns(obj), None
+            else:
+                before, after = _changes(obj)
+                if not after:
+                    continue
+            rows.append((_chain_key(obj, actor_lab), action, obj.__tablename__,
+                         _object_id(obj), before, after))
+    # A stable order keeps lock acquisition on chain heads deadlock-free across transactions.
+    for key, action, table, oid, before, after in sorted(rows, key=lambda r: r[0]):
+        append(session, chain_key=key, action=action, object_type=table, object_id=oid,
+               before=before, after=after)
+
+
+def record_read(session: Session, *, lab_id: int, object_type: str, object_id: str,
+                detail: dict) -> None:
+    """Audit a read that crosses a lab boundary (the network queries another lab's data)."""
+    append(session, chain_key=lab_id, action="read", object_type=object_type,
+           object_id=object_id, before=None, after=detail)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def verify_audit_chain(session: Session, chain_key: int) -> ChainReport:
+    """Recompute every hash of one lab's audit chain; name the first entry that does not fit."""
+    prev, count = GENESIS, 0
+    rows = session.execute(select(AuditEntry).where(AuditEntry.chain_key == chain_key)
+                           .order_by(AuditEntry.seq)).scalars()
+    for count, entry in enumerate(rows, start=1):
+        if entry.seq != count:
+            return ChainReport(False, count, entry.seq, f"entry {count} is missing")
+        payload = {"chain_key": entry.chain_key, "seq": entry.seq, "actor_id": entry.actor_id,
+                   "origin": entry.origin, "action": entry.action,
+                   "object_type": entry.object_type, "object_id": entry.object_id,
+                   "before": entry.before, "after": entry.after,
+                   "created_at": canonical(entry.created_at)}
+        if entry.prev_hash != prev or chain_hash(prev, payload) != entry.hash:
+            return ChainReport(False, count, entry.seq,
+                               f"audit entry {entry.seq} does not match its hash")
+        prev = entry.hash
+    return ChainReport(True, count)

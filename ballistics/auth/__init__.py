@@ -1,0 +1,1 @@
+"""Labs, users, roles, API tokens, login and permission checks."""

@@ -1,0 +1,48 @@
+"""Permission checks and lab-scoped lookups. Every query for lab data goes through here, so a
+record of another lab answers 404 (its existence is not disclosed), never its content."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+
+from ballistics.auth.models import User
+from ballistics.auth.roles import Role
+from ballistics.core.errors import Forbidden, NotFound
+from ballistics.extensions import db
+
+M = TypeVar("M")
+
+
+def require_role(user: User, roles: frozenset[Role] | set[Role], action: str) -> None:
+    if not user.has_role(*roles):
+        needed = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
+        raise Forbidden(f"Your role does not allow you to {action} (needs: {needed}).")
+
+
+def lab_select(model: type[M], user: User) -> Select:
+    """``SELECT model`` restricted to the user's lab."""
+    return select(model).where(model.lab_id == user.lab_id)
+
+
+def get_in_lab(model: type[M], ident: int, user: User, *, what: str | None = None,
+               for_update: bool = False) -> M:
+    stmt = lab_select(model, user).where(model.id == ident)
+    if for_update:
+        stmt = stmt.with_for_update()
+    obj = db.session.execute(stmt).scalar_one_or_none()
+    if obj is None:
+        raise NotFound(f"No {what or model.__name__.lower()} {ident} in your lab.")
+    return obj
+
+
+def colleague(user_id: int, user: User, *, field: str) -> User:
+    """An active user of the caller's lab, or a 422 naming the field."""
+    from ballistics.core.errors import Unprocessable
+
+    other = db.session.get(User, user_id)
+    if other is None or other.lab_id != user.lab_id or not other.is_active:
+        raise Unprocessable(f"User {user_id} is not an active member of your lab.",
+                            fields={field: ["Unknown user in this lab."]})
+    return other

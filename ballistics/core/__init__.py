@@ -1,0 +1,1 @@
+"""Shared plumbing: errors, time, the marshmallow base, the API registry, hashing."""

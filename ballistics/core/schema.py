@@ -1,0 +1,28 @@
+"""The one marshmallow base: unknown fields are refused, and load errors name the field."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields
+
+
+class BaseSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class PageQuery(BaseSchema):
+    q = fields.String(load_default=None, metadata={"description": "free-text search"})
+    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500)
+    offset = fields.Integer(load_default=0, validate=lambda n: n >= 0)
+
+
+class UtcDateTime(fields.DateTime):
+    """Dump naive UTC timestamps with an explicit offset, so clients never guess the zone."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)

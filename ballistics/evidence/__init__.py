@@ -1,0 +1,1 @@
+"""Cases, items, seals, storage and the hash-chained chain of custody."""

@@ -1,0 +1,219 @@
+"""Chain-of-custody operations.
+
+Rules: only the current holder (or a lab manager) moves an item; a released or destroyed item
+moves no more; destruction needs a witness; every refusal raises before anything is written.
+Each operation appends one hash-chained CustodyEvent and updates the item's derived holder under
+its optimistic version counter, so of two simultaneous hand-overs exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ballistics.auth.access import colleague, get_in_lab, require_role
+from ballistics.auth.models import User
+from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
+from ballistics.core.errors import Conflict, Unprocessable
+from ballistics.core.hashing import GENESIS
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence.chain import seal_event
+from ballistics.evidence.models import (
+    Case,
+    CustodyEvent,
+    CustodyKind,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Seal,
+    StorageLocation,
+)
+from ballistics.evidence.services import next_item_number
+from ballistics.extensions import db
+
+
+@dataclass(frozen=True)
+class Holder:
+    user_id: int | None = None
+    location_id: int | None = None
+    agency: str | None = None
+
+    @classmethod
+    def of(cls, item: Item) -> Holder:
+        return cls(item.holder_user_id, item.holder_location_id, item.holder_agency)
+
+
+def _flush_or_conflict(item: Item) -> None:
+    barcode = item.barcode
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise Conflict(f"Item {barcode} was changed by someone else at the same moment; "
+                       "reload it and try again.", code="concurrent_change") from exc
+
+
+def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: str = "",
+            witness: User | None = None, details: dict | None = None,
+            expected_seq: int | None = None) -> CustodyEvent:
+    if expected_seq is not None and expected_seq != item.custody_seq:
+        raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
+                       f" {expected_seq}); reload it.", code="stale_item")
+    frm = Holder.of(item)
+    prev = item.custody_head or GENESIS
+    event = CustodyEvent(lab_id=item.lab_id, item_id=item.id, seq=item.custody_seq + 1,
+                         kind=kind.value, from_user_id=frm.user_id,
+                         from_location_id=frm.location_id, from_agency=frm.agency,
+                         to_user_id=to.user_id, to_location_id=to.location_id,
+                         to_agency=to.agency, actor_id=actor.id,
+                         witness_id=witness.id if witness else None, reason=reason or "",
+                         details=details or {}, occurred_at=utcnow())
+    seal_event(event, prev)
+    item.custody_seq, item.custody_head = event.seq, event.hash
+    item.holder_user_id, item.holder_location_id, item.holder_agency = (
+        to.user_id, to.location_id, to.agency)
+    db.session.add(event)
+    _flush_or_conflict(item)
+    return event
+
+
+def _movable(item: Item, actor: User, action: str, *, must_hold: bool = True) -> None:
+    require_role(actor, CUSTODY_ROLES, action)
+    if item.is_disposed:
+        raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
+                       code="item_disposed")
+    if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_ROLES):
+        raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
+                       "only its current holder or a lab manager can do this.",
+                       code="not_holder")
+
+
+def _location(actor: User, location_id: int) -> StorageLocation:
+    location = db.session.get(StorageLocation, location_id)
+    if location is None or location.lab_id != actor.lab_id or not location.is_active:
+        raise Unprocessable(f"Storage location {location_id} is not an active location of your "
+                            "lab.", fields={"location_id": ["Unknown storage location."]})
+    return location
+
+
+def receive(actor: User, case: Case, *, kind: str, from_agency: str, description: str = "",
+            reason: str = "", **details) -> Item:
+    """Receive an item from an outside agency into the actor's custody."""
+    require_role(actor, INTAKE_ROLES, "receive evidence")
+    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind).value,
+                number=next_item_number(case, None), description=description, **details)
+    item.barcode = f"{case.lab_case_number}/{item.number}"
+    db.session.add(item)
+    db.session.flush()
+    item.holder_agency = from_agency
+    _append(item, CustodyKind.RECEIVED, actor, Holder(user_id=actor.id),
+            reason=reason or f"Received from {from_agency}")
+    return item
+
+
+def transfer(actor: User, item: Item, *, to_user_id: int, reason: str = "",
+             expected_seq: int | None = None) -> CustodyEvent:
+    _movable(item, actor, "hand over evidence")
+    to = colleague(to_user_id, actor, field="to_user_id")
+    if not to.has_role(*CUSTODY_ROLES):
+        raise Unprocessable(f"{to.full_name} has no custody role.",
+                            fields={"to_user_id": ["This user may not hold evidence."]})
+    if to.id == item.holder_user_id:
+        raise Conflict(f"{to.full_name} already holds item {item.barcode}.", code="same_holder")
+    return _append(item, CustodyKind.TRANSFERRED, actor, Holder(user_id=to.id), reason=reason,
+                   expected_seq=expected_seq)
+
+
+def store(actor: User, item: Item, *, location_id: int, reason: str = "",
+          expected_seq: int | None = None, returning: bool = False) -> CustodyEvent:
+    _movable(item, actor, "store evidence")
+    location = _location(actor, location_id)
+    if item.holder_location_id == location.id:
+        raise Conflict(f"Item {item.barcode} is already in {location.code}.", code="same_holder")
+    kind = CustodyKind.RETURNED if returning else CustodyKind.STORED
+    return _append(item, kind, actor, Holder(location_id=location.id), reason=reason,
+                   expected_seq=expected_seq)
+
+
+def check_out(actor: User, item: Item, *, to_user_id: int | None = None, reason: str = "",
+              expected_seq: int | None = None) -> CustodyEvent:
+    """Take an item out of storage to a person (the actor by default)."""
+    _movable(item, actor, "check out evidence", must_hold=False)
+    if item.holder_location_id is None:
+        raise Conflict(f"Item {item.barcode} is not in storage (it is with {item.holder_label});"
+                       " hand it over instead.", code="not_in_storage")
+    to = colleague(to_user_id or actor.id, actor, field="to_user_id")
+    if not to.has_role(*CUSTODY_ROLES):
+        raise Unprocessable(f"{to.full_name} has no custody role.",
+                            fields={"to_user_id": ["This user may not hold evidence."]})
+    return _append(item, CustodyKind.CHECKED_OUT, actor, Holder(user_id=to.id), reason=reason,
+                   expected_seq=expected_seq)
+
+
+def seal(actor: User, item: Item, *, seal_number: str, reason: str = "",
+         expected_seq: int | None = None) -> CustodyEvent:
+    _movable(item, actor, "seal evidence")
+    if item.intact_seal is not None:
+        raise Conflict(f"Item {item.barcode} is already sealed ({item.intact_seal.number}).",
+                       code="already_sealed")
+    db.session.add(Seal(lab_id=item.lab_id, item=item, number=seal_number,
+                        applied_by_id=actor.id, applied_at=utcnow()))
+    return _append(item, CustodyKind.SEALED, actor, Holder.of(item), reason=reason,
+                   details={"seal_number": seal_number}, expected_seq=expected_seq)
+
+
+def unseal(actor: User, item: Item, *, reason: str, expected_seq: int | None = None
+           ) -> CustodyEvent:
+    _movable(item, actor, "unseal evidence")
+    current = item.intact_seal
+    if current is None:
+        raise Conflict(f"Item {item.barcode} has no intact seal.", code="not_sealed")
+    current.broken_by_id, current.broken_at, current.broken_reason = actor.id, utcnow(), reason
+    return _append(item, CustodyKind.UNSEALED, actor, Holder.of(item), reason=reason,
+                   details={"seal_number": current.number}, expected_seq=expected_seq)
+
+
+def sample(actor: User, item: Item, *, kind: str, description: str = "", reason: str = "",
+           expected_seq: int | None = None, **details) -> Item:
+    """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
+    _movable(item, actor, "sample evidence")
+    child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
+                 kind=ItemKind(kind).value, number=next_item_number(item.case, item),
+                 description=description, **details)
+    child.barcode = f"{item.case.lab_case_number}/{child.number}"
+    db.session.add(child)
+    db.session.flush()
+    _append(item, CustodyKind.SAMPLED, actor, Holder.of(item), reason=reason,
+            details={"sub_item_id": child.id, "sub_item_barcode": child.barcode},
+            expected_seq=expected_seq)
+    _append(child, CustodyKind.SAMPLED, actor, Holder(user_id=actor.id), reason=reason,
+            details={"parent_item_id": item.id, "parent_barcode": item.barcode})
+    return child
+
+
+def release(actor: User, item: Item, *, to_agency: str, reason: str,
+            expected_seq: int | None = None) -> CustodyEvent:
+    _movable(item, actor, "release evidence")
+    item.status = ItemStatus.RELEASED.value
+    return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason,
+                   expected_seq=expected_seq)
+
+
+def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",
+            expected_seq: int | None = None) -> CustodyEvent:
+    _movable(item, actor, "destroy evidence")
+    if witness_id is None:
+        raise Unprocessable("Destruction needs a witness.",
+                            fields={"witness_id": ["A witness is required for destruction."]})
+    witness = colleague(witness_id, actor, field="witness_id")
+    if witness.id == actor.id:
+        raise Unprocessable("The witness must be another person.",
+                            fields={"witness_id": ["The witness cannot be the actor."]})
+    item.status = ItemStatus.DESTROYED.value
+    return _append(item, CustodyKind.DESTROYED, actor, Holder(), reason=reason, witness=witness,
+                   details={"method": method} if method else None, expected_seq=expected_seq)
+
+
+def load_item(actor: User, item_id: int) -> Item:
+    return get_in_lab(Item, item_id, actor, what="item")

@@ -1,0 +1,167 @@
+"""Marshmallow schemas for the evidence API: explicit field lists, unknown fields refused."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from ballistics.core.schema import BaseSchema, UtcDateTime
+from ballistics.evidence.models import ItemKind
+
+_text = {"validate": validate.Length(max=200)}
+_kinds = validate.OneOf([k.value for k in ItemKind])
+
+
+class CaseCreateSchema(BaseSchema):
+    submitting_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    agency_case_number = fields.String(load_default="", validate=validate.Length(max=80))
+    offence = fields.String(load_default="", **_text)
+    offence_date = fields.Date(load_default=None, allow_none=True)
+    notes = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class HolderSchema(BaseSchema):
+    type = fields.String()
+    id = fields.Integer(allow_none=True)
+    label = fields.String()
+
+
+class ItemSchema(BaseSchema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+    number = fields.String()
+    barcode = fields.String()
+    kind = fields.String()
+    description = fields.String()
+    quantity = fields.Integer()
+    make = fields.String()
+    model = fields.String()
+    serial_number = fields.String()
+    calibre = fields.String()
+    is_serial_obliterated = fields.Boolean()
+    status = fields.String()
+    is_sealed = fields.Function(lambda item: item.intact_seal is not None)
+    holder = fields.Method("_holder")
+    custody_seq = fields.Integer()
+    created_at = UtcDateTime()
+
+    def _holder(self, item) -> dict:
+        if item.holder_user_id:
+            kind, ident = "user", item.holder_user_id
+        elif item.holder_location_id:
+            kind, ident = "location", item.holder_location_id
+        elif item.holder_agency:
+            kind, ident = "agency", None
+        else:
+            kind, ident = "none", None
+        return {"type": kind, "id": ident, "label": item.holder_label}
+
+
+class CaseSchema(BaseSchema):
+    id = fields.Integer()
+    lab_case_number = fields.String()
+    agency_case_number = fields.String()
+    submitting_agency = fields.String()
+    offence = fields.String()
+    offence_date = fields.Date(allow_none=True)
+    notes = fields.String()
+    created_at = UtcDateTime()
+    items = fields.List(fields.Nested(ItemSchema))
+
+
+class _ItemFacts(BaseSchema):
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    quantity = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10000))
+    make = fields.String(load_default="", validate=validate.Length(max=80))
+    model = fields.String(load_default="", validate=validate.Length(max=80))
+    serial_number = fields.String(load_default="", validate=validate.Length(max=80))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    is_serial_obliterated = fields.Boolean(load_default=False)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ItemReceiveSchema(_ItemFacts):
+    kind = fields.String(required=True, validate=_kinds)
+    from_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class _Op(BaseSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    expected_seq = fields.Integer(load_default=None, allow_none=True,
+                                  metadata={"description": "refuse if the item has moved on"})
+
+
+class TransferSchema(_Op):
+    to_user_id = fields.Integer(required=True)
+
+
+class StoreSchema(_Op):
+    location_id = fields.Integer(required=True)
+
+
+class CheckOutSchema(_Op):
+    to_user_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class SealSchema(_Op):
+    seal_number = fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class UnsealSchema(_Op):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SampleSchema(_ItemFacts):
+    kind = fields.String(required=True, validate=_kinds)
+    expected_seq = fields.Integer(load_default=None, allow_none=True)
+
+
+class ReleaseSchema(_Op):
+    to_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DestroySchema(_Op):
+    witness_id = fields.Integer(load_default=None, allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    method = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class CustodyEventSchema(BaseSchema):
+    id = fields.Integer()
+    item_id = fields.Integer()
+    seq = fields.Integer()
+    kind = fields.String()
+    from_user_id = fields.Integer(allow_none=True)
+    from_location_id = fields.Integer(allow_none=True)
+    from_agency = fields.String(allow_none=True)
+    to_user_id = fields.Integer(allow_none=True)
+    to_location_id = fields.Integer(allow_none=True)
+    to_agency = fields.String(allow_none=True)
+    actor_id = fields.Integer()
+    witness_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    details = fields.Dict()
+    occurred_at = UtcDateTime()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class ChainVerificationSchema(BaseSchema):
+    ok = fields.Boolean()
+    events = fields.Integer()
+    broken_event_id = fields.Integer(allow_none=True)
+    broken_seq = fields.Integer(allow_none=True)
+    reason = fields.String()
+
+
+class LocationCreateSchema(BaseSchema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class LocationSchema(BaseSchema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    is_active = fields.Boolean()

@@ -1,0 +1,76 @@
+"""Cases, storage locations and intake. Services flush; the request commits once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+
+from ballistics.auth.access import lab_select, require_role
+from ballistics.auth.models import User
+from ballistics.auth.roles import INTAKE_ROLES, OVERRIDE_ROLES
+from ballistics.core.errors import Conflict
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence.models import Case, CaseCounter, Item, StorageLocation
+from ballistics.extensions import db
+
+
+def _next_case_seq(lab_id: int, year: int) -> int:
+    counter = db.session.execute(
+        select(CaseCounter).where(CaseCounter.lab_id == lab_id, CaseCounter.year == year)
+        .with_for_update()).scalar_one_or_none()
+    if counter is None:
+        counter = CaseCounter(lab_id=lab_id, year=year, last_seq=0)
+        db.session.add(counter)
+    counter.last_seq += 1
+    return counter.last_seq
+
+
+def create_case(actor: User, *, submitting_agency: str, agency_case_number: str = "",
+                offence: str = "", offence_date=None, notes: str = "") -> Case:
+    """Open a case with the next lab case number for the actor's lab and the current year."""
+    require_role(actor, INTAKE_ROLES, "open cases")
+    year = utcnow().year
+    seq = _next_case_seq(actor.lab_id, year)
+    case = Case(lab_id=actor.lab_id, year=year, seq=seq,
+                lab_case_number=f"{actor.lab.code}-{year}-{seq:05d}",
+                submitting_agency=submitting_agency, agency_case_number=agency_case_number,
+                offence=offence, offence_date=offence_date, notes=notes,
+                created_by_id=actor.id)
+    db.session.add(case)
+    db.session.flush()
+    return case
+
+
+def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -> list[Case]:
+    stmt = lab_select(Case, actor).order_by(Case.id.desc())
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Case.lab_case_number.ilike(like),
+                              Case.agency_case_number.ilike(like),
+                              Case.submitting_agency.ilike(like), Case.offence.ilike(like),
+                              Case.id.in_(select(Item.case_id).where(
+                                  Item.lab_id == actor.lab_id,
+                                  or_(Item.barcode.ilike(like),
+                                      Item.serial_number.ilike(like))))))
+    return list(db.session.execute(stmt.limit(limit).offset(offset)).scalars())
+
+
+def next_item_number(case: Case, parent: Item | None) -> str:
+    if parent is None:
+        count = db.session.scalar(select(func.count(Item.id)).where(
+            Item.case_id == case.id, Item.parent_id.is_(None)))
+        return str(count + 1)
+    count = db.session.scalar(select(func.count(Item.id)).where(Item.parent_id == parent.id))
+    return f"{parent.number}.{count + 1}"
+
+
+def create_location(actor: User, *, code: str, name: str) -> StorageLocation:
+    require_role(actor, OVERRIDE_ROLES, "manage storage locations")
+    exists = db.session.scalar(lab_select(StorageLocation, actor)
+                               .where(StorageLocation.code == code))
+    if exists is not None:
+        raise Conflict(f"Storage location {code} already exists.",
+                       fields={"code": ["Already in use in your lab."]})
+    location = StorageLocation(lab_id=actor.lab_id, code=code, name=name)
+    db.session.add(location)
+    db.session.flush()
+    return location

@@ -1,0 +1,63 @@
+"""Settings: embedded defaults for a first run, every one overridable by an environment variable.
+
+The embedded default needs no server: SQLite under ``instance/`` and kombu's filesystem transport
+for Celery. Production sets ``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis or
+RabbitMQ); see README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    """Read SECRET_KEY from the environment, else from a random key kept under instance/.
+
+    A shipped constant would let anyone forge sessions on every newcomer's install.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings(overrides: dict | None = None) -> dict:
+    """Return the Flask config mapping for this process."""
+    overrides = dict(overrides or {})
+    env = os.environ
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or env.get("INSTANCE_PATH")
+                    or REPO_ROOT / "instance").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'ballistics.sqlite'}"
+    broker_url = env.get("CELERY_BROKER_URL") or "filesystem://"
+    settings = {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": env.get("CELERY_RESULT_BACKEND")
+        or f"db+sqlite:///{instance / 'celery-results.sqlite'}",
+        "CELERY_BROKER_FOLDER": str(instance / "broker"),
+        "CELERY_TASK_ALWAYS_EAGER": env.get("CELERY_TASK_ALWAYS_EAGER") == "1",
+        "IMAGE_STORE": env.get("IMAGE_STORE") or str(instance / "scans"),
+        "APP_ROLE": env.get("APP_ROLE", "lab"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024 * 1024)),
+    }
+    settings.update(overrides)
+    return settings

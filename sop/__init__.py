@@ -1,0 +1,1 @@
+"""Quality management: SOPs and versions, personnel, equipment, examinations and compliance."""
