@@ -12,7 +12,7 @@ from ballistics.auth.roles import Role
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 
-DEMO_PASSWORD = "demo-pass-2026"
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo lab only, printed at start-up
 DEMO_USERS = [
     ("tech", "Tara Technician", [Role.EVIDENCE_TECHNICIAN]),
     ("examiner", "Eli Examiner", [Role.EXAMINER]),
