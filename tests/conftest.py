@@ -25,7 +25,7 @@ from ballistics.extensions import db
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://root@127.0.0.1:5432/postgres")
-PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
+PASSWORD = "correct horse battery staple"
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 

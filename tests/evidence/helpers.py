@@ -6,22 +6,22 @@ from __future__ import annotations
 class Api:
     """Calls the JSON API as one user of a lab kit and checks the status of every answer."""
 
-    def __init__(self, client, kit, who: str):  # noqa: ANN001
+    def __init__(self, client, kit, who: str):
         self.client, self.kit, self.who = client, kit, who
 
     def as_(self, who: str) -> Api:
         return Api(self.client, self.kit, who)
 
-    def call(self, method: str, path: str, expect: int, json: dict | None = None):  # noqa: ANN201
+    def call(self, method: str, path: str, expect: int, json: dict | None = None):
         response = self.client.open(f"/api/v1{path}", method=method, json=json,
                                     headers=self.kit.headers(self.who))
         assert response.status_code == expect, (response.status_code, response.get_json())
         return response.get_json()
 
-    def post(self, path: str, json: dict | None = None, expect: int = 201):  # noqa: ANN201
+    def post(self, path: str, json: dict | None = None, expect: int = 201):
         return self.call("POST", path, expect, json or {})
 
-    def get(self, path: str, expect: int = 200):  # noqa: ANN201
+    def get(self, path: str, expect: int = 200):
         return self.call("GET", path, expect)
 
     def new_case(self) -> dict:

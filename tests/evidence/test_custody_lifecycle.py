@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import text
 
 from ballistics.evidence.chain import verify_chain
@@ -46,7 +48,7 @@ def test_full_lifecycle_and_tamper_detection(app, client, lab):
         "received", "sealed", "stored", "checked_out", "unsealed", "sampled", "sampled",
         "sealed", "returned"]
     assert [e["seq"] for e in history] == list(range(1, 10))
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(history, history[1:], strict=False))
+    assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(history))
     assert tech.get(f"/items/{cases_[0]['id']}")["status"] == "released"
     destroyed = tech.get(f"/items/{cases_[1]['id']}/custody")[-1]
     assert destroyed["kind"] == "destroyed" and destroyed["witness_id"] == lab.id("tech")
