@@ -47,6 +47,7 @@ def load_settings(overrides: dict | None = None) -> dict:
         "CELERY_RESULT_BACKEND": env.get("CELERY_RESULT_BACKEND")
         or f"db+sqlite:///{instance / 'celery-results.sqlite'}",
         "CELERY_BROKER_FOLDER": str(instance / "broker"),
+        "CELERY_TASK_DEFAULT_QUEUE": env.get("CELERY_TASK_DEFAULT_QUEUE", "ballistics"),
         "CELERY_TASK_ALWAYS_EAGER": env.get("CELERY_TASK_ALWAYS_EAGER") == "1",
         "IMAGE_STORE": env.get("IMAGE_STORE") or str(instance / "scans"),
         "APP_ROLE": env.get("APP_ROLE", "lab"),

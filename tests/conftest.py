@@ -6,11 +6,17 @@ that needs it is skipped with a message.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Cheaper argon2id for the many test accounts (same algorithm, lower cost); set before import.
+os.environ.setdefault("ARGON2_TIME_COST", "1")
+os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
 
 import psycopg
 import pytest
@@ -158,3 +164,17 @@ def other_lab(app) -> LabKit:
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@contextlib.contextmanager
+def serve(flask_app: Flask) -> Iterator[str]:
+    """Serve the app over real HTTP on 127.0.0.1 from a thread; yields the base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, flask_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()

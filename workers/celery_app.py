@@ -39,6 +39,7 @@ def make_celery(app: Flask) -> Celery:
         broker_url=app.config["CELERY_BROKER_URL"],
         result_backend=app.config["CELERY_RESULT_BACKEND"],
         broker_transport_options=_broker_options(app),
+        task_default_queue=app.config["CELERY_TASK_DEFAULT_QUEUE"],
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],

@@ -11,8 +11,8 @@ import decimal
 import enum
 from dataclasses import dataclass
 
+from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.orm import Session
 
 from ballistics.audit.models import AuditEntry, AuditHead
 from ballistics.core.context import current_actor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -15,7 +16,10 @@ from ballistics.auth.roles import Role
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
-_hasher = PasswordHasher()
+# argon2id with the library's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4) unless
+# the deployment tunes the cost; test runs lower it to keep hundreds of accounts affordable.
+_hasher = PasswordHasher(time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
+                         memory_cost=int(os.environ.get("ARGON2_MEMORY_KIB", 65536)))
 
 
 class Lab(db.Model):

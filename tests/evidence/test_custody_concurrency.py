@@ -1,0 +1,53 @@
+"""Simultaneous hand-overs on PostgreSQL: the optimistic lock lets exactly one win."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from ballistics.evidence.chain import verify_chain
+from ballistics.evidence.models import Item
+from ballistics.extensions import db
+from tests.conftest import make_lab, serve
+
+N = 20
+
+
+def test_twenty_simultaneous_handovers_exactly_one_wins(pg_app):
+    with pg_app.app_context():
+        kit = make_lab(extra_users=N)
+        headers = kit.headers("tech")
+        recipients = [kit.id(f"extra{i}") for i in range(N)]
+        db.session.remove()
+    with serve(pg_app) as base:
+        case = requests.post(f"{base}/api/v1/cases", json={"submitting_agency": "Police"},
+                             headers=headers, timeout=30).json()
+        item = requests.post(f"{base}/api/v1/cases/{case['id']}/items",
+                             json={"kind": "firearm", "from_agency": "Police"},
+                             headers=headers, timeout=30).json()
+        barrier = threading.Barrier(N)
+
+        def hand_over(to_user: int) -> requests.Response:
+            with requests.Session() as http:
+                barrier.wait()
+                return http.post(f"{base}/api/v1/items/{item['id']}/transfer",
+                                 json={"to_user_id": to_user}, headers=headers, timeout=60)
+
+        with ThreadPoolExecutor(N) as pool:
+            responses = list(pool.map(hand_over, recipients))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * (N - 1), statuses
+    refused = [r.json() for r in responses if r.status_code == 409]
+    assert all(b["error"] in {"concurrent_change", "not_holder"} for b in refused)
+    assert all(b["message"] for b in refused)
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    with pg_app.app_context():
+        stored = db.session.get(Item, item["id"])
+        assert stored.holder_user_id == winner["to_user_id"]
+        assert stored.custody_seq == 2
+        report = verify_chain(db.session, stored)
+        assert report.ok and report.events == 2
+        db.session.remove()

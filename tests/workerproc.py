@@ -1,0 +1,65 @@
+"""Real Celery worker processes for integration tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask
+
+from tests.conftest import REPO
+
+
+def worker_env(app: Flask) -> dict[str, str]:
+    """Environment that points a worker process at the same database, broker and queue."""
+    cfg = app.config
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": cfg["SQLALCHEMY_DATABASE_URI"],
+        "CELERY_BROKER_URL": cfg["CELERY_BROKER_URL"],
+        "CELERY_RESULT_BACKEND": cfg["CELERY_RESULT_BACKEND"],
+        "CELERY_TASK_DEFAULT_QUEUE": cfg["CELERY_TASK_DEFAULT_QUEUE"],
+        "INSTANCE_PATH": cfg["INSTANCE_PATH"],
+        "IMAGE_STORE": cfg["IMAGE_STORE"],
+        "SECRET_KEY": cfg["SECRET_KEY"],
+        "PYTHONPATH": str(REPO),
+    })
+    return env
+
+
+@contextlib.contextmanager
+def worker_process(app: Flask, *, name: str = "w1", concurrency: int = 1,
+                   log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Start ``celery worker`` as a separate process; stop it (and its children) afterwards."""
+    log = log or Path(app.config["INSTANCE_PATH"]) / f"worker-{name}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.worker", "worker",
+             "-n", f"{name}@%h", "-Q", app.config["CELERY_TASK_DEFAULT_QUEUE"],
+             "-c", str(concurrency), "--loglevel=INFO", "--without-gossip", "--without-mingle"],
+            cwd=REPO, env=worker_env(app), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        yield proc
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
