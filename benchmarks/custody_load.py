@@ -33,14 +33,14 @@ from tests.conftest import create_pg_database, drop_pg_database, make_lab, migra
 def _wait(url: str) -> None:
     for _ in range(100):
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     raise SystemExit(f"server at {url} did not start")
 
 
-def _phase(base: str, tokens: list[str], seconds: float, step) -> dict:  # noqa: ANN001
+def _phase(base: str, tokens: list[str], seconds: float, step) -> dict:
     latencies: dict[str, list[float]] = {}
     statuses: Counter = Counter()
     lock = threading.Lock()
@@ -51,15 +51,19 @@ def _phase(base: str, tokens: list[str], seconds: float, step) -> dict:  # noqa:
         http.headers["Authorization"] = f"Bearer {tokens[i]}"
         state: dict = {"i": i, "rng": random.Random(i)}
         while time.monotonic() < stop_at:
-            for name, method, path, body, expect in step(state):
+            steps, answer = step(state), None
+            while True:
+                try:
+                    name, method, path, body, expect = steps.send(answer)
+                except StopIteration:
+                    break
                 t0 = time.perf_counter()
                 r = http.request(method, base + path, json=body, timeout=60)
                 dt = time.perf_counter() - t0
                 with lock:
                     latencies.setdefault(name, []).append(dt)
                     statuses[(name, r.status_code, r.status_code in expect)] += 1
-                if r.status_code in (200, 201):
-                    state["last"] = r.json()
+                answer = r.json() if r.status_code in (200, 201) else None
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(tokens))]
     t0 = time.monotonic()
@@ -93,6 +97,7 @@ def main() -> None:
             kit = make_lab(extra_users=args.clients)
             tokens = [kit.tokens[f"extra{i}"] for i in range(args.clients)]
             ids = [kit.id(f"extra{i}") for i in range(args.clients)]
+            lab_id = kit.lab.id
             from ballistics.extensions import db
             db.session.remove()
         port = 8000 + os.getpid() % 1000
@@ -104,17 +109,20 @@ def main() -> None:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         base = f"http://127.0.0.1:{port}/api/v1"
         _wait(base + "/openapi.json")
-        case = requests.post(base + "/cases", json={"submitting_agency": "Bench"},
-                             headers={"Authorization": f"Bearer {tokens[0]}"}, timeout=30).json()
+        # One case per client, as technicians work on different submissions.
+        cases = [requests.post(base + "/cases", json={"submitting_agency": "Bench"},
+                               headers={"Authorization": f"Bearer {t}"}, timeout=30).json()["id"]
+                 for t in tokens]
 
-        def baseline(state):  # noqa: ANN001, ANN202
+        def baseline(state):
             yield "GET /me", "GET", "/me", None, {200}
 
-        def custody(state):  # noqa: ANN001, ANN202
+        def custody(state):
             i = state["i"]
-            yield ("receive", "POST", f"/cases/{case['id']}/items",
-                   {"kind": "cartridge_case", "from_agency": "Bench"}, {201})
-            item = state["last"]
+            item = yield ("receive", "POST", f"/cases/{cases[i]}/items",
+                          {"kind": "cartridge_case", "from_agency": "Bench"}, {201})
+            if item is None:
+                return
             to = ids[(i + 1) % len(ids)]
             yield "hand-over", "POST", f"/items/{item['id']}/transfer", {"to_user_id": to}, {201}
             if state["rng"].random() < 0.1:
@@ -130,7 +138,7 @@ def main() -> None:
         from ballistics.evidence.chain import verify_chain
         from ballistics.evidence.models import Item
         with app.app_context():
-            items = db.session.scalars(select(Item).where(Item.lab_id == kit.lab.id)).all()
+            items = db.session.scalars(select(Item).where(Item.lab_id == lab_id)).all()
             broken = [i.id for i in items if not verify_chain(db.session, i).ok]
             db.session.remove()
 

@@ -55,6 +55,11 @@ def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -
 
 
 def next_item_number(case: Case, parent: Item | None) -> str:
+    """Next free item number; locks the case (or parent item) row so two simultaneous
+    receipts cannot take the same number."""
+    owner = Case if parent is None else Item
+    db.session.execute(select(owner.id).where(owner.id == (case.id if parent is None
+                                                            else parent.id)).with_for_update())
     if parent is None:
         count = db.session.scalar(select(func.count(Item.id)).where(
             Item.case_id == case.id, Item.parent_id.is_(None)))
