@@ -14,6 +14,7 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -26,7 +27,7 @@ from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
 from ballistics.evidence.models import CustodyKind, Item, ItemKind, StorageLocation
 from ballistics.extensions import db
 
-KIND_CHOICES = [(k.value, k.value.replace("_", " ")) for k in ItemKind]
+KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ")) for k in ItemKind]
 
 
 def _text(label: str, n: int = 200, required: bool = False) -> StringField:
@@ -140,16 +141,16 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _people(actor: User, exclude: set[int | None]) -> list[tuple[int, str]]:
-    return [(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
+def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
+    return [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
             if u.id not in exclude]
 
 
-def _locations(actor: User, exclude: int | None) -> list[tuple[int, str]]:
+def _locations(actor: User, exclude: int | None) -> list[SelectChoice]:
     rows = db.session.execute(lab_select(StorageLocation, actor)
                               .where(StorageLocation.is_active)
                               .order_by(StorageLocation.code)).scalars()
-    return [(loc.id, f"{loc.code} · {loc.name}") for loc in rows if loc.id != exclude]
+    return [SelectChoice(loc.id, f"{loc.code} · {loc.name}") for loc in rows if loc.id != exclude]
 
 
 def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _CustodyForm:

@@ -76,16 +76,20 @@ def timeline(item: Item) -> list[EventRow]:
 
 def badge(result: ChainVerification) -> str:
     if result.ok:
-        return f"Chain verified ({result.events} events)"
+        return f"Chain verified ({_events(result.events)})"
     where = f" at event {result.broken_seq}" if result.broken_seq else ""
     return f"Chain BROKEN{where}: {result.reason}"
+
+
+def _events(n: int) -> str:
+    return f"{n} event" if n == 1 else f"{n} events"
 
 
 def verdict(result: ChainVerification, item: Item, at: datetime) -> str:
     """The verification result in words, for a reader who has never seen a hash chain."""
     when = fmt_utc(at)
     if result.ok:
-        return (f"The chain of {result.events} custody events was verified on {when}: every "
+        return (f"The chain of {_events(result.events)} was verified on {when}: every "
                 "event's hash matches its recorded contents, every event links to the hash of "
                 f"the event before it, events 1 to {result.events} are all present, and the "
                 f"last event is the item's recorded chain head ({item.custody_head}). "

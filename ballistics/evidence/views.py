@@ -108,4 +108,4 @@ def _badge(item: Item) -> tuple[bool, str]:
 def _done(item: Item, result) -> str:
     if isinstance(result, Item):
         return f"Sub-item {result.barcode} created and recorded on both chains."
-    return f"Item {item.barcode}: {result.kind.replace('_', ' ')} recorded (event {result.seq})."
+    return f"Item {item.barcode}: {result.kind.replace('_', ' ')}, event {result.seq} recorded."
