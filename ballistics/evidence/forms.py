@@ -40,6 +40,16 @@ def _reason(required: bool = False) -> TextAreaField:
     return TextAreaField("Reason", validators=[first, Length(max=2000)], default="")
 
 
+def _id_or_none(value: object) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _person(label: str) -> SelectField:
+    # No one is preselected: handing evidence to, or naming as witness, the first name in the
+    # list by accident must not be possible.
+    return SelectField(label, coerce=_id_or_none, validators=[DataRequired()])
+
+
 class CaseForm(FlaskForm):
     submitting_agency = _text("Submitting agency", required=True)
     agency_case_number = _text("Agency case number", 80)
@@ -72,7 +82,7 @@ class _CustodyForm(FlaskForm):
 
 
 class TransferForm(_CustodyForm):
-    to_user_id = SelectField("Hand over to", coerce=int, validators=[DataRequired()])
+    to_user_id = _person("Hand over to")
     reason = _reason()
 
 
@@ -107,7 +117,7 @@ class ReleaseForm(_CustodyForm):
 
 
 class DestroyForm(_CustodyForm):
-    witness_id = SelectField("Witness", coerce=int, validators=[DataRequired()])
+    witness_id = _person("Witness")
     method = _text("Method")
     reason = _reason(required=True)
 
@@ -142,8 +152,9 @@ ACTIONS: dict[str, Action] = {
 
 
 def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
-    return [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
-            if u.id not in exclude]
+    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
+              if u.id not in exclude]
+    return [SelectChoice("", "— choose —"), *people]
 
 
 def _locations(actor: User, exclude: int | None) -> list[SelectChoice]:

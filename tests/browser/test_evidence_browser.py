@@ -65,5 +65,6 @@ def test_receive_hand_over_label_and_report(pg_app, live_server, page):
     screenshot(page, "evidence-4-report")
     # The print layout renders to PDF with the browser's own print engine.
     page.emulate_media(media="print")
+    screenshot(page, "evidence-5-report-print")
     page.pdf(path=str(ARTIFACTS / "evidence-report.pdf"), format="A4", print_background=True)
     assert (ARTIFACTS / "evidence-report.pdf").stat().st_size > 10_000

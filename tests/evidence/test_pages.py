@@ -194,3 +194,15 @@ def test_report_states_verification_audits_the_read_and_shows_tampering(app, cli
     assert "BROKEN at event 2" in page and "was altered after it was recorded" in page
     assert "every event&#39;s hash matches" not in page
     assert "Chain BROKEN at event 2" in tech.get(f"/items/{item_id}")
+
+
+def test_no_person_is_preselected_for_hand_over_or_witness(app, lab, received):
+    tech = Browser(app, lab, "tech")
+    page = tech.get(f"/items/{received['id']}")
+    for name in ("to_user_id", "witness_id"):
+        select_ = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        assert re.search(r'<option selected value="">', select_), select_
+    before = _counts()
+    _, _, flashes = tech.submit(f"/items/{received['id']}/transfer", {"to_user_id": ""})
+    assert flashes[0][0] == "error" and "Hand over to" in flashes[0][1]
+    assert _counts() == before
