@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab
@@ -24,11 +25,12 @@ SERVICES = {"transfer": custody.transfer, "store": custody.store,
             "return": partial(custody.store, returning=True), "check-out": custody.check_out,
             "seal": custody.seal, "unseal": custody.unseal, "sample": custody.sample,
             "release": custody.release, "destroy": custody.destroy}
+assert SERVICES.keys() == forms.ACTIONS.keys(), "every page action needs a form and a service"
 
 
 @bp.route("/cases")
 @login_required
-def case_list():
+def case_list() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
     form = forms.CaseForm(formdata=None) if forms.may_intake(current_user) else None
     return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q,
@@ -37,7 +39,7 @@ def case_list():
 
 @bp.post("/cases")
 @login_required
-def case_create():
+def case_create() -> ResponseReturnValue:
     return submit_form(forms.CaseForm(), lambda data: create_case(current_user, **data),
                        back=url_for(".case_list"),
                        done=lambda case: (f"Case {case.lab_case_number} opened.",
@@ -46,7 +48,7 @@ def case_create():
 
 @bp.route("/cases/<int:case_id>")
 @login_required
-def case_page(case_id: int):
+def case_page(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
     form = forms.ReceiveForm(formdata=None) if forms.may_intake(current_user) else None
     return render_template("evidence/case.html", case=case, form=form)
@@ -54,7 +56,7 @@ def case_page(case_id: int):
 
 @bp.post("/cases/<int:case_id>/items")
 @login_required
-def item_receive(case_id: int):
+def item_receive(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
     return submit_form(forms.ReceiveForm(),
                        lambda data: custody.receive(current_user, case, **data),
@@ -65,7 +67,7 @@ def item_receive(case_id: int):
 
 @bp.route("/items/<int:item_id>")
 @login_required
-def item_page(item_id: int):
+def item_page(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     return render_template("evidence/item.html", item=item, rows=reports.timeline(item),
                            badge=_badge(item), actions=forms.item_actions(current_user, item))
@@ -73,7 +75,7 @@ def item_page(item_id: int):
 
 @bp.post("/items/<int:item_id>/<action>")
 @login_required
-def item_action(item_id: int, action: str):
+def item_action(item_id: int, action: str) -> ResponseReturnValue:
     if action not in forms.ACTIONS:
         abort(404)
     item = custody.load_item(current_user, item_id)
@@ -85,7 +87,7 @@ def item_action(item_id: int, action: str):
 
 @bp.route("/items/<int:item_id>/label")
 @login_required
-def item_label(item_id: int):
+def item_label(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     return render_template("evidence/label.html", item=item,
                            code128=labels.code128_svg(item.barcode),
@@ -94,7 +96,7 @@ def item_label(item_id: int):
 
 @bp.route("/items/<int:item_id>/report")
 @login_required
-def item_report(item_id: int):
+def item_report(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     report = reports.custody_report(current_user, item)
     return render_template("evidence/report.html", r=report, badge=reports.badge(report.result))
