@@ -145,7 +145,8 @@ def _drop_pending(session: Session) -> None:
 
 def record_read(session: Session, *, lab_id: int, object_type: str, object_id: str,
                 detail: dict) -> None:
-    """Audit a read that crosses a lab boundary (the network queries another lab's data)."""
+    """Audit a read that must be on record: a query across a lab boundary (the network reads
+    another lab's data) or a disclosure such as an item's court chain-of-custody report."""
     append(session, lab_id, [{"action": "read", "object_type": object_type,
                               "object_id": object_id, "before": None, "after": detail}])
 

@@ -46,3 +46,10 @@ def colleague(user_id: int, user: User, *, field: str) -> User:
         raise Unprocessable(f"User {user_id} is not an active member of your lab.",
                             fields={field: ["Unknown user in this lab."]})
     return other
+
+
+def lab_members(user: User, roles: frozenset[Role] | set[Role]) -> list[User]:
+    """Active users of the caller's lab holding any of ``roles`` (for pick lists), by name."""
+    users = db.session.execute(select(User).where(User.lab_id == user.lab_id)
+                               .order_by(User.full_name)).scalars()
+    return [u for u in users if u.is_active and u.has_role(*roles)]

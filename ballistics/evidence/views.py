@@ -1,17 +1,113 @@
-"""Evidence pages (server-rendered)."""
+"""Evidence pages (server-rendered): a routing table. Handlers look records up in the user's
+lab, hand forms to the same services as the API, and render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from functools import partial
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from ballistics.evidence.services import search_cases
+from ballistics.auth.access import get_in_lab
+from ballistics.core.web import submit_form
+from ballistics.evidence import custody, forms, labels, reports
+from ballistics.evidence.chain import verify_chain
+from ballistics.evidence.models import Case, Item
+from ballistics.evidence.services import create_case, search_cases
+from ballistics.extensions import db
 
 bp = Blueprint("evidence", __name__)
+bp.add_app_template_filter(reports.fmt_utc, "utc")
+
+#: page action -> the custody service it calls (the same functions the API calls)
+SERVICES = {"transfer": custody.transfer, "store": custody.store,
+            "return": partial(custody.store, returning=True), "check-out": custody.check_out,
+            "seal": custody.seal, "unseal": custody.unseal, "sample": custody.sample,
+            "release": custody.release, "destroy": custody.destroy}
+assert SERVICES.keys() == forms.ACTIONS.keys(), "every page action needs a form and a service"
 
 
 @bp.route("/cases")
 @login_required
-def case_list():
+def case_list() -> ResponseReturnValue:
     q = request.args.get("q", "").strip()
-    return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q)
+    form = forms.CaseForm(formdata=None) if forms.may_intake(current_user) else None
+    return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q,
+                           form=form)
+
+
+@bp.post("/cases")
+@login_required
+def case_create() -> ResponseReturnValue:
+    return submit_form(forms.CaseForm(), lambda data: create_case(current_user, **data),
+                       back=url_for(".case_list"),
+                       done=lambda case: (f"Case {case.lab_case_number} opened.",
+                                          url_for(".case_page", case_id=case.id)))
+
+
+@bp.route("/cases/<int:case_id>")
+@login_required
+def case_page(case_id: int) -> ResponseReturnValue:
+    case = get_in_lab(Case, case_id, current_user, what="case")
+    form = forms.ReceiveForm(formdata=None) if forms.may_intake(current_user) else None
+    return render_template("evidence/case.html", case=case, form=form)
+
+
+@bp.post("/cases/<int:case_id>/items")
+@login_required
+def item_receive(case_id: int) -> ResponseReturnValue:
+    case = get_in_lab(Case, case_id, current_user, what="case")
+    return submit_form(forms.ReceiveForm(),
+                       lambda data: custody.receive(current_user, case, **data),
+                       back=url_for(".case_page", case_id=case.id),
+                       done=lambda item: (f"Item {item.barcode} received into your custody.",
+                                          url_for(".item_page", item_id=item.id)))
+
+
+@bp.route("/items/<int:item_id>")
+@login_required
+def item_page(item_id: int) -> ResponseReturnValue:
+    item = custody.load_item(current_user, item_id)
+    return render_template("evidence/item.html", item=item, rows=reports.timeline(item),
+                           badge=_badge(item), actions=forms.item_actions(current_user, item))
+
+
+@bp.post("/items/<int:item_id>/<action>")
+@login_required
+def item_action(item_id: int, action: str) -> ResponseReturnValue:
+    if action not in forms.ACTIONS:
+        abort(404)
+    item = custody.load_item(current_user, item_id)
+    form = forms.action_form(action, current_user, item, bound=True)
+    page = url_for(".item_page", item_id=item.id)
+    return submit_form(form, lambda data: SERVICES[action](current_user, item, **data),
+                       back=page, done=lambda result: (_done(item, result), page))
+
+
+@bp.route("/items/<int:item_id>/label")
+@login_required
+def item_label(item_id: int) -> ResponseReturnValue:
+    item = custody.load_item(current_user, item_id)
+    return render_template("evidence/label.html", item=item,
+                           code128=labels.code128_svg(item.barcode),
+                           qr=labels.qr_svg(item.barcode))
+
+
+@bp.route("/items/<int:item_id>/report")
+@login_required
+def item_report(item_id: int) -> ResponseReturnValue:
+    item = custody.load_item(current_user, item_id)
+    report = reports.custody_report(current_user, item)
+    return render_template("evidence/report.html", r=report, badge=reports.badge(report.result))
+
+
+def _badge(item: Item) -> tuple[bool, str]:
+    result = verify_chain(db.session, item)
+    return result.ok, reports.badge(result)
+
+
+def _done(item: Item, result) -> str:
+    if isinstance(result, Item):
+        return f"Sub-item {result.barcode} created and recorded on both chains."
+    return f"Item {item.barcode}: {result.kind.replace('_', ' ')}, event {result.seq} recorded."

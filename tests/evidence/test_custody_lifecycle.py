@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import text
-
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
-from tests.evidence.helpers import Api
+from tests.evidence.helpers import Api, tamper_reason
 
 
 def test_full_lifecycle_and_tamper_detection(app, client, lab):
@@ -57,19 +55,7 @@ def test_full_lifecycle_and_tamper_detection(app, client, lab):
 
     # Someone with database access alters a past event: verification names it.
     victim = history[3]
-    conn = db.session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE custody_events DISABLE TRIGGER custody_events_append_only"))
-        conn.execute(text("UPDATE custody_events SET reason = 'nothing to see' WHERE id = :id"),
-                     {"id": victim["id"]})
-        conn.execute(text("ALTER TABLE custody_events ENABLE TRIGGER custody_events_append_only"))
-    else:
-        conn.execute(text("DROP TRIGGER custody_events_no_update"))
-        conn.execute(text("UPDATE custody_events SET reason = 'nothing to see' WHERE id = :id"),
-                     {"id": victim["id"]})
-        conn.execute(text("CREATE TRIGGER custody_events_no_update BEFORE UPDATE ON "
-                          "custody_events BEGIN SELECT RAISE(ABORT, 'append-only'); END"))
-    db.session.commit()
+    tamper_reason(victim["id"])
     report = verify_chain(db.session, db.session.get(Item, pistol["id"]))
     assert not report.ok
     assert report.broken_event_id == victim["id"] and report.broken_seq == 4

@@ -1,0 +1,207 @@
+"""WTForms for the evidence pages, and which custody actions a user may see on an item.
+
+The forms only collect input; every rule is enforced by the services in ``custody.py``. The
+visibility below just spares users buttons that the service would refuse anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ballistics.auth.access import lab_members, lab_select
+from ballistics.auth.models import User
+from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
+from ballistics.evidence.models import CustodyKind, Item, ItemKind, StorageLocation
+from ballistics.extensions import db
+
+KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ")) for k in ItemKind]
+
+
+def _text(label: str, n: int = 200, required: bool = False) -> StringField:
+    first = DataRequired() if required else Optional()
+    return StringField(label, validators=[first, Length(max=n)], default="")
+
+
+def _reason(required: bool = False) -> TextAreaField:
+    first = DataRequired() if required else Optional()
+    return TextAreaField("Reason", validators=[first, Length(max=2000)], default="")
+
+
+def _id_or_none(value: object) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+def _person(label: str) -> SelectField:
+    # No one is preselected: handing evidence to, or naming as witness, the first name in the
+    # list by accident must not be possible.
+    return SelectField(label, coerce=_id_or_none, validators=[DataRequired()])
+
+
+class CaseForm(FlaskForm):
+    submitting_agency = _text("Submitting agency", required=True)
+    agency_case_number = _text("Agency case number", 80)
+    offence = _text("Offence")
+    offence_date = DateField("Offence date", validators=[Optional()])
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)], default="")
+
+
+class _ItemFacts(FlaskForm):
+    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[DataRequired()])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
+                                default="")
+    quantity = IntegerField("Quantity", default=1,
+                            validators=[InputRequired(), NumberRange(1, 10000)])
+    make = _text("Make", 80)
+    model = _text("Model", 80)
+    serial_number = _text("Serial number", 80)
+    calibre = _text("Calibre", 40)
+    is_serial_obliterated = BooleanField("Serial number obliterated")
+
+
+class ReceiveForm(_ItemFacts):
+    from_agency = _text("Received from (agency)", required=True)
+    reason = _reason()
+
+
+class _CustodyForm(FlaskForm):
+    #: the chain position the page showed, so a form submitted after the item moved is refused
+    expected_seq = HiddenField(filters=[lambda v: int(v) if v not in (None, "") else None])
+
+
+class TransferForm(_CustodyForm):
+    to_user_id = _person("Hand over to")
+    reason = _reason()
+
+
+class StoreForm(_CustodyForm):
+    location_id = SelectField("Storage location", coerce=int, validators=[DataRequired()])
+    reason = _reason()
+
+
+class CheckOutForm(_CustodyForm):
+    reason = _reason()
+
+
+class SealForm(_CustodyForm):
+    seal_number = _text("Seal number", 80, required=True)
+    reason = _reason()
+
+
+class UnsealForm(_CustodyForm):
+    reason = _reason(required=True)
+
+
+class SampleForm(_CustodyForm):
+    kind = SelectField("Sub-item kind", choices=KIND_CHOICES, default=ItemKind.TEST_FIRE.value)
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
+                                default="")
+    reason = _reason()
+
+
+class ReleaseForm(_CustodyForm):
+    to_agency = _text("Release to (agency)", required=True)
+    reason = _reason(required=True)
+
+
+class DestroyForm(_CustodyForm):
+    witness_id = _person("Witness")
+    method = _text("Method")
+    reason = _reason(required=True)
+
+
+@dataclass(frozen=True)
+class Action:
+    """How one custody action appears on the item page."""
+
+    form: type[_CustodyForm]
+    title: str
+    fields: tuple[str, ...]
+    button: str
+    is_danger: bool = False
+
+
+#: action name (URL segment) -> its form and presentation, in page order; ``return`` posts the
+#: store form, recorded as a return to storage
+ACTIONS: dict[str, Action] = {
+    "check-out": Action(CheckOutForm, "Check out to me", ("reason",), "Check out"),
+    "transfer": Action(TransferForm, "Hand over", ("to_user_id", "reason"), "Hand over"),
+    "store": Action(StoreForm, "Put in storage", ("location_id", "reason"), "Store"),
+    "return": Action(StoreForm, "Return to storage", ("location_id", "reason"), "Return"),
+    "seal": Action(SealForm, "Seal", ("seal_number", "reason"), "Seal"),
+    "unseal": Action(UnsealForm, "Break seal", ("reason",), "Break seal"),
+    "sample": Action(SampleForm, "Create sub-item", ("kind", "description", "reason"),
+                     "Create sub-item"),
+    "release": Action(ReleaseForm, "Release to agency", ("to_agency", "reason"), "Release",
+                      is_danger=True),
+    "destroy": Action(DestroyForm, "Destroy", ("witness_id", "method", "reason"), "Destroy",
+                      is_danger=True),
+}
+
+
+def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
+    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
+              if u.id not in exclude]
+    return [SelectChoice("", "— choose —"), *people]
+
+
+def _locations(actor: User, exclude: int | None) -> list[SelectChoice]:
+    rows = db.session.execute(lab_select(StorageLocation, actor)
+                              .where(StorageLocation.is_active)
+                              .order_by(StorageLocation.code)).scalars()
+    return [SelectChoice(loc.id, f"{loc.code} · {loc.name}") for loc in rows if loc.id != exclude]
+
+
+def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _CustodyForm:
+    """The form for one custody action with its pick lists filled for this item.
+
+    ``bound`` reads the posted request; an unbound form (for the page) carries the item's
+    current chain position as ``expected_seq``.
+    """
+    cls = ACTIONS[action].form
+    form = cls() if bound else cls(formdata=None)
+    if isinstance(form, TransferForm):
+        form.to_user_id.choices = _people(actor, {item.holder_user_id})
+    elif isinstance(form, StoreForm):
+        form.location_id.choices = _locations(actor, item.holder_location_id)
+    elif isinstance(form, DestroyForm):
+        form.witness_id.choices = _people(actor, {actor.id})
+    if not bound:
+        form.expected_seq.data = item.custody_seq
+    return form
+
+
+def _returning(item: Item) -> bool:
+    # An item that was checked out of storage goes back as "returned", else it is "stored".
+    return any(e.kind == CustodyKind.CHECKED_OUT for e in item.events)
+
+
+def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyForm]]:
+    """The custody actions this user may take on this item now, with their unbound forms."""
+    if item.is_disposed or not actor.has_role(*CUSTODY_ROLES):
+        return []
+    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_ROLES)
+    names = set()
+    if item.holder_location_id is not None:
+        names.add("check-out")
+    if holds:
+        names |= {"transfer", "return" if _returning(item) else "store",
+                  "unseal" if item.intact_seal else "seal", "sample", "release", "destroy"}
+    return [(name, spec, action_form(name, actor, item, bound=False))
+            for name, spec in ACTIONS.items() if name in names]
+
+
+def may_intake(actor: User) -> bool:
+    return actor.has_role(*INTAKE_ROLES)

@@ -1,0 +1,208 @@
+"""The server-rendered evidence pages: lab isolation, forms on the custody services, refusals
+that write nothing, the label and the court report."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from ballistics.audit.models import AuditEntry
+from ballistics.evidence.models import CustodyEvent, Item
+from ballistics.extensions import db
+from tests.conftest import PASSWORD
+from tests.evidence.helpers import Api, tamper_reason
+
+_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_FLASH = re.compile(r'<p class="flash (\w+)" role="alert">([^<]*)</p>')
+
+
+class Browser:
+    """A test client logged in through the login form, posting forms with their CSRF token.
+
+    Every request runs in its own app context, as in a server: the test's outer app context
+    would otherwise share ``g`` (and Flask-Login's cached user) between clients, and its
+    database session with the test.
+    """
+
+    def __init__(self, app, kit, who: str):
+        self.app, self.client = app, app.test_client()
+        page = self._open("GET", "/login").text
+        response = self._open("POST", "/login", data={
+            "csrf_token": _TOKEN.search(page).group(1),
+            "username": kit.users[who].username, "password": PASSWORD})
+        assert response.status_code == 302, response.text
+        self.token = _TOKEN.search(self.get("/cases")).group(1)
+
+    def _open(self, method: str, path: str, **kw):
+        with self.app.app_context():
+            return self.client.open(path, method=method, **kw)
+
+    def get(self, path: str, expect: int = 200) -> str:
+        response = self._open("GET", path)
+        assert response.status_code == expect, (path, response.status_code)
+        return response.text
+
+    def post(self, path: str, data: dict, expect: int = 303, token: bool = True):
+        response = self._open("POST", path,
+                              data={"csrf_token": self.token, **data} if token else data)
+        assert response.status_code == expect, (path, response.status_code, response.text)
+        return response
+
+    def submit(self, path: str, data: dict) -> tuple[str, str, list[tuple[str, str]]]:
+        """Post a form, follow its redirect; return (landing path, page, flashed messages)."""
+        target = self.post(path, data).location
+        page = self.get(target)
+        return target, page, [(c, _unescape(m)) for c, m in _FLASH.findall(page)]
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&#39;", "'").replace("&amp;", "&").replace("&lt;", "<")
+
+
+def _item(item_id: int) -> Item:
+    db.session.expire_all()
+    return db.session.get(Item, item_id)
+
+
+def _counts() -> tuple[int, int]:
+    db.session.expire_all()
+    return (db.session.scalar(select(func.count(CustodyEvent.id))),
+            db.session.scalar(select(func.count(AuditEntry.id))))
+
+
+@pytest.fixture
+def received(client, lab) -> dict:
+    """A firearm received by the lab's technician through the API."""
+    tech = Api(client, lab, "tech")
+    return tech.receive(tech.new_case()["id"], "firearm", make="Glock", model="17",
+                        serial_number="BCXK117", calibre="9mm Luger")
+
+
+def test_case_and_item_forms_call_the_services(app, lab):
+    tech = Browser(app, lab, "tech")
+    assert "New case" in tech.get("/cases")
+    case_path, page, flashes = tech.submit("/cases", {"submitting_agency": "Central Police",
+                                                      "offence": "Murder"})
+    assert flashes[0][0] == "success" and "opened" in flashes[0][1]
+    assert "Receive item" in page
+    item_path, page, flashes = tech.submit(f"{case_path}/items", {
+        "kind": "firearm", "quantity": "1", "from_agency": "Central Police", "make": "Ruger",
+        "serial_number": "312-45678"})
+    assert "received into your custody" in flashes[0][1]
+    assert "Chain verified (1 event)" in page
+    seq = re.search(r'name="expected_seq" type="hidden" value="(\d+)"', page).group(1)
+    _, page, flashes = tech.submit(f"{item_path}/transfer", {
+        "to_user_id": lab.id("examiner"), "reason": "for examination", "expected_seq": seq})
+    assert flashes == [("success", flashes[0][1])] and "transferred, event 2" in flashes[0][1]
+    assert 'data-kind="transferred"' in page and "Tech → Examiner" in page
+    assert "Chain verified (2 events)" in page
+    item = _item(int(item_path.rsplit("/", 1)[1]))
+    assert item.holder_user_id == lab.id("examiner") and item.custody_seq == 2
+    # The case list links the case and finds it by the item's serial number.
+    assert case_path in tech.get("/cases?q=312-45678")
+
+
+def test_another_labs_pages_answer_404(app, lab, other_lab, received):
+    theirs = Browser(app, other_lab, "manager")
+    item_id, case_id = received["id"], received["case_id"]
+    for path in (f"/cases/{case_id}", f"/items/{item_id}", f"/items/{item_id}/label",
+                 f"/items/{item_id}/report"):
+        page = theirs.get(path, expect=404)
+        assert received["barcode"] not in page and "Glock" not in page
+    before = _counts()
+    theirs.post(f"/items/{item_id}/transfer", {"to_user_id": other_lab.id("tech")}, expect=404)
+    theirs.post(f"/cases/{case_id}/items", {"kind": "bullet", "from_agency": "X"}, expect=404)
+    assert _counts() == before
+    assert received["barcode"] not in theirs.get("/cases")
+
+
+def test_refused_hand_over_writes_nothing_and_shows_the_message(app, lab, received):
+    examiner = Browser(app, lab, "examiner")
+    page = examiner.get(f"/items/{received['id']}")
+    # The examiner does not hold it: no hand-over form is offered...
+    assert "/transfer" not in page and "Chain verified (1 event)" in page
+    before = _counts()
+    # ...and a forged post is refused by the service, shown on the item page, written nowhere.
+    path, page, flashes = examiner.submit(f"/items/{received['id']}/transfer",
+                                          {"to_user_id": lab.id("examiner2")})
+    assert path == f"/items/{received['id']}"
+    assert flashes[0][0] == "error"
+    assert "You do not hold item" in flashes[0][1] and received["barcode"] in flashes[0][1]
+    assert _counts() == before
+    assert _item(received["id"]).holder_user_id == lab.id("tech")
+
+
+def test_stale_and_invalid_forms_are_refused_without_writing(app, client, lab, received):
+    tech = Browser(app, lab, "tech")
+    Api(client, lab, "tech").post(f"/items/{received['id']}/seal", {"seal_number": "S-1"})
+    before = _counts()
+    # A page rendered at event 1, submitted after the item moved on to event 2.
+    _, _, flashes = tech.submit(f"/items/{received['id']}/transfer",
+                                {"to_user_id": lab.id("examiner"), "expected_seq": "1"})
+    assert flashes[0][0] == "error" and "has moved on" in flashes[0][1]
+    _, _, flashes = tech.submit(f"/items/{received['id']}/destroy",
+                                {"witness_id": lab.id("examiner"), "reason": ""})
+    assert flashes[0][0] == "error" and "Reason" in flashes[0][1]
+    tech.post(f"/items/{received['id']}/seal", {"seal_number": "S-2"}, expect=400, token=False)
+    assert _counts() == before
+
+
+def test_actions_follow_role_and_item_state(app, lab, received):
+    page = Browser(app, lab, "tech").get(f"/items/{received['id']}")
+    for action in ("transfer", "store", "seal", "sample", "release", "destroy"):
+        assert f'/items/{received["id"]}/{action}"' in page
+    assert "/check-out" not in page and "/unseal" not in page
+    admin = Browser(app, lab, "admin")
+    assert "/transfer" not in admin.get(f"/items/{received['id']}")
+    assert "New case" not in admin.get("/cases")
+    assert "Receive item" not in admin.get(f"/cases/{received['case_id']}")
+
+
+def test_label_has_code128_and_qr_svg(app, lab, received):
+    page = Browser(app, lab, "tech").get(f"/items/{received['id']}/label")
+    assert re.search(r'<svg class="code128"[^>]*aria-label="Code 128 barcode '
+                     + re.escape(received["barcode"]), page)
+    assert re.search(r'<svg role="img" aria-label="QR code ' + re.escape(received["barcode"])
+                     + r'"[^>]*class="qr"', page)
+    assert "<?xml" not in page and "<script>" not in page
+    assert lab.lab.name in page and received["barcode"] in page
+
+
+def test_report_states_verification_audits_the_read_and_shows_tampering(app, client, lab,
+                                                                         received):
+    api = Api(client, lab, "tech")
+    item_id = received["id"]
+    api.post(f"/items/{item_id}/transfer", {"to_user_id": lab.id("examiner")})
+    Api(client, lab, "examiner").post(f"/items/{item_id}/sample", {"kind": "test_fire"})
+    tech = Browser(app, lab, "tech")
+    page = tech.get(f"/items/{item_id}/report")
+    assert "Chain of custody report" in page and "Generated by" in page
+    assert "The chain of 3 events was verified on" in page and "UTC" in page
+    assert f"{received['barcode']}.1" in page  # the sub-item's chain summary
+    db.session.expire_all()
+    reads = db.session.execute(select(AuditEntry).where(
+        AuditEntry.action == "read", AuditEntry.object_type == "items",
+        AuditEntry.object_id == str(item_id))).scalars().all()
+    assert len(reads) == 1 and reads[0].actor_id == lab.id("tech")
+    assert reads[0].after["view"] == "chain_of_custody_report"
+
+    second = api.get(f"/items/{item_id}/custody")[1]
+    tamper_reason(second["id"])
+    page = tech.get(f"/items/{item_id}/report")
+    assert "BROKEN at event 2" in page and "was altered after it was recorded" in page
+    assert "every event&#39;s hash matches" not in page
+    assert "Chain BROKEN at event 2" in tech.get(f"/items/{item_id}")
+
+
+def test_no_person_is_preselected_for_hand_over_or_witness(app, lab, received):
+    tech = Browser(app, lab, "tech")
+    page = tech.get(f"/items/{received['id']}")
+    for name in ("to_user_id", "witness_id"):
+        select_ = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        assert re.search(r'<option selected value="">', select_), select_
+    before = _counts()
+    _, _, flashes = tech.submit(f"/items/{received['id']}/transfer", {"to_user_id": ""})
+    assert flashes[0][0] == "error" and "Hand over to" in flashes[0][1]
+    assert _counts() == before
