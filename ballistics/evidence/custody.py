@@ -55,11 +55,7 @@ def _flush_or_conflict(item: Item) -> None:
 
 
 def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: str = "",
-            witness: User | None = None, details: dict | None = None,
-            expected_seq: int | None = None) -> CustodyEvent:
-    if expected_seq is not None and expected_seq != item.custody_seq:
-        raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
-                       f" {expected_seq}); reload it.", code="stale_item")
+            witness: User | None = None, details: dict | None = None) -> CustodyEvent:
     frm = Holder.of(item)
     prev = item.custody_head or GENESIS
     event = CustodyEvent(lab_id=item.lab_id, item_id=item.id, seq=item.custody_seq + 1,
@@ -78,8 +74,13 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
     return event
 
 
-def _movable(item: Item, actor: User, action: str, *, must_hold: bool = True) -> None:
+def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
+             must_hold: bool = True) -> None:
+    """Refuse before anything changes: role, disposal, holder, and a stale view of the item."""
     require_role(actor, CUSTODY_ROLES, action)
+    if expected_seq is not None and expected_seq != item.custody_seq:
+        raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
+                       f" {expected_seq}); reload it.", code="stale_item")
     if item.is_disposed:
         raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
                        code="item_disposed")
@@ -114,32 +115,30 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
 
 def transfer(actor: User, item: Item, *, to_user_id: int, reason: str = "",
              expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "hand over evidence")
+    _movable(item, actor, "hand over evidence", expected_seq)
     to = colleague(to_user_id, actor, field="to_user_id")
     if not to.has_role(*CUSTODY_ROLES):
         raise Unprocessable(f"{to.full_name} has no custody role.",
                             fields={"to_user_id": ["This user may not hold evidence."]})
     if to.id == item.holder_user_id:
         raise Conflict(f"{to.full_name} already holds item {item.barcode}.", code="same_holder")
-    return _append(item, CustodyKind.TRANSFERRED, actor, Holder(user_id=to.id), reason=reason,
-                   expected_seq=expected_seq)
+    return _append(item, CustodyKind.TRANSFERRED, actor, Holder(user_id=to.id), reason=reason)
 
 
 def store(actor: User, item: Item, *, location_id: int, reason: str = "",
           expected_seq: int | None = None, returning: bool = False) -> CustodyEvent:
-    _movable(item, actor, "store evidence")
+    _movable(item, actor, "store evidence", expected_seq)
     location = _location(actor, location_id)
     if item.holder_location_id == location.id:
         raise Conflict(f"Item {item.barcode} is already in {location.code}.", code="same_holder")
     kind = CustodyKind.RETURNED if returning else CustodyKind.STORED
-    return _append(item, kind, actor, Holder(location_id=location.id), reason=reason,
-                   expected_seq=expected_seq)
+    return _append(item, kind, actor, Holder(location_id=location.id), reason=reason)
 
 
 def check_out(actor: User, item: Item, *, to_user_id: int | None = None, reason: str = "",
               expected_seq: int | None = None) -> CustodyEvent:
     """Take an item out of storage to a person (the actor by default)."""
-    _movable(item, actor, "check out evidence", must_hold=False)
+    _movable(item, actor, "check out evidence", expected_seq, must_hold=False)
     if item.holder_location_id is None:
         raise Conflict(f"Item {item.barcode} is not in storage (it is with {item.holder_label});"
                        " hand it over instead.", code="not_in_storage")
@@ -147,37 +146,36 @@ def check_out(actor: User, item: Item, *, to_user_id: int | None = None, reason:
     if not to.has_role(*CUSTODY_ROLES):
         raise Unprocessable(f"{to.full_name} has no custody role.",
                             fields={"to_user_id": ["This user may not hold evidence."]})
-    return _append(item, CustodyKind.CHECKED_OUT, actor, Holder(user_id=to.id), reason=reason,
-                   expected_seq=expected_seq)
+    return _append(item, CustodyKind.CHECKED_OUT, actor, Holder(user_id=to.id), reason=reason)
 
 
 def seal(actor: User, item: Item, *, seal_number: str, reason: str = "",
          expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "seal evidence")
+    _movable(item, actor, "seal evidence", expected_seq)
     if item.intact_seal is not None:
         raise Conflict(f"Item {item.barcode} is already sealed ({item.intact_seal.number}).",
                        code="already_sealed")
     db.session.add(Seal(lab_id=item.lab_id, item=item, number=seal_number,
                         applied_by_id=actor.id, applied_at=utcnow()))
     return _append(item, CustodyKind.SEALED, actor, Holder.of(item), reason=reason,
-                   details={"seal_number": seal_number}, expected_seq=expected_seq)
+                   details={"seal_number": seal_number})
 
 
 def unseal(actor: User, item: Item, *, reason: str, expected_seq: int | None = None
            ) -> CustodyEvent:
-    _movable(item, actor, "unseal evidence")
+    _movable(item, actor, "unseal evidence", expected_seq)
     current = item.intact_seal
     if current is None:
         raise Conflict(f"Item {item.barcode} has no intact seal.", code="not_sealed")
     current.broken_by_id, current.broken_at, current.broken_reason = actor.id, utcnow(), reason
     return _append(item, CustodyKind.UNSEALED, actor, Holder.of(item), reason=reason,
-                   details={"seal_number": current.number}, expected_seq=expected_seq)
+                   details={"seal_number": current.number})
 
 
 def sample(actor: User, item: Item, *, kind: str, description: str = "", reason: str = "",
            expected_seq: int | None = None, **details) -> Item:
     """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
-    _movable(item, actor, "sample evidence")
+    _movable(item, actor, "sample evidence", expected_seq)
     child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
                  kind=ItemKind(kind).value, number=next_item_number(item.case, item),
                  description=description, **details)
@@ -185,8 +183,7 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
     db.session.add(child)
     db.session.flush()
     _append(item, CustodyKind.SAMPLED, actor, Holder.of(item), reason=reason,
-            details={"sub_item_id": child.id, "sub_item_barcode": child.barcode},
-            expected_seq=expected_seq)
+            details={"sub_item_id": child.id, "sub_item_barcode": child.barcode})
     _append(child, CustodyKind.SAMPLED, actor, Holder(user_id=actor.id), reason=reason,
             details={"parent_item_id": item.id, "parent_barcode": item.barcode})
     return child
@@ -194,15 +191,14 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "release evidence")
+    _movable(item, actor, "release evidence", expected_seq)
     item.status = ItemStatus.RELEASED.value
-    return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason,
-                   expected_seq=expected_seq)
+    return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",
             expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "destroy evidence")
+    _movable(item, actor, "destroy evidence", expected_seq)
     if witness_id is None:
         raise Unprocessable("Destruction needs a witness.",
                             fields={"witness_id": ["A witness is required for destruction."]})
@@ -212,7 +208,7 @@ def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, met
                             fields={"witness_id": ["The witness cannot be the actor."]})
     item.status = ItemStatus.DESTROYED.value
     return _append(item, CustodyKind.DESTROYED, actor, Holder(), reason=reason, witness=witness,
-                   details={"method": method} if method else None, expected_seq=expected_seq)
+                   details={"method": method} if method else None)
 
 
 def load_item(actor: User, item_id: int) -> Item:

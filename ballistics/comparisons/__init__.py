@@ -1,0 +1,1 @@
+"""Scans, feature sets, searches, candidates and their review, over ballistics.imaging."""

@@ -1,0 +1,171 @@
+"""Comparison records. Feature sets are keyed by content and algorithm version, so the same
+file is never processed twice; everything else belongs to one lab."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from ballistics.auth.models import User
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence.models import Case, Item
+from ballistics.extensions import db
+
+
+class ScanStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SearchStatus(StrEnum):
+    QUEUED = "queued"
+    RANKING = "ranking"      # stage 1: signatures
+    COMPARING = "comparing"  # stage 2: full comparisons on the top K
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Decision(StrEnum):
+    PENDING = "pending"
+    NO_ASSOCIATION = "no_association"
+    POTENTIAL_LEAD = "potential_lead"
+    CONFIRMED = "confirmed"
+
+
+class Scan(db.Model):
+    __tablename__ = "scans"
+    __table_args__ = (UniqueConstraint("item_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    #: SHA-256 of the uploaded bytes: the file's name in the image store
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    #: "x3p", "png" or "tiff"
+    file_format: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int]
+    width: Mapped[int]
+    height: Mapped[int]
+    pixel_um: Mapped[float] = mapped_column(Float)
+    #: "breech_face" or "firing_pin"
+    region: Mapped[str] = mapped_column(String(20), default="breech_face")
+    # Class characteristics, used to filter references before ranking.
+    calibre: Mapped[str] = mapped_column(String(40), default="", index=True)
+    firing_pin_shape: Mapped[str] = mapped_column(String(40), default="")
+    breech_face_class: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(20), default=ScanStatus.QUEUED, index=True)
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: kept as an open case: later entries are correlated against it automatically
+    is_open_case: Mapped[bool] = mapped_column(default=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    features_at: Mapped[datetime | None]
+
+    item: Mapped[Item] = relationship()
+    uploaded_by: Mapped[User] = relationship()
+
+
+class FeatureSet(db.Model):
+    """Features of one file under one algorithm version (shared by scans of equal content)."""
+
+    __tablename__ = "feature_sets"
+    __table_args__ = (UniqueConstraint("sha256", "algorithm_version"),)
+    __audit__ = False  # derived data, recomputable from the stored file
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    algorithm_version: Mapped[str] = mapped_column(String(40), index=True)
+    #: float32 stage-1 signature, raw bytes
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the full features (processed surface, mask, ...) as npz bytes
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Search(db.Model):
+    __tablename__ = "searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    query_scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
+    #: "lab" (own references) or "region" (what partner labs share)
+    scope: Mapped[str] = mapped_column(String(10), default="lab")
+    algorithm_version: Mapped[str] = mapped_column(String(40))
+    #: how many top stage-1 references get a full comparison
+    k: Mapped[int] = mapped_column(default=100)
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default=SearchStatus.QUEUED)
+    error: Mapped[str] = mapped_column(Text, default="")
+    n_references: Mapped[int] = mapped_column(default=0)
+    progress_done: Mapped[int] = mapped_column(default=0)
+    progress_total: Mapped[int] = mapped_column(default=0)
+    stage1_ms: Mapped[float | None] = mapped_column(Float)
+    stage2_ms: Mapped[float | None] = mapped_column(Float)
+    is_automatic: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    query_scan: Mapped[Scan] = relationship()
+    candidates: Mapped[list[Candidate]] = relationship(order_by="Candidate.rank",
+                                                       back_populates="search")
+
+
+class Candidate(db.Model):
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("search_id", "rank"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("searches.id"), index=True)
+    rank: Mapped[int]
+    reference_scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    signature_similarity: Mapped[float] = mapped_column(Float)
+    #: the full comparison's combined score (what the list is ranked by)
+    score: Mapped[float] = mapped_column(Float)
+    cmc_count: Mapped[int]
+    cmc_count_reverse: Mapped[int]
+    pairwise_ccf: Mapped[float] = mapped_column(Float)
+    likelihood_ratio: Mapped[float] = mapped_column(Float)
+    rotation_deg: Mapped[float] = mapped_column(Float)
+    dx_px: Mapped[float] = mapped_column(Float)
+    dy_px: Mapped[float] = mapped_column(Float)
+    #: per-cell correlations for the overlay the examiner sees
+    cells: Mapped[list] = mapped_column(JSON, default=list)
+    decision: Mapped[str] = mapped_column(String(20), default=Decision.PENDING)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+
+    search: Mapped[Search] = relationship(back_populates="candidates")
+    reference_scan: Mapped[Scan] = relationship()
+
+
+class CaseLink(db.Model):
+    """Two cases linked by a confirmed identification (shown on both case pages)."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_a_id", "case_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    case_a_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_b_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
+    #: the confirming examination (an sop Examination id once that module is in use)
+    examination_ref: Mapped[str] = mapped_column(String(80), default="")
+    conclusion: Mapped[str] = mapped_column(String(40))
+    confirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case_a: Mapped[Case] = relationship(foreign_keys=[case_a_id])
+    case_b: Mapped[Case] = relationship(foreign_keys=[case_b_id])
