@@ -74,11 +74,12 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from ballistics.auth import api as auth_api
     from ballistics.auth import views as auth_views
+    from ballistics.comparisons import api as comparisons_api
     from ballistics.core import openapi
     from ballistics.evidence import api as evidence_api
     from ballistics.evidence import views as evidence_views
 
-    for bp in (auth_api.bp, evidence_api.bp, openapi.bp):
+    for bp in (auth_api.bp, evidence_api.bp, comparisons_api.bp, openapi.bp):
         csrf.exempt(bp)  # the API authenticates with bearer tokens only, never cookies
         app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)

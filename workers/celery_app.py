@@ -44,7 +44,7 @@ def make_celery(app: Flask) -> Celery:
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
         broker_connection_retry_on_startup=True, result_extended=True,
-        imports=["workers.tasks"],
+        imports=["workers.tasks", "ballistics.comparisons.tasks"],
     )
     celery.set_default()
     app.extensions["celery"] = celery

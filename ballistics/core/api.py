@@ -23,6 +23,7 @@ class Operation:
     summary: str
     tags: list[str]
     body: type[Schema] | None
+    form: type[Schema] | None
     query: type[Schema] | None
     response: type[Schema] | None
     many: bool
@@ -52,14 +53,15 @@ class ApiBlueprint(Blueprint):
     """Blueprint whose routes are declared with :meth:`operation`."""
 
     def operation(self, rule: str, method: str = "GET", *, summary: str, tags: list[str],
-                  body: type[Schema] | None = None, query: type[Schema] | None = None,
+                  body: type[Schema] | None = None, form: type[Schema] | None = None,
+                  query: type[Schema] | None = None,
                   response: type[Schema] | None = None, many: bool = False, status: int = 200,
                   public: bool = False, errors: tuple[int, ...] = ()) -> Callable:
         def decorator(view: Callable) -> Callable:
             op = Operation(rule=self.url_prefix + rule if self.url_prefix else rule,
                            method=method, summary=summary, tags=tags, body=body, query=query,
                            response=response, many=many, status=status, public=public,
-                           errors=list(errors))
+                           errors=list(errors), form=form)
 
             @functools.wraps(view)
             def wrapper(**kwargs):
@@ -67,12 +69,17 @@ class ApiBlueprint(Blueprint):
                     raise Unauthorized("A valid bearer token is required.")
                 if body is not None:
                     kwargs["data"] = body().load(_json_body())
+                if form is not None:  # multipart: fields by schema, files by the view
+                    kwargs["data"] = form().load(request.form.to_dict())
                 if query is not None:
                     kwargs["params"] = query().load(request.args.to_dict())
                 result = view(**kwargs)
+                code = status
+                if isinstance(result, tuple):  # (object, status) overrides, e.g. 200 for a dup
+                    result, code = result
                 if response is None:
                     return result
-                return response(many=many).dump(result), status
+                return response(many=many).dump(result), code
 
             endpoint = f"{view.__name__}_{method.lower()}"
             self.add_url_rule(rule, endpoint=endpoint, view_func=wrapper, methods=[method])

@@ -56,6 +56,10 @@ def build_spec() -> dict:
         if op.body is not None:
             entry["requestBody"] = {"required": True,
                                     "content": {"application/json": {"schema": op.body}}}
+        if op.form is not None:
+            entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+                "schema": {"allOf": [op.form, {"type": "object", "required": ["file"],
+                           "properties": {"file": {"type": "string", "format": "binary"}}}]}}}}
         ok: dict = {"description": "success"}
         if op.response is not None:
             schema = op.response

@@ -1,0 +1,100 @@
+"""JSON API of the comparison workflow."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from ballistics import imaging
+from ballistics.auth.access import get_in_lab
+from ballistics.comparisons import review, scans, searches
+from ballistics.comparisons import schemas as s
+from ballistics.comparisons.models import Candidate, Scan, Search
+from ballistics.core.api import ApiBlueprint
+from ballistics.core.errors import Unprocessable
+from ballistics.evidence.custody import load_item
+from ballistics.evidence.models import Case
+from ballistics.extensions import db
+
+bp = ApiBlueprint("comparisons_api", __name__, url_prefix="/api/v1")
+TAGS = ["comparisons"]
+
+
+@bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
+              tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201,
+              errors=(404, 413, 422))
+def scan_upload(item_id: int, data: dict):
+    item = load_item(g.api_user, item_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Unprocessable("Attach the scan as the multipart field 'file'.",
+                            fields={"file": ["Missing file."]})
+    content = upload.read()
+    scan, created = scans.upload_scan(g.api_user, item, data=content,
+                                      filename=upload.filename or "upload", **data)
+    return scan, (201 if created else 200)
+
+
+@bp.operation("/items/<int:item_id>/scans", summary="Scans of an item", tags=TAGS,
+              response=s.ScanSchema, many=True, errors=(404,))
+def item_scans(item_id: int):
+    item = load_item(g.api_user, item_id)
+    return db.session.scalars(db.select(Scan).where(Scan.item_id == item.id)
+                              .order_by(Scan.id)).all()
+
+
+@bp.operation("/scans/<int:scan_id>", summary="A scan and its processing status", tags=TAGS,
+              response=s.ScanSchema, errors=(404,))
+def scan_get(scan_id: int):
+    return get_in_lab(Scan, scan_id, g.api_user, what="scan")
+
+
+@bp.operation("/scans/<int:scan_id>/searches", "POST", summary="Search the lab's references",
+              tags=TAGS, body=s.SearchCreateSchema, response=s.SearchSchema, status=202,
+              errors=(404, 409, 422))
+def search_create(scan_id: int, data: dict):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    return searches.start_search(g.api_user, scan, k=data["k"])
+
+
+@bp.operation("/scans/<int:scan_id>/searches", summary="Searches of a scan", tags=TAGS,
+              response=s.SearchSchema, many=True, errors=(404,))
+def scan_searches(scan_id: int):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    return db.session.scalars(db.select(Search).where(Search.query_scan_id == scan.id)
+                              .order_by(Search.id.desc())).all()
+
+
+@bp.operation("/searches/<int:search_id>", summary="A search: progress and candidate list",
+              tags=TAGS, response=s.SearchSchema, errors=(404,))
+def search_get(search_id: int):
+    return get_in_lab(Search, search_id, g.api_user, what="search")
+
+
+@bp.operation("/candidates/<int:candidate_id>/decision", "POST",
+              summary="Mark a candidate (no association / potential lead)", tags=TAGS,
+              body=s.DecisionSchema, response=s.CandidateSchema, errors=(403, 404, 409, 422))
+def candidate_decide(candidate_id: int, data: dict):
+    candidate = get_in_lab(Candidate, candidate_id, g.api_user, what="candidate")
+    return review.decide(g.api_user, candidate, data["decision"], data["note"])
+
+
+@bp.operation("/candidates/<int:candidate_id>/confirm", "POST",
+              summary="Confirm a lead as an identification (links the cases)", tags=TAGS,
+              body=s.ConfirmSchema, response=s.CaseLinkSchema, status=201,
+              errors=(403, 404, 409, 422))
+def candidate_confirm(candidate_id: int, data: dict):
+    candidate = get_in_lab(Candidate, candidate_id, g.api_user, what="candidate")
+    return review.confirm(g.api_user, candidate, **data)
+
+
+@bp.operation("/cases/<int:case_id>/links", summary="Cases linked by confirmed identifications",
+              tags=TAGS, response=s.CaseLinkSchema, many=True, errors=(404,))
+def case_links(case_id: int):
+    return review.links_for_case(get_in_lab(Case, case_id, g.api_user, what="case"))
+
+
+@bp.operation("/comparisons/validation", summary="How the scores were validated", tags=TAGS)
+def validation():
+    cal = searches.calibration()
+    return {"algorithm_version": imaging.ALGORITHM_VERSION, "calibration": cal.to_dict(),
+            "note": s.VALIDATION_NOTE}

@@ -1,0 +1,108 @@
+"""Scan upload and feature extraction.
+
+An upload is checked in full (type, size, pixel count, zip bombs) before anything is stored; a
+refused upload leaves no file and no row. Features are computed once per (content, algorithm
+version) by a worker, never in the web request.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ballistics import imaging
+from ballistics.auth.access import require_role
+from ballistics.auth.models import User
+from ballistics.auth.roles import CUSTODY_ROLES
+from ballistics.comparisons import store
+from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
+from ballistics.core.after_commit import enqueue, track_new_file
+from ballistics.core.errors import AppError, Unprocessable
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence.models import Item, ItemKind
+from ballistics.extensions import db
+
+SCANNABLE = {ItemKind.CARTRIDGE_CASE.value, ItemKind.TEST_FIRE.value}
+MAX_SCAN_BYTES = 64 * 1024 * 1024
+MAX_SCAN_PIXELS = 25_000_000
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
+                pixel_um: float | None = None, region: str = "breech_face", calibre: str = "",
+                firing_pin_shape: str = "", breech_face_class: str = "",
+                is_open_case: bool = True) -> tuple[Scan, bool]:
+    """Validate and store a scan of an item; return (scan, created).
+
+    Uploading the same bytes for the same item again returns the existing scan.
+    """
+    require_role(actor, CUSTODY_ROLES, "upload scans")
+    if item.kind not in SCANNABLE:
+        raise Unprocessable(f"Item {item.barcode} is a {item.kind}; only cartridge cases and test "
+                            "fires are scanned.", fields={"item": ["Not a scannable item."]})
+    sha = store.digest(data)
+    existing = db.session.scalar(select(Scan).where(Scan.item_id == item.id, Scan.sha256 == sha))
+    if existing is not None:
+        return existing, False
+    try:
+        surface = imaging.read_surface(data, filename, pixel_um, max_bytes=MAX_SCAN_BYTES,
+                                       max_pixels=MAX_SCAN_PIXELS)
+    except imaging.ScanTooLargeError as exc:
+        raise PayloadTooLarge(str(exc), fields={"file": [str(exc)]}) from exc
+    except imaging.ImagingError as exc:
+        raise Unprocessable(str(exc), fields={"file": [str(exc)]}) from exc
+    height, width = surface.heights.shape
+    _, path, created = store.put(data)
+    if created:
+        track_new_file(path)
+    scan = Scan(lab_id=item.lab_id, item_id=item.id, sha256=sha, filename=filename[:255],
+                file_format="x3p" if data[:2] == b"PK" else ("png" if data[:4] == b"\x89PNG"
+                                                              else "tiff"),
+                size_bytes=len(data), width=width, height=height,
+                pixel_um=float(surface.pixel_um_x), region=region,
+                calibre=calibre or item.calibre, firing_pin_shape=firing_pin_shape,
+                breech_face_class=breech_face_class, is_open_case=is_open_case,
+                uploaded_by_id=actor.id)
+    db.session.add(scan)
+    db.session.flush()
+    enqueue("comparisons.extract_features", scan.id)
+    return scan, True
+
+
+def feature_set_for(scan: Scan) -> FeatureSet | None:
+    return db.session.scalar(select(FeatureSet).where(
+        FeatureSet.sha256 == scan.sha256,
+        FeatureSet.algorithm_version == imaging.ALGORITHM_VERSION))
+
+
+def compute_features(scan: Scan) -> FeatureSet:
+    """Extract and store features for a scan's file, or reuse those already stored."""
+    existing = feature_set_for(scan)
+    if existing is not None:
+        return existing
+    t0 = time.perf_counter()
+    surface = imaging.read_surface(store.read(scan.sha256), scan.filename, scan.pixel_um,
+                                   max_bytes=MAX_SCAN_BYTES, max_pixels=MAX_SCAN_PIXELS)
+    features = imaging.extract_features(surface)
+    row = FeatureSet(sha256=scan.sha256, algorithm_version=imaging.ALGORITHM_VERSION,
+                     signature=features.signature.astype("float32").tobytes(),
+                     data=imaging.features_to_bytes(features),
+                     seconds=time.perf_counter() - t0)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        # Another worker stored the same content meanwhile: keep exactly one.
+        return feature_set_for(scan)
+    return row
+
+
+def mark(scan: Scan, status: ScanStatus, reason: str = "") -> None:
+    scan.status, scan.status_reason = status.value, reason[:2000]
+    if status is ScanStatus.DONE:
+        scan.features_at = utcnow()

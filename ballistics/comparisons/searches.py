@@ -1,0 +1,150 @@
+"""Searches: filter references by class characteristics, rank them by signature (stage 1),
+compare the top K in full (stage 2, in parallel chunks on the workers), store candidates.
+
+The software ranks and scores; it never concludes. Examiners mark candidates and confirm with
+the microscope.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from sqlalchemy import or_, select, update
+
+from ballistics import imaging
+from ballistics.auth.access import require_role
+from ballistics.auth.models import User
+from ballistics.auth.roles import CUSTODY_ROLES
+from ballistics.comparisons.models import (Candidate, FeatureSet, Scan, ScanStatus, Search,
+                                           SearchStatus)
+from ballistics.core.after_commit import enqueue
+from ballistics.core.errors import Conflict
+from ballistics.core.timeutil import utcnow
+from ballistics.extensions import db
+
+CHUNK = 10
+
+
+@cache
+def calibration() -> imaging.Calibration:
+    return imaging.default_calibration()
+
+
+def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "lab",
+                 automatic: bool = False) -> Search:
+    if actor is not None:
+        require_role(actor, CUSTODY_ROLES, "search scans")
+    if scan.status != ScanStatus.DONE:
+        raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
+                       "done.", code="scan_not_ready")
+    search = Search(lab_id=scan.lab_id, query_scan_id=scan.id, scope=scope, k=k,
+                    algorithm_version=imaging.ALGORITHM_VERSION, is_automatic=automatic,
+                    filters={"region": scan.region, "calibre": scan.calibre},
+                    created_by_id=actor.id if actor else None)
+    db.session.add(search)
+    db.session.flush()
+    enqueue("comparisons.run_search", search.id)
+    return search
+
+
+@dataclass(frozen=True)
+class Reference:
+    scan_id: int
+    signature: np.ndarray
+
+
+def reference_query(search: Search, query: Scan):  # noqa: ANN201
+    """References a search may see: done scans of the same lab, region and calibre (or with no
+    calibre recorded), other items than the query's own."""
+    stmt = (select(Scan.id, FeatureSet.signature)
+            .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
+                  & (FeatureSet.algorithm_version == search.algorithm_version))
+            .where(Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
+                   Scan.region == query.region, Scan.item_id != query.item_id))
+    if query.calibre:
+        stmt = stmt.where(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
+    return stmt
+
+
+def rank(search: Search) -> list[tuple[int, float]]:
+    """Stage 1: rank every admissible reference by signature similarity; keep the top K."""
+    query = db.session.get(Scan, search.query_scan_id)
+    qset = db.session.scalar(select(FeatureSet).where(
+        FeatureSet.sha256 == query.sha256, FeatureSet.algorithm_version == search.algorithm_version))
+    rows = db.session.execute(reference_query(search, query)).all()
+    search.n_references = len(rows)
+    if not rows:
+        return []
+    index = imaging.SignatureIndex()
+    index.add([r[0] for r in rows],
+              np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]))
+    return [(int(i), float(s)) for i, s in
+            index.search(np.frombuffer(qset.signature, dtype=np.float32), search.k)]
+
+
+def begin(search: Search) -> list[list[tuple[int, float]]]:
+    """Run stage 1 and return the stage-2 chunks (lists of (reference scan id, similarity))."""
+    search.status, search.started_at = SearchStatus.RANKING.value, utcnow()
+    t0 = time.perf_counter()
+    top = rank(search)
+    search.stage1_ms = (time.perf_counter() - t0) * 1000
+    search.progress_total, search.progress_done = len(top), 0
+    search.status = SearchStatus.COMPARING.value
+    return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
+
+
+def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
+    rows = db.session.execute(
+        select(Scan.id, FeatureSet.data)
+        .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
+              & (FeatureSet.algorithm_version == version))
+        .where(Scan.id.in_(scan_ids))).all()
+    return {sid: imaging.features_from_bytes(data) for sid, data in rows}
+
+
+def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
+    """Stage 2 for one chunk: full comparisons against the query; progress is counted."""
+    search = db.session.get(Search, search_id)
+    ids = [int(sid) for sid, _ in chunk]
+    feats = _features([search.query_scan_id, *ids], search.algorithm_version)
+    query = feats[search.query_scan_id]
+    out = []
+    for sid, similarity in chunk:
+        result = imaging.compare(query, feats[int(sid)])
+        out.append({"reference_scan_id": int(sid), "signature_similarity": similarity,
+                    **result.to_dict()})
+    db.session.execute(update(Search).where(Search.id == search_id)
+                       .values(progress_done=Search.progress_done + len(chunk)))
+    return out
+
+
+def finish(search_id: int, results: list[dict]) -> Search:
+    """Store the candidate list ranked by the full comparison's score."""
+    search = db.session.get(Search, search_id)
+    cal = calibration()
+    results = sorted(results, key=lambda r: (-r["score"], -r["signature_similarity"]))
+    for rank_, r in enumerate(results, start=1):
+        dx, dy = r["translation_px"]
+        db.session.add(Candidate(
+            lab_id=search.lab_id, search_id=search.id, rank=rank_,
+            reference_scan_id=r["reference_scan_id"],
+            signature_similarity=r["signature_similarity"], score=r["score"],
+            cmc_count=r["cmc_count"], cmc_count_reverse=r["cmc_count_reverse"],
+            pairwise_ccf=r["pairwise_ccf"] if r["pairwise_ccf"] is not None else 0.0,
+            likelihood_ratio=cal.likelihood_ratio(r["score"]),
+            rotation_deg=r["rotation_deg"], dx_px=dx, dy_px=dy, cells=r["cells"]))
+    search.status, search.finished_at = SearchStatus.DONE.value, utcnow()
+    if search.started_at is not None:
+        total_ms = (search.finished_at - search.started_at).total_seconds() * 1000
+        search.stage2_ms = max(total_ms - (search.stage1_ms or 0.0), 0.0)
+    return search
+
+
+def fail(search_id: int, reason: str) -> None:
+    search = db.session.get(Search, search_id)
+    if search is not None:
+        search.status, search.error = SearchStatus.FAILED.value, reason[:2000]
+        search.finished_at = utcnow()
