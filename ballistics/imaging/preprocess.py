@@ -46,8 +46,8 @@ class PreprocessParams:
         Order of the robust polynomial removed as form (1 = plane).
     """
 
-    pixel_um: float = 12.5
-    short_cutoff_um: float = 25.0
+    pixel_um: float = 25.0
+    short_cutoff_um: float = 16.0
     long_cutoff_um: float = 250.0
     canvas_radius_um: float = 2000.0
     aperture_margin_um: float = 60.0
@@ -183,7 +183,7 @@ def resample_centered(z: np.ndarray, mask: np.ndarray, px_y: float, px_x: float,
     (heights, mask) : tuple of numpy.ndarray
         A pixel is valid only if all four input neighbours are.
     """
-    n = int(round(2 * radius_um / pixel_um))
+    n = round(2 * radius_um / pixel_um)
     off = (np.arange(n) - (n - 1) / 2) * pixel_um
     cy = center_yx[0] + off[:, None] / px_y + 0 * off[None, :]
     cx = center_yx[1] + off[None, :] / px_x + 0 * off[:, None]
@@ -237,7 +237,7 @@ def preprocess(surface: Surface, params: PreprocessParams | None = None) -> Proc
     z = np.asarray(surface.heights, dtype=np.float64)
     px_x, px_y = surface.pixel_um_x, surface.pixel_um_y
     px = min(px_x, px_y)
-    f = max(1, int(round(20.0 / px)))
+    f = max(1, round(20.0 / px))
     coarse = _block_reduce(z, f)
     geo_c = find_breech_face(coarse, px * f)
     geo = geo_c.scaled(f)

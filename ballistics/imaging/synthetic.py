@@ -37,10 +37,10 @@ from ballistics.imaging.surface import Surface
 #: Difficulty presets: noise (rms relative to the marks), minimum contact, drop-out fraction,
 #: contact-field roughness and translation range (µm).
 DIFFICULTIES: dict[str, dict[str, float]] = {
-    "easy": {"noise": 0.3, "contact_loss": 0.15, "dropout": 0.01, "shift_um": 100.0},
-    "default": {"noise": 0.6, "contact_loss": 0.35, "dropout": 0.04, "shift_um": 200.0},
-    "hard": {"noise": 0.9, "contact_loss": 0.5, "dropout": 0.08, "shift_um": 300.0},
-    "extreme": {"noise": 1.3, "contact_loss": 0.65, "dropout": 0.12, "shift_um": 300.0},
+    "easy": {"noise": 0.15, "contact_loss": 0.1, "dropout": 0.01, "shift_um": 100.0},
+    "default": {"noise": 0.3, "contact_loss": 0.25, "dropout": 0.03, "shift_um": 200.0},
+    "hard": {"noise": 0.5, "contact_loss": 0.4, "dropout": 0.06, "shift_um": 300.0},
+    "extreme": {"noise": 0.8, "contact_loss": 0.55, "dropout": 0.1, "shift_um": 300.0},
 }
 
 
@@ -104,8 +104,8 @@ def make_firearm(
     *,
     texture_pixel_um: float = 5.0,
     primer_radius_um: float = 1900.0,
-    texture_band_um: tuple[float, float] = (25.0, 400.0),
-    striation_band_um: tuple[float, float] = (20.0, 200.0),
+    texture_band_um: tuple[float, float] = (40.0, 400.0),
+    striation_band_um: tuple[float, float] = (30.0, 200.0),
     striation_weight: float = 0.7,
 ) -> Firearm:
     """Make the individual breech-face marks of one firearm.
