@@ -28,7 +28,7 @@ def reference_one_direction(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np
     if angles is None:
         angles = list(np.arange(0.0, 360.0, p.angle_step_deg))
     cells = make_cells(ma, p)
-    m = int(round(p.max_shift_um / px))
+    m = round(p.max_shift_um / px)
     ch, cw = cells[0].height, cells[0].width
     ny, nx = ch + 2 * m, cw + 2 * m
     sa = _standardise(a, ma)

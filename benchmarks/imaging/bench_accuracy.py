@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from common import (  # noqa: E402
+from common import (
     auc,
     real_features,
     real_pairs,
@@ -23,7 +23,7 @@ from common import (  # noqa: E402
     synthetic_features,
 )
 
-from ballistics.imaging import SignatureIndex, compare  # noqa: E402
+from ballistics.imaging import SignatureIndex, compare
 
 
 def synthetic_report(n_fa: int, difficulty: str):

@@ -14,10 +14,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from ballistics.imaging import SIGNATURE_LENGTH, SignatureIndex, compare, extract_features  # noqa: E402
-from ballistics.imaging.cmc import CMCParams, candidate_angles  # noqa: E402
-from ballistics.imaging.reference import reference_one_direction  # noqa: E402
-from ballistics.imaging.synthetic import fire, make_firearm  # noqa: E402
+from ballistics.imaging import SIGNATURE_LENGTH, SignatureIndex, compare, extract_features
+from ballistics.imaging.cmc import CMCParams, candidate_angles
+from ballistics.imaging.reference import reference_one_direction
+from ballistics.imaging.synthetic import fire, make_firearm
 
 
 def timeit(fn, repeat: int) -> float:
@@ -75,10 +75,10 @@ def bench_search() -> None:
         t_pass = timeit(lambda x=x: x.sum(axis=0), 3)
         exact = SignatureIndex()
         exact.add(range(n), x)
-        t_exact = np.mean([timeit(lambda q=q: exact.search(q, 100), 2) for q in queries])
+        t_exact = np.mean([timeit(lambda q=q, ix=exact: ix.search(q, 100), 2) for q in queries])
         comp = SignatureIndex(compressed=True)
         comp.add(range(n), x)
-        t_comp = np.mean([timeit(lambda q=q: comp.search(q, 100), 2) for q in queries])
+        t_comp = np.mean([timeit(lambda q=q, ix=comp: ix.search(q, 100), 2) for q in queries])
         recall = np.mean([len({i for i, _ in exact.search(q, 100)}
                               & {i for i, _ in comp.search(q, 100)}) / 100 for q in queries])
         print(f"search n={n:>9,}: one pass over float32 matrix {t_pass * 1e3:7.1f} ms; exact "

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import real_features, real_pairs, real_rows, synthetic_features  # noqa: E402
+from common import real_features, real_pairs, real_rows, synthetic_features
 
-from ballistics.imaging import ALGORITHM_VERSION, Calibration, compare  # noqa: E402
+from ballistics.imaging import ALGORITHM_VERSION, Calibration, compare
 
 
 def main() -> None:

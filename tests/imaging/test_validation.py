@@ -86,7 +86,7 @@ def test_fadul_cmc_in_published_range(processed):
 
 
 def test_real_raw(raw):
-    out, km, knm = raw
+    _, km, knm = raw
     auc = _auc(km, knm)
     print(f"raw (own preprocessing): {len(km)} KM, {len(knm)} KNM, AUC {auc:.3f}")
     assert auc >= 0.95
