@@ -1,0 +1,87 @@
+"""Cartridge-case breech-face comparison science (pure numpy / scipy / scikit-image).
+
+Public API
+----------
+ALGORITHM_VERSION : str
+    Changes whenever features or scores would change.
+ImagingError(ValueError), ScanFormatError, ScanTooLargeError, EmptyScanError, FeatureFormatError
+    Raised on bad input; messages say what is wrong.
+Surface(heights, pixel_um_x, pixel_um_y, meta={})
+    Height map in µm, NaN = missing.
+read_x3p(source, *, max_pixels=DEFAULT_MAX_PIXELS) -> Surface
+write_x3p(surface, target=None) -> bytes
+read_image(source, pixel_um, *, max_pixels=..., z_um_per_level=1.0) -> Surface
+read_surface(data: bytes, filename: str, pixel_um: float | None, *, max_bytes=...,
+             max_pixels=...) -> Surface
+load_npz(path) -> Surface
+preprocess(surface, params: PreprocessParams | None = None) -> ProcessedScan
+extract_features(surface | ProcessedScan, params=None) -> Features
+    ``Features.signature``: float32, length 256 (:data:`SIGNATURE_LENGTH`), L2-normalised.
+features_to_bytes(f) -> bytes ; features_from_bytes(b) -> Features   (npz, no pickle)
+compare(a: Features, b: Features, params: CMCParams | None = None) -> ComparisonResult
+    ``cmc_count``, ``cmc_count_reverse``, ``score``, ``rotation_deg``, ``translation_px``,
+    ``cells``, ``pairwise_ccf``, ``to_dict()``.
+Calibration(km_scores, knm_scores, description) ; default_calibration() -> Calibration
+    ``likelihood_ratio(score)``, ``error_rates(threshold)``, ``to_dict`` / ``from_dict``.
+SignatureIndex(compressed=False)
+    ``add(ids, vectors)``, ``search(vector, k) -> list[(id, similarity)]``. Rotation is
+    handled by the similarity (modulus of per-frequency inner products of polar ring spectra).
+ballistics.imaging.synthetic
+    ``make_firearm(seed)``, ``fire(firearm, seed, difficulty, pixel_um)``, ``make_set(...)``.
+
+See docs/imaging.md for the method, parameters and validation figures.
+"""
+
+from ballistics.imaging.calibration import Calibration, default_calibration
+from ballistics.imaging.cmc import CMCParams
+from ballistics.imaging.compare import ComparisonResult, compare
+from ballistics.imaging.errors import (
+    EmptyScanError,
+    FeatureFormatError,
+    ImagingError,
+    ScanFormatError,
+    ScanTooLargeError,
+)
+from ballistics.imaging.features import (
+    Features,
+    extract_features,
+    features_from_bytes,
+    features_to_bytes,
+)
+from ballistics.imaging.index import SignatureIndex
+from ballistics.imaging.io import read_image, read_surface
+from ballistics.imaging.preprocess import PreprocessParams, ProcessedScan, preprocess
+from ballistics.imaging.signature import SIGNATURE_LENGTH
+from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, load_npz
+from ballistics.imaging.version import ALGORITHM_VERSION
+from ballistics.imaging.x3p import read_x3p, write_x3p
+
+__all__ = [
+    "ALGORITHM_VERSION",
+    "DEFAULT_MAX_PIXELS",
+    "SIGNATURE_LENGTH",
+    "CMCParams",
+    "Calibration",
+    "ComparisonResult",
+    "EmptyScanError",
+    "FeatureFormatError",
+    "Features",
+    "ImagingError",
+    "PreprocessParams",
+    "ProcessedScan",
+    "ScanFormatError",
+    "ScanTooLargeError",
+    "SignatureIndex",
+    "Surface",
+    "compare",
+    "default_calibration",
+    "extract_features",
+    "features_from_bytes",
+    "features_to_bytes",
+    "load_npz",
+    "preprocess",
+    "read_image",
+    "read_surface",
+    "read_x3p",
+    "write_x3p",
+]

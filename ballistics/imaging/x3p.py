@@ -1,0 +1,279 @@
+"""Reading and writing ISO 25178-72 x3p files.
+
+An x3p file is a zip archive holding ``main.xml`` (axis definitions, matrix size, links) and a
+binary little-endian point file (``bindata/data.bin``, x varying fastest), optionally a bit mask of
+valid points (``ValidPointsLink``). Lateral increments and heights are stored in metres.
+
+Every check (size, structure, declared uncompressed sizes, compression ratio, pixel count) runs
+before any array is allocated, so a hostile upload cannot exhaust memory.
+
+References
+----------
+ISO 25178-72:2017, Geometrical product specifications (GPS) - Surface texture: Areal -
+Part 72: XML file format x3p. The openGPS reference implementation defines the same layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+from xml.etree import ElementTree as ET
+
+import numpy as np
+
+from ballistics.imaging.errors import ScanFormatError, ScanTooLargeError
+from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, check_not_empty
+
+#: Largest accepted x3p file (compressed) in bytes.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+#: Largest accepted main.xml (uncompressed) in bytes.
+MAX_XML_BYTES = 1024 * 1024
+#: A member whose declared size exceeds this multiple of its compressed size is treated as a bomb.
+MAX_COMPRESSION_RATIO = 200.0
+
+_DTYPES = {"I": "<i2", "L": "<i4", "F": "<f4", "D": "<f8"}
+_NS = "http://www.opengps.eu/2008/ISO5436_2"
+
+
+def _as_bytes(source: bytes | str | Path | BinaryIO, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        p = Path(source)
+        if not p.is_file():
+            raise ScanFormatError(f"{p}: no such file")
+        if p.stat().st_size > max_bytes:
+            raise ScanTooLargeError(f"{p.name}: {p.stat().st_size} bytes exceeds {max_bytes}")
+        data = p.read_bytes()
+    else:
+        data = source.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ScanTooLargeError(f"file of more than {max_bytes} bytes refused")
+    return data
+
+
+def _find(root: ET.Element, path: str) -> ET.Element | None:
+    # main.xml is namespaced only at the root; child records are usually unqualified.
+    el = root.find(path)
+    if el is None:
+        el = root.find("/".join(f"{{{_NS}}}{p}" for p in path.split("/")))
+    return el
+
+
+def _text(root: ET.Element, path: str, *, required: bool = True) -> str | None:
+    el = _find(root, path)
+    if el is None or el.text is None or not el.text.strip():
+        if required:
+            raise ScanFormatError(f"x3p main.xml lacks required element {path}")
+        return None
+    return el.text.strip()
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, expected: int | None, limit: int) -> bytes:
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise ScanFormatError(f"x3p archive lacks member {name!r}") from None
+    if info.file_size > limit:
+        raise ScanTooLargeError(
+            f"x3p member {name!r} declares {info.file_size} bytes uncompressed, limit {limit}"
+        )
+    if expected is not None and info.file_size != expected:
+        raise ScanFormatError(
+            f"x3p member {name!r} holds {info.file_size} bytes, matrix size implies {expected}"
+        )
+    ratio = info.file_size / max(info.compress_size, 1)
+    if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1_000_000:
+        raise ScanTooLargeError(
+            f"x3p member {name!r} compression ratio {ratio:.0f}:1 exceeds "
+            f"{MAX_COMPRESSION_RATIO:.0f}:1 (zip bomb?)"
+        )
+    with zf.open(info) as fh:
+        # Never trust the declared size: read at most one byte beyond it.
+        data = fh.read(info.file_size + 1)
+    if len(data) != info.file_size:
+        raise ScanFormatError(f"x3p member {name!r} size differs from its zip header")
+    return data
+
+
+def read_x3p(
+    source: bytes | str | Path | BinaryIO, *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Surface:
+    """Read an x3p surface (ISO 25178-72).
+
+    Parameters
+    ----------
+    source : bytes, str, Path or binary file object
+        The x3p archive.
+    max_pixels : int
+        Largest accepted ``SizeX * SizeY``; checked from main.xml before the data is read.
+
+    Returns
+    -------
+    Surface
+        Heights in µm (NaN where the valid-points mask is 0 or the float value is NaN), lateral
+        increments in µm, and ``meta`` with the creator, instrument and comment when present.
+
+    Raises
+    ------
+    ScanFormatError
+        Not a zip, no main.xml, malformed XML, unsupported feature type or data type, data size
+        inconsistent with the matrix size, checksum mismatch.
+    ScanTooLargeError
+        File, pixel count or a member's declared uncompressed size above the limits.
+    EmptyScanError
+        No finite height in the data.
+    """
+    data = _as_bytes(source, MAX_FILE_BYTES)
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ScanFormatError("not an x3p file: the data is not a zip archive")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ScanFormatError(f"not an x3p file: corrupt zip archive ({exc})") from exc
+    with zf:
+        xml = _read_member(zf, "main.xml", None, MAX_XML_BYTES)
+        if re.search(rb"<!(DOCTYPE|ENTITY)", xml):
+            raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities")
+        try:
+            root = ET.fromstring(xml)
+        except ET.ParseError as exc:
+            raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
+        ftype = _text(root, "Record1/FeatureType")
+        if ftype != "SUR":
+            raise ScanFormatError(f"x3p FeatureType {ftype!r} unsupported (only SUR)")
+        try:
+            nx = int(_text(root, "Record3/MatrixDimension/SizeX"))  # type: ignore[arg-type]
+            ny = int(_text(root, "Record3/MatrixDimension/SizeY"))  # type: ignore[arg-type]
+            nz = int(_text(root, "Record3/MatrixDimension/SizeZ") or 1)  # type: ignore[arg-type]
+            # Decimal scaling keeps "6.25e-6" m exactly 6.25 µm (float * 1e6 would not).
+            dx = float(Decimal(_text(root, "Record1/Axes/CX/Increment")) * 10**6)  # type: ignore
+            dy = float(Decimal(_text(root, "Record1/Axes/CY/Increment")) * 10**6)  # type: ignore
+        except (ValueError, ArithmeticError) as exc:
+            raise ScanFormatError(
+                f"x3p main.xml holds a non-numeric size or increment ({exc})"
+            ) from exc
+        if nx < 1 or ny < 1 or nz != 1:
+            raise ScanFormatError(f"x3p matrix size {nx}x{ny}x{nz} invalid (need SizeZ=1)")
+        if nx * ny > max_pixels:
+            raise ScanTooLargeError(f"x3p matrix {nx}x{ny} = {nx * ny} pixels exceeds {max_pixels}")
+        if not (np.isfinite(dx) and np.isfinite(dy) and dx > 0 and dy > 0):
+            raise ScanFormatError(f"x3p axis increments must be positive, got {dx}, {dy}")
+        if (_text(root, "Record1/Axes/CX/AxisType", required=False) or "I") != "I":
+            raise ScanFormatError("x3p CX axis must be incremental (AxisType I)")
+        dtype_code = _text(root, "Record1/Axes/CZ/DataType", required=False) or "D"
+        if dtype_code not in _DTYPES:
+            raise ScanFormatError(f"x3p CZ DataType {dtype_code!r} unknown (use I, L, F or D)")
+        dtype = np.dtype(_DTYPES[dtype_code])
+        z_inc = float(_text(root, "Record1/Axes/CZ/Increment", required=False) or 1.0)
+        z_off = float(_text(root, "Record1/Axes/CZ/Offset", required=False) or 0.0)
+        link = _text(root, "Record3/DataLink/PointDataLink")
+        raw = _read_member(zf, link, nx * ny * dtype.itemsize, nx * ny * 8)  # type: ignore[arg-type]
+        md5 = _text(root, "Record3/DataLink/MD5ChecksumPointData", required=False)
+        if md5 and hashlib.md5(raw).hexdigest().lower() != md5.lower():
+            raise ScanFormatError("x3p point data fails its MD5 checksum")
+        values = np.frombuffer(raw, dtype=dtype).reshape(ny, nx).astype(np.float64)
+        if dtype.kind == "i":
+            values = values * z_inc + z_off
+        heights = values * 1e6
+        vlink = _text(root, "Record3/ValidPointsLink", required=False)
+        if vlink:
+            nbytes = (nx * ny + 7) // 8
+            bits = _read_member(zf, vlink, None, nbytes + 64)
+            if len(bits) < nbytes:
+                raise ScanFormatError(f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}")
+            valid = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: nx * ny]
+            heights[valid.reshape(ny, nx) == 0] = np.nan
+    meta = {
+        k: v
+        for k, v in {
+            "creator": _text(root, "Record2/Creator", required=False),
+            "instrument": _text(root, "Record2/Instrument/Model", required=False),
+            "comment": _text(root, "Record2/Comment", required=False),
+            "date": _text(root, "Record2/Date", required=False),
+            "format": "x3p",
+        }.items()
+        if v
+    }
+    surf = Surface(heights, dx, dy, meta)
+    check_not_empty(surf)
+    return surf
+
+
+def _main_xml(surface: Surface, dtype_code: str, md5: str) -> bytes:
+    ny, nx = surface.shape
+    comment = str(surface.meta.get("comment", "")).replace("&", "&amp;").replace("<", "&lt;")
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<p:ISO5436_2 xmlns:p="{_NS}">
+ <Record1>
+  <Revision>ISO5436 - 2000</Revision>
+  <FeatureType>SUR</FeatureType>
+  <Axes>
+   <CX><AxisType>I</AxisType><DataType>D</DataType>\
+<Increment>{surface.pixel_um_x!r}e-6</Increment><Offset>0</Offset></CX>
+   <CY><AxisType>I</AxisType><DataType>D</DataType>\
+<Increment>{surface.pixel_um_y!r}e-6</Increment><Offset>0</Offset></CY>
+   <CZ><AxisType>A</AxisType><DataType>{dtype_code}</DataType></CZ>
+  </Axes>
+ </Record1>
+ <Record2>
+  <Creator>ballistics.imaging</Creator>
+  <Instrument><Manufacturer>unknown</Manufacturer><Model>unknown</Model>\
+<Serial>unknown</Serial><Version>unknown</Version></Instrument>
+  <ProbingSystem><Type>NonContacting</Type><Identification>unknown</Identification></ProbingSystem>
+  <Comment>{comment}</Comment>
+ </Record2>
+ <Record3>
+  <MatrixDimension><SizeX>{nx}</SizeX><SizeY>{ny}</SizeY><SizeZ>1</SizeZ></MatrixDimension>
+  <DataLink><PointDataLink>bindata/data.bin</PointDataLink>\
+<MD5ChecksumPointData>{md5}</MD5ChecksumPointData></DataLink>
+  <ValidPointsLink>bindata/valid.bin</ValidPointsLink>
+ </Record3>
+ <Record4><ChecksumFile>md5checksum.hex</ChecksumFile></Record4>
+</p:ISO5436_2>
+""".encode()
+
+
+def write_x3p(surface: Surface, target: str | Path | BinaryIO | None = None) -> bytes:
+    """Write ``surface`` as an x3p archive (ISO 25178-72).
+
+    Heights are stored in metres as float64 (``D``) with a valid-points bit mask, so a round trip
+    restores the mask and increments exactly and the heights to float64 rounding of the µm <-> m
+    conversion (float32 input comes back bit-identical after casting to float32).
+
+    Parameters
+    ----------
+    surface : Surface
+        The surface to write.
+    target : str, Path, binary file object or None
+        Where to write; with None only the bytes are returned.
+
+    Returns
+    -------
+    bytes
+        The archive.
+    """
+    h = np.asarray(surface.heights)
+    dtype_code = "D"
+    valid = np.isfinite(h)
+    values = h.astype(np.float64) * 1e-6
+    raw = values.tobytes(order="C")
+    md5 = hashlib.md5(raw).hexdigest()
+    xml = _main_xml(surface, dtype_code, md5)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("main.xml", xml)
+        zf.writestr("bindata/data.bin", raw)
+        zf.writestr("bindata/valid.bin", np.packbits(valid.ravel(), bitorder="little").tobytes())
+        zf.writestr("md5checksum.hex", f"{hashlib.md5(xml).hexdigest()} *main.xml\n")
+    out = buf.getvalue()
+    if isinstance(target, (str, Path)):
+        Path(target).write_bytes(out)
+    elif target is not None:
+        target.write(out)
+    return out

@@ -1,0 +1,146 @@
+"""x3p round trip and refusal of malformed input."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from ballistics.imaging import (
+    EmptyScanError,
+    ImagingError,
+    ScanFormatError,
+    ScanTooLargeError,
+    Surface,
+    read_image,
+    read_surface,
+    read_x3p,
+    write_x3p,
+)
+
+
+def _surface(dtype=np.float64) -> Surface:
+    rng = np.random.default_rng(1)
+    h = rng.normal(0, 3, (37, 53)).astype(dtype)
+    h[5:9, 10:20] = np.nan
+    return Surface(h, 6.25, 7.37468, {"comment": "a <test> & more"})
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_x3p_round_trip(tmp_path, dtype):
+    s = _surface(dtype)
+    path = tmp_path / "s.x3p"
+    data = write_x3p(s, path)
+    for src in (data, path, str(path), io.BytesIO(data)):
+        r = read_x3p(src)
+        assert r.pixel_um_x == 6.25 and r.pixel_um_y == 7.37468
+        assert np.array_equal(np.isnan(r.heights), np.isnan(s.heights))
+        m = ~np.isnan(s.heights)
+        # µm -> m -> µm in float64: equal to the last bit or one rounding step
+        np.testing.assert_allclose(r.heights[m], s.heights[m].astype(np.float64), rtol=1e-15)
+        if dtype == np.float32:
+            assert np.array_equal(r.heights[m].astype(np.float32), s.heights[m])
+
+
+def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as z:
+        for k, v in members.items():
+            z.writestr(k, v)
+    return buf.getvalue()
+
+
+def _members(s: Surface) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(write_x3p(s))) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_not_a_zip():
+    with pytest.raises(ScanFormatError, match="not a zip"):
+        read_x3p(b"hello world, definitely not a zip archive")
+
+
+def test_missing_main_xml():
+    m = _members(_surface())
+    del m["main.xml"]
+    with pytest.raises(ScanFormatError, match="main.xml"):
+        read_x3p(_zip(m))
+
+
+def test_wrong_data_size():
+    m = _members(_surface())
+    m["bindata/data.bin"] = m["bindata/data.bin"][:-8]
+    with pytest.raises(ScanFormatError, match="matrix size implies"):
+        read_x3p(_zip(m))
+
+
+def test_too_many_pixels():
+    with pytest.raises(ScanTooLargeError, match="pixels exceeds"):
+        read_x3p(write_x3p(_surface()), max_pixels=100)
+
+
+def test_zip_bomb_declared_size():
+    m = _members(_surface())
+    xml = m["main.xml"].decode()
+    xml = xml.replace("<SizeX>53</SizeX>", "<SizeX>4000</SizeX>").replace(
+        "<SizeY>37</SizeY>", "<SizeY>4000</SizeY>")
+    m["main.xml"] = xml.encode()
+    m["bindata/data.bin"] = bytes(4000 * 4000 * 8)  # 128 MB of zeros compresses ~1000:1
+    with pytest.raises(ScanTooLargeError, match="zip bomb"):
+        read_x3p(_zip(m))
+
+
+def test_nan_only():
+    s = Surface(np.full((10, 10), np.nan), 1.0, 1.0)
+    with pytest.raises(EmptyScanError, match="measured points"):
+        read_x3p(write_x3p(s))
+
+
+def test_doctype_refused():
+    m = _members(_surface())
+    m["main.xml"] = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]>' + m["main.xml"][38:]
+    with pytest.raises(ScanFormatError, match="DOCTYPE"):
+        read_x3p(_zip(m))
+
+
+def test_bad_checksum():
+    m = _members(_surface())
+    raw = bytearray(m["bindata/data.bin"])
+    raw[0] ^= 0xFF
+    m["bindata/data.bin"] = bytes(raw)
+    with pytest.raises(ScanFormatError, match="MD5"):
+        read_x3p(_zip(m))
+
+
+def test_read_surface_sniffs_and_checks():
+    import imageio.v3 as iio
+
+    x3p = write_x3p(_surface())
+    assert read_surface(x3p, "a.png", None).shape == (37, 53)  # content wins over the name
+    png = iio.imwrite("<bytes>", (np.arange(600).reshape(20, 30) % 256).astype(np.uint8),
+                      extension=".png")
+    s = read_surface(png, "a.x3p", 2.5)
+    assert s.shape == (20, 30) and s.pixel_um_x == 2.5 and s.heights[0, 5] == 5
+    with pytest.raises(ScanFormatError, match="pixel_um"):
+        read_surface(png, "a.png", None)
+    with pytest.raises(ScanTooLargeError, match="pixels exceeds"):
+        read_surface(png, "a.png", 1.0, max_pixels=100)
+    with pytest.raises(ScanTooLargeError, match="bytes exceeds"):
+        read_surface(x3p, "big.x3p", None, max_bytes=100)
+    with pytest.raises(ScanFormatError, match="unrecognised"):
+        read_surface(b"GIF89a....", "a.gif", 1.0)
+    with pytest.raises(ScanFormatError, match="empty"):
+        read_surface(b"", "e.x3p", None)
+    with pytest.raises(ImagingError, match="a.x3p"):
+        read_surface(b"PK\x03\x04garbage", "a.x3p", None)
+
+
+def test_tiff_float_image():
+    import imageio.v3 as iio
+
+    arr = np.linspace(0, 5, 24 * 16, dtype=np.float32).reshape(24, 16)
+    tif = iio.imwrite("<bytes>", arr, extension=".tif")
+    s = read_image(tif, 3.0)
+    np.testing.assert_allclose(s.heights, arr, rtol=1e-6)
