@@ -50,6 +50,10 @@ def load_settings(overrides: dict | None = None) -> dict:
         "CELERY_TASK_DEFAULT_QUEUE": env.get("CELERY_TASK_DEFAULT_QUEUE", "ballistics"),
         "CELERY_TASK_ALWAYS_EAGER": env.get("CELERY_TASK_ALWAYS_EAGER") == "1",
         "IMAGE_STORE": env.get("IMAGE_STORE") or str(instance / "scans"),
+        # New scans are searched against the lab's references automatically (NIBIN-style).
+        "COMPARISON_AUTO_SEARCH": env.get("COMPARISON_AUTO_SEARCH", "1") == "1",
+        # Redis redelivers an unacknowledged task after this many seconds (a killed worker's).
+        "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),

@@ -28,6 +28,8 @@ def worker_env(app: Flask) -> dict[str, str]:
         "INSTANCE_PATH": cfg["INSTANCE_PATH"],
         "IMAGE_STORE": cfg["IMAGE_STORE"],
         "SECRET_KEY": cfg["SECRET_KEY"],
+        "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
+        "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
         "PYTHONPATH": str(REPO),
     })
     return env

@@ -13,6 +13,8 @@ from flask import Flask
 
 
 def _broker_options(app: Flask) -> dict:
+    if app.config["CELERY_BROKER_URL"].startswith("redis"):
+        return {"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
     if not app.config["CELERY_BROKER_URL"].startswith("filesystem://"):
         return {}
     # kombu's filesystem transport: one folder as the queue, so a newcomer needs no server.

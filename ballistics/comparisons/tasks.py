@@ -8,6 +8,7 @@ one feature set.
 from __future__ import annotations
 
 from celery import chord, shared_task
+from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ballistics import imaging
@@ -35,8 +36,9 @@ def extract_features(scan_id: int) -> str:
             db.session.commit()
             return "failed"
         scans.mark(scan, ScanStatus.DONE)
-        # New entries are correlated against the lab's database automatically (as NIBIN does).
-        searches.start_search(None, scan, automatic=True)
+        if current_app.config["COMPARISON_AUTO_SEARCH"]:
+            # New entries are correlated against the lab's references (as NIBIN does).
+            searches.start_search(None, scan, automatic=True)
         db.session.commit()
     return "done"
 

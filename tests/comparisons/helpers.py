@@ -1,0 +1,39 @@
+"""Synthetic scans and API calls for comparison tests."""
+
+from __future__ import annotations
+
+import io
+import time
+from functools import cache
+
+from ballistics.imaging import synthetic, write_x3p
+
+
+@cache
+def x3p_bytes(firearm_seed: int, firing_seed: int) -> bytes:
+    """One synthetic firing of one synthetic firearm, as an x3p file (cached per test run)."""
+    return write_x3p(synthetic.fire(synthetic.make_firearm(firearm_seed), firing_seed))
+
+
+def upload(client, headers: dict, item_id: int, data: bytes, filename: str = "scan.x3p",
+           **fields):
+    """POST a multipart upload through any client (Flask test client or a requests.Session)."""
+    form = {"calibre": "9mm Luger", **{k: str(v) for k, v in fields.items()}}
+    if hasattr(client, "application"):  # Flask test client
+        return client.post(f"/api/v1/items/{item_id}/scans", headers=headers,
+                           data={**form, "file": (io.BytesIO(data), filename)},
+                           content_type="multipart/form-data")
+    return client.post(f"/api/v1/items/{item_id}/scans", headers=headers, data=form,
+                       files={"file": (filename, data)}, timeout=60)
+
+
+def wait_for(fetch, done, timeout: float = 240, interval: float = 0.5):  # noqa: ANN001
+    """Poll ``fetch()`` until ``done(value)``; return the last value (fails on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s; last value: {value}")
+        time.sleep(interval)

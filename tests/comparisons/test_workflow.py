@@ -1,0 +1,147 @@
+"""End to end with real worker processes: upload, features, search, candidate list."""
+
+from __future__ import annotations
+
+import signal
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from ballistics.comparisons.models import FeatureSet
+from ballistics.extensions import db
+from tests.comparisons.helpers import upload, wait_for, x3p_bytes
+from tests.conftest import make_lab, migrated_app
+from tests.evidence.helpers import Api
+from tests.workerproc import stop, worker_process
+
+FIREARMS, FIRINGS = 10, 3
+
+
+def _app(database_url: str, instance, broker: str | None, **extra):
+    settings = {"CELERY_TASK_DEFAULT_QUEUE": f"test-{uuid.uuid4().hex[:8]}",
+                "COMPARISON_AUTO_SEARCH": False, **extra}
+    if broker:
+        settings.update(CELERY_BROKER_URL=broker,
+                        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1")
+    return migrated_app(database_url, instance, **settings)
+
+
+def _upload_set(app, kit, firearms: range, firings: int) -> dict[int, list[dict]]:
+    """Each firing as a cartridge case of its own case; returns scans per firearm seed."""
+    client = app.test_client()
+    tech = Api(client, kit, "tech")
+    scans: dict[int, list[dict]] = {}
+    for gun in firearms:
+        for shot in range(firings):
+            item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+            response = upload(client, kit.headers("examiner"), item["id"],
+                              x3p_bytes(gun, shot))
+            assert response.status_code == 201, response.get_json()
+            scans.setdefault(gun, []).append(response.get_json())
+    return scans
+
+
+def _wait_done(api: Api, scans: list[dict]) -> None:
+    for scan in scans:
+        final = wait_for(lambda s=scan: api.get(f"/scans/{s['id']}"),
+                         lambda v: v["status"] in ("done", "failed"))
+        assert final["status"] == "done", final
+
+
+def _search(api: Api, scan_id: int, k: int = 100) -> dict:
+    search = api.post(f"/scans/{scan_id}/searches", {"k": k}, expect=202)
+    seen = []
+
+    def fetch():
+        value = api.get(f"/searches/{search['id']}")
+        seen.append((value["status"], value["progress_done"]))
+        return value
+
+    return wait_for(fetch, lambda v: v["status"] in ("done", "failed")) | {"seen": seen}
+
+
+def _flow(app) -> None:
+    with app.app_context():
+        kit = make_lab()
+        outsider = make_lab()
+        db.session.remove()
+    with app.app_context():
+        scans = _upload_set(app, kit, range(FIREARMS), FIRINGS)
+        # Another lab holds firings of the same firearm 0: they must never appear.
+        foreign = _upload_set(app, outsider, range(0, 1), 2)
+        api = Api(app.test_client(), kit, "examiner")
+        all_scans = [s for group in scans.values() for s in group]
+        _wait_done(api, all_scans)
+        _wait_done(Api(app.test_client(), outsider, "examiner"), foreign[0])
+
+        result = _search(api, scans[0][0]["id"])
+        assert result["status"] == "done", result
+        candidates = result["candidates"]
+        assert result["n_references"] == FIREARMS * FIRINGS - 1
+        assert len(candidates) == FIREARMS * FIRINGS - 1
+        print("search", result["id"], "stage1", result["stage1_ms"], "ms, stage2",
+              result["stage2_ms"], "ms, progress seen", result["seen"][:5])
+        mates = {s["id"] for s in scans[0][1:]}
+        top = [c["reference_scan_id"] for c in candidates[:len(mates)]]
+        for c in candidates[:5]:
+            print(c["rank"], c["reference_scan_id"], round(c["score"], 2), c["cmc_count"],
+                  round(c["likelihood_ratio"], 3))
+        assert set(top) == mates, candidates[:4]
+        assert [c["rank"] for c in candidates] == list(range(1, len(candidates) + 1))
+        own = {s["id"] for s in all_scans}
+        assert {c["reference_scan_id"] for c in candidates} <= own
+        assert not {s["id"] for s in foreign[0]} & {c["reference_scan_id"] for c in candidates}
+        assert "not an identification" in result["validation"]
+        # Duplicate upload: one scan row per item and no second extraction.
+        again = upload(app.test_client(), kit.headers("tech"), scans[0][0]["item_id"],
+                       x3p_bytes(0, 0))
+        assert again.status_code == 200 and again.get_json()["id"] == scans[0][0]["id"]
+        sha = scans[0][0]["sha256"]
+        assert db.session.scalar(select(func.count(FeatureSet.id))
+                                 .where(FeatureSet.sha256 == sha)) == 1
+        db.session.remove()
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+def test_end_to_end_on_postgresql_and_redis(pg_url, tmp_path):
+    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0")
+    with worker_process(app, concurrency=2):
+        _flow(app)
+
+
+@pytest.mark.slow
+def test_end_to_end_on_the_embedded_default(tmp_path):
+    app = _app(f"sqlite:///{tmp_path / 'embedded.sqlite'}", tmp_path, None)
+    assert app.config["CELERY_BROKER_URL"] == "filesystem://"
+    with worker_process(app, concurrency=2):
+        _flow(app)
+
+
+@pytest.mark.broker
+def test_killed_worker_loses_nothing(pg_url, tmp_path):
+    app = _app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//")
+    with app.app_context():
+        kit = make_lab()
+        db.session.remove()
+    with app.app_context():
+        client = app.test_client()
+        tech = Api(client, kit, "tech")
+        item = tech.receive(tech.new_case()["id"], "cartridge_case")
+        # A larger scan keeps the worker busy long enough to be killed mid-extraction.
+        from ballistics.imaging import synthetic, write_x3p
+        data = write_x3p(synthetic.fire(synthetic.make_firearm(77), 1, size_px=1400))
+        scan = upload(client, kit.headers("examiner"), item["id"], data).get_json()
+        with worker_process(app, name="doomed") as doomed:
+            wait_for(lambda: tech.get(f"/scans/{scan['id']}"),
+                     lambda v: v["status"] == "running", interval=0.05)
+            stop(doomed, sig=signal.SIGKILL)
+        assert tech.get(f"/scans/{scan['id']}")["status"] == "running"
+        with worker_process(app, name="rescuer"):
+            final = wait_for(lambda: tech.get(f"/scans/{scan['id']}"),
+                             lambda v: v["status"] in ("done", "failed"))
+        assert final["status"] == "done", final
+        assert db.session.scalar(select(func.count(FeatureSet.id))
+                                 .where(FeatureSet.sha256 == scan["sha256"])) == 1
+        db.session.remove()
