@@ -18,8 +18,14 @@ from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.auth.roles import CUSTODY_ROLES
-from ballistics.comparisons.models import (Candidate, FeatureSet, Scan, ScanStatus, Search,
-                                           SearchStatus)
+from ballistics.comparisons.models import (
+    Candidate,
+    FeatureSet,
+    Scan,
+    ScanStatus,
+    Search,
+    SearchStatus,
+)
 from ballistics.core.after_commit import enqueue
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
@@ -56,7 +62,7 @@ class Reference:
     signature: np.ndarray
 
 
-def reference_query(search: Search, query: Scan):  # noqa: ANN201
+def reference_query(search: Search, query: Scan):
     """References a search may see: done scans of the same lab, region and calibre (or with no
     calibre recorded), other items than the query's own."""
     stmt = (select(Scan.id, FeatureSet.signature)
@@ -73,7 +79,8 @@ def rank(search: Search) -> list[tuple[int, float]]:
     """Stage 1: rank every admissible reference by signature similarity; keep the top K."""
     query = db.session.get(Scan, search.query_scan_id)
     qset = db.session.scalar(select(FeatureSet).where(
-        FeatureSet.sha256 == query.sha256, FeatureSet.algorithm_version == search.algorithm_version))
+        FeatureSet.sha256 == query.sha256,
+        FeatureSet.algorithm_version == search.algorithm_version))
     rows = db.session.execute(reference_query(search, query)).all()
     search.n_references = len(rows)
     if not rows:

@@ -172,7 +172,7 @@ def find_breech_face(z: np.ndarray, pixel_um: float, *, dev_um: float = 12.0) ->
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):
         comp = lab[sl] == i
         area = comp.sum()
-        cyx = np.array(ndimage.center_of_mass(comp)) + [sl[0].start, sl[1].start]
+        cyx = np.array(ndimage.center_of_mass(comp)) + np.array([sl[0].start, sl[1].start])
         score = area - 3.0 * np.pi * (np.hypot(*(cyx - c))) ** 2
         if area > 20 and score > best_score:
             best, best_score = i, score

@@ -27,7 +27,7 @@ def upload(client, headers: dict, item_id: int, data: bytes, filename: str = "sc
                        files={"file": (filename, data)}, timeout=60)
 
 
-def wait_for(fetch, done, timeout: float = 240, interval: float = 0.5):  # noqa: ANN001
+def wait_for(fetch, done, timeout: float = 240, interval: float = 0.5):
     """Poll ``fetch()`` until ``done(value)``; return the last value (fails on timeout)."""
     deadline = time.monotonic() + timeout
     while True:
