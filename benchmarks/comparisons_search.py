@@ -139,8 +139,9 @@ def main() -> None:
                     mates = {pool[1][0], pool[2][0]}
                     n_mates = sum(1 for c in s.candidates if c.reference_scan.sha256 in mates)
                     top = [c.reference_scan.sha256 for c in s.candidates[:n_mates]]
+                    ranked_first = bool(top) and set(top) <= mates
                     print(f"{n:8d} {total:8.2f} {s.stage1_ms:10.0f} {s.stage2_ms or 0:10.0f} "
-                          f"{str(bool(top) and set(top) <= mates):>11} {peak['rss'] / 2**20:13.0f}")
+                          f"{ranked_first!s:>11} {peak['rss'] / 2**20:13.0f}")
                     db.session.remove()
             stop.set()
     finally:
