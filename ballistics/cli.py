@@ -56,6 +56,10 @@ def seed_demo() -> list[tuple[str, str, str]]:
 
 
 def register_cli(app: Flask) -> None:
+    from ballistics.comparisons import cli as comparisons_cli
+
+    comparisons_cli.register(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Create a demo lab with users and evidence (idempotent); print the logins."""

@@ -145,3 +145,36 @@ def test_killed_worker_loses_nothing(pg_url, tmp_path):
         assert db.session.scalar(select(func.count(FeatureSet.id))
                                  .where(FeatureSet.sha256 == scan["sha256"])) == 1
         db.session.remove()
+
+
+@pytest.mark.broker
+def test_two_workers_share_one_broker_and_reextract_command(pg_url, tmp_path, monkeypatch):
+    from ballistics.comparisons.cli import stale_scans
+
+    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0")
+    with app.app_context():
+        kit = make_lab()
+        lab_id, lab_code = kit.lab.id, kit.lab.code
+        db.session.remove()
+    logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
+    with app.app_context():
+        with worker_process(app, name="w1", log=logs[0]), \
+                worker_process(app, name="w2", log=logs[1]):
+            scans = _upload_set(app, kit, range(20, 24), 2)
+            api = Api(app.test_client(), kit, "examiner")
+            _wait_done(api, [s for group in scans.values() for s in group])
+        done_by = [log.read_text().count("comparisons.extract_features") for log in logs]
+        assert all(n > 0 for n in done_by), done_by
+        assert stale_scans(lab_id) == []
+        # A new algorithm version leaves every scan stale until the command re-queues them.
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["comparisons", "reextract", "--lab", lab_code,
+                                     "--dry-run"])
+        assert "0 scan(s) need features" in result.output
+        import ballistics.imaging
+
+        monkeypatch.setattr(ballistics.imaging, "ALGORITHM_VERSION", "cmc-next")
+        result = runner.invoke(args=["comparisons", "reextract", "--lab", lab_code,
+                                     "--dry-run"])
+        assert "8 scan(s) need features for cmc-next" in result.output
+        db.session.remove()

@@ -1,0 +1,52 @@
+"""``flask --app wsgi comparisons ...``: maintenance of feature sets."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from ballistics import imaging
+from ballistics.auth.models import Lab
+from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
+from ballistics.core.after_commit import enqueue
+from ballistics.core.context import acting_as
+from ballistics.extensions import db
+
+
+def stale_scans(lab_id: int | None = None) -> list[Scan]:
+    """Scans without features for the current algorithm version."""
+    current = select(FeatureSet.sha256).where(
+        FeatureSet.algorithm_version == imaging.ALGORITHM_VERSION)
+    stmt = select(Scan).where(Scan.sha256.not_in(current)).order_by(Scan.id)
+    if lab_id is not None:
+        stmt = stmt.where(Scan.lab_id == lab_id)
+    return list(db.session.scalars(stmt))
+
+
+def register(app: Flask) -> None:
+    @app.cli.group("comparisons")
+    def group() -> None:
+        """Scans and feature sets."""
+
+    @group.command("reextract")
+    @click.option("--lab", "lab_code", default=None, help="only this lab's scans")
+    @click.option("--dry-run", is_flag=True)
+    def reextract(lab_code: str | None, dry_run: bool) -> None:
+        """Queue feature extraction for every scan lacking features of the current version."""
+        lab_id = None
+        if lab_code:
+            lab = db.session.scalar(select(Lab).where(Lab.code == lab_code))
+            if lab is None:
+                raise click.ClickException(f"no lab {lab_code}")
+            lab_id = lab.id
+        scans = stale_scans(lab_id)
+        click.echo(f"{len(scans)} scan(s) need features for {imaging.ALGORITHM_VERSION}")
+        if dry_run:
+            return
+        with acting_as(None, lab_id, "cli:comparisons-reextract"):
+            for scan in scans:
+                scan.status, scan.status_reason = ScanStatus.QUEUED.value, "re-extraction"
+                enqueue("comparisons.extract_features", scan.id)
+            db.session.commit()
+        click.echo("queued")
