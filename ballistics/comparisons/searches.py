@@ -63,12 +63,14 @@ class Reference:
 
 
 def reference_query(search: Search, query: Scan):
-    """References a search may see: done scans of the same lab, region and calibre (or with no
-    calibre recorded), other items than the query's own."""
+    """References a search may see: done scans kept as open cases, of the same lab, region and
+    calibre (or with no calibre recorded), other items than the query's own. A scan uploaded
+    with ``open_case=false`` (e.g. a closed case) is searched but never searched against."""
     stmt = (select(Scan.id, FeatureSet.signature)
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))
             .where(Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
+                   Scan.is_open_case.is_(True),
                    Scan.region == query.region, Scan.item_id != query.item_id))
     if query.calibre:
         stmt = stmt.where(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
