@@ -1,0 +1,47 @@
+"""Search rules, run in-process (the worker tests cover the same services over a broker)."""
+
+from __future__ import annotations
+
+from ballistics.comparisons import scans, searches
+from ballistics.comparisons.models import Scan, ScanStatus
+from ballistics.core.context import acting_as
+from ballistics.extensions import db
+from tests.comparisons.helpers import upload, x3p_bytes
+from tests.evidence.helpers import Api
+
+
+def _scan(client, kit, gun: int, shot: int, **fields) -> Scan:
+    tech = Api(client, kit, "tech")
+    item = tech.receive(tech.new_case()["id"], "cartridge_case")
+    body = upload(client, kit.headers("examiner"), item["id"], x3p_bytes(gun, shot), **fields)
+    assert body.status_code == 201, body.get_json()
+    scan = db.session.get(Scan, body.get_json()["id"])
+    with acting_as(None, kit.lab.id, "test"):
+        scans.compute_features(scan)
+        scans.mark(scan, ScanStatus.DONE)
+    db.session.commit()
+    return scan
+
+
+def _run(kit, query: Scan) -> list[int]:
+    with acting_as(kit.id("examiner"), kit.lab.id, "test"):
+        search = searches.start_search(kit.users["examiner"], query, k=10)
+        results = [r for chunk in searches.begin(search)
+                   for r in searches.compare_chunk(search.id, chunk)]
+        searches.finish(search.id, results)
+    db.session.commit()
+    return [c.reference_scan_id for c in search.candidates]
+
+
+def test_references_are_filtered_by_lab_calibre_and_open_case(app, client, lab, other_lab):
+    query = _scan(client, lab, 0, 0)
+    mate = _scan(client, lab, 0, 1)
+    closed_mate = _scan(client, lab, 0, 2, open_case="false")
+    other_calibre = _scan(client, lab, 0, 1, calibre=".45 ACP")
+    stranger = _scan(client, lab, 3, 0)
+    foreign_mate = _scan(client, other_lab, 0, 1)
+    ranked = _run(lab, query)
+    assert ranked[0] == mate.id
+    assert stranger.id in ranked
+    for excluded in (closed_mate, other_calibre, foreign_mate, query):
+        assert excluded.id not in ranked
