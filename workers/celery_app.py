@@ -19,10 +19,12 @@ def _broker_options(app: Flask) -> dict:
         return {}
     # kombu's filesystem transport: one folder as the queue, so a newcomer needs no server.
     folder = Path(app.config["CELERY_BROKER_FOLDER"])
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {"data_folder_in": str(folder / "out"), "data_folder_out": str(folder / "out"),
-            "processed_folder": str(folder / "processed"), "store_processed": False}
+            "processed_folder": str(folder / "processed"), "store_processed": False,
+            # Exchange tables too, or kombu writes them under the working directory.
+            "control_folder": str(folder / "control")}
 
 
 def make_celery(app: Flask) -> Celery:
