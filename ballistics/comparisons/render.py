@@ -86,6 +86,12 @@ def aligned_png(candidate: Candidate) -> bytes:
     return to_png(heights, mask)
 
 
+def frame_size(scan: Scan) -> tuple[int, int]:
+    """(width, height) of the processed grid: the coordinate frame of the cells."""
+    height, width = load_features(scan).heights.shape
+    return width, height
+
+
 def cell_boxes(candidate: Candidate) -> list[dict]:
     """Cells worth drawing (those that had enough data to be registered), congruent last so
     their outlines sit on top."""
