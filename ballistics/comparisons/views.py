@@ -93,6 +93,7 @@ def search_page(search_id: int) -> ResponseReturnValue:
     may_review = forms.may_review(current_user)
     return render_template("comparisons/search.html", search=search,
                            candidates=panels.candidates(search), note=VALIDATION_NOTE,
+                           calibration=searches.calibration().description,
                            decision=forms.DecisionForm(formdata=None) if may_review else None)
 
 
