@@ -1,5 +1,6 @@
-"""WTForms for the comparison pages. They only collect input: the upload's fields are checked by
-the API's own schema and the file by ``scans.upload_scan``; review rules live in ``review``."""
+"""WTForms for the comparison pages. They only collect input: the fields are then loaded by the
+API's own schemas (``core.web.schema_args``), the file is checked by ``scans.upload_scan`` and
+the review rules live in ``review``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from marshmallow import ValidationError
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Optional
+from wtforms.validators import DataRequired, Optional
 
 from ballistics.auth.access import lab_members
 from ballistics.auth.models import User
@@ -17,7 +17,7 @@ from ballistics.auth.roles import Role
 from ballistics.comparisons.models import Decision
 from ballistics.comparisons.review import EXAMINERS
 from ballistics.comparisons.schemas import REGIONS, ScanUploadSchema
-from ballistics.core.errors import Unprocessable
+from ballistics.core.web import schema_args
 
 
 def _choices(values: list[str], blank: str | None = None) -> list[SelectChoice]:
@@ -46,17 +46,12 @@ class ScanUploadForm(FlaskForm):
                              default=True)
 
 
-def upload_args(data: dict[str, Any]) -> dict[str, Any]:
-    """Form data -> ``upload_scan`` keyword arguments, through the API's upload schema."""
+def upload_args(form: ScanUploadForm, data: dict[str, Any]) -> dict[str, Any]:
+    """Form data -> ``upload_scan`` keyword arguments: the file, and the fields as the API's
+    upload schema reads them."""
     upload = data.pop("file")
-    fields = {k: v for k, v in data.items() if v not in (None, "")}
-    try:
-        parsed = ScanUploadSchema().load(fields)
-    except ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_": exc.messages}
-        text = "; ".join(f"{name}: {' '.join(map(str, m))}" for name, m in messages.items())
-        raise Unprocessable(f"Please correct the upload. {text}", fields=messages) from exc
-    return {"data": upload.read(), "filename": upload.filename or "upload", **parsed}
+    return {"data": upload.read(), "filename": upload.filename or "upload",
+            **schema_args(form, ScanUploadSchema, data)}
 
 
 class SearchForm(FlaskForm):
@@ -77,7 +72,7 @@ class ConfirmForm(FlaskForm):
     reviewer_id = SelectField("Technical reviewer", validators=[DataRequired()],
                               coerce=lambda v: int(v) if v not in (None, "") else None)
     # A confirmation records an identification; other conclusions are "no association".
-    conclusion = HiddenField(default="identification", validators=[AnyOf(["identification"])])
+    conclusion = HiddenField(default="identification")
     examination_ref = StringField("Examination reference", default="")
 
 

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab
 from ballistics.comparisons import forms, panels, render, review, scans, searches
-from ballistics.comparisons.models import Candidate, Scan, Search
-from ballistics.comparisons.schemas import VALIDATION_NOTE
-from ballistics.core.web import submit_form
+from ballistics.comparisons import schemas as s
+from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
+from ballistics.core.web import schema_args, submit_form
 from ballistics.evidence.custody import load_item
 from ballistics.imaging import ALGORITHM_VERSION
 
@@ -54,10 +54,12 @@ def scan_upload(item_id: int) -> ResponseReturnValue:
             return f"This file is already scan {scan.id} of this item.", page
         return f"Scan {scan.id} uploaded; its features are being computed.", page
 
-    return submit_form(forms.ScanUploadForm(),
-                       lambda data: scans.upload_scan(current_user, item,
-                                                      **forms.upload_args(data)),
-                       back=page, done=done)
+    form = forms.ScanUploadForm()
+
+    def call(data: dict) -> tuple[Scan, bool]:
+        return scans.upload_scan(current_user, item, **forms.upload_args(form, data))
+
+    return submit_form(form, call, back=page, done=done)
 
 
 @bp.route("/scans/<int:scan_id>/status.json")
@@ -92,7 +94,7 @@ def search_page(search_id: int) -> ResponseReturnValue:
     search = _search(search_id)
     may_review = forms.may_review(current_user)
     return render_template("comparisons/search.html", search=search,
-                           candidates=panels.candidates(search), note=VALIDATION_NOTE,
+                           candidates=panels.candidates(search), note=s.VALIDATION_NOTE,
                            calibration=searches.calibration().description,
                            decision=forms.DecisionForm(formdata=None) if may_review else None)
 
@@ -114,7 +116,7 @@ def candidate_view(candidate_id: int) -> ResponseReturnValue:
         "comparisons/viewer.html", c=candidate, search=candidate.search,
         query=candidate.search.query_scan, reference=candidate.reference_scan,
         cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
-        note=VALIDATION_NOTE,
+        note=s.VALIDATION_NOTE,
         decision=forms.DecisionForm(formdata=None) if may_review else None,
         confirm=forms.confirm_form(current_user, bound=False) if may_review else None)
 
@@ -132,8 +134,12 @@ def candidate_aligned(candidate_id: int) -> ResponseReturnValue:
 def candidate_decide(candidate_id: int) -> ResponseReturnValue:
     candidate = _candidate(candidate_id)
     back = _back(candidate)
-    return submit_form(forms.DecisionForm(),
-                       lambda data: review.decide(current_user, candidate, **data), back=back,
+    form = forms.DecisionForm()
+
+    def call(data: dict) -> Candidate:
+        return review.decide(current_user, candidate, **schema_args(form, s.DecisionSchema, data))
+
+    return submit_form(form, call, back=back,
                        done=lambda c: (f"Candidate {c.rank} marked: "
                                        f"{c.decision.replace('_', ' ')}.", back))
 
@@ -143,9 +149,12 @@ def candidate_decide(candidate_id: int) -> ResponseReturnValue:
 def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
     candidate = _candidate(candidate_id)
     back = url_for(".candidate_view", candidate_id=candidate.id)
-    return submit_form(forms.confirm_form(current_user, bound=True),
-                       lambda data: review.confirm(current_user, candidate, **data), back=back,
-                       done=lambda link: (_confirmed(link), back))
+    form = forms.confirm_form(current_user, bound=True)
+
+    def call(data: dict) -> CaseLink | None:
+        return review.confirm(current_user, candidate, **schema_args(form, s.ConfirmSchema, data))
+
+    return submit_form(form, call, back=back, done=lambda link: (_confirmed(link), back))
 
 
 def _back(candidate: Candidate) -> str:
@@ -155,7 +164,7 @@ def _back(candidate: Candidate) -> str:
     return url_for(".candidate_view", candidate_id=candidate.id)
 
 
-def _confirmed(link) -> str:
+def _confirmed(link: CaseLink | None) -> str:
     if link is None:
         return "Identification recorded (both scans are of the same case)."
     return (f"Identification recorded; cases {link.case_a.lab_case_number} and "

@@ -27,7 +27,8 @@
     try {
       const response = await fetch(el.dataset.poll, {headers: {Accept: "application/json"},
                                                       credentials: "same-origin"});
-      if (!response.ok) return;  // logged out or gone: leave the page as it is
+      // Logged out (redirected to the login page) or gone: leave the page as it is.
+      if (!response.ok || response.redirected) return;
       const s = await response.json();
       update(el, s);
       if (!s.final) {

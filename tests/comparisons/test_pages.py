@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from ballistics.comparisons import scans, searches
@@ -20,6 +23,16 @@ from tests.evidence.helpers import Api, Browser
 def _cartridge(client, kit) -> dict:
     tech = Api(client, kit, "tech")
     return tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64), dtype=np.uint8)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _store_files(app) -> set[Path]:
+    return {p for p in Path(app.config["IMAGE_STORE"]).rglob("*") if p.is_file()}
 
 
 def _count(model) -> int:
@@ -73,17 +86,18 @@ def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
     status = examiner.client.get(f"/scans/{scan.id}/status.json").get_json()
     assert status == {"status": "queued", "reason": "", "final": False}
 
-    before = _count(Scan)
+    before, files = _count(Scan), _store_files(app)
     refusals = [
-        ({"file": (io.BytesIO(b"not a scan"), "notes.txt")}, "file"),
-        ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "pixel_um": "-3"}, "pixel_um"),
-        ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "calibre": "x" * 41}, "calibre"),
+        ({"file": (io.BytesIO(b"not a scan"), "notes.txt")}, "unrecognised format"),
+        ({"file": (io.BytesIO(_png()), "photo.png")}, "pixel size"),
+        ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "pixel_um": "-3"}, "Pixel size"),
+        ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "calibre": "x" * 41}, "Calibre: Longer"),
         ({"region": "breech_face"}, "Scan file"),
     ]
     for data, words in refusals:
         _, _, flashes = examiner.submit(path, {"region": "breech_face", **data})
         assert flashes[0][0] == "error" and words in flashes[0][1], flashes
-    assert _count(Scan) == before
+    assert _count(Scan) == before and _store_files(app) == files
     # Without the CSRF token nothing is accepted.
     examiner.post(path, {"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p")}, expect=400,
                   token=False)
