@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from ballistics.auth import api as auth_api
     from ballistics.auth import views as auth_views
     from ballistics.comparisons import api as comparisons_api
+    from ballistics.comparisons import views as comparisons_views
     from ballistics.core import openapi
     from ballistics.evidence import api as evidence_api
     from ballistics.evidence import views as evidence_views
@@ -84,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(evidence_views.bp)
+    app.register_blueprint(comparisons_views.bp)
 
     @app.route("/")
     def index():

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import flash, redirect
 from flask_wtf import FlaskForm
+from marshmallow import Schema, ValidationError
 from werkzeug.wrappers import Response
 
-from ballistics.core.errors import AppError
+from ballistics.core.errors import AppError, Unprocessable
 from ballistics.extensions import db
 
 #: form fields that are plumbing, not service arguments
@@ -25,6 +26,20 @@ def form_errors(form: FlaskForm) -> str:
     parts = [f"{form[name].label.text}: {' '.join(msgs)}" for name, msgs in form.errors.items()
              if name in form]
     return "Please correct the form. " + "; ".join(parts)
+
+
+def schema_args(form: FlaskForm, schema: type[Schema], data: dict[str, Any]) -> dict[str, Any]:
+    """Load a page form's data with the API's schema, so a page checks its input exactly as the
+    API does (one set of rules). Blank fields take the schema's defaults; a refusal is an
+    :class:`Unprocessable` naming the form's labels."""
+    try:
+        return schema().load({k: v for k, v in data.items() if v not in (None, "")})
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
+        parts = [f"{form[name].label.text if name in form else name}: "
+                 f"{' '.join(map(str, msgs))}" for name, msgs in messages.items()]
+        raise Unprocessable("Please correct the form. " + "; ".join(parts),
+                            fields=messages) from exc
 
 
 def submit_form(form: FlaskForm, call: Callable[[dict[str, Any]], Any], *, back: str,

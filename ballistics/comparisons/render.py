@@ -1,0 +1,99 @@
+"""Images for the examiner: processed surfaces as grayscale PNGs, and a reference surface moved
+into the query's frame by a candidate's consensus registration, so both can be viewed side by
+side or overlaid with the same congruent cells drawn on each."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from ballistics import imaging
+from ballistics.comparisons.models import Candidate, Scan
+from ballistics.comparisons.scans import feature_set_for
+from ballistics.core.errors import Conflict
+from ballistics.imaging.registration import rotate
+
+#: percentiles mapped to black and white: a few spikes or pits must not wash out the texture
+LOW_PCT, HIGH_PCT = 1.0, 99.0
+
+
+def load_features(scan: Scan) -> imaging.Features:
+    """The scan's stored features under the current algorithm version."""
+    row = feature_set_for(scan)
+    if row is None:
+        raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}).",
+                       code="scan_not_ready")
+    return imaging.features_from_bytes(row.data)
+
+
+def grayscale(heights: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Heights -> uint8 gray (0 outside ``mask`` and where not finite), robustly stretched."""
+    valid = mask & np.isfinite(heights)
+    out = np.zeros(heights.shape, dtype=np.uint8)
+    if not valid.any():
+        return out
+    lo, hi = np.percentile(heights[valid], [LOW_PCT, HIGH_PCT])
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    out[valid] = np.clip((heights[valid] - lo) * scale, 0, 255).astype(np.uint8)
+    return out
+
+
+def to_png(heights: np.ndarray, mask: np.ndarray) -> bytes:
+    """Gray + alpha PNG: invalid pixels are transparent, so the page's neutral background shows
+    through and an overlaid reference never hides the query where it has no data."""
+    valid = mask & np.isfinite(heights)
+    alpha = np.where(valid, 255, 0).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(np.dstack([grayscale(heights, mask), alpha]), mode="LA").save(
+        buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def align(heights: np.ndarray, mask: np.ndarray, rotation_deg: float, dx: float,
+          dy: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move a reference surface into the query's frame.
+
+    Sign convention (``imaging.cmc.cmc_one_direction`` and ``imaging.compare``, which compares
+    ``a`` = query with ``b`` = reference): the reference is rotated by ``-theta`` with
+    :func:`imaging.registration.rotate`, then query pixel ``(y, x)`` matches rotated-reference
+    pixel ``(y + dy, x + dx)``. So ``aligned[y, x] = rotated[y + dy, x + dx]``; shifts are
+    rounded to whole pixels, as ``compare`` does for its pairwise correlation.
+    """
+    rb, rm = rotate(heights.astype(np.float64), mask, -rotation_deg)
+    h, w = rb.shape
+    ix, iy = round(dx), round(dy)
+    out, out_mask = np.zeros_like(rb), np.zeros_like(rm)
+    # Destination rows/cols y whose source y + dy lies inside the array.
+    yd = slice(max(-iy, 0), h - max(iy, 0))
+    ys = slice(max(iy, 0), h + min(iy, 0))
+    xd = slice(max(-ix, 0), w - max(ix, 0))
+    xs = slice(max(ix, 0), w + min(ix, 0))
+    out[yd, xd], out_mask[yd, xd] = rb[ys, xs], rm[ys, xs]
+    return out, out_mask
+
+
+def surface_png(scan: Scan) -> bytes:
+    f = load_features(scan)
+    return to_png(f.heights, f.mask)
+
+
+def aligned_png(candidate: Candidate) -> bytes:
+    f = load_features(candidate.reference_scan)
+    heights, mask = align(f.heights, f.mask, candidate.rotation_deg, candidate.dx_px,
+                          candidate.dy_px)
+    return to_png(heights, mask)
+
+
+def frame_size(scan: Scan) -> tuple[int, int]:
+    """(width, height) of the processed grid: the coordinate frame of the cells."""
+    height, width = load_features(scan).heights.shape
+    return width, height
+
+
+def cell_boxes(candidate: Candidate) -> list[dict]:
+    """Cells worth drawing (those that had enough data to be registered), congruent last so
+    their outlines sit on top."""
+    cells = [c for c in candidate.cells or [] if c.get("ccf") is not None]
+    return sorted(cells, key=lambda c: bool(c.get("is_congruent")))

@@ -1,0 +1,171 @@
+"""Comparison pages (server-rendered): a routing table. Records are looked up in the user's lab;
+forms go to the same services as the API; images are rendered from the stored features."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from ballistics.auth.access import get_in_lab
+from ballistics.comparisons import forms, panels, render, review, scans, searches
+from ballistics.comparisons import schemas as s
+from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
+from ballistics.core.web import schema_args, submit_form
+from ballistics.evidence.custody import load_item
+from ballistics.imaging import ALGORITHM_VERSION
+
+bp = Blueprint("comparisons", __name__)
+bp.add_app_template_global(panels.item_scans, "item_scans")
+bp.add_app_template_global(panels.linked_cases, "linked_cases")
+bp.add_app_template_filter(panels.likelihood_ratio, "lr")
+
+
+def _scan(scan_id: int) -> Scan:
+    return get_in_lab(Scan, scan_id, current_user, what="scan")
+
+
+def _search(search_id: int) -> Search:
+    return get_in_lab(Search, search_id, current_user, what="search")
+
+
+def _candidate(candidate_id: int) -> Candidate:
+    return get_in_lab(Candidate, candidate_id, current_user, what="candidate")
+
+
+def _png(data: bytes, etag: str) -> Response:
+    # Features are immutable per (content, algorithm version) and a candidate's registration
+    # never changes, so the browser may keep images; "private" because they are case material.
+    response = Response(data, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.set_etag(etag)
+    return response.make_conditional(request)
+
+
+@bp.post("/items/<int:item_id>/scans")
+@login_required
+def scan_upload(item_id: int) -> ResponseReturnValue:
+    item = load_item(current_user, item_id)
+    page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
+
+    def done(result: tuple[Scan, bool]) -> tuple[str, str]:
+        scan, created = result
+        if not created:
+            return f"This file is already scan {scan.id} of this item.", page
+        return f"Scan {scan.id} uploaded; its features are being computed.", page
+
+    form = forms.ScanUploadForm()
+
+    def call(data: dict) -> tuple[Scan, bool]:
+        return scans.upload_scan(current_user, item, **forms.upload_args(form, data))
+
+    return submit_form(form, call, back=page, done=done)
+
+
+@bp.route("/scans/<int:scan_id>/status.json")
+@login_required
+def scan_status(scan_id: int) -> ResponseReturnValue:
+    scan = _scan(scan_id)
+    return jsonify(status=scan.status, reason=scan.status_reason,
+                   final=scan.status in panels.FINAL)
+
+
+@bp.route("/scans/<int:scan_id>/surface.png")
+@login_required
+def scan_surface(scan_id: int) -> ResponseReturnValue:
+    scan = _scan(scan_id)
+    return _png(render.surface_png(scan), f"scan-{scan.sha256}-{ALGORITHM_VERSION}")
+
+
+@bp.post("/scans/<int:scan_id>/searches")
+@login_required
+def search_start(scan_id: int) -> ResponseReturnValue:
+    scan = _scan(scan_id)
+    return submit_form(forms.SearchForm(),
+                       lambda _data: searches.start_search(current_user, scan),
+                       back=url_for("evidence.item_page", item_id=scan.item_id, _anchor="scans"),
+                       done=lambda search: (f"Search {search.id} started.",
+                                            url_for(".search_page", search_id=search.id)))
+
+
+@bp.route("/searches/<int:search_id>")
+@login_required
+def search_page(search_id: int) -> ResponseReturnValue:
+    search = _search(search_id)
+    may_review = forms.may_review(current_user)
+    return render_template("comparisons/search.html", search=search,
+                           candidates=panels.candidates(search), note=s.VALIDATION_NOTE,
+                           calibration=searches.calibration().description,
+                           decision=forms.DecisionForm(formdata=None) if may_review else None)
+
+
+@bp.route("/searches/<int:search_id>/status.json")
+@login_required
+def search_status(search_id: int) -> ResponseReturnValue:
+    search = _search(search_id)
+    return jsonify(status=search.status, reason=search.error, done=search.progress_done,
+                   total=search.progress_total, final=search.status in panels.FINAL)
+
+
+@bp.route("/candidates/<int:candidate_id>/view")
+@login_required
+def candidate_view(candidate_id: int) -> ResponseReturnValue:
+    candidate = _candidate(candidate_id)
+    may_review = forms.may_review(current_user)
+    return render_template(
+        "comparisons/viewer.html", c=candidate, search=candidate.search,
+        query=candidate.search.query_scan, reference=candidate.reference_scan,
+        cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
+        note=s.VALIDATION_NOTE,
+        decision=forms.DecisionForm(formdata=None) if may_review else None,
+        confirm=forms.confirm_form(current_user, bound=False) if may_review else None)
+
+
+@bp.route("/candidates/<int:candidate_id>/aligned.png")
+@login_required
+def candidate_aligned(candidate_id: int) -> ResponseReturnValue:
+    candidate = _candidate(candidate_id)
+    return _png(render.aligned_png(candidate),
+                f"candidate-{candidate.id}-{candidate.reference_scan.sha256}")
+
+
+@bp.post("/candidates/<int:candidate_id>/decision")
+@login_required
+def candidate_decide(candidate_id: int) -> ResponseReturnValue:
+    candidate = _candidate(candidate_id)
+    back = _back(candidate)
+    form = forms.DecisionForm()
+
+    def call(data: dict) -> Candidate:
+        return review.decide(current_user, candidate, **schema_args(form, s.DecisionSchema, data))
+
+    return submit_form(form, call, back=back,
+                       done=lambda c: (f"Candidate {c.rank} marked: "
+                                       f"{c.decision.replace('_', ' ')}.", back))
+
+
+@bp.post("/candidates/<int:candidate_id>/confirm")
+@login_required
+def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
+    candidate = _candidate(candidate_id)
+    back = url_for(".candidate_view", candidate_id=candidate.id)
+    form = forms.confirm_form(current_user, bound=True)
+
+    def call(data: dict) -> CaseLink | None:
+        return review.confirm(current_user, candidate, **schema_args(form, s.ConfirmSchema, data))
+
+    return submit_form(form, call, back=back, done=lambda link: (_confirmed(link), back))
+
+
+def _back(candidate: Candidate) -> str:
+    # Mark forms sit on the candidate list and on the viewer: go back to the one used.
+    if request.form.get("from") == "list":
+        return url_for(".search_page", search_id=candidate.search_id, _anchor=f"c{candidate.id}")
+    return url_for(".candidate_view", candidate_id=candidate.id)
+
+
+def _confirmed(link: CaseLink | None) -> str:
+    if link is None:
+        return "Identification recorded (both scans are of the same case)."
+    return (f"Identification recorded; cases {link.case_a.lab_case_number} and "
+            f"{link.case_b.lab_case_number} are now linked.")

@@ -1,0 +1,49 @@
+// Live status for scans and searches (a file, because the CSP forbids inline script).
+// Every element with data-poll="<status.json URL>" is polled until its status is final; its
+// badge and progress are updated in place. A scan that is done reveals its [data-when-done]
+// controls; an element marked data-reload reloads the page instead (the search's candidates).
+(() => {
+  const INTERVAL_MS = 1500;
+
+  function update(el, s) {
+    const badge = el.querySelector("[data-status]");
+    if (badge) {
+      badge.textContent = s.status.replace(/_/g, " ");
+      badge.className = `badge st-${s.status}`;
+      badge.title = s.reason || "";
+      if (s.status === "failed" && s.reason && !el.querySelector("[data-reason]")) {
+        const reason = document.createElement("span");
+        reason.className = "reason";
+        reason.dataset.reason = "";
+        reason.textContent = s.reason;
+        badge.after(" ", reason);
+      }
+    }
+    const progress = document.querySelector("[data-progress]");
+    if (progress && s.total !== undefined) progress.textContent = `${s.done} / ${s.total}`;
+  }
+
+  async function poll(el) {
+    try {
+      const response = await fetch(el.dataset.poll, {headers: {Accept: "application/json"},
+                                                      credentials: "same-origin"});
+      // Logged out (redirected to the login page) or gone: leave the page as it is.
+      if (!response.ok || response.redirected) return;
+      const s = await response.json();
+      update(el, s);
+      if (!s.final) {
+        setTimeout(() => poll(el), INTERVAL_MS);
+      } else if ("reload" in el.dataset) {
+        window.location.reload();
+      } else if (s.status === "done") {
+        for (const hidden of el.querySelectorAll("[data-when-done]")) hidden.hidden = false;
+      }
+    } catch {
+      setTimeout(() => poll(el), INTERVAL_MS * 4);  // network hiccup: try again later
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    for (const el of document.querySelectorAll("[data-poll]")) setTimeout(() => poll(el), INTERVAL_MS);
+  });
+})();
