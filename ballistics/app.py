@@ -68,7 +68,8 @@ def _register_models() -> None:
     import ballistics.audit.models
     import ballistics.audit.services
     import ballistics.auth.models
-    import ballistics.evidence.models  # noqa: F401
+    import ballistics.evidence.models
+    import sop.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
