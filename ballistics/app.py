@@ -37,6 +37,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from workers.celery_app import make_celery
 
     register_cli(app)
+    from sop.cli import sop_cli
+
+    app.cli.add_command(sop_cli)
     make_celery(app)
     return app
 
@@ -78,12 +81,15 @@ def _register_blueprints(app: Flask) -> None:
     from ballistics.core import openapi
     from ballistics.evidence import api as evidence_api
     from ballistics.evidence import views as evidence_views
+    from sop import api as sop_api
+    from sop import views as sop_views
 
-    for bp in (auth_api.bp, evidence_api.bp, openapi.bp):
+    for bp in (auth_api.bp, evidence_api.bp, sop_api.bp, openapi.bp):
         csrf.exempt(bp)  # the API authenticates with bearer tokens only, never cookies
         app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(evidence_views.bp)
+    app.register_blueprint(sop_views.bp)
 
     @app.route("/")
     def index():

@@ -1,0 +1,231 @@
+"""Bulk loading of everything the rules read, one query per table, scoped to one lab.
+
+Reference records (versions, authorisations, competency, proficiency, acknowledgements,
+calibrations) are small per lab and loaded whole; examination records and custody events are
+loaded for the examinations being judged only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ballistics.auth.models import User
+from ballistics.evidence.models import CustodyEvent, Item
+from ballistics.evidence.models import StorageLocation as Location
+from ballistics.extensions import db
+from sop.models import (
+    Authorisation,
+    CalibrationRecord,
+    CompetencyAssessment,
+    Equipment,
+    Examination,
+    ExaminationEquipment,
+    ExaminationItem,
+    ExaminationReview,
+    ProficiencyTest,
+    Sop,
+    SopAcknowledgement,
+    SopStep,
+    SopVersion,
+    StepRecord,
+)
+
+
+@dataclass(slots=True)
+class StepFacts:
+    id: int
+    position: int
+    title: str
+    is_value_required: bool
+    value_label: str
+    unit: str
+    min_value: float | None
+    max_value: float | None
+
+
+@dataclass(slots=True)
+class VersionFacts:
+    id: int
+    sop_id: int
+    sop_code: str
+    number: int
+    status: str
+    effective_from: date | None
+    effective_until: date | None
+    turnaround_days: int | None
+    steps: list[StepFacts] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.sop_code} v{self.number}"
+
+
+@dataclass(slots=True)
+class ReviewFacts:
+    id: int
+    kind: str
+    reviewer_id: int
+    outcome: str
+    reasons: str
+    reviewed_at: datetime
+
+
+@dataclass(slots=True)
+class ExamFacts:
+    id: int | None
+    examiner_id: int
+    version_id: int
+    requested_at: datetime
+    performed_at: datetime
+    completed_at: datetime | None = None
+    released_at: datetime | None = None
+    item_ids: list[int] = field(default_factory=list)
+    equipment_ids: list[int] = field(default_factory=list)
+    #: step id → recorded value (None when recorded without a value)
+    steps: dict[int, float | None] = field(default_factory=dict)
+    reviews: list[ReviewFacts] = field(default_factory=list)
+
+    @property
+    def day(self) -> date:
+        return self.performed_at.date()
+
+
+@dataclass(slots=True)
+class CustodyFacts:
+    id: int
+    seq: int
+    kind: str
+    occurred_at: datetime
+    to_user_id: int | None
+    to_location_id: int | None
+    to_agency: str | None
+
+
+@dataclass
+class LabFacts:
+    now: datetime
+    versions: dict[int, VersionFacts] = field(default_factory=dict)
+    #: (user_id, sop_id) → authorisations
+    authorisations: dict[tuple[int, int], list] = field(default_factory=lambda: defaultdict(list))
+    competency: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    proficiency: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    #: (version_id, user_id) → acknowledged_at
+    acknowledgements: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    calibrations: dict[int, list] = field(default_factory=lambda: defaultdict(list))
+    equipment: dict[int, str] = field(default_factory=dict)
+    custody: dict[int, list[CustodyFacts]] = field(default_factory=lambda: defaultdict(list))
+    items: dict[int, str] = field(default_factory=dict)
+    users: dict[int, str] = field(default_factory=dict)
+    locations: dict[int, str] = field(default_factory=dict)
+
+    def user(self, user_id: int | None) -> str:
+        return self.users.get(user_id, f"user {user_id}")
+
+    def holder(self, event: CustodyFacts | None) -> str:
+        if event is None:
+            return "nobody (not yet received)"
+        if event.to_user_id:
+            return self.user(event.to_user_id)
+        if event.to_location_id:
+            return f"storage {self.locations.get(event.to_location_id, event.to_location_id)}"
+        return event.to_agency or "nobody (disposed)"
+
+
+def _rows(stmt):
+    return db.session.execute(stmt).all()
+
+
+def load_reference(lab_id: int, now: datetime) -> LabFacts:
+    """The lab's SOP versions, personnel records, acknowledgements and equipment records."""
+    facts = LabFacts(now=now)
+    for r in _rows(select(SopVersion.id, SopVersion.sop_id, Sop.code, SopVersion.number,
+                          SopVersion.status, SopVersion.effective_from,
+                          SopVersion.effective_until, SopVersion.turnaround_days)
+                   .join(Sop, Sop.id == SopVersion.sop_id).where(SopVersion.lab_id == lab_id)):
+        facts.versions[r.id] = VersionFacts(*r)
+    for r in _rows(select(SopStep.version_id, SopStep.id, SopStep.position, SopStep.title,
+                          SopStep.is_value_required, SopStep.value_label, SopStep.unit,
+                          SopStep.min_value, SopStep.max_value)
+                   .where(SopStep.lab_id == lab_id).order_by(SopStep.position)):
+        facts.versions[r[0]].steps.append(StepFacts(*r[1:]))
+    for a in db.session.execute(select(Authorisation).where(Authorisation.lab_id == lab_id)
+                                .order_by(Authorisation.starts_on)).scalars():
+        facts.authorisations[(a.user_id, a.sop_id)].append(a)
+    for c in db.session.execute(select(CompetencyAssessment)
+                                .where(CompetencyAssessment.lab_id == lab_id,
+                                       CompetencyAssessment.status == "completed")
+                                .order_by(CompetencyAssessment.assessed_on,
+                                          CompetencyAssessment.id)).scalars():
+        facts.competency[c.user_id].append(c)
+    for p in db.session.execute(select(ProficiencyTest).where(ProficiencyTest.lab_id == lab_id)
+                                .order_by(ProficiencyTest.taken_on, ProficiencyTest.id)
+                                ).scalars():
+        facts.proficiency[p.user_id].append(p)
+    for r in _rows(select(SopAcknowledgement.version_id, SopAcknowledgement.user_id,
+                          SopAcknowledgement.acknowledged_at)
+                   .where(SopAcknowledgement.lab_id == lab_id)):
+        facts.acknowledgements[(r.version_id, r.user_id)] = r.acknowledged_at
+    for c in db.session.execute(select(CalibrationRecord)
+                                .where(CalibrationRecord.lab_id == lab_id)
+                                .order_by(CalibrationRecord.performed_on, CalibrationRecord.id)
+                                ).scalars():
+        facts.calibrations[c.equipment_id].append(c)
+    for r in _rows(select(Equipment.id, Equipment.code, Equipment.name)
+                   .where(Equipment.lab_id == lab_id)):
+        facts.equipment[r.id] = f"{r.code} ({r.name})"
+    for r in _rows(select(User.id, User.full_name).where(User.lab_id == lab_id)):
+        facts.users[r.id] = r.full_name
+    for r in _rows(select(Location.id, Location.code).where(Location.lab_id == lab_id)):
+        facts.locations[r.id] = r.code
+    return facts
+
+
+def load_examinations(lab_id: int, facts: LabFacts, exam_ids: list[int] | None = None
+                      ) -> list[ExamFacts]:
+    """Examinations of the lab (all, or the ids given) with their items, equipment, steps,
+    reviews and the custody events of their items."""
+
+    def scoped(stmt, model):
+        stmt = stmt.where(model.lab_id == lab_id)
+        if exam_ids is not None:
+            column = model.id if model is Examination else model.examination_id
+            stmt = stmt.where(column.in_(exam_ids))
+        return stmt
+
+    exams: dict[int, ExamFacts] = {}
+    for r in _rows(scoped(select(Examination.id, Examination.examiner_id,
+                                 Examination.sop_version_id, Examination.requested_at,
+                                 Examination.performed_at, Examination.completed_at,
+                                 Examination.released_at), Examination)
+                   .order_by(Examination.id)):
+        exams[r.id] = ExamFacts(*r)
+    for r in _rows(scoped(select(ExaminationItem.examination_id, ExaminationItem.item_id),
+                          ExaminationItem).order_by(ExaminationItem.id)):
+        exams[r.examination_id].item_ids.append(r.item_id)
+    for r in _rows(scoped(select(ExaminationEquipment.examination_id,
+                                 ExaminationEquipment.equipment_id), ExaminationEquipment)):
+        exams[r.examination_id].equipment_ids.append(r.equipment_id)
+    for r in _rows(scoped(select(StepRecord.examination_id, StepRecord.step_id,
+                                 StepRecord.value), StepRecord)):
+        exams[r.examination_id].steps[r.step_id] = r.value
+    for r in _rows(scoped(select(ExaminationReview.examination_id, ExaminationReview.id,
+                                 ExaminationReview.kind, ExaminationReview.reviewer_id,
+                                 ExaminationReview.outcome, ExaminationReview.reasons,
+                                 ExaminationReview.reviewed_at), ExaminationReview)
+                   .order_by(ExaminationReview.id)):
+        exams[r[0]].reviews.append(ReviewFacts(*r[1:]))
+    item_ids = scoped(select(ExaminationItem.item_id), ExaminationItem)
+    for r in _rows(select(CustodyEvent.item_id, CustodyEvent.id, CustodyEvent.seq,
+                          CustodyEvent.kind, CustodyEvent.occurred_at, CustodyEvent.to_user_id,
+                          CustodyEvent.to_location_id, CustodyEvent.to_agency)
+                   .where(CustodyEvent.lab_id == lab_id, CustodyEvent.item_id.in_(item_ids))
+                   .order_by(CustodyEvent.item_id, CustodyEvent.seq)):
+        facts.custody[r[0]].append(CustodyFacts(*r[1:]))
+    for r in _rows(select(Item.id, Item.barcode)
+                   .where(Item.lab_id == lab_id, Item.id.in_(item_ids))):
+        facts.items[r.id] = r.barcode
+    return list(exams.values())
