@@ -105,7 +105,7 @@ def training_create(data: dict):
 
 
 @bp.operation("/competency-assessments", "POST", tags=PEOPLE,
-              summary="Self-assessment by the examiner (every area, scale 1–4)",
+              summary="Self-assessment by the examiner (every area, scale 1-4)",
               body=s.SelfAssessSchema, response=s.AssessmentSchema, status=201, errors=W)
 def assessment_create(data: dict):
     return personnel.self_assess(g.api_user, **data)

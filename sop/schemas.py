@@ -69,6 +69,14 @@ class VersionCreateSchema(BaseSchema):
     steps = fields.List(fields.Nested(StepInSchema), load_default=list)
 
 
+class VersionBriefSchema(BaseSchema):
+    id = fields.Integer()
+    number = fields.Integer()
+    status = fields.String()
+    effective_from = fields.Date(allow_none=True)
+    effective_until = fields.Date(allow_none=True)
+
+
 class VersionSchema(BaseSchema):
     id = fields.Integer()
     sop_id = fields.Integer()
@@ -93,7 +101,7 @@ class SopSchema(BaseSchema):
     code = fields.String()
     title = fields.String()
     discipline = fields.String()
-    versions = fields.List(fields.Nested(VersionSchema(exclude=("body", "steps"))))
+    versions = fields.List(fields.Nested(VersionBriefSchema))
 
 
 class ActivateSchema(BaseSchema):

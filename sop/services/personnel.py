@@ -75,7 +75,7 @@ def _scores(ratings: dict[str, int], field: str) -> None:
                             fields={field: [f"Rate exactly: {', '.join(AREA_CODES)}."]})
     bad = [a for a, s in ratings.items() if s not in SCALE]
     if bad:
-        raise Unprocessable(f"Scores must be 1–4 (areas {', '.join(sorted(bad))}).",
+        raise Unprocessable(f"Scores must be 1-4 (areas {', '.join(sorted(bad))}).",
                             fields={field: ["Scores are 1, 2, 3 or 4."]})
 
 

@@ -32,7 +32,7 @@ EXPECTED = {
     "SOP-ACKNOWLEDGED": "never acknowledged FA-06 v1",
     "EQUIPMENT-CALIBRATED": "MIC-01 (Comparison microscope) was due for calibration on",
     "STEPS-RECORDED": "step 3 'State the conclusion' (not recorded)",
-    "STEP-VALUES-IN-RANGE": "step 2 'Set magnification': 100 x (allowed 10–60 x)",
+    "STEP-VALUES-IN-RANGE": "step 2 'Set magnification': 100 x (allowed 10-60 x)",
     "TECH-REVIEW": "released without a technical review",
     "ADMIN-REVIEW": "released without an administrative review",
     "CUSTODY-HELD": "went to Examiner2",

@@ -193,7 +193,7 @@ def step_values_in_range(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
 
     def fmt(step, value) -> str:
-        rng = f"{step.min_value:g}–{step.max_value:g}" if step.max_value is not None \
+        rng = f"{step.min_value:g}-{step.max_value:g}" if step.max_value is not None \
             else f"at least {step.min_value:g}"
         return f"{_step_name(step)}: {value:g} {step.unit} (allowed {rng} {step.unit})".replace(
             "  ", " ")
