@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -11,8 +12,8 @@ class NonconformityForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    kind = SelectField("Kind", choices=[("corrective", "Corrective"),
-                                        ("preventive", "Preventive")])
+    kind = SelectField("Kind", choices=[SelectChoice("corrective", "Corrective"),
+                                        SelectChoice("preventive", "Preventive")])
     description = TextAreaField("Action", validators=[DataRequired(), Length(max=20000)])
     owner_id = SelectField("Owner", coerce=int)
     due_on = DateField("Due", validators=[DataRequired()])

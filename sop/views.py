@@ -11,6 +11,7 @@ from datetime import date
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
@@ -119,7 +120,9 @@ def _action_form() -> ActionForm:
     form = ActionForm()
     users = db.session.execute(lab_select(User, current_user).where(
         User.is_active_account.is_(True)).order_by(User.full_name)).scalars()
-    form.owner_id.choices = [(u.id, u.full_name) for u in users]
+    form.owner_id.choices = [SelectChoice(u.id, u.full_name) for u in users]
+    if not form.is_submitted():
+        form.owner_id.data = current_user.id
     return form
 
 

@@ -24,6 +24,8 @@ from sop.models import (
 from sop.services.compliance.registry import all_rules
 
 HORIZON_DAYS = 30
+#: findings listed on the dashboard; the rest are reached by filtering on a rule or exporting
+FINDINGS_SHOWN = 15
 
 
 @dataclass
@@ -120,7 +122,7 @@ def build(lab_id: int, today: date, period: Period | None = None,
     period = period or Period.default(today)
     total, compliant, by_rule, by_month = compliance_rates(lab_id, period)
     dash = Dashboard(period, total, compliant, by_rule, by_month)
-    dash.open_findings = finding_rows(lab_id, period, rule_id=rule_id, limit=50)
+    dash.open_findings = finding_rows(lab_id, period, rule_id=rule_id, limit=FINDINGS_SHOWN)
     dash.open_findings_total = (sum(r["broken"] for r in by_rule) if rule_id is None
                                 else next((r["broken"] for r in by_rule
                                            if r["rule"].id == rule_id), 0))

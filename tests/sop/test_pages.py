@@ -65,3 +65,21 @@ def test_dashboard_export_and_drill_down(app):
     assert bad.status_code == 422 and "start must be a date" in bad.text
     other = make_lab().users["manager"].username
     assert _login(app, other).get(f"/quality/findings/{finding_id}").status_code == 404
+
+
+def test_nonconformity_page_plans_an_action(app):
+    kit = make_lab()
+    build(kit, break_="SOP-ACKNOWLEDGED")
+    manager = kit.users["manager"].username
+    client = _login(app, manager)
+    page = client.get("/quality/")
+    finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
+    detail = client.get(f"/quality/findings/{finding_id}")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', detail.text).group(1)
+    response = client.post(f"/quality/findings/{finding_id}/nonconformity",
+                           {"csrf_token": token, "title": "No acknowledgement",
+                            "description": "Examiner did not read v1."})
+    assert response.status_code == 302, response.text
+    nc_page = client.get(response.headers["Location"])
+    assert nc_page.status_code == 200, nc_page.text
+    assert "No action planned yet." in nc_page.text
