@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import timedelta
 
-from sop.services.compliance.facts import ExamFacts, LabFacts
+from sop.services.compliance.facts import ExamFacts, LabFacts, upto
 from sop.services.compliance.registry import Severity, Violation, rule
 
 #: a satisfactory proficiency test counts for this many days (ANAB AR 3125: at least yearly)
@@ -67,7 +67,7 @@ def examiner_authorised(exam: ExamFacts, facts: LabFacts) -> Violation | None:
       "The examiner's latest supervisor-rated competency assessment before the examination "
       "must find them competent and still be valid.")
 def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
-    done = [c for c in facts.competency.get(exam.examiner_id, []) if c.assessed_on <= exam.day]
+    done = upto(facts.competency.get(exam.examiner_id, []), exam.day, "assessed_on")
     who = facts.user(exam.examiner_id)
     if not done:
         return Violation(f"{who} had no completed competency assessment by {_d(exam.day)}.",
@@ -89,7 +89,7 @@ def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
       f"The examiner's latest proficiency test before the examination must be satisfactory "
       f"and taken within the previous {PROFICIENCY_VALID_DAYS} days.")
 def proficiency_current(exam: ExamFacts, facts: LabFacts) -> Violation | None:
-    taken = [p for p in facts.proficiency.get(exam.examiner_id, []) if p.taken_on <= exam.day]
+    taken = upto(facts.proficiency.get(exam.examiner_id, []), exam.day, "taken_on")
     who = facts.user(exam.examiner_id)
     if not taken:
         return Violation(f"{who} had taken no proficiency test by {_d(exam.day)}.",
@@ -130,7 +130,7 @@ def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     problems, evidence = [], []
     for eq_id in exam.equipment_ids:
         name = facts.equipment.get(eq_id, f"equipment {eq_id}")
-        done = [c for c in facts.calibrations.get(eq_id, []) if c.performed_on <= exam.day]
+        done = upto(facts.calibrations.get(eq_id, []), exam.day, "performed_on")
         if not done:
             problems.append(f"{name} had no calibration record")
             evidence.append({"equipment_id": eq_id})
