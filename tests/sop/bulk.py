@@ -44,10 +44,18 @@ class Seeded:
 
 
 def _bulk(model, rows: list[dict]) -> list[int]:
+    """Insert rows and return their ids in order."""
     if not rows:
         return []
     return list(db.session.scalars(insert(model).returning(model.id,
                                                            sort_by_parameter_order=True), rows))
+
+
+def _bulk_plain(model, rows: list[dict]) -> None:
+    """Core executemany for rows whose ids nobody needs. (The ORM's bulk insert would split the
+    batch wherever a value is None, e.g. steps without a measured value.)"""
+    if rows:
+        db.session.execute(model.__table__.insert(), rows)
 
 
 def seed(kit: LabKit, *, examiners: int, examinations: int, days: int = 365,
@@ -98,10 +106,10 @@ def seed(kit: LabKit, *, examiners: int, examinations: int, days: int = 365,
                             "test_ref": f"{2025 + k}-527{k}", "is_satisfactory": n != 7 or k == 0,
                             "taken_on": day0 + timedelta(days=-30 + 200 * k),
                             "recorded_by_id": manager.id})
-    _bulk(Authorisation, auth_rows)
-    _bulk(CompetencyAssessment, comp_rows)
-    _bulk(ProficiencyTest, pt_rows)
-    _bulk(SopAcknowledgement, ack_rows)
+    _bulk_plain(Authorisation, auth_rows)
+    _bulk_plain(CompetencyAssessment, comp_rows)
+    _bulk_plain(ProficiencyTest, pt_rows)
+    _bulk_plain(SopAcknowledgement, ack_rows)
 
     kinds = ["comparison_microscope"] * 4 + ["stereo_microscope"] * 3 + ["imaging_station"] * 2 \
         + ["test_fire_tank"]
@@ -119,7 +127,7 @@ def seed(kit: LabKit, *, examiners: int, examinations: int, days: int = 365,
                              "performed_on": performed, "due_on": due, "is_passed": True,
                              "performed_by": "MetroCal", "recorded_by_id": manager.id})
             performed, k = performed + timedelta(days=180), k + 1
-    _bulk(CalibrationRecord, cal_rows)
+    _bulk_plain(CalibrationRecord, cal_rows)
 
     tech = kit.users["tech"].id
     n_cases = max(1, examinations // 4)
@@ -156,7 +164,7 @@ def seed(kit: LabKit, *, examiners: int, examinations: int, days: int = 365,
                            "occurred_at": at, "reason": "", "details": {},
                            "prev_hash": prev, "hash": digest})
             prev = digest
-    _bulk(CustodyEvent, events)
+    _bulk_plain(CustodyEvent, events)
 
     exam_rows = []
     for p in plans:
@@ -198,10 +206,10 @@ def seed(kit: LabKit, *, examiners: int, examinations: int, days: int = 365,
                             "kind": "administrative", "reviewer_id": manager.id,
                             "outcome": "approved", "reasons": "",
                             "reviewed_at": row["completed_at"] + timedelta(days=2)})
-    _bulk(ExaminationItem, link_items)
-    _bulk(ExaminationEquipment, link_eq)
-    _bulk(StepRecord, step_rows)
-    _bulk(ExaminationReview, review_rows)
+    _bulk_plain(ExaminationItem, link_items)
+    _bulk_plain(ExaminationEquipment, link_eq)
+    _bulk_plain(StepRecord, step_rows)
+    _bulk_plain(ExaminationReview, review_rows)
     db.session.commit()
     return Seeded(ex_ids, len(exam_ids))
 

@@ -83,3 +83,23 @@ def test_nonconformity_page_plans_an_action(app):
     nc_page = client.get(response.headers["Location"])
     assert nc_page.status_code == 200, nc_page.text
     assert "No action planned yet." in nc_page.text
+
+
+def test_reevaluate_competency_and_sop_pages(app):
+    kit = make_lab()
+    build(kit, break_="TURNAROUND")
+    names = {who: u.username for who, u in kit.users.items()}
+    examiner_id = kit.users["examiner"].id
+    client = _login(app, names["manager"])
+    page = client.get("/quality/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/quality/evaluate", {"csrf_token": token})
+    assert response.status_code == 302
+    assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
+    assert client.post("/quality/evaluate", {}).status_code in (400, 422)
+    sops = client.get("/quality/sops")
+    assert "FA-06" in sops.text and "effective" in sops.text
+    progress = client.get(f"/quality/examiners/{examiner_id}/competency")
+    assert "Comparison microscopy technique" in progress.text and "competent" in progress.text
+    own = _login(app, names["examiner2"]).get(f"/quality/examiners/{examiner_id}/competency")
+    assert own.status_code == 403

@@ -213,9 +213,13 @@ def load_examinations(lab_id: int, facts: LabFacts, exam_ids: list[int] | None =
                                  Examination.released_at), Examination)
                    .order_by(Examination.id)):
         exams[r.id] = ExamFacts(*r)
-    for r in _rows(scoped(select(ExaminationItem.examination_id, ExaminationItem.item_id),
-                          ExaminationItem).order_by(ExaminationItem.id)):
+    # The barcode comes with the link row: one join, no second pass over the items table.
+    for r in _rows(scoped(select(ExaminationItem.examination_id, ExaminationItem.item_id,
+                                 Item.barcode), ExaminationItem)
+                   .join(Item, Item.id == ExaminationItem.item_id)
+                   .order_by(ExaminationItem.id)):
         exams[r.examination_id].item_ids.append(r.item_id)
+        facts.items[r.item_id] = r.barcode
     for r in _rows(scoped(select(ExaminationEquipment.examination_id,
                                  ExaminationEquipment.equipment_id), ExaminationEquipment)):
         exams[r.examination_id].equipment_ids.append(r.equipment_id)
@@ -235,7 +239,4 @@ def load_examinations(lab_id: int, facts: LabFacts, exam_ids: list[int] | None =
                    .where(CustodyEvent.lab_id == lab_id, CustodyEvent.item_id.in_(item_ids))
                    .order_by(CustodyEvent.item_id, CustodyEvent.seq)):
         facts.custody[r[0]].append(CustodyFacts(*r[1:]))
-    for r in _rows(select(Item.id, Item.barcode)
-                   .where(Item.lab_id == lab_id, Item.id.in_(item_ids))):
-        facts.items[r.id] = r.barcode
     return list(exams.values())
