@@ -73,16 +73,16 @@ def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return Violation(f"{who} had no completed competency assessment by {_d(exam.day)}.",
                          {"user_id": exam.examiner_id})
     last = done[-1]
+    if last.is_competent and last.valid_until is not None and last.valid_until >= exam.day:
+        return None
     evidence = {"assessment_id": last.id, "assessed_on": _d(last.assessed_on),
                 "valid_until": _d(last.valid_until), "is_competent": last.is_competent}
     if not last.is_competent:
         return Violation(f"{who}'s latest competency assessment (#{last.id}, "
                          f"{_d(last.assessed_on)}) did not find them competent.", evidence)
-    if last.valid_until is None or last.valid_until < exam.day:
-        return Violation(f"{who}'s competency assessment #{last.id} expired on "
-                         f"{_d(last.valid_until)}, before the examination on {_d(exam.day)}.",
-                         evidence)
-    return None
+    return Violation(f"{who}'s competency assessment #{last.id} expired on "
+                     f"{_d(last.valid_until)}, before the examination on {_d(exam.day)}.",
+                     evidence)
 
 
 @rule("PROFICIENCY-CURRENT", Severity.MAJOR, "Proficiency test current",
@@ -95,16 +95,16 @@ def proficiency_current(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return Violation(f"{who} had taken no proficiency test by {_d(exam.day)}.",
                          {"user_id": exam.examiner_id})
     last = taken[-1]
+    if last.is_satisfactory and (exam.day - last.taken_on).days <= PROFICIENCY_VALID_DAYS:
+        return None
     evidence = {"proficiency_test_id": last.id, "provider": last.provider,
                 "taken_on": _d(last.taken_on), "is_satisfactory": last.is_satisfactory}
     if not last.is_satisfactory:
         return Violation(f"{who}'s latest proficiency test ({last.provider} "
                          f"{last.test_ref}, {_d(last.taken_on)}) was not satisfactory.", evidence)
-    if (exam.day - last.taken_on).days > PROFICIENCY_VALID_DAYS:
-        return Violation(f"{who}'s latest proficiency test was taken on {_d(last.taken_on)}, "
-                         f"more than {PROFICIENCY_VALID_DAYS} days before {_d(exam.day)}.",
-                         evidence)
-    return None
+    return Violation(f"{who}'s latest proficiency test was taken on {_d(last.taken_on)}, "
+                     f"more than {PROFICIENCY_VALID_DAYS} days before {_d(exam.day)}.",
+                     evidence)
 
 
 @rule("SOP-ACKNOWLEDGED", Severity.MINOR, "SOP version read and acknowledged",
@@ -136,6 +136,8 @@ def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
             evidence.append({"equipment_id": eq_id})
             continue
         last = done[-1]
+        if last.is_passed and last.due_on >= exam.day:
+            continue
         entry = {"equipment_id": eq_id, "calibration_id": last.id, "kind": last.kind,
                  "performed_on": _d(last.performed_on), "due_on": _d(last.due_on),
                  "is_passed": last.is_passed}
@@ -143,7 +145,7 @@ def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
             problems.append(f"{name} failed its {last.kind.replace('_', ' ')} on "
                             f"{_d(last.performed_on)}")
             evidence.append(entry)
-        elif last.due_on < exam.day:
+        else:
             problems.append(f"{name} was due for calibration on {_d(last.due_on)} "
                             f"(record #{last.id})")
             evidence.append(entry)
@@ -218,21 +220,23 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     review = _latest(exam, "technical")
     if review is None:
         return Violation("The report was released without a technical review.", {})
+    v = facts.versions[exam.version_id]
+    grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
+    authorised = any(a.covers(review.reviewed_at.date()) for a in grants)
+    independent = review.reviewer_id != exam.examiner_id
+    if independent and review.outcome == "agree" and authorised:
+        return None
     evidence = {"review_id": review.id, "reviewer_id": review.reviewer_id,
                 "outcome": review.outcome, "reviewed_at": review.reviewed_at.isoformat()}
     who = facts.user(review.reviewer_id)
-    if review.reviewer_id == exam.examiner_id:
+    if not independent:
         return Violation(f"The technical review #{review.id} was by the examiner themself "
                          f"({who}).", evidence)
     if review.outcome != "agree":
         return Violation(f"The latest technical review (#{review.id}, {who}) disagreed: "
                          f"{review.reasons}", evidence)
-    v = facts.versions[exam.version_id]
-    grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
-    if not any(a.covers(review.reviewed_at.date()) for a in grants):
-        return Violation(f"The technical reviewer {who} was not authorised for {v.sop_code} "
-                         f"on {_d(review.reviewed_at.date())}.", evidence)
-    return None
+    return Violation(f"The technical reviewer {who} was not authorised for {v.sop_code} "
+                     f"on {_d(review.reviewed_at.date())}.", evidence)
 
 
 @rule("ADMIN-REVIEW", Severity.BLOCKING, "Administrative review before release",
