@@ -68,6 +68,10 @@ def _configure_sqlite(app: Flask) -> None:
 
 def _register_models() -> None:
     # Import every model module so metadata (and migrations) see all tables.
+    import ballistics.audit.models
+    import ballistics.audit.services
+    import ballistics.auth.models
+    import ballistics.evidence.models  # noqa: F401
     import sop.models  # noqa: F401
 
 
