@@ -112,3 +112,23 @@ def test_openapi_lists_the_quality_operations(app, client):
                  "/api/v1/examinations/{exam_id}/technical-review",
                  "/api/v1/examinations/{exam_id}/release", "/api/v1/compliance/findings"):
         assert path in spec["paths"], path
+
+
+def test_quality_writes_are_audited_and_reviews_are_in_the_chain(app, client):
+    from sqlalchemy import select
+
+    from ballistics.audit.models import AuditEntry
+    from ballistics.audit.services import verify_audit_chain
+
+    kit = make_lab()
+    sc = build(kit)
+    tables = set(db.session.scalars(select(AuditEntry.object_type)
+                                    .where(AuditEntry.chain_key == kit.lab.id)))
+    assert {"sops", "sop_versions", "authorisations", "examinations", "step_records",
+            "examination_reviews", "calibration_records"} <= tables
+    assert "findings" not in tables  # derived rows, recomputed from the audited facts
+    released = db.session.scalar(select(AuditEntry).where(
+        AuditEntry.object_type == "examinations", AuditEntry.object_id == str(sc.exam.id),
+        AuditEntry.action == "update").order_by(AuditEntry.seq.desc()))
+    assert released.after["status"] == "released"
+    assert verify_audit_chain(db.session, kit.lab.id).ok
