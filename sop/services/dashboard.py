@@ -35,8 +35,10 @@ class Period:
 
     @classmethod
     def default(cls, today: date) -> Period:
-        first = date(today.year - 1, today.month, 1) if today.month < 12 else date(today.year, 1, 1)
-        return cls(first, today)
+        """The last twelve calendar months, this one included."""
+        year, month = (today.year, today.month - 11) if today.month == 12 else (
+            today.year - 1, today.month + 1)
+        return cls(date(year, month, 1), today)
 
     def bounds(self) -> tuple[datetime, datetime]:
         return (datetime.combine(self.start, datetime.min.time()),

@@ -173,3 +173,33 @@ def test_future_start_is_refused_naming_the_field(app, client):
     body = api.post("/examinations", {"sop_version_id": version.id, "item_ids": [1],
                                       "performed_at": later}, expect=422)
     assert list(body["fields"]) == ["performed_at"]
+
+
+def test_reviewer_cannot_review_their_own_examination(app, client):
+    kit = make_lab()
+    version = make_sop(kit)
+    today = timeutil.utcnow().date()
+    qualify(kit, version, "reviewer", today=today)
+    db.session.commit()
+    api = Api(client, kit, "reviewer")  # an examiner who also holds the reviewer role
+    items = _items_with(api, kit, "reviewer")
+    exam = api.post("/examinations", {"sop_version_id": version.id, "item_ids": items})
+    for step in version.steps:
+        api.post(f"/examinations/{exam['id']}/steps",
+                 {"step_id": step.id, "value": 20 if step.is_value_required else None})
+    api.post(f"/examinations/{exam['id']}/complete", {"result": "unsuitable"}, expect=200)
+    before = _counts()
+    body = api.post(f"/examinations/{exam['id']}/technical-review", {"outcome": "agree"},
+                    expect=403)
+    assert body["error"] == "own_examination" and "someone else" in body["message"]
+    assert _counts() == before
+
+
+def test_default_period_is_twelve_calendar_months():
+    from datetime import date
+
+    from sop.services.dashboard import Period
+
+    assert Period.default(date(2026, 11, 25)) == Period(date(2025, 12, 1), date(2026, 11, 25))
+    assert Period.default(date(2026, 12, 3)) == Period(date(2026, 1, 1), date(2026, 12, 3))
+    assert Period.default(date(2026, 1, 9)) == Period(date(2025, 2, 1), date(2026, 1, 9))
