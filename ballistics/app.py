@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
@@ -37,6 +39,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from workers.celery_app import make_celery
 
     register_cli(app)
+    from sop.cli import sop_cli
+
+    app.cli.add_command(sop_cli)
     make_celery(app)
     return app
 
@@ -63,12 +68,22 @@ def _configure_sqlite(app: Flask) -> None:
             cur.close()
 
 
+# Every module that defines models or registers session listeners: metadata (and so the
+# migrations) must see all tables, and the audit and after-commit hooks must be active.
+MODEL_MODULES = (
+    "ballistics.auth.models",
+    "ballistics.audit.models",
+    "ballistics.audit.services",
+    "ballistics.evidence.models",
+    "ballistics.comparisons.models",
+    "ballistics.core.after_commit",
+    "sop.models",
+)
+
+
 def _register_models() -> None:
-    # Import every model module so metadata (and migrations) see all tables.
-    import ballistics.audit.models
-    import ballistics.audit.services
-    import ballistics.auth.models
-    import ballistics.evidence.models  # noqa: F401
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -79,13 +94,16 @@ def _register_blueprints(app: Flask) -> None:
     from ballistics.core import openapi
     from ballistics.evidence import api as evidence_api
     from ballistics.evidence import views as evidence_views
+    from sop import api as sop_api
+    from sop import views as sop_views
 
-    for bp in (auth_api.bp, evidence_api.bp, comparisons_api.bp, openapi.bp):
+    for bp in (auth_api.bp, evidence_api.bp, comparisons_api.bp, sop_api.bp, openapi.bp):
         csrf.exempt(bp)  # the API authenticates with bearer tokens only, never cookies
         app.register_blueprint(bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(evidence_views.bp)
     app.register_blueprint(comparisons_views.bp)
+    app.register_blueprint(sop_views.bp)
 
     @app.route("/")
     def index():

@@ -48,8 +48,11 @@ def make_celery(app: Flask) -> Celery:
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
         broker_connection_retry_on_startup=True, result_extended=True,
-        imports=["workers.tasks", "ballistics.comparisons.tasks"],
+        imports=["workers.tasks", "ballistics.comparisons.tasks", "sop.tasks"],
     )
+    from sop.tasks import BEAT_SCHEDULE as SOP_SCHEDULE
+
+    celery.conf.beat_schedule = {**SOP_SCHEDULE}
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -1,0 +1,94 @@
+"""Findings of the compliance engine, nonconformities and their corrective actions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ballistics.auth.models import User
+from ballistics.core.timeutil import utcnow
+from ballistics.extensions import db
+
+
+class Finding(db.Model):
+    """One rule broken by one examination, judged as of the examination's date.
+
+    Findings are derived: every evaluation replaces an examination's rows from the audited facts
+    (records, custody log), so they are not audited themselves (that would log 20,000 rows per
+    re-evaluation and prove nothing the facts do not).
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (UniqueConstraint("examination_id", "rule_id"),
+                      Index("ix_findings_lab_rule", "lab_id", "rule_id"))
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    examination_id: Mapped[int] = mapped_column(ForeignKey("examinations.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(40))
+    #: "blocking", "major" or "minor" (copied from the rule when found)
+    severity: Mapped[str] = mapped_column(String(10))
+    #: the plain explanation with the facts, e.g. which calibration expired on which day
+    message: Mapped[str] = mapped_column(Text)
+    #: the records behind the finding (ids and dates), for the drill-down
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: the examination's date the rule was judged at
+    judged_at: Mapped[datetime]
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Nonconformity(db.Model):
+    """A recorded nonconformity (ISO/IEC 17025 §7.10) with its corrective/preventive actions."""
+
+    __tablename__ = "nonconformities"
+    __table_args__ = (UniqueConstraint("lab_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    #: e.g. "NC-2026-0007"
+    reference: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: the finding that raised it, if any (kept as facts: rule and examination)
+    rule_id: Mapped[str | None] = mapped_column(String(40))
+    examination_id: Mapped[int | None] = mapped_column(ForeignKey("examinations.id"))
+    severity: Mapped[str] = mapped_column(String(10), default="major")
+    #: "open" until every action is verified effective and the manager closes it
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None]
+
+    raised_by: Mapped[User] = relationship(foreign_keys=[raised_by_id])
+    actions: Mapped[list[CorrectiveAction]] = relationship(back_populates="nonconformity",
+                                                           order_by="CorrectiveAction.id")
+
+
+class CorrectiveAction(db.Model):
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    #: "corrective" (remove the cause) or "preventive" (stop it elsewhere)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    due_on: Mapped[date]
+    completed_at: Mapped[datetime | None]
+    completion_note: Mapped[str] = mapped_column(Text, default="")
+    #: how effectiveness was verified, by whom and the verdict
+    verification: Mapped[str] = mapped_column(Text, default="")
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[datetime | None]
+    is_effective: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    nonconformity: Mapped[Nonconformity] = relationship(back_populates="actions")
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])

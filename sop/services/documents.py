@@ -1,0 +1,124 @@
+"""Document control: SOPs, versions through draft → approved → effective → superseded/retired,
+and read-and-acknowledge."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from ballistics.auth.access import lab_select, require_role
+from ballistics.auth.models import User
+from ballistics.core import timeutil
+from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.extensions import db
+from sop.models import Sop, SopAcknowledgement, SopStep, SopVersion, VersionStatus
+from sop.permissions import MANAGERS, STAFF
+
+
+def create_sop(actor: User, *, code: str, title: str, discipline: str = "firearms") -> Sop:
+    require_role(actor, MANAGERS, "manage SOPs")
+    if db.session.scalar(lab_select(Sop, actor).where(Sop.code == code)) is not None:
+        raise Conflict(f"SOP {code} already exists in your lab.",
+                       fields={"code": ["Already in use in your lab."]})
+    sop = Sop(lab_id=actor.lab_id, code=code, title=title, discipline=discipline)
+    db.session.add(sop)
+    db.session.flush()
+    return sop
+
+
+def add_version(sop: Sop, *, author: User | None, summary: str = "", body: str = "",
+                turnaround_days: int | None = None, review_due: date | None = None,
+                steps: list[dict] | tuple = (), source: str = "") -> SopVersion:
+    """A new draft version (the next number) with its required steps."""
+    number = 1 + max((v.number for v in sop.versions), default=0)
+    version = SopVersion(lab_id=sop.lab_id, sop=sop, number=number, summary=summary, body=body,
+                         turnaround_days=turnaround_days, review_due=review_due,
+                         author_id=author.id if author else None, source=source,
+                         status=VersionStatus.DRAFT.value)
+    for position, step in enumerate(steps, start=1):
+        _check_range(step, position)
+        version.steps.append(SopStep(lab_id=sop.lab_id, position=position, **step))
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _check_range(step: dict, position: int) -> None:
+    low, high = step.get("min_value"), step.get("max_value")
+    if low is not None and high is not None and low > high:
+        raise Unprocessable(f"Step {position}: min_value is above max_value.",
+                            fields={f"steps.{position - 1}.min_value": ["Above max_value."]})
+
+
+def create_version(actor: User, sop: Sop, **fields) -> SopVersion:
+    require_role(actor, MANAGERS, "write SOP versions")
+    return add_version(sop, author=actor, **fields)
+
+
+def approve_version(actor: User, version: SopVersion) -> SopVersion:
+    """Approve a draft; the approver must not be its author (four-eyes principle)."""
+    require_role(actor, MANAGERS, "approve SOP versions")
+    if version.author_id == actor.id:
+        raise Forbidden(f"You wrote {version.label}; another manager must approve it.",
+                        code="own_version")
+    if version.status != VersionStatus.DRAFT:
+        raise Conflict(f"{version.label} is {version.status}; only a draft can be approved.",
+                       code="not_draft")
+    version.status = VersionStatus.APPROVED.value
+    version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
+    db.session.flush()
+    return version
+
+
+def activate_version(actor: User, version: SopVersion, *, effective_from: date | None = None,
+                     review_due: date | None = None) -> SopVersion:
+    """Put an approved version in force from a date (today by default); the version in force
+    until then is superseded from that same date."""
+    require_role(actor, MANAGERS, "put SOP versions in force")
+    if version.status != VersionStatus.APPROVED:
+        raise Conflict(f"{version.label} is {version.status}; only an approved version can be "
+                       "made effective.", code="not_approved")
+    today = timeutil.utcnow().date()
+    start = effective_from or today
+    if start < version.approved_at.date():
+        raise Unprocessable("A version cannot be in force before it was approved.",
+                            fields={"effective_from": ["Before the approval date."]})
+    for other in version.sop.versions:
+        if other.id != version.id and other.status == VersionStatus.EFFECTIVE:
+            other.status = VersionStatus.SUPERSEDED.value
+            other.effective_until = max(start, other.effective_from)
+    version.status, version.effective_from = VersionStatus.EFFECTIVE.value, start
+    if review_due is not None:
+        version.review_due = review_due
+    db.session.flush()
+    return version
+
+
+def retire_version(actor: User, version: SopVersion) -> SopVersion:
+    require_role(actor, MANAGERS, "retire SOP versions")
+    if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
+        raise Conflict(f"{version.label} is {version.status}; it cannot be retired.",
+                       code="not_in_force")
+    version.status = VersionStatus.RETIRED.value
+    version.effective_until = timeutil.utcnow().date()
+    db.session.flush()
+    return version
+
+
+def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
+    """Record that the actor read this version (once; a repeat answers 409)."""
+    require_role(actor, STAFF, "acknowledge SOPs")
+    if version.status not in (VersionStatus.APPROVED, VersionStatus.EFFECTIVE):
+        raise Conflict(f"{version.label} is {version.status}; only an approved or effective "
+                       "version can be acknowledged.", code="not_acknowledgeable")
+    exists = db.session.scalar(select(SopAcknowledgement).where(
+        SopAcknowledgement.version_id == version.id, SopAcknowledgement.user_id == actor.id))
+    if exists is not None:
+        raise Conflict(f"You acknowledged {version.label} on "
+                       f"{exists.acknowledged_at:%Y-%m-%d}.", code="already_acknowledged")
+    ack = SopAcknowledgement(lab_id=actor.lab_id, version_id=version.id, user_id=actor.id,
+                             acknowledged_at=timeutil.utcnow())
+    db.session.add(ack)
+    db.session.flush()
+    return ack

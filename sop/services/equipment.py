@@ -1,0 +1,57 @@
+"""Equipment register, calibration and performance checks, out-of-service status."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ballistics.auth.access import lab_select, require_role
+from ballistics.auth.models import User
+from ballistics.core.errors import Conflict, Unprocessable
+from ballistics.extensions import db
+from sop.models import CalibrationRecord, Equipment
+from sop.permissions import MANAGERS
+
+
+def register(actor: User, *, code: str, name: str, kind: str, manufacturer: str = "",
+             serial_number: str = "", location: str = "") -> Equipment:
+    require_role(actor, MANAGERS, "manage equipment")
+    if db.session.scalar(lab_select(Equipment, actor).where(Equipment.code == code)):
+        raise Conflict(f"Equipment {code} already exists in your lab.",
+                       fields={"code": ["Already in use in your lab."]})
+    equipment = Equipment(lab_id=actor.lab_id, code=code, name=name, kind=kind,
+                          manufacturer=manufacturer, serial_number=serial_number,
+                          location=location)
+    db.session.add(equipment)
+    db.session.flush()
+    return equipment
+
+
+def record_calibration(actor: User, equipment: Equipment, *, kind: str, performed_on: date,
+                       due_on: date, is_passed: bool, performed_by: str = "",
+                       certificate_ref: str = "", notes: str = "") -> CalibrationRecord:
+    require_role(actor, MANAGERS, "record calibrations")
+    if due_on < performed_on:
+        raise Unprocessable("The next due date is before the calibration itself.",
+                            fields={"due_on": ["Before performed_on."]})
+    record = CalibrationRecord(lab_id=actor.lab_id, equipment=equipment, kind=kind,
+                               performed_on=performed_on, due_on=due_on, is_passed=is_passed,
+                               performed_by=performed_by, certificate_ref=certificate_ref,
+                               notes=notes, recorded_by_id=actor.id)
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def set_service(actor: User, equipment: Equipment, *, out_of_service: bool,
+                reason: str = "") -> Equipment:
+    require_role(actor, MANAGERS, "take equipment in or out of service")
+    if equipment.is_out_of_service == out_of_service:
+        state = "out of" if out_of_service else "in"
+        raise Conflict(f"{equipment.code} is already {state} service.", code="same_state")
+    if out_of_service and not reason:
+        raise Unprocessable("Say why the equipment goes out of service.",
+                            fields={"reason": ["Required when taking out of service."]})
+    equipment.is_out_of_service = out_of_service
+    equipment.out_of_service_reason = reason if out_of_service else ""
+    db.session.flush()
+    return equipment

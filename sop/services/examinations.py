@@ -1,0 +1,196 @@
+"""Examinations: start (blocked unless authorised under an SOP version in force), record steps,
+complete with an AFTE conclusion, technical and administrative review, release.
+
+Every change re-judges the examination, so its stored findings stay current.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ballistics.auth.access import require_role
+from ballistics.auth.models import User
+from ballistics.core import timeutil
+from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.evidence.models import Item
+from ballistics.extensions import db
+from sop.models import (
+    AfteResult,
+    Equipment,
+    Examination,
+    ExaminationEquipment,
+    ExaminationItem,
+    ExaminationReview,
+    SopStep,
+    SopVersion,
+    StepRecord,
+)
+from sop.models.examinations import ExamStatus
+from sop.permissions import EXAMINERS, RELEASERS, SUPERVISORS, TECHNICAL_REVIEWERS
+from sop.services.compliance.engine import enforce, refresh_findings
+from sop.services.compliance.facts import ExamFacts, load_examinations, load_reference
+
+
+def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
+    rows = db.session.execute(select(model).where(model.lab_id == actor.lab_id,
+                                                  model.id.in_(ids))).scalars().all()
+    found = {r.id for r in rows}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise Unprocessable(f"Not in your lab: {field} {', '.join(map(str, missing))}.",
+                            fields={field: [f"Unknown ids: {missing}."]})
+    return sorted(rows, key=lambda r: ids.index(r.id))
+
+
+def start(actor: User, *, sop_version_id: int, item_ids: list[int],
+          equipment_ids: list[int] | tuple = (), requested_at: datetime | None = None,
+          performed_at: datetime | None = None) -> Examination:
+    """Open an examination by the actor; the blocking rules are judged before anything is
+    written (an unauthorised examiner or a version not in force is refused)."""
+    require_role(actor, EXAMINERS, "perform examinations")
+    now = timeutil.utcnow()
+    performed_at = performed_at or now
+    if performed_at > now:
+        raise Unprocessable("An examination cannot start in the future.",
+                            fields={"performed_at": ["In the future."]})
+    requested_at = requested_at or performed_at
+    if requested_at > performed_at:
+        raise Unprocessable("The request cannot come after the examination started.",
+                            fields={"requested_at": ["After performed_at."]})
+    version = _in_lab(SopVersion, [sop_version_id], actor, "sop_version_id")[0]
+    items = _in_lab(Item, list(dict.fromkeys(item_ids)), actor, "item_ids")
+    if not items:
+        raise Unprocessable("Name the items examined.", fields={"item_ids": ["Required."]})
+    equipment = _in_lab(Equipment, list(dict.fromkeys(equipment_ids)), actor, "equipment_ids")
+    down = [e.code for e in equipment if e.is_out_of_service]
+    if down:
+        raise Conflict(f"Out of service: {', '.join(down)}; it may not be used for casework.",
+                       code="equipment_out_of_service")
+    facts = load_reference(actor.lab_id, now)
+    enforce(ExamFacts(None, actor.id, version.id, requested_at, performed_at,
+                      item_ids=[i.id for i in items], equipment_ids=[e.id for e in equipment]),
+            facts, "start")
+    exam = Examination(lab_id=actor.lab_id, sop_version_id=version.id, examiner_id=actor.id,
+                       case_id=items[0].case_id, requested_at=requested_at,
+                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS.value)
+    db.session.add(exam)
+    db.session.flush()
+    db.session.add_all([ExaminationItem(lab_id=actor.lab_id, examination_id=exam.id,
+                                        item_id=i.id) for i in items])
+    db.session.add_all([ExaminationEquipment(lab_id=actor.lab_id, examination_id=exam.id,
+                                             equipment_id=e.id) for e in equipment])
+    return _rejudged(exam)
+
+
+def _rejudged(exam: Examination) -> Examination:
+    db.session.flush()
+    refresh_findings(exam.lab_id, [exam.id])
+    db.session.expire(exam)
+    return exam
+
+
+def _own_open(actor: User, exam: Examination, action: str) -> None:
+    require_role(actor, EXAMINERS, action)
+    if exam.examiner_id != actor.id:
+        raise Forbidden(f"Examination {exam.id} is {exam.examiner.full_name}'s; only its "
+                        f"examiner can {action}.", code="not_examiner")
+    if exam.status != ExamStatus.IN_PROGRESS:
+        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; it can no "
+                       "longer be changed.", code="not_in_progress")
+
+
+def record_step(actor: User, exam: Examination, *, step_id: int, value: float | None = None,
+                note: str = "") -> StepRecord:
+    """Record a step as done. A value outside the SOP's range is recorded as measured (it
+    becomes a finding) rather than refused, so the bench record stays truthful."""
+    _own_open(actor, exam, "record steps")
+    step = db.session.get(SopStep, step_id)
+    if step is None or step.version_id != exam.sop_version_id:
+        raise Unprocessable(f"Step {step_id} is not a step of {exam.sop_version.label}.",
+                            fields={"step_id": ["Not a step of this SOP version."]})
+    if step.is_value_required and value is None:
+        raise Unprocessable(f"Step {step.position} needs a value ({step.value_label}).",
+                            fields={"value": [f"Required: {step.value_label or 'a value'}."]})
+    done = db.session.scalar(select(StepRecord).where(StepRecord.examination_id == exam.id,
+                                                      StepRecord.step_id == step.id))
+    if done is not None:
+        raise Conflict(f"Step {step.position} was already recorded.", code="step_recorded")
+    record = StepRecord(lab_id=exam.lab_id, examination_id=exam.id, step_id=step.id,
+                        value=value, note=note, recorded_by_id=actor.id,
+                        recorded_at=timeutil.utcnow())
+    db.session.add(record)
+    _rejudged(exam)
+    return record
+
+
+def complete(actor: User, exam: Examination, *, result: str, notes: str = "") -> Examination:
+    _own_open(actor, exam, "complete the examination")
+    exam.result = AfteResult(result).value
+    exam.result_notes = notes
+    exam.completed_at = timeutil.utcnow()
+    exam.status = ExamStatus.COMPLETED.value
+    return _rejudged(exam)
+
+
+def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
+    require_role(actor, roles, f"do {what}s")
+    if exam.examiner_id == actor.id:
+        raise Forbidden(f"You performed examination {exam.id}; a {what} must be by someone "
+                        "else.", code="own_examination")
+    if exam.status != ExamStatus.COMPLETED:
+        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
+                       f"completed, unreleased examination takes a {what}.",
+                       code="not_reviewable")
+
+
+def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
+                     ) -> ExaminationReview:
+    """Append a technical review by a different examiner authorised for the SOP."""
+    _reviewable(actor, exam, TECHNICAL_REVIEWERS, "technical review")
+    now = timeutil.utcnow()
+    sop_id = exam.sop_version.sop_id
+    facts = load_reference(exam.lab_id, now)
+    if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
+        raise Forbidden(f"You are not authorised for {exam.sop_version.sop.code}, so you "
+                        "cannot review work under it.", code="reviewer_not_authorised")
+    if outcome == "disagree" and not reasons.strip():
+        raise Unprocessable("Give the reasons for the disagreement.",
+                            fields={"reasons": ["Required when you disagree."]})
+    return _review(actor, exam, "technical", outcome, reasons, now)
+
+
+def administrative_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
+                          ) -> ExaminationReview:
+    _reviewable(actor, exam, SUPERVISORS, "administrative review")
+    if outcome == "returned" and not reasons.strip():
+        raise Unprocessable("Say why the report is returned.",
+                            fields={"reasons": ["Required when you return the report."]})
+    return _review(actor, exam, "administrative", outcome, reasons, timeutil.utcnow())
+
+
+def _review(actor, exam, kind, outcome, reasons, now) -> ExaminationReview:
+    review = ExaminationReview(lab_id=exam.lab_id, examination_id=exam.id, kind=kind,
+                               reviewer_id=actor.id, outcome=outcome, reasons=reasons,
+                               reviewed_at=now)
+    db.session.add(review)
+    _rejudged(exam)
+    return review
+
+
+def release(actor: User, exam: Examination) -> Examination:
+    """Release the report: only after an agreeing technical review and an approving
+    administrative review (the release-stage blocking rules)."""
+    require_role(actor, RELEASERS, "release reports")
+    if exam.status != ExamStatus.COMPLETED:
+        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
+                       "completed examination can be released.", code="not_completed")
+    now = timeutil.utcnow()
+    facts = load_reference(exam.lab_id, now)
+    planned = load_examinations(exam.lab_id, facts, [exam.id])[0]
+    planned.released_at = now
+    enforce(planned, facts, "release")
+    exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED.value, now,
+                                                          actor.id)
+    return _rejudged(exam)

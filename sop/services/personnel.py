@@ -1,0 +1,182 @@
+"""Personnel: training, the competency assessment tool, proficiency tests, authorisations."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ballistics.auth.access import colleague, require_role
+from ballistics.auth.models import User
+from ballistics.core import timeutil
+from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.extensions import db
+from sop.models import (
+    Authorisation,
+    CompetencyAssessment,
+    CompetencyRating,
+    ProficiencyTest,
+    Sop,
+    TrainingRecord,
+)
+from sop.permissions import EXAMINERS, MANAGERS, SUPERVISORS
+
+#: the areas of the examiner assessment tool (code, what is assessed)
+COMPETENCY_AREAS = (
+    ("evidence_handling", "Evidence handling and chain of custody"),
+    ("firearm_safety", "Firearm safety and function testing"),
+    ("test_firing", "Test firing and test-fire recovery"),
+    ("class_characteristics", "Class characteristics and general rifling data"),
+    ("microscopy", "Comparison microscopy technique"),
+    ("interpretation", "Interpretation and AFTE conclusions"),
+    ("imaging", "2D/3D imaging and database entry"),
+    ("documentation", "Bench notes and documentation"),
+    ("report_writing", "Report writing"),
+    ("testimony", "Court testimony"),
+)
+AREA_CODES = tuple(code for code, _ in COMPETENCY_AREAS)
+#: the rating scale (score → meaning); 3 or more from the supervisor in every area = competent
+SCALE = {1: "Awareness: needs direct supervision", 2: "Works under supervision",
+         3: "Competent: works independently", 4: "Expert: can train and assess others"}
+COMPETENT_SCORE = 3
+ASSESSMENT_VALID_DAYS = 365
+
+
+def record_training(actor: User, *, user_id: int, title: str, completed_on: date,
+                    provider: str = "", sop_id: int | None = None, hours: float | None = None,
+                    notes: str = "") -> TrainingRecord:
+    require_role(actor, MANAGERS, "record training")
+    colleague(user_id, actor, field="user_id")
+    if sop_id is not None:
+        _sop(actor, sop_id)
+    record = TrainingRecord(lab_id=actor.lab_id, user_id=user_id, title=title,
+                            completed_on=completed_on, provider=provider, sop_id=sop_id,
+                            hours=hours, notes=notes, recorded_by_id=actor.id)
+    db.session.add(record)
+    db.session.flush()
+    return record
+
+
+def _sop(actor: User, sop_id: int) -> Sop:
+    sop = db.session.get(Sop, sop_id)
+    if sop is None or sop.lab_id != actor.lab_id:
+        raise Unprocessable(f"SOP {sop_id} is not an SOP of your lab.",
+                            fields={"sop_id": ["Unknown SOP in this lab."]})
+    return sop
+
+
+def _scores(ratings: dict[str, int], field: str) -> None:
+    unknown = sorted(set(ratings) - set(AREA_CODES))
+    missing = sorted(set(AREA_CODES) - set(ratings))
+    if unknown or missing:
+        detail = (f"unknown areas {', '.join(unknown)}" if unknown
+                  else f"missing areas {', '.join(missing)}")
+        raise Unprocessable(f"Rate every competency area once: {detail}.",
+                            fields={field: [f"Rate exactly: {', '.join(AREA_CODES)}."]})
+    bad = [a for a, s in ratings.items() if s not in SCALE]
+    if bad:
+        raise Unprocessable(f"Scores must be 1-4 (areas {', '.join(sorted(bad))}).",
+                            fields={field: ["Scores are 1, 2, 3 or 4."]})
+
+
+def self_assess(actor: User, *, ratings: dict[str, int], assessed_on: date | None = None,
+                notes: str = "") -> CompetencyAssessment:
+    """The examiner rates themself in every area; a supervisor completes the assessment."""
+    require_role(actor, EXAMINERS, "self-assess competency")
+    _scores(ratings, "ratings")
+    assessment = CompetencyAssessment(
+        lab_id=actor.lab_id, user_id=actor.id, notes=notes,
+        assessed_on=assessed_on or timeutil.utcnow().date(),
+        ratings=[CompetencyRating(lab_id=actor.lab_id, area=a, self_score=ratings[a])
+                 for a in AREA_CODES])
+    db.session.add(assessment)
+    db.session.flush()
+    return assessment
+
+
+def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[str, int],
+              comments: dict[str, str] | None = None, notes: str = "") -> CompetencyAssessment:
+    """The supervisor rates every area; competent when every rating is 3 or more."""
+    require_role(actor, SUPERVISORS, "rate competency as a supervisor")
+    if assessment.user_id == actor.id:
+        raise Forbidden("You cannot rate your own competency assessment.", code="own_assessment")
+    if assessment.status != "self_assessed":
+        raise Conflict(f"Assessment {assessment.id} is already {assessment.status}.",
+                       code="already_rated")
+    _scores(ratings, "ratings")
+    comments = comments or {}
+    for rating in assessment.ratings:
+        rating.supervisor_score = ratings[rating.area]
+        rating.comment = comments.get(rating.area, "")
+    assessment.status = "completed"
+    assessment.supervisor_id, assessment.supervised_at = actor.id, timeutil.utcnow()
+    assessment.is_competent = all(s >= COMPETENT_SCORE for s in ratings.values())
+    assessment.valid_until = assessment.assessed_on + timedelta(days=ASSESSMENT_VALID_DAYS)
+    if notes:
+        assessment.notes = (assessment.notes + "\n" + notes).strip()
+    db.session.flush()
+    return assessment
+
+
+def progress(user: User) -> dict:
+    """The per-examiner view: every assessment over time with self and supervisor scores."""
+    rows = db.session.execute(select(CompetencyAssessment)
+                              .where(CompetencyAssessment.lab_id == user.lab_id,
+                                     CompetencyAssessment.user_id == user.id)
+                              .order_by(CompetencyAssessment.assessed_on,
+                                        CompetencyAssessment.id)).scalars().all()
+    areas = []
+    for code, label in COMPETENCY_AREAS:
+        series = []
+        for a in rows:
+            r = next((x for x in a.ratings if x.area == code), None)
+            series.append({"assessment_id": a.id, "assessed_on": a.assessed_on,
+                           "self": r.self_score if r else None,
+                           "supervisor": r.supervisor_score if r else None})
+        areas.append({"area": code, "label": label, "series": series})
+    return {"user_id": user.id, "full_name": user.full_name, "assessments": rows,
+            "areas": areas, "scale": SCALE}
+
+
+def record_proficiency(actor: User, *, user_id: int, provider: str, taken_on: date,
+                       is_satisfactory: bool, test_ref: str = "", notes: str = ""
+                       ) -> ProficiencyTest:
+    require_role(actor, MANAGERS, "record proficiency tests")
+    colleague(user_id, actor, field="user_id")
+    test = ProficiencyTest(lab_id=actor.lab_id, user_id=user_id, provider=provider,
+                           taken_on=taken_on, is_satisfactory=is_satisfactory,
+                           test_ref=test_ref, notes=notes, recorded_by_id=actor.id)
+    db.session.add(test)
+    db.session.flush()
+    return test
+
+
+def grant_authorisation(actor: User, *, user_id: int, sop_id: int, starts_on: date,
+                        expires_on: date) -> Authorisation:
+    require_role(actor, MANAGERS, "grant authorisations")
+    user = colleague(user_id, actor, field="user_id")
+    if user.id == actor.id:
+        raise Forbidden("You cannot authorise yourself; another manager must.",
+                        code="self_authorisation")
+    sop = _sop(actor, sop_id)
+    if expires_on < starts_on:
+        raise Unprocessable("The authorisation would expire before it starts.",
+                            fields={"expires_on": ["Before starts_on."]})
+    grant = Authorisation(lab_id=actor.lab_id, user_id=user.id, sop_id=sop.id,
+                          starts_on=starts_on, expires_on=expires_on, granted_by_id=actor.id,
+                          granted_at=timeutil.utcnow())
+    db.session.add(grant)
+    db.session.flush()
+    return grant
+
+
+def revoke_authorisation(actor: User, grant: Authorisation, *, reason: str,
+                         revoked_on: date | None = None) -> Authorisation:
+    require_role(actor, MANAGERS, "revoke authorisations")
+    if grant.revoked_on is not None:
+        raise Conflict(f"Authorisation {grant.id} was revoked on {grant.revoked_on}.",
+                       code="already_revoked")
+    grant.revoked_on = revoked_on or timeutil.utcnow().date()
+    grant.revoked_reason = reason
+    db.session.flush()
+    return grant

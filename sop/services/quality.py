@@ -1,0 +1,104 @@
+"""Nonconformities (ISO/IEC 17025 §7.10 / §8.7) with corrective and preventive actions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from ballistics.auth.access import colleague, require_role
+from ballistics.auth.models import User
+from ballistics.core import timeutil
+from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.extensions import db
+from sop.models import CorrectiveAction, Finding, Nonconformity
+from sop.permissions import MANAGERS
+
+
+def _next_reference(lab_id: int, year: int) -> str:
+    prefix = f"NC-{year}-"
+    count = db.session.scalar(select(func.count(Nonconformity.id)).where(
+        Nonconformity.lab_id == lab_id, Nonconformity.reference.like(f"{prefix}%")))
+    return f"{prefix}{count + 1:04d}"
+
+
+def open_nonconformity(actor: User, *, title: str, description: str = "",
+                       severity: str = "major", finding: Finding | None = None
+                       ) -> Nonconformity:
+    """Record a nonconformity, from a finding (its facts are copied: findings are refreshed,
+    the nonconformity must keep what was seen) or from any other source."""
+    require_role(actor, MANAGERS, "record nonconformities")
+    now = timeutil.utcnow()
+    nc = Nonconformity(lab_id=actor.lab_id, reference=_next_reference(actor.lab_id, now.year),
+                       title=title, description=description, severity=severity,
+                       raised_by_id=actor.id, raised_at=now)
+    if finding is not None:
+        nc.rule_id, nc.examination_id = finding.rule_id, finding.examination_id
+        nc.severity = "major" if finding.severity == "blocking" else finding.severity
+        nc.description = description or finding.message
+    db.session.add(nc)
+    db.session.flush()
+    return nc
+
+
+def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, owner_id: int,
+               due_on: date) -> CorrectiveAction:
+    require_role(actor, MANAGERS, "plan corrective actions")
+    if nc.status == "closed":
+        raise Conflict(f"{nc.reference} is closed.", code="closed")
+    owner = colleague(owner_id, actor, field="owner_id")
+    action = CorrectiveAction(lab_id=nc.lab_id, nonconformity=nc, kind=kind,
+                              description=description, owner_id=owner.id, due_on=due_on)
+    db.session.add(action)
+    nc.status = "actions_in_progress"
+    db.session.flush()
+    return action
+
+
+def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> CorrectiveAction:
+    if action.owner_id != actor.id and not actor.has_role(*MANAGERS):
+        raise Forbidden("Only the action's owner or a lab manager can complete it.",
+                        code="not_owner")
+    if action.completed_at is not None:
+        raise Conflict(f"Action {action.id} was completed on {action.completed_at:%Y-%m-%d}.",
+                       code="already_completed")
+    action.completed_at, action.completion_note = timeutil.utcnow(), note
+    db.session.flush()
+    return action
+
+
+def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
+                  verification: str) -> CorrectiveAction:
+    """Verify effectiveness; the verifier must not be the owner (independent check)."""
+    require_role(actor, MANAGERS, "verify corrective actions")
+    if action.completed_at is None:
+        raise Conflict(f"Action {action.id} is not completed yet.", code="not_completed")
+    if action.owner_id == actor.id:
+        raise Forbidden("You own this action; someone else must verify its effectiveness.",
+                        code="own_action")
+    if not verification.strip():
+        raise Unprocessable("Describe how effectiveness was verified.",
+                            fields={"verification": ["Required."]})
+    action.is_effective, action.verification = is_effective, verification
+    action.verified_by_id, action.verified_at = actor.id, timeutil.utcnow()
+    if not is_effective:
+        # Not effective: the action must be done again, so it is reopened for its owner.
+        action.completed_at = None
+    db.session.flush()
+    return action
+
+
+def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
+    require_role(actor, MANAGERS, "close nonconformities")
+    if nc.status == "closed":
+        raise Conflict(f"{nc.reference} is already closed.", code="closed")
+    if not any(a.kind == "corrective" for a in nc.actions):
+        raise Conflict(f"{nc.reference} has no corrective action.", code="no_action")
+    pending = [a.id for a in nc.actions if not a.is_effective]
+    if pending:
+        raise Conflict(f"Actions {', '.join(map(str, pending))} are not verified effective.",
+                       code="actions_pending")
+    nc.root_cause, nc.status = root_cause, "closed"
+    nc.closed_by_id, nc.closed_at = actor.id, timeutil.utcnow()
+    db.session.flush()
+    return nc

@@ -1,0 +1,225 @@
+"""Quality pages for the lab manager: dashboard, finding drill-down, nonconformities with
+corrective actions, audit export (print HTML and CSV), competency progress. Thin: parse, check
+access, call a service, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
+from ballistics.auth.models import User
+from ballistics.core import timeutil
+from ballistics.core.errors import Unprocessable
+from ballistics.extensions import db
+from sop import charts
+from sop.forms import ActionForm, EmptyForm, NonconformityForm
+from sop.models import CorrectiveAction, Examination, Finding, Nonconformity, Sop
+from sop.permissions import MANAGERS, SUPERVISORS
+from sop.services import dashboard, personnel, quality
+from sop.services.compliance.engine import refresh_findings
+from sop.services.compliance.registry import all_rules
+
+bp = Blueprint("sop", __name__, url_prefix="/quality", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+
+
+def _manager() -> None:
+    require_role(current_user, MANAGERS, "see quality records")
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"{name} must be a date (YYYY-MM-DD).",
+                            fields={name: ["Not a date."]}) from exc
+
+
+def _period() -> dashboard.Period:
+    today = timeutil.utcnow().date()
+    period = dashboard.Period.default(today)
+    period = dashboard.Period(_date("start") or period.start, _date("end") or period.end)
+    if period.end < period.start:
+        raise Unprocessable("The period ends before it starts.", fields={"end": ["Before start."]})
+    return period
+
+
+@bp.route("/")
+@login_required
+def dashboard_page():
+    _manager()
+    rule_id = request.args.get("rule") or None
+    rules = {r.id: r for r in all_rules()}
+    if rule_id and rule_id not in rules:
+        raise Unprocessable(f"Unknown rule {rule_id}.", fields={"rule": ["Unknown rule."]})
+    dash = dashboard.build(current_user.lab_id, timeutil.utcnow().date(), _period(), rule_id)
+    by_rule = charts.horizontal([(r["rule"].id, r["rate"], f"{r['broken']} findings")
+                                 for r in dash.by_rule])
+    by_month = charts.vertical([(m["month"], m["rate"],
+                                 f"{m['with_findings']} of {m['examinations']} with findings")
+                                for m in dash.by_month])
+    return render_template("sop/dashboard.html", dash=dash, by_rule=by_rule, by_month=by_month,
+                           rules=rules, rule_id=rule_id, form=EmptyForm(),
+                           today=timeutil.utcnow().date())
+
+
+@bp.route("/evaluate", methods=["POST"])
+@login_required
+def evaluate():
+    _manager()
+    if not EmptyForm().validate_on_submit():
+        raise Unprocessable("The form expired; reload the page.", fields={"csrf_token": [
+            "Missing or invalid."]})
+    summary = refresh_findings(current_user.lab_id)
+    flash(f"Re-evaluated {summary.examinations} examinations: {summary.findings} findings.",
+          "info")
+    return redirect(url_for("sop.dashboard_page"))
+
+
+@bp.route("/findings/<int:finding_id>")
+@login_required
+def finding_page(finding_id: int):
+    _manager()
+    finding = get_in_lab(Finding, finding_id, current_user, what="finding")
+    exam = db.session.get(Examination, finding.examination_id)
+    rule = {r.id: r for r in all_rules()}.get(finding.rule_id)
+    ncs = db.session.execute(lab_select(Nonconformity, current_user).where(
+        Nonconformity.examination_id == exam.id, Nonconformity.rule_id == finding.rule_id)
+    ).scalars().all()
+    form = NonconformityForm(title=f"{finding.rule_id}: {rule.title if rule else ''}"[:200],
+                             description=finding.message)
+    return render_template("sop/finding.html", finding=finding, exam=exam, rule=rule, ncs=ncs,
+                           form=form)
+
+
+@bp.route("/findings/<int:finding_id>/nonconformity", methods=["POST"])
+@login_required
+def finding_nonconformity(finding_id: int):
+    _manager()
+    finding = get_in_lab(Finding, finding_id, current_user, what="finding")
+    form = NonconformityForm()
+    if not form.validate_on_submit():
+        raise Unprocessable("Give the nonconformity a title.", fields=form.errors)
+    nc = quality.open_nonconformity(current_user, title=form.title.data,
+                                    description=form.description.data, finding=finding)
+    flash(f"Nonconformity {nc.reference} recorded; plan its corrective action.", "info")
+    return redirect(url_for("sop.nonconformity_page", nc_id=nc.id))
+
+
+def _action_form() -> ActionForm:
+    form = ActionForm()
+    users = db.session.execute(lab_select(User, current_user).where(
+        User.is_active_account.is_(True)).order_by(User.full_name)).scalars()
+    form.owner_id.choices = [SelectChoice(u.id, u.full_name) for u in users]
+    if not form.is_submitted():
+        form.owner_id.data = current_user.id
+    return form
+
+
+@bp.route("/nonconformities/<int:nc_id>")
+@login_required
+def nonconformity_page(nc_id: int):
+    _manager()
+    nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
+    return render_template("sop/nonconformity.html", nc=nc, form=_action_form(),
+                           empty=EmptyForm())
+
+
+@bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])
+@login_required
+def nonconformity_action(nc_id: int):
+    _manager()
+    nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
+    form = _action_form()
+    if not form.validate_on_submit():
+        raise Unprocessable("Check the action: " + ", ".join(sorted(form.errors)) + ".",
+                            fields=form.errors)
+    action = quality.add_action(current_user, nc, kind=form.kind.data,
+                                description=form.description.data,
+                                owner_id=form.owner_id.data, due_on=form.due_on.data)
+    flash(f"{action.kind.title()} action planned for {action.owner.full_name}, due "
+          f"{action.due_on:%Y-%m-%d}.", "info")
+    return redirect(url_for("sop.nonconformity_page", nc_id=nc.id))
+
+
+@bp.route("/corrective-actions/<int:action_id>/complete", methods=["POST"])
+@login_required
+def action_complete(action_id: int):
+    action = get_in_lab(CorrectiveAction, action_id, current_user, what="corrective action")
+    if not EmptyForm().validate_on_submit():
+        raise Unprocessable("The form expired; reload the page.")
+    quality.complete_action(current_user, action, note=request.form.get("note", "").strip())
+    return redirect(url_for("sop.nonconformity_page", nc_id=action.nonconformity_id))
+
+
+@bp.route("/export")
+@login_required
+def export():
+    """The audit export for a period: print HTML (save as PDF from the browser) or CSV."""
+    _manager()
+    period = _period()
+    rows = dashboard.export_rows(current_user.lab_id, period)
+    if request.args.get("format") == "csv":
+        return _csv(rows, period)
+    total, compliant, by_rule, by_month = dashboard.compliance_rates(current_user.lab_id,
+                                                                     period)
+    flagged = [(r, fs) for r, fs in rows if fs]
+    return render_template("sop/export.html", period=period, total=total, compliant=compliant,
+                           by_rule=by_rule, by_month=by_month, flagged=flagged,
+                           generated_at=timeutil.utcnow(), lab=current_user.lab)
+
+
+def _csv(rows, period: dashboard.Period) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["examination_id", "lab_case_number", "sop", "version", "examiner",
+                     "performed_at", "completed_at", "released_at", "status", "result",
+                     "compliant", "rule_ids", "findings"])
+    for r, fs in rows:
+        writer.writerow([r.id, r.lab_case_number or "", r.code, r.number, _cell(r.full_name),
+                         r.performed_at.isoformat(), _iso(r.completed_at), _iso(r.released_at),
+                         r.status, r.result or "", "yes" if not fs else "no",
+                         " ".join(f.rule_id for f in fs),
+                         _cell(" | ".join(f"{f.rule_id}: {f.message}" for f in fs))])
+    name = f"compliance-{current_user.lab.code}-{period.start}-{period.end}.csv"
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
+
+
+def _cell(text: str) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+@bp.route("/examiners/<int:user_id>/competency")
+@login_required
+def competency_page(user_id: int):
+    if user_id != current_user.id:
+        require_role(current_user, SUPERVISORS, "see others' competency")
+    user = colleague(user_id, current_user, field="user_id")
+    return render_template("sop/competency.html", progress=personnel.progress(user),
+                           areas=personnel.COMPETENCY_AREAS)
+
+
+@bp.route("/sops")
+@login_required
+def sop_list():
+    _manager()
+    sops = db.session.execute(lab_select(Sop, current_user).order_by(Sop.code)).scalars().all()
+    examiners = db.session.execute(select(User).where(User.lab_id == current_user.lab_id)
+                                   .order_by(User.full_name)).scalars().all()
+    return render_template("sop/sops.html", sops=sops, examiners=examiners)

@@ -1,0 +1,105 @@
+"""The quality pages through the test client: access, drill-down, export formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from flask import g
+
+from tests.conftest import PASSWORD, make_lab
+from tests.sop.scenario import build
+
+
+class Client:
+    """A test client whose requests do not inherit the logged-in user of the previous one: the
+    ``app`` fixture keeps one app context (and so one ``g``) across requests."""
+
+    def __init__(self, app):
+        self.inner = app.test_client()
+
+    def get(self, path: str):
+        _fresh_g()
+        return self.inner.get(path)
+
+    def post(self, path: str, data: dict):
+        _fresh_g()
+        return self.inner.post(path, data=data)
+
+
+def _fresh_g() -> None:
+    for name in list(vars(g)):
+        g.pop(name)
+
+
+def _login(app, username: str) -> Client:
+    client = Client(app)
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    response = client.post("/login", {"username": username, "password": PASSWORD,
+                                      "csrf_token": token.group(1)})
+    assert response.status_code == 302
+    return client
+
+
+def test_dashboard_export_and_drill_down(app):
+    kit = make_lab()
+    sc = build(kit, break_="CUSTODY-HELD")
+    exam_id = sc.exam.id
+    names = {who: u.username for who, u in kit.users.items()}
+    assert _login(app, names["examiner"]).get("/quality/").status_code == 403
+    client = _login(app, names["manager"])
+    page = client.get("/quality/")
+    assert page.status_code == 200
+    assert "CUSTODY-HELD" in page.text and "<svg" in page.text
+    finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
+    detail = client.get(f"/quality/findings/{finding_id}")
+    assert "went to Examiner2" in detail.text and "custody event id" in detail.text
+    report = client.get("/quality/export")
+    assert report.status_code == 200 and "SOP compliance audit report" in report.text
+    rows = list(csv.DictReader(io.StringIO(client.get("/quality/export?format=csv").text)))
+    assert [(int(r["examination_id"]), r["compliant"], r["rule_ids"]) for r in rows] == [
+        (exam_id, "no", "CUSTODY-HELD")]
+    bad = client.get("/quality/export?start=yesterday")
+    assert bad.status_code == 422 and "start must be a date" in bad.text
+    other = make_lab().users["manager"].username
+    assert _login(app, other).get(f"/quality/findings/{finding_id}").status_code == 404
+
+
+def test_nonconformity_page_plans_an_action(app):
+    kit = make_lab()
+    build(kit, break_="SOP-ACKNOWLEDGED")
+    manager = kit.users["manager"].username
+    client = _login(app, manager)
+    page = client.get("/quality/")
+    finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
+    detail = client.get(f"/quality/findings/{finding_id}")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', detail.text).group(1)
+    response = client.post(f"/quality/findings/{finding_id}/nonconformity",
+                           {"csrf_token": token, "title": "No acknowledgement",
+                            "description": "Examiner did not read v1."})
+    assert response.status_code == 302, response.text
+    nc_page = client.get(response.headers["Location"])
+    assert nc_page.status_code == 200, nc_page.text
+    assert "No action planned yet." in nc_page.text
+
+
+def test_reevaluate_competency_and_sop_pages(app):
+    kit = make_lab()
+    build(kit, break_="TURNAROUND")
+    names = {who: u.username for who, u in kit.users.items()}
+    examiner_id = kit.users["examiner"].id
+    client = _login(app, names["manager"])
+    page = client.get("/quality/")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/quality/evaluate", {"csrf_token": token})
+    assert response.status_code == 302
+    assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
+    assert client.post("/quality/evaluate", {}).status_code in (400, 422)
+    sops = client.get("/quality/sops")
+    assert "FA-06" in sops.text and "effective" in sops.text
+    progress = client.get(f"/quality/examiners/{examiner_id}/competency")
+    assert "Comparison microscopy technique" in progress.text and "competent" in progress.text
+    own = _login(app, names["examiner2"]).get(f"/quality/examiners/{examiner_id}/competency")
+    assert own.status_code == 403
