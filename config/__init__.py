@@ -52,6 +52,8 @@ def load_settings(overrides: dict | None = None) -> dict:
         "IMAGE_STORE": env.get("IMAGE_STORE") or str(instance / "scans"),
         # New scans are searched against the lab's references automatically (NIBIN-style).
         "COMPARISON_AUTO_SEARCH": env.get("COMPARISON_AUTO_SEARCH", "1") == "1",
+        # Stage 1 runs as parallel shard tasks once the references exceed this many.
+        "SEARCH_SHARD_SIZE": int(env.get("SEARCH_SHARD_SIZE", 50_000)),
         # Redis redelivers an unacknowledged task after this many seconds (a killed worker's).
         "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),

@@ -30,6 +30,7 @@ def worker_env(app: Flask) -> dict[str, str]:
         "SECRET_KEY": cfg["SECRET_KEY"],
         "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
         "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
+        "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
         "PYTHONPATH": str(REPO),
     })
     return env

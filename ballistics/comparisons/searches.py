@@ -7,8 +7,6 @@ the microscope.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -56,17 +54,11 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
     return search
 
 
-@dataclass(frozen=True)
-class Reference:
-    scan_id: int
-    signature: np.ndarray
-
-
-def reference_query(search: Search, query: Scan):
+def reference_query(search: Search, query: Scan, *columns):
     """References a search may see: done scans kept as open cases, of the same lab, region and
     calibre (or with no calibre recorded), other items than the query's own. A scan uploaded
     with ``open_case=false`` (e.g. a closed case) is searched but never searched against."""
-    stmt = (select(Scan.id, FeatureSet.signature)
+    stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))
             .where(Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
@@ -77,14 +69,30 @@ def reference_query(search: Search, query: Scan):
     return stmt
 
 
-def rank(search: Search) -> list[tuple[int, float]]:
-    """Stage 1: rank every admissible reference by signature similarity; keep the top K."""
+def shard_bounds(search: Search, shard_size: int) -> list[tuple[int, int]]:
+    """Split the admissible references into scan-id ranges of ``shard_size`` references, so
+    stage 1 over a regional-scale reference set runs as parallel tasks."""
+    query = db.session.get(Scan, search.query_scan_id)
+    ids = db.session.scalars(reference_query(search, query, Scan.id).order_by(Scan.id)).all()
+    search.n_references = len(ids)
+    return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
+            for i in range(0, len(ids), shard_size)]
+
+
+def rank(search: Search, lo: int | None = None, hi: int | None = None
+         ) -> list[tuple[int, float]]:
+    """Stage 1 (over all references, or the shard of scan ids ``lo..hi``): rank by signature
+    similarity and keep the top K."""
     query = db.session.get(Scan, search.query_scan_id)
     qset = db.session.scalar(select(FeatureSet).where(
         FeatureSet.sha256 == query.sha256,
         FeatureSet.algorithm_version == search.algorithm_version))
-    rows = db.session.execute(reference_query(search, query)).all()
-    search.n_references = len(rows)
+    stmt = reference_query(search, query)
+    if lo is not None:
+        stmt = stmt.where(Scan.id.between(lo, hi))
+    rows = db.session.execute(stmt).all()
+    if lo is None:
+        search.n_references = len(rows)
     if not rows:
         return []
     index = imaging.SignatureIndex()
@@ -94,15 +102,23 @@ def rank(search: Search) -> list[tuple[int, float]]:
             index.search(np.frombuffer(qset.signature, dtype=np.float32), search.k)]
 
 
-def begin(search: Search) -> list[list[tuple[int, float]]]:
-    """Run stage 1 and return the stage-2 chunks (lists of (reference scan id, similarity))."""
+def start(search: Search) -> None:
     search.status, search.started_at = SearchStatus.RANKING.value, utcnow()
-    t0 = time.perf_counter()
-    top = rank(search)
-    search.stage1_ms = (time.perf_counter() - t0) * 1000
+
+
+def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """Close stage 1 with the global top K; return the stage-2 chunks."""
+    top = sorted(top, key=lambda r: -r[1])[:search.k]
+    search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0
     search.status = SearchStatus.COMPARING.value
     return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
+
+
+def begin(search: Search) -> list[list[tuple[int, float]]]:
+    """Run stage 1 in one go and return the stage-2 chunks."""
+    start(search)
+    return to_chunks(search, rank(search))
 
 
 def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:

@@ -50,13 +50,39 @@ def run_search(search_id: int) -> str:
         return "skipped"
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
         try:
-            chunks = searches.begin(search)
+            searches.start(search)
+            shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"])
+            if len(shards) > 1:
+                db.session.commit()
+                chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
+                    start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
+                return f"{len(shards)} shards"
+            chunks = searches.to_chunks(search, searches.rank(search))
         except Exception as exc:
             db.session.rollback()
             searches.fail(search_id, f"stage 1 failed: {exc}")
             db.session.commit()
             raise
         db.session.commit()
+    return _compare(search_id, chunks)
+
+
+@shared_task(name="comparisons.rank_shard", acks_late=True)
+def rank_shard(search_id: int, lo: int, hi: int) -> list:
+    """Stage 1 over one shard of the references (scan ids lo..hi): its top K."""
+    return searches.rank(db.session.get(Search, search_id), lo, hi)
+
+
+@shared_task(name="comparisons.start_comparisons", acks_late=True)
+def start_comparisons(shard_tops: list[list], search_id: int) -> str:
+    search = db.session.get(Search, search_id)
+    with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
+        chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
+        db.session.commit()
+    return _compare(search_id, chunks)
+
+
+def _compare(search_id: int, chunks: list) -> str:
     if not chunks:
         finish_search([], search_id)
         return "no references"

@@ -106,9 +106,12 @@ def _flow(app) -> None:
 @pytest.mark.broker
 @pytest.mark.slow
 def test_end_to_end_on_postgresql_and_redis(pg_url, tmp_path):
-    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0")
+    # Small shards, so stage 1 runs as parallel shard tasks as it does at regional scale.
+    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", SEARCH_SHARD_SIZE=8)
     with worker_process(app, concurrency=2):
         _flow(app)
+    log = (tmp_path / "worker-w1.log").read_text()
+    assert log.count("comparisons.rank_shard") >= 4  # 29 references in shards of 8
 
 
 @pytest.mark.slow
