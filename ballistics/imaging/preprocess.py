@@ -56,7 +56,7 @@ class PreprocessParams:
     level_order: int = 2
 
     def __post_init__(self) -> None:
-        if not (0 < self.pixel_um and 0 < self.short_cutoff_um < self.long_cutoff_um):
+        if not (self.pixel_um > 0 and 0 < self.short_cutoff_um < self.long_cutoff_um):
             raise ImagingError(
                 "need 0 < pixel_um and 0 < short_cutoff_um < long_cutoff_um, got "
                 f"{self.pixel_um}, {self.short_cutoff_um}, {self.long_cutoff_um}"

@@ -85,7 +85,8 @@ def _band_field(rng: np.random.Generator, shape: tuple[int, int], px: float,
     return out / (out.std() + 1e-12)
 
 
-def _striations(rng: np.random.Generator, n: int, px: float, band: tuple[float, float]) -> np.ndarray:
+def _striations(rng: np.random.Generator, n: int, px: float,
+                band: tuple[float, float]) -> np.ndarray:
     """Milling / filing marks: a random 1D profile swept along slightly curved lines."""
     prof = _band_field(rng, (1, 4 * n), px, *band)[0]
     y, x = (np.mgrid[0:n, 0:n] - n / 2) * px

@@ -141,7 +141,7 @@ def read_x3p(
         if re.search(rb"<!(DOCTYPE|ENTITY)", xml):
             raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities")
         try:
-            root = ET.fromstring(xml)
+            root = ET.fromstring(xml)  # noqa: S314 - DOCTYPE/ENTITY refused above
         except ET.ParseError as exc:
             raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
         ftype = _text(root, "Record1/FeatureType")
@@ -175,7 +175,7 @@ def read_x3p(
         link = _text(root, "Record3/DataLink/PointDataLink")
         raw = _read_member(zf, link, nx * ny * dtype.itemsize, nx * ny * 8)  # type: ignore[arg-type]
         md5 = _text(root, "Record3/DataLink/MD5ChecksumPointData", required=False)
-        if md5 and hashlib.md5(raw).hexdigest().lower() != md5.lower():
+        if md5 and hashlib.md5(raw, usedforsecurity=False).hexdigest().lower() != md5.lower():
             raise ScanFormatError("x3p point data fails its MD5 checksum")
         values = np.frombuffer(raw, dtype=dtype).reshape(ny, nx).astype(np.float64)
         if dtype.kind == "i":
@@ -186,7 +186,8 @@ def read_x3p(
             nbytes = (nx * ny + 7) // 8
             bits = _read_member(zf, vlink, None, nbytes + 64)
             if len(bits) < nbytes:
-                raise ScanFormatError(f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}")
+                raise ScanFormatError(
+                    f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}")
             valid = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: nx * ny]
             heights[valid.reshape(ny, nx) == 0] = np.nan
     meta = {
@@ -263,14 +264,15 @@ def write_x3p(surface: Surface, target: str | Path | BinaryIO | None = None) -> 
     valid = np.isfinite(h)
     values = h.astype(np.float64) * 1e-6
     raw = values.tobytes(order="C")
-    md5 = hashlib.md5(raw).hexdigest()
+    md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
     xml = _main_xml(surface, dtype_code, md5)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("main.xml", xml)
         zf.writestr("bindata/data.bin", raw)
         zf.writestr("bindata/valid.bin", np.packbits(valid.ravel(), bitorder="little").tobytes())
-        zf.writestr("md5checksum.hex", f"{hashlib.md5(xml).hexdigest()} *main.xml\n")
+        xml_md5 = hashlib.md5(xml, usedforsecurity=False).hexdigest()
+        zf.writestr("md5checksum.hex", f"{xml_md5} *main.xml\n")
     out = buf.getvalue()
     if isinstance(target, (str, Path)):
         Path(target).write_bytes(out)

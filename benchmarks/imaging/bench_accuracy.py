@@ -82,7 +82,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for ax, (name, (km, knm)) in zip(axes.ravel(), panels.items()):
+    for ax, (name, (km, knm)) in zip(axes.ravel(), panels.items(), strict=False):
         bins = np.linspace(0, max(max(km), max(knm)) + 1, 30)
         ax.hist(knm, bins, alpha=0.6, label=f"non-match (n={len(knm)})", color="tab:blue")
         ax.hist(km, bins, alpha=0.6, label=f"match (n={len(km)})", color="tab:red")

@@ -41,7 +41,8 @@ def main() -> None:
         "pairs) + all within-study pairs of the labelled pre-processed real scans in "
         "shared/data/cartridge_scans (Fadul 2011: 1 KM, 2 KNM; Baldwin 2014: 12 KM, 33 KNM)"),
         algorithm_version=ALGORITHM_VERSION)
-    out = Path(__file__).resolve().parents[2] / "ballistics" / "imaging" / "default_calibration.json"
+    out = (Path(__file__).resolve().parents[2] / "ballistics" / "imaging"
+           / "default_calibration.json")
     out.write_text(json.dumps(cal.to_dict(), indent=1))
     print(f"wrote {out}: {len(km)} KM, {len(knm)} KNM")
 
