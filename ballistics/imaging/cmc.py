@@ -29,9 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import fft as sfft
 
-from ballistics.imaging.registration import polar, rotate, rotation_candidates, rotation_scores
+from ballistics.imaging.align import global_registration, prepare, standardise
+from ballistics.imaging.registration import rotate
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,14 @@ class CMCParams:
     min_valid_frac: float = 0.15
     max_shift_um: float = 250.0
     angle_step_deg: float = 3.0
-    angle_window_deg: float = 3.0
+    angle_window_deg: float = 0.0
     n_angle_candidates: int = 3
     ccf_threshold: float = 0.5
     xy_threshold_um: float = 125.0
     theta_threshold_deg: float = 6.0
     min_overlap_frac: float = 0.5
+    n_spectral_candidates: int = 2
+    global_max_shift_um: float = 500.0
 
 
 @dataclass
@@ -87,13 +91,6 @@ class DirectionResult:
     dx: float
     dy: float
     cells: list[Cell] = field(default_factory=list)
-
-
-def _standardise(v: np.ndarray, m: np.ndarray) -> np.ndarray:
-    n = max(int(m.sum()), 1)
-    mu = v[m].sum() / n
-    sd = np.sqrt(((v[m] - mu) ** 2).sum() / n) + 1e-12
-    return np.where(m, (v - mu) / sd, 0.0)
 
 
 def make_cells(mask: np.ndarray, p: CMCParams) -> list[Cell]:
@@ -149,86 +146,175 @@ def congruence(cells: list[Cell], p: CMCParams, px: float) -> tuple[int, float, 
     return sum(c.is_congruent for c in cells), theta % 360, float(dx), float(dy)
 
 
-def candidate_angles(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarray,
-                     p: CMCParams) -> list[float]:
-    """Angles (deg) to search: windows around the best global polar-correlation peaks."""
-    r_max = min(a.shape) / 2 - 1
-    pa, pma = polar(a, ma, 2.0, r_max)
-    pb, pmb = polar(b, mb, 2.0, r_max)
-    peaks = rotation_candidates(rotation_scores(pa, pma, pb, pmb), p.n_angle_candidates)
+def window_angles(theta: float, p: CMCParams) -> list[float]:
+    """``theta`` and its neighbours at ``angle_step_deg`` within ``+-angle_window_deg``."""
     steps = np.arange(-p.angle_window_deg, p.angle_window_deg + 1e-9, p.angle_step_deg)
     out: list[float] = []
-    for pk in peaks:
-        for s in steps:
-            ang = float(round((pk + s) % 360, 6))
-            if all(abs((ang - o + 180) % 360 - 180) > 1e-6 for o in out):
-                out.append(ang)
+    for s in steps:
+        ang = float(round((theta + s) % 360, 6))
+        if all(abs((ang - o + 180) % 360 - 180) > 1e-6 for o in out):
+            out.append(ang)
     return out
 
 
+def candidate_angles(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarray,
+                     p: CMCParams, px: float = 25.0) -> list[float]:
+    """Angles (deg) the forward cell search uses: a window around the global registration.
+
+    See :func:`~ballistics.imaging.align.global_registration` (``px`` is the pixel size, for
+    the translation range and the spectral band).
+    """
+    reg = global_registration(prepare(a, ma, px), prepare(b, mb, px),
+                              n_spatial=p.n_angle_candidates,
+                              n_spectral=p.n_spectral_candidates,
+                              max_shift_px=round(p.global_max_shift_um / px))
+    return window_angles(reg[0][0], p)
+
+
+@dataclass
+class CellSet:
+    """Reference side of one direction, reusable for every target (cached per scan).
+
+    ``fc`` holds the conjugate spectra of the standardised cell patches (first ``k``) and of
+    their masks (last ``k``), zero-padded to the FFT size ``(ny, nx)``.
+    """
+
+    grid: list[Cell]
+    use: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+    patches: np.ndarray
+    pmask: np.ndarray
+    energy: np.ndarray
+    fc: np.ndarray
+    m: int
+    ny: int
+    nx: int
+
+    @property
+    def k(self) -> int:
+        return int(self.use.size)
+
+
+def prepare_cells(a: np.ndarray, ma: np.ndarray, px: float, p: CMCParams) -> CellSet:
+    """Cut ``a`` into cells, standardise the valid ones and transform them (one batch)."""
+    grid = make_cells(ma, p)
+    m = round(p.max_shift_um / px)
+    ch, cw = grid[0].height, grid[0].width
+    ny, nx = sfft.next_fast_len(ch + 2 * m), sfft.next_fast_len(cw + 2 * m, real=True)
+    sa = standardise(a, ma)
+    # The grid is regular: cut all cells at once, (n_cells**2, ch, cw).
+    y0, x0, n = grid[0].y, grid[0].x, p.n_cells
+    hh, ww = n * ch, n * cw
+    va = np.zeros((hh, ww), np.float32)
+    vm = np.zeros((hh, ww), bool)
+    sub_a, sub_m = sa[y0:y0 + hh, x0:x0 + ww], ma[y0:y0 + hh, x0:x0 + ww]
+    va[:sub_a.shape[0], :sub_a.shape[1]] = sub_a
+    vm[:sub_m.shape[0], :sub_m.shape[1]] = sub_m
+    va = va.reshape(n, ch, n, cw).transpose(0, 2, 1, 3).reshape(n * n, ch, cw)
+    vm = vm.reshape(n, ch, n, cw).transpose(0, 2, 1, 3).reshape(n * n, ch, cw)
+    use = np.flatnonzero(vm.mean((1, 2)) >= p.min_valid_frac)
+    k = use.size
+    pm = vm[use]
+    cnt = np.maximum(pm.sum((1, 2)), 1)[:, None, None]
+    v = va[use].astype(np.float64)
+    mu = v.sum((1, 2), keepdims=True) / cnt
+    sd = np.sqrt((((v - mu) * pm) ** 2).sum((1, 2), keepdims=True) / cnt) + 1e-12
+    pa = np.where(pm, (v - mu) / sd, 0.0).astype(np.float32)
+    cpad = np.zeros((2 * k, ny, nx), np.float32)
+    cpad[:k, m:m + ch, m:m + cw] = pa
+    cpad[k:, m:m + ch, m:m + cw] = pm
+    fc = np.conj(sfft.rfft2(cpad, workers=1))
+    energy = (pa.astype(np.float64) ** 2).sum((1, 2))
+    ys = np.array([grid[i].y for i in use], np.intp)
+    xs = np.array([grid[i].x for i in use], np.intp)
+    return CellSet(grid, use, ys, xs, pa, pm, energy, fc, m, ny, nx)
+
+
+def masked_pearson(x: np.ndarray, mx: np.ndarray, y: np.ndarray, my: np.ndarray,
+                   min_n: int) -> np.ndarray:
+    """Pairwise-complete Pearson correlation of stacks ``(k, h, w)`` (NaN below ``min_n``)."""
+    w = (mx & my).astype(np.float64)
+    n = w.sum((1, 2))
+    x, y = x.astype(np.float64) * w, y.astype(np.float64) * w
+    sx, sy = x.sum((1, 2)), y.sum((1, 2))
+    sxx, syy, sxy = (x * x).sum((1, 2)), (y * y).sum((1, 2)), (x * y).sum((1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = n * sxy - sx * sy
+        den = np.sqrt(np.maximum(n * sxx - sx * sx, 0) * np.maximum(n * syy - sy * sy, 0))
+        r = cov / den
+    r[(n < max(min_n, 3)) | ~(den > 0)] = np.nan
+    return r
+
+
 def cmc_one_direction(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarray, px: float,
-                      p: CMCParams, angles: list[float]) -> DirectionResult:
+                      p: CMCParams, angles: list[float],
+                      offset: tuple[float, float] = (0.0, 0.0),
+                      prepared: CellSet | None = None) -> DirectionResult:
     """Register every valid cell of ``a`` in ``b`` over ``angles`` and count congruent cells.
 
     ``theta`` of a cell is the rotation of ``b`` relative to ``a`` (deg); ``dx, dy`` the position
     of the cell content in ``b`` rotated back by ``-theta``, minus its position in ``a`` (px).
+    Translations are searched within ``max_shift_um`` of ``offset`` (the global translation,
+    px). ``prepared`` is :func:`prepare_cells` of ``a`` (computed if not given).
+
+    For each angle the target is rotated once and all cells are correlated with their target
+    regions in one batch of real FFTs (float32); the cross-correlation is normalised by the
+    cell energy and the target energy under the cell mask (with an overlap floor).
     """
-    cells = make_cells(ma, p)
-    m = round(p.max_shift_um / px)
-    ch, cw = cells[0].height, cells[0].width
-    ny, nx = sfft.next_fast_len(ch + 2 * m), sfft.next_fast_len(cw + 2 * m, real=True)
-    sa = _standardise(a, ma)
-    use, patches, pmask = [], [], []
-    for c in cells:
-        cm = ma[c.y:c.y + ch, c.x:c.x + cw]
-        if cm.mean() >= p.min_valid_frac:
-            v = _standardise(sa[c.y:c.y + ch, c.x:c.x + cw], cm)
-            use.append(c)
-            patches.append(v)
-            pmask.append(cm)
-    if not use:
+    cs = prepared if prepared is not None else prepare_cells(a, ma, px, p)
+    cells = [Cell(c.row, c.col, c.x, c.y, c.width, c.height) for c in cs.grid]
+    k = cs.k
+    if k == 0:
         return DirectionResult(0, 0, 0.0, 0.0, 0.0, cells)
-    k = len(use)
-    cpad = np.zeros((2 * k, ny, nx))
-    cpad[:k, m:m + ch, m:m + cw] = patches
-    cpad[k:, m:m + ch, m:m + cw] = pmask
-    fc = np.conj(sfft.rfft2(cpad))
-    energy = np.array([float((v * v).sum()) for v in patches])
-    best = np.full(k, -np.inf)
-    best_reg = np.zeros((k, 3))
+    m, ny, nx = cs.m, cs.ny, cs.nx
+    ch, cw = cs.patches.shape[1:]
+    ox, oy = round(offset[0]), round(offset[1])
+    off = m + max(ny - ch, nx - cw) + max(abs(ox), abs(oy))
+    sb = standardise(b, mb)
+    ys, xs = cs.ys + (off - m + oy), cs.xs + (off - m + ox)
     sh = np.r_[0:m + 1, -m:0]
-    idx_y, idx_x = sh % ny, sh % nx
-    off = m + max(ny - ch, nx - cw)
-    rotated: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    for ang in angles:
-        rb, rm = rotate(b, mb, -ang, pad=off)
-        rotated[ang] = (rb, rm)
-        rb = _standardise(rb, rm)
-        reg = np.empty((2 * k, ny, nx))
-        for i, c in enumerate(use):
-            y0, x0 = c.y + off - m, c.x + off - m
-            reg[i] = rb[y0:y0 + ny, x0:x0 + nx]
-        reg[k:] = reg[:k] ** 2
-        cc = sfft.irfft2(fc * sfft.rfft2(reg), s=(ny, nx))
-        num = cc[:k][:, idx_y][:, :, idx_x]
-        en = cc[k:][:, idx_y][:, :, idx_x]
-        # Energy floor: shifts that overlap less than min_overlap_frac of the cell score low.
-        e = energy[:, None, None]
-        den = np.sqrt(e * np.maximum(en, p.min_overlap_frac * e))
-        ccf = num / den
-        flat = ccf.reshape(k, -1).argmax(1)
-        val = ccf.reshape(k, -1)[np.arange(k), flat]
-        iy, ix = np.unravel_index(flat, ccf.shape[1:])
+    iy, ix = (sh % ny)[:, None], (sh % nx)[None, :]
+    e = cs.energy[:, None, None]
+    floor = p.min_overlap_frac * e
+    best = np.full(k, -np.inf)
+    best_reg = np.zeros((k, 3), np.intp)
+    stack = np.empty((2 * k, ny, nx), np.float32)
+    rotated = []
+    # Only the window of the padded, rotated target that the cells' regions cover.
+    wy, wx = int(ys.min()), int(xs.min())
+    win = (wy, wx, int(ys.max()) + ny - wy, int(xs.max()) + nx - wx)
+    ys, xs = ys - wy, xs - wx
+    for ai, ang in enumerate(angles):
+        rb, rm = rotate(sb, mb, -ang, pad=off, window=win)
+        rotated.append((rb, rm))
+        stack[:k] = sliding_window_view(rb, (ny, nx))[ys, xs]
+        np.multiply(stack[:k], stack[:k], out=stack[k:])
+        cc = sfft.irfft2(cs.fc * sfft.rfft2(stack, workers=1), s=(ny, nx), workers=1)
+        num = cc[:k][:, iy, ix]
+        en = cc[k:][:, iy, ix]
+        ccf = (num / np.sqrt(e * np.maximum(en, floor))).reshape(k, -1)
+        j = ccf.argmax(1)
+        val = ccf[np.arange(k), j]
         better = val > best
         best[better] = val[better]
-        best_reg[better] = np.c_[np.full(better.sum(), ang), sh[iy[better]], sh[ix[better]]]
+        jy, jx = np.divmod(j[better], sh.size)
+        best_reg[better] = np.c_[np.full(better.sum(), ai), sh[jy] + oy, sh[jx] + ox]
+    tv = np.empty_like(cs.patches)
+    tm = np.empty(cs.pmask.shape, bool)
+    for ai, (rb, rm) in enumerate(rotated):
+        sel = np.flatnonzero(best_reg[:, 0] == ai)
+        if sel.size:
+            yy = cs.ys[sel] + off + best_reg[sel, 1] - wy
+            xx = cs.xs[sel] + off + best_reg[sel, 2] - wx
+            tv[sel] = sliding_window_view(rb, (ch, cw))[yy, xx]
+            tm[sel] = sliding_window_view(rm, (ch, cw))[yy, xx]
     min_n = int(p.min_overlap_frac * p.min_valid_frac * ch * cw)
-    for i, c in enumerate(use):
-        ang, dy, dx = best_reg[i]
-        rb, rm = rotated[ang]
-        ys, xs = c.y + off + int(dy), c.x + off + int(dx)
-        c.ccf = pearson(patches[i], pmask[i], rb[ys:ys + ch, xs:xs + cw],
-                        rm[ys:ys + ch, xs:xs + cw], min_n)
-        c.theta, c.dx, c.dy = float(ang), float(dx), float(dy)
+    r = masked_pearson(cs.patches, cs.pmask, tv, tm, min_n)
+    for i, gi in enumerate(cs.use):
+        c = cells[gi]
+        c.ccf = float(r[i])
+        c.theta = float(angles[best_reg[i, 0]])
+        c.dy, c.dx = float(best_reg[i, 1]), float(best_reg[i, 2])
     count, theta, dx, dy = congruence(cells, p, px)
     return DirectionResult(count, k, theta, dx, dy, cells)
