@@ -57,6 +57,7 @@ class CMCParams:
     min_overlap_frac: float = 0.5
     n_spectral_candidates: int = 2
     global_max_shift_um: float = 500.0
+    anchor_consensus: bool = True
 
 
 @dataclass
@@ -114,8 +115,15 @@ def pearson(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarray, min_n:
     return float((x * y).sum() / den) if den > 0 else float("nan")
 
 
-def congruence(cells: list[Cell], p: CMCParams, px: float) -> tuple[int, float, float, float]:
-    """Consensus registration = the cell registration that most cells agree with.
+def congruence(cells: list[Cell], p: CMCParams, px: float,
+               anchor: tuple[float, float, float] | None = None
+               ) -> tuple[int, float, float, float]:
+    """Consensus registration of the cells and the count of cells congruent with it.
+
+    Without ``anchor`` the consensus is the cell registration most cells agree with (a mode).
+    With ``anchor = (theta, dx, dy)`` (the independent whole-face registration) the consensus
+    is built only from the cells that agree with the anchor: the count then cannot be inflated
+    by picking, among all positions, the one where chance agreements happen to cluster.
 
     Returns
     -------
@@ -123,16 +131,23 @@ def congruence(cells: list[Cell], p: CMCParams, px: float) -> tuple[int, float, 
     """
     ok = [c for c in cells if np.isfinite(c.ccf) and c.ccf >= p.ccf_threshold]
     if not ok:
-        return 0, 0.0, 0.0, 0.0
+        return (0, *anchor) if anchor is not None else (0, 0.0, 0.0, 0.0)
     th = np.array([c.theta for c in ok])
     d = np.array([[c.dx, c.dy] for c in ok])
     cc = np.array([c.ccf for c in ok])
-    dth = np.abs((th[:, None] - th[None, :] + 180) % 360 - 180) <= p.theta_threshold_deg
-    dxy = np.all(np.abs(d[:, None, :] - d[None, :, :]) <= p.xy_threshold_um / px, axis=2)
-    agree = dth & dxy
-    votes = agree.sum(1) + 1e-3 * (agree @ cc)
-    k = int(np.argmax(votes))
-    members = agree[k]
+    if anchor is not None:
+        members = ((np.abs((th - anchor[0] + 180) % 360 - 180) <= p.theta_threshold_deg)
+                   & np.all(np.abs(d - np.array(anchor[1:])) <= p.xy_threshold_um / px, axis=1))
+        if not members.any():
+            for c in cells:
+                c.is_congruent = False
+            return 0, float(anchor[0]) % 360, float(anchor[1]), float(anchor[2])
+    else:
+        dth = np.abs((th[:, None] - th[None, :] + 180) % 360 - 180) <= p.theta_threshold_deg
+        dxy = np.all(np.abs(d[:, None, :] - d[None, :, :]) <= p.xy_threshold_um / px, axis=2)
+        agree = dth & dxy
+        votes = agree.sum(1) + 1e-3 * (agree @ cc)
+        members = agree[int(np.argmax(votes))]
     # Consensus = median of the agreeing cells (Song 2013 uses the median registration).
     theta = float(np.degrees(np.angle(np.exp(1j * np.radians(th[members])).mean())))
     dx, dy = np.median(d[members], axis=0)
@@ -250,7 +265,8 @@ def masked_pearson(x: np.ndarray, mx: np.ndarray, y: np.ndarray, my: np.ndarray,
 def cmc_one_direction(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarray, px: float,
                       p: CMCParams, angles: list[float],
                       offset: tuple[float, float] = (0.0, 0.0),
-                      prepared: CellSet | None = None) -> DirectionResult:
+                      prepared: CellSet | None = None,
+                      anchor: tuple[float, float, float] | None = None) -> DirectionResult:
     """Register every valid cell of ``a`` in ``b`` over ``angles`` and count congruent cells.
 
     ``theta`` of a cell is the rotation of ``b`` relative to ``a`` (deg); ``dx, dy`` the position
@@ -316,5 +332,5 @@ def cmc_one_direction(a: np.ndarray, ma: np.ndarray, b: np.ndarray, mb: np.ndarr
         c.ccf = float(r[i])
         c.theta = float(angles[best_reg[i, 0]])
         c.dy, c.dx = float(best_reg[i, 1]), float(best_reg[i, 2])
-    count, theta, dx, dy = congruence(cells, p, px)
+    count, theta, dx, dy = congruence(cells, p, px, anchor)
     return DirectionResult(count, k, theta, dx, dy, cells)

@@ -107,11 +107,14 @@ def compare(a: Features, b: Features, params: CMCParams | None = None) -> Compar
                                              max_shift_px=ms)[0]
     angles = window_angles(theta, p)
     key = ("cells", px, p.n_cells, p.min_valid_frac, p.max_shift_um)
+    anchored = p.anchor_consensus
     fwd = cmc_one_direction(ha, ma, hb, mb, px, p, angles, (gdx, gdy),
-                            prepared=a.cached(key, lambda: prepare_cells(ha, ma, px, p)))
+                            prepared=a.cached(key, lambda: prepare_cells(ha, ma, px, p)),
+                            anchor=(theta, gdx, gdy) if anchored else None)
     _, rdx, rdy = global_correlation(gb, ga, [(-theta) % 360], ms)[0]
     rev = cmc_one_direction(hb, mb, ha, ma, px, p, [(-t) % 360 for t in angles], (rdx, rdy),
-                            prepared=b.cached(key, lambda: prepare_cells(hb, mb, px, p)))
+                            prepared=b.cached(key, lambda: prepare_cells(hb, mb, px, p)),
+                            anchor=((-theta) % 360, rdx, rdy) if anchored else None)
     if fwd.cmc_count == 0:  # no consensus: report the global registration
         fwd.theta, fwd.dx, fwd.dy = theta, gdx, gdy
     rb, rm = rotate(hb, mb, -fwd.theta)

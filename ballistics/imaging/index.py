@@ -52,7 +52,7 @@ class SignatureIndex:
         Rows scanned per block (bounds temporary memory; a block stays in cache).
     """
 
-    def __init__(self, *, compressed: bool = False, chunk: int = 32768) -> None:
+    def __init__(self, *, compressed: bool = False, chunk: int = 8192) -> None:
         self.compressed = compressed
         self.chunk = chunk
         self._ids: list[Hashable] = []
@@ -109,18 +109,21 @@ class SignatureIndex:
         blocks = self._matrices()
         n = len(self)
         out = np.empty(n, dtype=np.float32)
-        buf = np.empty((min(self.chunk, n), _W), np.float32) if self.compressed else None
-        prod = np.empty((min(self.chunk, n), 2), np.float32)
+        c = min(self.chunk, n)
+        buf = np.empty((c, _W), np.float32) if self.compressed else None
+        prod = np.empty((SIG_FREQS, c, 2), np.float32)
         for s in range(0, n, self.chunk):
             e = min(s + self.chunk, n)
-            acc = np.zeros(e - s, np.float32)
+            p = prod[:, :e - s]
             for k in range(SIG_FREQS):
                 x = blocks[k][s:e]
                 if buf is not None:
                     x = buf[:e - s]
                     np.copyto(x, blocks[k][s:e], casting="unsafe")
-                p = np.matmul(x, q[k], out=prod[:e - s])
-                acc += np.sqrt(np.einsum("ij,ij->i", p, p))
+                np.matmul(x, q[k], out=p[k])
+            np.square(p, out=p)
+            mag = np.sqrt(p[..., 0] + p[..., 1])
+            acc = mag.sum(axis=0)
             if self.compressed:
                 acc *= self._scale[s:e]
             out[s:e] = acc
