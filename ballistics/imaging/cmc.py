@@ -7,12 +7,15 @@ Cells whose registrations agree with the consensus (theta, dx, dy) within thresh
 CCF exceeds ``ccf_threshold`` are *congruent matching cells*; their count is the score. The
 comparison is made in both directions (reference <-> target), as Tong, Song & Chu (2015) do.
 
-Speed: the rotation range is not scanned blindly. All 360 degrees are scored at once by a polar
-cross-correlation about the aperture centre (:mod:`~ballistics.imaging.registration`); cells are
-then searched over ``+-angle_window_deg`` around the best ``n_angle_candidates`` peaks, and for
-each angle all cells are correlated in one batched FFT. The consensus is the registration agreed
-by most cells (a mode, not a median, because candidate windows make the angle distribution
-multimodal for non-matches).
+Speed: the rotation range is not scanned blindly. A global registration of the whole faces
+(:mod:`~ballistics.imaging.align`: rotation candidates from the spatial polar and the
+Fourier-magnitude polar cross-correlations, ranked by whole-face correlation over translations,
+best angle refined) gives the angle and the translation around which every cell is searched
+(``+-max_shift_um``; ``angle_window_deg = 0`` by default: one angle per direction). For each
+angle the target is rotated once and all cells are correlated in one batched float32 FFT. The
+consensus is anchored at the global registration (``anchor_consensus``): it is the median of
+the cells that agree with it, so chance agreements cannot be collected by a search over
+positions; without the anchor it is the registration most cells agree with (a mode).
 
 References
 ----------
@@ -42,7 +45,12 @@ class CMCParams:
 
     Defaults follow the published method (Song 2013; cmcR): 8 x 8 cells, cells with more than
     85 % missing points skipped, T_CCF = 0.5, T_x = T_y = 125 µm (20 px at 6.25 µm),
-    T_theta = 6 degrees, rotation step 3 degrees.
+    T_theta = 6 degrees. Search (this implementation): cells are registered within
+    ``max_shift_um`` of the global translation, at the global angle and its neighbours at
+    ``angle_step_deg`` within ``+-angle_window_deg`` (default: the global angle only);
+    ``n_angle_candidates`` spatial-polar and ``n_spectral_candidates`` Fourier-magnitude peaks
+    (each giving two angles) are ranked by whole-face correlation within
+    ``global_max_shift_um``.
     """
 
     n_cells: int = 8
