@@ -110,7 +110,7 @@ def bench_search() -> None:
                               & {i for i, _ in comp.search(q, 100)}) / 100 for q in queries])
         print(f"search n={n:>9,}: one pass over float32 matrix {t_pass * 1e3:7.1f} ms; exact "
               f"{t_exact * 1e3:7.1f} ms/query ({t_exact / t_pass:.2f} passes, "
-              f"{exact.nbytes / n * 1e6 / 2**20:.0f} MiB per million); int8 "
+              f"{exact.nbytes / n * 1e6 / 2**20:.0f} MiB per million); int8 + residual bit "
               f"{t_comp * 1e3:7.1f} ms/query ({t_comp / t_pass:.2f} passes, "
               f"{comp.nbytes / n * 1e6 / 2**20:.0f} MiB per million), recall of exact top-100 "
               f"{recall:.3f} ({len(queries)} queries)")
