@@ -67,3 +67,20 @@ def test_true_match_found_with_centre_error():
     print(res.cmc_count, res.cmc_count_reverse, res.rotation_deg, true_rot, res.translation_px)
     assert res.cmc_count >= 20 and res.cmc_count_reverse >= 20
     assert abs((res.rotation_deg - true_rot + 180) % 360 - 180) < 2.0
+
+
+def test_signature_insensitive_to_centre_error():
+    """The Fourier-magnitude signature does not depend on where the scan is centred."""
+    from ballistics.imaging.signature import compute_signature, signature_similarity
+
+    fa, fo = make_firearm(9), make_firearm(4)
+    a = extract_features(fire(fa, 0, pixel_um=12.5))
+    b = extract_features(fire(fa, 1, pixel_um=12.5))
+    other = extract_features(fire(fo, 0, pixel_um=12.5))
+    shifted = compute_signature(np.roll(b.heights, (7, -9), axis=(0, 1)),
+                                np.roll(b.mask, (7, -9), axis=(0, 1)), b.pixel_um)
+    same = signature_similarity(a.signature, b.signature)
+    moved = signature_similarity(a.signature, shifted)
+    diff = signature_similarity(a.signature, other.signature)
+    print("same", same, "same with centre error", moved, "other firearm", diff)
+    assert abs(moved - same) < 0.03 and moved > diff + 0.1
