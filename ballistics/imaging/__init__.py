@@ -25,7 +25,8 @@ Calibration(km_scores, knm_scores, description) ; default_calibration() -> Calib
     ``likelihood_ratio(score)``, ``error_rates(threshold)``, ``to_dict`` / ``from_dict``.
 SignatureIndex(compressed=False)
     ``add(ids, vectors)``, ``search(vector, k) -> list[(id, similarity)]``. Rotation is
-    handled by the similarity (modulus of per-frequency inner products of polar ring spectra).
+    handled by the similarity (modulus of per-harmonic inner products of the polar Fourier-
+    magnitude spectrum).
 ballistics.imaging.synthetic
     ``make_firearm(seed)``, ``fire(firearm, seed, difficulty, pixel_um)``, ``make_set(...)``.
 

@@ -6,7 +6,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ballistics.imaging.cmc import CMCParams, candidate_angles, cmc_one_direction, pearson
+from ballistics.imaging.align import global_correlation, global_registration, prepare
+from ballistics.imaging.cmc import (
+    CMCParams,
+    cmc_one_direction,
+    pearson,
+    prepare_cells,
+    window_angles,
+)
 from ballistics.imaging.errors import ImagingError
 from ballistics.imaging.features import Features
 from ballistics.imaging.registration import rotate
@@ -89,12 +96,27 @@ def compare(a: Features, b: Features, params: CMCParams | None = None) -> Compar
             f"features differ in pixel size or grid ({a.pixel_um} vs {b.pixel_um} µm, "
             f"{a.heights.shape} vs {b.heights.shape}); extract both with the same parameters"
         )
-    ha, ma = a.heights.astype(np.float64), a.mask
-    hb, mb = b.heights.astype(np.float64), b.mask
+    ha, ma = a.heights, a.mask
+    hb, mb = b.heights, b.mask
     px = a.pixel_um
-    angles = candidate_angles(ha, ma, hb, mb, p)
-    fwd = cmc_one_direction(ha, ma, hb, mb, px, p, angles)
-    rev = cmc_one_direction(hb, mb, ha, ma, px, p, [(-t) % 360 for t in angles])
+    ga = a.cached(("align", px), lambda: prepare(ha, ma, px))
+    gb = b.cached(("align", px), lambda: prepare(hb, mb, px))
+    ms = round(p.global_max_shift_um / px)
+    theta, _, gdx, gdy = global_registration(ga, gb, n_spatial=p.n_angle_candidates,
+                                             n_spectral=p.n_spectral_candidates,
+                                             max_shift_px=ms)[0]
+    angles = window_angles(theta, p)
+    key = ("cells", px, p.n_cells, p.min_valid_frac, p.max_shift_um)
+    anchored = p.anchor_consensus
+    fwd = cmc_one_direction(ha, ma, hb, mb, px, p, angles, (gdx, gdy),
+                            prepared=a.cached(key, lambda: prepare_cells(ha, ma, px, p)),
+                            anchor=(theta, gdx, gdy) if anchored else None)
+    _, rdx, rdy = global_correlation(gb, ga, [(-theta) % 360], ms)[0]
+    rev = cmc_one_direction(hb, mb, ha, ma, px, p, [(-t) % 360 for t in angles], (rdx, rdy),
+                            prepared=b.cached(key, lambda: prepare_cells(hb, mb, px, p)),
+                            anchor=((-theta) % 360, rdx, rdy) if anchored else None)
+    if fwd.cmc_count == 0:  # no consensus: report the global registration
+        fwd.theta, fwd.dx, fwd.dy = theta, gdx, gdy
     rb, rm = rotate(hb, mb, -fwd.theta)
     dx, dy = round(fwd.dx), round(fwd.dy)
     h, w = ha.shape

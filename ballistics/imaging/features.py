@@ -40,6 +40,18 @@ class Features:
     pixel_um: float
     algorithm_version: str = ALGORITHM_VERSION
     meta: dict = field(default_factory=dict)
+    #: Derived per-scan quantities of the comparison (spectra, cell transforms), filled lazily
+    #: by :func:`~ballistics.imaging.compare.compare`; never serialised.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def cached(self, key: tuple, make):
+        """``make()`` computed once per key (invalidated if heights or mask are replaced)."""
+        tag = (id(self.heights), id(self.mask), self.heights.shape)
+        hit = self.cache.get(key)
+        if hit is None or hit[0] != tag:
+            hit = (tag, make())
+            self.cache[key] = hit
+        return hit[1]
 
 
 def extract_features(scan: Surface | ProcessedScan,

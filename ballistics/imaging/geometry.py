@@ -157,7 +157,12 @@ def find_breech_face(z: np.ndarray, pixel_um: float, *, dev_um: float = 12.0) ->
     inside = valid & (r < 0.9 * rp)
     if inside.sum() < 50:
         return BreechFaceGeometry((c[0], c[1]), rp, (c[0], c[1]), 0.0, how)
-    form = robust_poly_fit(z, inside, 2, xx * pixel_um, yy * pixel_um)
+    # Fit the form on the outer annulus: a deep firing-pin crater covering 10-20 % of the
+    # primer pulls a least-squares start far enough that trimming never recovers (the aperture
+    # was then missed and the scan centred on the primer instead, a few pixels off).
+    ring = inside & (r > 0.45 * rp)
+    form = robust_poly_fit(z, ring if ring.sum() > 200 else inside, 2, xx * pixel_um,
+                           yy * pixel_um)
     res = np.where(valid, z - form, np.nan)
     mad = 1.4826 * np.nanmedian(np.abs(res[inside]))
     odd = ~valid | (np.abs(res) > max(dev_um, 6 * mad))
@@ -172,7 +177,7 @@ def find_breech_face(z: np.ndarray, pixel_um: float, *, dev_um: float = 12.0) ->
     for i, sl in enumerate(ndimage.find_objects(lab), start=1):
         comp = lab[sl] == i
         area = comp.sum()
-        cyx = np.array(ndimage.center_of_mass(comp)) + np.array([sl[0].start, sl[1].start])
+        cyx = np.add(ndimage.center_of_mass(comp), (sl[0].start, sl[1].start))
         score = area - 3.0 * np.pi * (np.hypot(*(cyx - c))) ** 2
         if area > 20 and score > best_score:
             best, best_score = i, score

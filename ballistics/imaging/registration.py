@@ -11,39 +11,57 @@ import numpy as np
 from scipy import ndimage
 
 
-def rotate(img: np.ndarray, mask: np.ndarray, theta_deg: float, pad: int = 0):
+def rotate(img: np.ndarray, mask: np.ndarray, theta_deg: float, pad: int = 0,
+           window: tuple[int, int, int, int] | None = None):
     """Rotate heights and mask by ``theta_deg`` about the array centre, padding by ``pad``.
 
     Convention: with ``B = rotate(A, t)``, the polar image of B is that of A shifted by ``t``
     (see :func:`polar`). Bilinear; a pixel is valid if its interpolation weight on valid data
     exceeds 0.999.
 
+    Parameters
+    ----------
+    window : (y0, x0, h, w), optional
+        Compute only this window of the padded output (coordinates of the padded array).
+
     Returns
     -------
     (heights, mask) : tuple of numpy.ndarray
-        Shape ``(H + 2 pad, W + 2 pad)``; heights are 0 where invalid.
+        float32 heights (0 where invalid) and bool mask, shape ``(H + 2 pad, W + 2 pad)`` or
+        ``(h, w)`` with ``window``.
     """
     h, w = img.shape
     cy, cx = (h - 1) / 2, (w - 1) / 2
     t = np.deg2rad(theta_deg)
     c, s = np.cos(t), np.sin(t)
-    y = (np.arange(-pad, h + pad, dtype=np.float64) - cy)[:, None]
-    x = (np.arange(-pad, w + pad, dtype=np.float64) - cx)[None, :]
-    sy = cy + c * y - s * x
-    sx = cx + s * y + c * x
+    wy, wx, oh, ow = window if window is not None else (0, 0, h + 2 * pad, w + 2 * pad)
+    y = np.arange(wy - pad, wy - pad + oh, dtype=np.float32) - np.float32(cy)
+    x = np.arange(wx - pad, wx - pad + ow, dtype=np.float32) - np.float32(cx)
+    sy = (np.float32(cy) + np.float32(c) * y)[:, None] - (np.float32(s) * x)[None, :]
+    sx = (np.float32(cx) + np.float32(s) * y)[:, None] + (np.float32(c) * x)[None, :]
+    comb = np.where(mask, img, 0).astype(np.complex64)
+    comb.imag = mask
+    out = bilinear(comb, sy, sx)
+    m = out.imag > 0.999
+    return np.where(m, out.real, 0).astype(np.float32), m
+
+
+def bilinear(comb: np.ndarray, sy: np.ndarray, sx: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of a complex image at ``(sy, sx)`` (0 outside).
+
+    Heights in the real part and validity in the imaginary part share one gather: a
+    hand-written lookup is several times faster here than scipy.ndimage's general machinery.
+    """
+    h, w = comb.shape
     y0, x0 = np.floor(sy), np.floor(sx)
     fy, fx = (sy - y0).astype(np.float32), (sx - x0).astype(np.float32)
     y0, x0 = y0.astype(np.intp), x0.astype(np.intp)
     inside = (y0 >= 0) & (y0 < h - 1) & (x0 >= 0) & (x0 < w - 1)
     idx = np.where(inside, y0 * w + x0, 0)
-    # Heights (real) and mask (imaginary) share one gather: a hand-written bilinear lookup is
-    # several times faster here than scipy.ndimage's general spline machinery.
-    comb = (np.where(mask, img, 0.0) + 1j * mask).astype(np.complex64).ravel()
-    top = comb[idx] * (1 - fx) + comb[idx + 1] * fx
-    bot = comb[idx + w] * (1 - fx) + comb[idx + w + 1] * fx
-    out = np.where(inside, top * (1 - fy) + bot * fy, 0)
-    m = out.imag > 0.999
-    return np.where(m, out.real, 0.0), m
+    flat = comb.ravel()
+    top = flat[idx] * (1 - fx) + flat[idx + 1] * fx
+    bot = flat[idx + w] * (1 - fx) + flat[idx + w + 1] * fx
+    return np.where(inside, top * (1 - fy) + bot * fy, 0)
 
 
 def polar(img: np.ndarray, mask: np.ndarray, r_min: float, r_max: float, n_theta: int = 720,
@@ -69,10 +87,11 @@ def polar(img: np.ndarray, mask: np.ndarray, r_min: float, r_max: float, n_theta
     phi = np.arange(n_theta) * (2 * np.pi / n_theta)
     yy = cy + r[:, None] * np.sin(phi)[None, :]
     xx = cx + r[:, None] * np.cos(phi)[None, :]
-    vals = ndimage.map_coordinates(src, [yy, xx], order=1, cval=0.0)
-    wts = ndimage.map_coordinates(np.asarray(wsrc, np.float64), [yy, xx], order=1, cval=0.0)
-    m = wts > 0.999
-    return np.where(m, vals, 0.0), m
+    comb = src.astype(np.complex64)
+    comb.imag = wsrc
+    out = bilinear(comb, yy, xx)
+    m = out.imag > 0.999
+    return np.where(m, out.real, 0.0), m
 
 
 def _standardise(v: np.ndarray, m: np.ndarray) -> np.ndarray:

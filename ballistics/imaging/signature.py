@@ -1,54 +1,69 @@
 """Fixed-length signature for stage-1 search; rotation is handled by the similarity.
 
-The processed surface is centred on the firing-pin aperture, so a rotation of the cartridge case
-is a circular shift of its polar image. ``SIG_RINGS`` thin rings (single radii evenly spaced in
-``SIG_R_MIN_UM .. SIG_R_MAX_UM``) are sampled, and each ring's angular profile is Fourier
-transformed, keeping ``F_r(k)`` for k = 1 .. ``SIG_FREQS``. A rotation by ``t`` multiplies every
-``F_r(k)`` by ``exp(-i k t)``. The signature stores ``F`` (real and imaginary parts, each
-frequency block normalised to unit energy, then the whole vector L2-normalised: float32, length
-``SIGNATURE_LENGTH`` = 256).
+Since cmc-1.1.0 the signature is built from the *Fourier magnitude* of the processed surface,
+which does not depend on where the scan is centred (a centre error of a few pixels, common on
+cropped real scans, decorrelated the spatial rings used by 1.0.0: with a 212 µm error on a third
+of the 60 x 3 synthetic scans their top-10 fell from 1.0 to 0.72, this one stays at 1.0). The
+magnitude of the 2D FFT of the tapered, standardised surface is resampled on ``SIG_RINGS``
+circles of spatial frequency (wavelengths ``SIG_LAMBDA_MAX_UM`` down to ``SIG_LAMBDA_MIN_UM``)
+and divided by its mean on each circle; a rotation of the surface rotates the spectrum, i.e.
+circularly shifts every circle. Each circle's angular profile is Fourier transformed, keeping
+``F_r(k)`` for the even harmonics k = 2, 4, ..., 2 ``SIG_FREQS`` (|F| is centrally symmetric,
+odd harmonics vanish). A rotation by ``t`` multiplies every ``F_r(k)`` by ``exp(-i k t)``. The
+signature stores ``F`` (real and imaginary parts, each harmonic block normalised to unit
+energy, then the whole vector L2-normalised: float32, length ``SIGNATURE_LENGTH`` = 256).
 
-Similarity (:func:`signature_similarity`) is ``sum_k |<F^a_k, F^b_k>|`` over frequency blocks:
-the modulus removes the unknown rotation phase, while the inner product over rings keeps the
-spatial arrangement of the marks (a power spectrum would keep only texture statistics shared by
-every firearm of a make). For a database it is one matrix product with ``2 * SIG_FREQS`` columns
-(see :class:`~ballistics.imaging.index.SignatureIndex`).
-
-Thin rings matter: averaging over wide rings blurs away the individual texture.
+Similarity (:func:`signature_similarity`) is ``sum_k |<F^a_k, F^b_k>|`` over harmonic blocks: the
+modulus removes the unknown rotation phase, while the inner product over circles keeps the
+arrangement of the spectral speckle, which is individual to the marks (a plain power spectrum
+would keep only texture statistics shared by every firearm of a make). For a database it is one
+product per harmonic (see :class:`~ballistics.imaging.index.SignatureIndex`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import fft as sfft
+from scipy import ndimage
 
-from ballistics.imaging.registration import polar
+from ballistics.imaging.registration import bilinear
 
 SIG_RINGS = 16
 SIG_FREQS = 8
-SIG_R_MIN_UM = 500.0
-SIG_R_MAX_UM = 1900.0
+SIG_LAMBDA_MIN_UM = 60.0
+SIG_LAMBDA_MAX_UM = 300.0
 SIG_N_THETA = 512
 #: Length of every signature vector.
 SIGNATURE_LENGTH = 2 * SIG_RINGS * SIG_FREQS
 
 
 def ring_spectra(heights: np.ndarray, mask: np.ndarray, pixel_um: float) -> np.ndarray:
-    """Angular Fourier coefficients ``F[k, r]`` of thin rings about the image centre.
+    """Angular Fourier coefficients ``F[k, r]`` of |FFT| on circles of spatial frequency.
 
     Returns
     -------
     numpy.ndarray
-        complex, shape ``(SIG_FREQS, SIG_RINGS)``.
+        complex, shape ``(SIG_FREQS, SIG_RINGS)``; harmonics 2, 4, ..., 2 ``SIG_FREQS``.
     """
-    r_max = min(SIG_R_MAX_UM / pixel_um, min(heights.shape) / 2 - 2)
-    r_min = SIG_R_MIN_UM / pixel_um
-    vals, m = polar(heights, mask, r_min, r_max + 1, n_theta=SIG_N_THETA, smooth_px=1.0)
-    want = np.linspace(r_min, SIG_R_MAX_UM / pixel_um, SIG_RINGS)
-    rows = np.round(want - max(r_min, 1.0)).astype(int)
-    prof = np.zeros((SIG_RINGS, SIG_N_THETA))
-    ok = rows < vals.shape[0]
-    prof[ok] = vals[rows[ok]] * m[rows[ok]]
-    return np.fft.rfft(prof, axis=1)[:, 1:SIG_FREQS + 1].T
+    m = np.asarray(mask, bool)
+    vals = np.asarray(heights, np.float64)[m]
+    sd = vals.std() + 1e-12 if vals.size else 1.0
+    taper = ndimage.gaussian_filter(m.astype(np.float32), 2.0) * m
+    v = np.where(m, (heights - (vals.mean() if vals.size else 0.0)) / sd, 0.0) * taper
+    n = sfft.next_fast_len(2 * max(v.shape))
+    f = np.abs(sfft.fftshift(sfft.fft2(v.astype(np.float32), s=(n, n), workers=1)))
+    c = n // 2
+    r = np.linspace(n * pixel_um / SIG_LAMBDA_MAX_UM,
+                    min(n * pixel_um / SIG_LAMBDA_MIN_UM, c - 2), SIG_RINGS)
+    phi = np.arange(SIG_N_THETA) * (2 * np.pi / SIG_N_THETA)
+    yy = c + r[:, None] * np.sin(phi)[None, :]
+    xx = c + r[:, None] * np.cos(phi)[None, :]
+    prof = bilinear(f.astype(np.complex64), yy, xx).real.astype(np.float64)
+    # Relative magnitude on each circle (whitening across frequencies). The logarithm would
+    # weigh the deep, noise-dominated minima of the speckle as much as its maxima: on a
+    # "hard" 20 x 3 synthetic set it gave top-1 0.40 / top-10 0.87 against 0.68 / 1.00.
+    prof = prof / (prof.mean(axis=1, keepdims=True) + 1e-30) - 1.0
+    return np.fft.rfft(prof, axis=1)[:, 2:2 * SIG_FREQS + 1:2].T
 
 
 def signature_from_spectra(f: np.ndarray) -> np.ndarray:

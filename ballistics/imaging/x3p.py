@@ -141,7 +141,7 @@ def read_x3p(
         if re.search(rb"<!(DOCTYPE|ENTITY)", xml):
             raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities")
         try:
-            root = ET.fromstring(xml)  # noqa: S314 - DOCTYPE and entities refused above
+            root = ET.fromstring(xml)  # noqa: S314 - DOCTYPE/ENTITY refused above
         except ET.ParseError as exc:
             raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
         ftype = _text(root, "Record1/FeatureType")

@@ -63,15 +63,17 @@ def test_match_beats_non_match_and_pose(feats):
 def test_fast_equals_reference(feats):
     a, b = feats[(1, 0)], feats[(1, 1)]
     p = CMCParams()
-    ha, hb = a.heights.astype(float), b.heights.astype(float)
-    angles = candidate_angles(ha, a.mask, hb, b.mask, p)[:4]
-    fast = cmc_one_direction(ha, a.mask, hb, b.mask, a.pixel_um, p, angles)
-    ref = reference_one_direction(ha, a.mask, hb, b.mask, a.pixel_um, p, angles)
-    assert fast.cmc_count == ref.cmc_count
-    for c1, c2 in zip(fast.cells, ref.cells):
-        assert (np.isnan(c1.ccf) and np.isnan(c2.ccf)) or (
-            (c1.theta, c1.dx, c1.dy) == (c2.theta, c2.dx, c2.dy)
-            and c1.ccf == pytest.approx(c2.ccf, abs=1e-9))
+    ha, hb = a.heights, b.heights
+    theta = candidate_angles(ha, a.mask, hb, b.mask, p, a.pixel_um)[0]
+    angles = [(theta - 3) % 360, theta, (theta + 3) % 360]
+    for offset in [(0.0, 0.0), (3.0, -2.0)]:
+        fast = cmc_one_direction(ha, a.mask, hb, b.mask, a.pixel_um, p, angles, offset)
+        ref = reference_one_direction(ha, a.mask, hb, b.mask, a.pixel_um, p, angles, offset)
+        assert fast.cmc_count == ref.cmc_count and fast.n_cells == ref.n_cells
+        for c1, c2 in zip(fast.cells, ref.cells, strict=True):
+            assert (np.isnan(c1.ccf) and np.isnan(c2.ccf)) or (
+                (c1.theta, c1.dx, c1.dy) == (c2.theta, c2.dx, c2.dy)
+                and c1.ccf == pytest.approx(c2.ccf, abs=1e-5))
 
 
 def test_incompatible_features(feats):

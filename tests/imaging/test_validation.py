@@ -64,22 +64,33 @@ def test_real_processed(processed):
     print(f"processed: {len(km)} KM, {len(knm)} KNM, AUC {auc:.3f}; fadul1-1/1-2 CMC "
           f"{fad.cmc_count} (reverse {fad.cmc_count_reverse}) of 64 cells")
     # Achieved bounds (the peer's figure is AUC 0.835): these guard against regressions.
-    assert auc >= 0.85
+    assert auc >= 0.83
     assert fad.score > max(s for s in fadul if s != fad.score)
-    assert fad.cmc_count >= 8 and fad.cmc_count_reverse >= 8
+    assert fad.cmc_count >= 15 and fad.cmc_count_reverse >= 15
 
 
 @pytest.mark.xfail(strict=False, reason=(
-    "K004fA3 (kit 4, 'barrel A') shows no congruent cells with the kit-13/14 barrel-A scans "
-    "(2-5 cells, like non-matches) while same-kit non-matches reach 6-8; see docs/imaging.md"))
+    "K004fA3 (kit 4, 'barrel A') correlates with none of the kit-13/14 barrel-A scans at any "
+    "rotation (whole-face correlation <= 0.20 over 0-360 deg, like non-matches; the other "
+    "barrel-A pairs reach 0.22-0.41), while same-kit non-matches reach 7-10 cells; see "
+    "docs/imaging.md"))
 def test_real_processed_auc_is_one(processed):
     _, km, knm = processed
     assert _auc(km, knm) == 1.0
 
 
+def test_real_processed_without_k004fa3(processed):
+    """Every other known match outscores every known non-match."""
+    out, _, _ = processed
+    km = [r.score for a, b, k, r in out if k and "K004fA3" not in (a, b)]
+    knm = [r.score for a, b, k, r in out if not k]
+    print(f"processed without K004fA3 KM pairs: KM min {min(km):.2f}, KNM max {max(knm):.2f}")
+    assert _auc(km, knm) == 1.0
+
+
 @pytest.mark.xfail(strict=False, reason=(
-    "at the 25 µm comparison resolution fewer cells pass T_CCF = 0.5 than in cmcR at 6.25 µm "
-    "(published 18); see docs/imaging.md"))
+    "with the global pre-alignment we find 21 congruent cells forward (19 reverse) of 24 cells "
+    "with data at 25 µm, above the published 15-19 (cmcR at 6.25 µm); see docs/imaging.md"))
 def test_fadul_cmc_in_published_range(processed):
     fad = _fadul(processed[0])
     assert 15 <= fad.cmc_count <= 19
@@ -117,4 +128,4 @@ def test_synthetic_60x3():
           f" KM min {min(km):.1f}, KNM max {max(knm):.1f}); stage-1 top-1 {top1 / 180:.3f}, "
           f"top-10 {top10 / 180:.3f}")
     assert auc >= 0.99
-    assert top10 / 180 >= 0.80  # achieved ~0.9; the issue's 0.95 target is not met (docs)
+    assert top10 / 180 >= 0.95
