@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ballistics.auth.models import ApiToken, User
 from ballistics.core.api import OPERATIONS
-from ballistics.extensions import db
+from ballistics.extensions import db, limiter
 from tests.conftest import PASSWORD, migrated_app
 
 
@@ -61,10 +61,20 @@ def test_security_headers_on_pages_and_api(app, client):
         assert headers["Referrer-Policy"] == "same-origin"
 
 
-def test_login_is_rate_limited(tmp_path):
+@pytest.fixture
+def rate_limited_app(tmp_path):
     app = migrated_app(f"sqlite:///{tmp_path / 'rl.sqlite'}", tmp_path,
                        RATELIMIT_ENABLED=True, RATELIMIT_LOGIN="3 per minute")
-    client = app.test_client()
+    yield app
+    # Flask-Limiter keeps one switch and one counter store per process, not per app: restore
+    # them, or every later test app in this process would be limited too.
+    with app.app_context():
+        limiter.reset()
+    limiter.enabled = False
+
+
+def test_login_is_rate_limited(rate_limited_app):
+    client = rate_limited_app.test_client()
     codes = [client.post("/api/v1/tokens", json={"username": "x", "password": "y"}).status_code
              for _ in range(5)]
     assert codes == [401, 401, 401, 429, 429]
