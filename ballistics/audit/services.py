@@ -131,8 +131,9 @@ def _capture(session: Session, flush_context) -> None:
 def _write_pending(session: Session) -> None:
     # Appending last keeps each lab's chain head locked only for the commit itself; a stable
     # order of chain keys keeps lock acquisition deadlock-free across transactions.
-    if session.info.get("audit_pending"):
-        session.flush()
+    # Commit flushes only after this hook: flush now so changes nobody flushed yet are audited
+    # in this transaction, not carried into the next one.
+    session.flush()
     pending = session.info.pop("audit_pending", {})
     for chain_key in sorted(pending):
         append(session, chain_key, pending[chain_key])

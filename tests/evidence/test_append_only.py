@@ -104,3 +104,17 @@ def test_audit_chain_names_an_altered_entry(app, client, lab):
     db.session.commit()
     report = verify_audit_chain(db.session, lab.lab.id)
     assert not report.ok and report.first_bad_seq == victim.seq
+
+
+def test_changes_flushed_only_by_commit_are_audited_in_their_own_transaction(app, lab):
+    from ballistics.auth.models import Lab
+
+    row = db.session.get(Lab, lab.lab.id)
+    row.name = "Renamed without an explicit flush"
+    db.session.commit()
+    assert not db.session.info.get("audit_pending")
+    entry = db.session.scalar(select(AuditEntry).where(
+        AuditEntry.chain_key == lab.lab.id, AuditEntry.object_type == "labs",
+        AuditEntry.action == "update").order_by(AuditEntry.seq.desc()))
+    assert entry is not None and entry.after == {"name": "Renamed without an explicit flush"}
+    assert verify_audit_chain(db.session, lab.lab.id).ok
