@@ -112,7 +112,8 @@ class Keyring:
             ts = int(time.time()) if now is None else now
             entry = {"vkey": signer.verifier().vkey(), "skey": signer.skey(),
                      "valid_from": iso(ts), "valid_until": None}
-            _write_new(path, {"format": KEYRING_FORMAT, "name": name, "keys": [entry]})
+            create_private_file(path, json.dumps({"format": KEYRING_FORMAT, "name": name,
+                                                  "keys": [entry]}, indent=1) + "\n")
         keyring = cls.load(path)
         if keyring.name != name:
             raise KeyringError(f"{path} holds keys named {keyring.name!r}, not {name!r}")
@@ -121,9 +122,8 @@ class Keyring:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Keyring:
         path = Path(path)
-        _check_private(path)
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(read_private_file(path))
         except (OSError, ValueError) as exc:
             raise KeyringError(f"cannot read the keyring {path}: {exc}") from exc
         if data.get("format") != KEYRING_FORMAT or not data.get("keys"):
@@ -178,6 +178,26 @@ class Keyring:
         return signer
 
 
+def read_private_file(path: str | os.PathLike) -> str:
+    """The text of a secret file, refused if group or others may access it."""
+    path = Path(path)
+    _check_private(path)
+    return path.read_text()
+
+
+def create_private_file(path: str | os.PathLike, text: str) -> bool:
+    """Write ``text`` to a new 0600 file (0700 folder); False if the file already existed."""
+    path = Path(path)
+    tmp = _temp_copy(path, text)
+    try:
+        os.link(tmp, path)  # fails if another process created it first: keep theirs
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
+
+
 def _check_private(path: Path) -> None:
     try:
         st = path.stat()
@@ -188,25 +208,14 @@ def _check_private(path: Path) -> None:
                            f"(mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}")
 
 
-def _temp_copy(path: Path, data: dict) -> Path:
+def _temp_copy(path: Path, content: dict | str) -> Path:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".keyring-", dir=path.parent)  # created with mode 0600
     with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
+        fh.write(content if isinstance(content, str) else json.dumps(content, indent=1) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     return Path(tmp)
-
-
-def _write_new(path: Path, data: dict) -> None:
-    tmp = _temp_copy(path, data)
-    try:
-        os.link(tmp, path)  # fails if another process created the keyring first: keep theirs
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
 
 
 def _replace(path: Path, data: dict) -> None:
