@@ -73,10 +73,15 @@ def compute_key_id(name: str, alg: int, public_key: bytes) -> int:
 
 
 def _b64decode(text: str, what: str) -> bytes:
+    """Standard base64, canonical only: RFC 4648 lets a decoder refuse non-zero pad bits, and
+    refusing them means a note has one encoding, so any changed character is detected."""
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise NoteError(f"{what} is not standard base64") from exc
+    if base64.b64encode(raw).decode() != text:
+        raise NoteError(f"{what} is not canonical base64")
+    return raw
 
 
 class Verifier(Protocol):

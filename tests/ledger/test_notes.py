@@ -116,6 +116,15 @@ def test_go_malformed_notes(msg):
         notes.open_note(msg.encode(), [notes.parse_verifier_key(GO_VKEY)])
 
 
+def test_non_canonical_base64_is_malformed():
+    # "...JnAM=" and "...JnAN=" decode to the same bytes (only pad bits differ); accepting both
+    # would let a note change without any check noticing.
+    assert PETER_SIG.endswith("JnAM=\n")
+    twin = PETER_SIG.replace("JnAM=", "JnAN=")
+    with pytest.raises(notes.MalformedNote, match="canonical"):
+        notes.parse_note((GO_TEXT + "\n" + twin).encode())
+
+
 def test_invalid_utf8_is_malformed():
     with pytest.raises(notes.MalformedNote, match="UTF-8"):
         notes.parse_note(b"\xff" + (GO_TEXT + "\n" + PETER_SIG).encode())
