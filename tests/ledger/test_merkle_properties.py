@@ -40,6 +40,36 @@ def test_incremental_roots_equal_the_recursive_definition():
     assert [TREE.root(n) for n in range(SMALL + 1)] == ROOTS
 
 
+def _ref_path(m: int, leaves: list[bytes]) -> list[bytes]:
+    """RFC 9162 §2.1.3.1 PATH(m, D[n]), written as the RFC's recursion."""
+    n = len(leaves)
+    if n == 1:
+        return []
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m < k:
+        return [*_ref_path(m, leaves[:k]), merkle.root_from_leaf_hashes(leaves[k:])]
+    return [*_ref_path(m - k, leaves[k:]), merkle.root_from_leaf_hashes(leaves[:k])]
+
+
+def _ref_subproof(m: int, leaves: list[bytes], b: bool) -> list[bytes]:
+    """RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b), written as the RFC's recursion."""
+    n = len(leaves)
+    if m == n:
+        return [] if b else [merkle.root_from_leaf_hashes(leaves)]
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m <= k:
+        return [*_ref_subproof(m, leaves[:k], b), merkle.root_from_leaf_hashes(leaves[k:])]
+    return [*_ref_subproof(m - k, leaves[k:], False), merkle.root_from_leaf_hashes(leaves[:k])]
+
+
+def test_generated_proofs_equal_the_rfc_recursion():
+    for n in range(1, SMALL + 1):
+        for m in range(n):
+            assert TREE.inclusion_proof(m, n) == _ref_path(m, LEAVES[:n])
+        for m in range(1, n + 1):
+            assert TREE.consistency_proof(m, n) == _ref_subproof(m, LEAVES[:n], True)
+
+
 def test_every_inclusion_proof_verifies_and_rejects_the_wrong_position():
     for size in range(1, SMALL + 1):
         for index in range(size):
