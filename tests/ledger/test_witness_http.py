@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -83,6 +84,7 @@ class WitnessProcess:
 def served(tmp_path):
     key_file = tmp_path / "witness.key"
     vkey = _cli("init-key", "--key", str(key_file), "--name", WITNESS_NAME).strip()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     db_url = f"sqlite:///{tmp_path / 'witness.sqlite'}"
     log = ToyLog()
     log.grow(20)
