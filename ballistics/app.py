@@ -126,8 +126,6 @@ def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def bearer_auth() -> None:
         g.api_user = None
-        # Never reuse a user cached by an earlier request sharing this app context (tests).
-        g.pop("_login_user", None)
         if not _is_api():
             return
         header = request.headers.get("Authorization", "")

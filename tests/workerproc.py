@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 def worker_env(app: Flask) -> dict[str, str]:

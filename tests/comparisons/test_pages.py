@@ -17,7 +17,7 @@ from ballistics.comparisons.models import CaseLink, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from tests.comparisons.helpers import upload, x3p_bytes
-from tests.evidence.helpers import Api, Browser
+from tests.support.web import Api, Browser
 
 
 def _cartridge(client, kit) -> dict:
@@ -122,10 +122,10 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
     view = examiner.get(f"/candidates/{top}/view")
     assert 'class="congruent"' in view and f"/candidates/{top}/aligned.png" in view
     for path in (f"/scans/{searched['scans'][0]}/surface.png", f"/candidates/{top}/aligned.png"):
-        response = examiner._open("GET", path)
+        response = examiner.client.get(path)
         assert response.status_code == 200 and response.data[:4] == b"\x89PNG"
         assert response.headers["Cache-Control"] == "private, max-age=86400"
-        again = examiner._open("GET", path, headers={"If-None-Match": response.headers["ETag"]})
+        again = examiner.client.get(path, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
     started = examiner.post(f"/scans/{searched['scans'][0]}/searches", {})

@@ -7,7 +7,7 @@ from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from tests.comparisons.helpers import upload, x3p_bytes
-from tests.evidence.helpers import Api
+from tests.support.web import Api
 
 
 def _scan(client, kit, gun: int, shot: int, **fields) -> Scan:

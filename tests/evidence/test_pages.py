@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.extensions import db
-from tests.evidence.helpers import Api, Browser, tamper_reason
+from tests.evidence.helpers import tamper_reason
+from tests.support.web import Api, Browser
 
 
 def _item(item_id: int) -> Item:

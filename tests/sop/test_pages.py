@@ -6,39 +6,16 @@ import csv
 import io
 import re
 
-from flask import g
-
-from tests.conftest import PASSWORD, make_lab
 from tests.sop.scenario import build
+from tests.support.labs import PASSWORD, make_lab
 
 
-class Client:
-    """A test client whose requests do not inherit the logged-in user of the previous one: the
-    ``app`` fixture keeps one app context (and so one ``g``) across requests."""
-
-    def __init__(self, app):
-        self.inner = app.test_client()
-
-    def get(self, path: str):
-        _fresh_g()
-        return self.inner.get(path)
-
-    def post(self, path: str, data: dict):
-        _fresh_g()
-        return self.inner.post(path, data=data)
-
-
-def _fresh_g() -> None:
-    for name in list(vars(g)):
-        g.pop(name)
-
-
-def _login(app, username: str) -> Client:
-    client = Client(app)
+def _login(app, username: str):
+    client = app.test_client()
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    response = client.post("/login", {"username": username, "password": PASSWORD,
-                                      "csrf_token": token.group(1)})
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": token.group(1)})
     assert response.status_code == 302
     return client
 
@@ -77,7 +54,7 @@ def test_nonconformity_page_plans_an_action(app):
     detail = client.get(f"/quality/findings/{finding_id}")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', detail.text).group(1)
     response = client.post(f"/quality/findings/{finding_id}/nonconformity",
-                           {"csrf_token": token, "title": "No acknowledgement",
+                           data={"csrf_token": token, "title": "No acknowledgement",
                             "description": "Examiner did not read v1."})
     assert response.status_code == 302, response.text
     nc_page = client.get(response.headers["Location"])
@@ -93,10 +70,10 @@ def test_reevaluate_competency_and_sop_pages(app):
     client = _login(app, names["manager"])
     page = client.get("/quality/")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/quality/evaluate", {"csrf_token": token})
+    response = client.post("/quality/evaluate", data={"csrf_token": token})
     assert response.status_code == 302
     assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
-    assert client.post("/quality/evaluate", {}).status_code in (400, 422)
+    assert client.post("/quality/evaluate", data={}).status_code in (400, 422)
     sops = client.get("/quality/sops")
     assert "FA-06" in sops.text and "effective" in sops.text
     progress = client.get(f"/quality/examiners/{examiner_id}/competency")
