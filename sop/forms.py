@@ -5,6 +5,8 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from sop.models.quality import ActionKind
+
 
 class NonconformityForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
@@ -12,8 +14,8 @@ class NonconformityForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    kind = SelectField("Kind", choices=[SelectChoice("corrective", "Corrective"),
-                                        SelectChoice("preventive", "Preventive")])
+    kind = SelectField("Kind", choices=[SelectChoice(ActionKind.CORRECTIVE, "Corrective"),
+                                        SelectChoice(ActionKind.PREVENTIVE, "Preventive")])
     description = TextAreaField("Action", validators=[DataRequired(), Length(max=20000)])
     owner_id = SelectField("Owner", coerce=int)
     due_on = DateField("Due", validators=[DataRequired()])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect, select, update
 
-from ballistics.audit.models import AuditEntry, AuditHead
+from ballistics.audit.models import AuditAction, AuditEntry, AuditHead
 from ballistics.core.context import current_actor
 from ballistics.core.hashing import GENESIS, chain_hash
 from ballistics.core.timeutil import canonical, utcnow
@@ -109,14 +109,14 @@ def _capture(session: Session, flush_context) -> None:
     """Note what this flush wrote; the entries are appended just before commit."""
     actor_lab = current_actor().lab_id
     pending = session.info.setdefault("audit_pending", {})
-    for action, objs in (("insert", session.new), ("update", session.dirty),
-                         ("delete", session.deleted)):
+    for action, objs in ((AuditAction.INSERT, session.new), (AuditAction.UPDATE, session.dirty),
+                         (AuditAction.DELETE, session.deleted)):
         for obj in objs:
             if not getattr(obj, "__audit__", True) or not hasattr(obj, "__tablename__"):
                 continue
-            if action == "insert":
+            if action == AuditAction.INSERT:
                 before, after = None, _columns(obj)
-            elif action == "delete":
+            elif action == AuditAction.DELETE:
                 before, after = _columns(obj), None
             else:
                 before, after = _changes(obj)
@@ -148,7 +148,7 @@ def record_read(session: Session, *, lab_id: int, object_type: str, object_id: s
                 detail: dict) -> None:
     """Audit a read that must be on record: a query across a lab boundary (the network reads
     another lab's data) or a disclosure such as an item's court chain-of-custody report."""
-    append(session, lab_id, [{"action": "read", "object_type": object_type,
+    append(session, lab_id, [{"action": AuditAction.READ, "object_type": object_type,
                               "object_id": object_id, "before": None, "after": detail}])
 
 

@@ -20,7 +20,7 @@ from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 
 #: statuses after which nothing changes by itself, so the page stops polling
-FINAL = frozenset({ScanStatus.DONE.value, ScanStatus.FAILED.value})
+FINAL = frozenset({ScanStatus.DONE, ScanStatus.FAILED})
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from ballistics.auth.models import User
 from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons import store
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
-from ballistics.core.after_commit import enqueue, track_new_file
+from ballistics.core.after_commit import track_new_file
 from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Item, ItemKind
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
-SCANNABLE = {ItemKind.CARTRIDGE_CASE.value, ItemKind.TEST_FIRE.value}
+SCANNABLE = {ItemKind.CARTRIDGE_CASE, ItemKind.TEST_FIRE}
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 MAX_SCAN_PIXELS = 25_000_000
 
@@ -103,6 +104,6 @@ def compute_features(scan: Scan) -> FeatureSet:
 
 
 def mark(scan: Scan, status: ScanStatus, reason: str = "") -> None:
-    scan.status, scan.status_reason = status.value, reason[:2000]
+    scan.status, scan.status_reason = status, reason[:2000]
     if status is ScanStatus.DONE:
         scan.features_at = utcnow()

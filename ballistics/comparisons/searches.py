@@ -24,10 +24,10 @@ from ballistics.comparisons.models import (
     Search,
     SearchStatus,
 )
-from ballistics.core.after_commit import enqueue
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
 CHUNK = 10
 
@@ -103,7 +103,7 @@ def rank(search: Search, lo: int | None = None, hi: int | None = None
 
 
 def start(search: Search) -> None:
-    search.status, search.started_at = SearchStatus.RANKING.value, utcnow()
+    search.status, search.started_at = SearchStatus.RANKING, utcnow()
 
 
 def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
@@ -111,7 +111,7 @@ def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[i
     top = sorted(top, key=lambda r: -r[1])[:search.k]
     search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0
-    search.status = SearchStatus.COMPARING.value
+    search.status = SearchStatus.COMPARING
     return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
 
 
@@ -161,7 +161,7 @@ def finish(search_id: int, results: list[dict]) -> Search:
             pairwise_ccf=r["pairwise_ccf"] if r["pairwise_ccf"] is not None else 0.0,
             likelihood_ratio=cal.likelihood_ratio(r["score"]),
             rotation_deg=r["rotation_deg"], dx_px=dx, dy_px=dy, cells=r["cells"]))
-    search.status, search.finished_at = SearchStatus.DONE.value, utcnow()
+    search.status, search.finished_at = SearchStatus.DONE, utcnow()
     if search.started_at is not None:
         total_ms = (search.finished_at - search.started_at).total_seconds() * 1000
         search.stage2_ms = max(total_ms - (search.stage1_ms or 0.0), 0.0)
@@ -171,5 +171,5 @@ def finish(search_id: int, results: list[dict]) -> Search:
 def fail(search_id: int, reason: str) -> None:
     search = db.session.get(Search, search_id)
     if search is not None:
-        search.status, search.error = SearchStatus.FAILED.value, reason[:2000]
+        search.status, search.error = SearchStatus.FAILED, reason[:2000]
         search.finished_at = utcnow()

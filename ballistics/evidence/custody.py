@@ -59,7 +59,7 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
     frm = Holder.of(item)
     prev = item.custody_head or GENESIS
     event = CustodyEvent(lab_id=item.lab_id, item_id=item.id, seq=item.custody_seq + 1,
-                         kind=kind.value, from_user_id=frm.user_id,
+                         kind=kind, from_user_id=frm.user_id,
                          from_location_id=frm.location_id, from_agency=frm.agency,
                          to_user_id=to.user_id, to_location_id=to.location_id,
                          to_agency=to.agency, actor_id=actor.id,
@@ -102,7 +102,7 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
             reason: str = "", **details) -> Item:
     """Receive an item from an outside agency into the actor's custody."""
     require_role(actor, INTAKE_ROLES, "receive evidence")
-    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind).value,
+    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind),
                 number=next_item_number(case, None), description=description, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
     db.session.add(item)
@@ -177,7 +177,7 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
     """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
     _movable(item, actor, "sample evidence", expected_seq)
     child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
-                 kind=ItemKind(kind).value, number=next_item_number(item.case, item),
+                 kind=ItemKind(kind), number=next_item_number(item.case, item),
                  description=description, **details)
     child.barcode = f"{item.case.lab_case_number}/{child.number}"
     db.session.add(child)
@@ -192,7 +192,7 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None) -> CustodyEvent:
     _movable(item, actor, "release evidence", expected_seq)
-    item.status = ItemStatus.RELEASED.value
+    item.status = ItemStatus.RELEASED
     return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason)
 
 
@@ -206,7 +206,7 @@ def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, met
     if witness.id == actor.id:
         raise Unprocessable("The witness must be another person.",
                             fields={"witness_id": ["The witness cannot be the actor."]})
-    item.status = ItemStatus.DESTROYED.value
+    item.status = ItemStatus.DESTROYED
     return _append(item, CustodyKind.DESTROYED, actor, Holder(), reason=reason, witness=witness,
                    details={"method": method} if method else None)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ballistics.core.schema import BaseSchema, UtcDateTime
+from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.evidence.models import ItemKind
 
 _text = {"validate": validate.Length(max=200)}
-_kinds = validate.OneOf([k.value for k in ItemKind])
+_kinds = one_of(*ItemKind)
 
 
 class CaseCreateSchema(BaseSchema):

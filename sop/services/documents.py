@@ -35,7 +35,7 @@ def add_version(sop: Sop, *, author: User | None, summary: str = "", body: str =
     version = SopVersion(lab_id=sop.lab_id, sop=sop, number=number, summary=summary, body=body,
                          turnaround_days=turnaround_days, review_due=review_due,
                          author_id=author.id if author else None, source=source,
-                         status=VersionStatus.DRAFT.value)
+                         status=VersionStatus.DRAFT)
     for position, step in enumerate(steps, start=1):
         _check_range(step, position)
         version.steps.append(SopStep(lab_id=sop.lab_id, position=position, **step))
@@ -65,7 +65,7 @@ def approve_version(actor: User, version: SopVersion) -> SopVersion:
     if version.status != VersionStatus.DRAFT:
         raise Conflict(f"{version.label} is {version.status}; only a draft can be approved.",
                        code="not_draft")
-    version.status = VersionStatus.APPROVED.value
+    version.status = VersionStatus.APPROVED
     version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
     db.session.flush()
     return version
@@ -86,9 +86,9 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
                             fields={"effective_from": ["Before the approval date."]})
     for other in version.sop.versions:
         if other.id != version.id and other.status == VersionStatus.EFFECTIVE:
-            other.status = VersionStatus.SUPERSEDED.value
+            other.status = VersionStatus.SUPERSEDED
             other.effective_until = max(start, other.effective_from)
-    version.status, version.effective_from = VersionStatus.EFFECTIVE.value, start
+    version.status, version.effective_from = VersionStatus.EFFECTIVE, start
     if review_due is not None:
         version.review_due = review_due
     db.session.flush()
@@ -100,7 +100,7 @@ def retire_version(actor: User, version: SopVersion) -> SopVersion:
     if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
         raise Conflict(f"{version.label} is {version.status}; it cannot be retired.",
                        code="not_in_force")
-    version.status = VersionStatus.RETIRED.value
+    version.status = VersionStatus.RETIRED
     version.effective_until = timeutil.utcnow().date()
     db.session.flush()
     return version

@@ -27,7 +27,7 @@ from sop.models import (
     SopVersion,
     StepRecord,
 )
-from sop.models.examinations import ExamStatus
+from sop.models.examinations import ExamStatus, ReviewKind, ReviewOutcome
 from sop.permissions import EXAMINERS, RELEASERS, SUPERVISORS, TECHNICAL_REVIEWERS
 from sop.services.compliance.engine import enforce, refresh_findings
 from sop.services.compliance.facts import ExamFacts, load_examinations, load_reference
@@ -74,7 +74,7 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
             facts, "start")
     exam = Examination(lab_id=actor.lab_id, sop_version_id=version.id, examiner_id=actor.id,
                        case_id=items[0].case_id, requested_at=requested_at,
-                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS.value)
+                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS)
     db.session.add(exam)
     db.session.flush()
     db.session.add_all([ExaminationItem(lab_id=actor.lab_id, examination_id=exam.id,
@@ -127,10 +127,10 @@ def record_step(actor: User, exam: Examination, *, step_id: int, value: float | 
 
 def complete(actor: User, exam: Examination, *, result: str, notes: str = "") -> Examination:
     _own_open(actor, exam, "complete the examination")
-    exam.result = AfteResult(result).value
+    exam.result = AfteResult(result)
     exam.result_notes = notes
     exam.completed_at = timeutil.utcnow()
-    exam.status = ExamStatus.COMPLETED.value
+    exam.status = ExamStatus.COMPLETED
     return _rejudged(exam)
 
 
@@ -155,19 +155,19 @@ def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: s
     if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
         raise Forbidden(f"You are not authorised for {exam.sop_version.sop.code}, so you "
                         "cannot review work under it.", code="reviewer_not_authorised")
-    if outcome == "disagree" and not reasons.strip():
+    if outcome == ReviewOutcome.DISAGREE and not reasons.strip():
         raise Unprocessable("Give the reasons for the disagreement.",
                             fields={"reasons": ["Required when you disagree."]})
-    return _review(actor, exam, "technical", outcome, reasons, now)
+    return _review(actor, exam, ReviewKind.TECHNICAL, outcome, reasons, now)
 
 
 def administrative_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
                           ) -> ExaminationReview:
     _reviewable(actor, exam, SUPERVISORS, "administrative review")
-    if outcome == "returned" and not reasons.strip():
+    if outcome == ReviewOutcome.RETURNED and not reasons.strip():
         raise Unprocessable("Say why the report is returned.",
                             fields={"reasons": ["Required when you return the report."]})
-    return _review(actor, exam, "administrative", outcome, reasons, timeutil.utcnow())
+    return _review(actor, exam, ReviewKind.ADMINISTRATIVE, outcome, reasons, timeutil.utcnow())
 
 
 def _review(actor, exam, kind, outcome, reasons, now) -> ExaminationReview:
@@ -191,6 +191,6 @@ def release(actor: User, exam: Examination) -> Examination:
     planned = load_examinations(exam.lab_id, facts, [exam.id])[0]
     planned.released_at = now
     enforce(planned, facts, "release")
-    exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED.value, now,
+    exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)
     return _rejudged(exam)

@@ -19,6 +19,7 @@ from sop.models import (
     Sop,
     TrainingRecord,
 )
+from sop.models.personnel import AssessmentStatus
 from sop.permissions import EXAMINERS, MANAGERS, SUPERVISORS
 
 #: the areas of the examiner assessment tool (code, what is assessed)
@@ -100,7 +101,7 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
     require_role(actor, SUPERVISORS, "rate competency as a supervisor")
     if assessment.user_id == actor.id:
         raise Forbidden("You cannot rate your own competency assessment.", code="own_assessment")
-    if assessment.status != "self_assessed":
+    if assessment.status != AssessmentStatus.SELF_ASSESSED:
         raise Conflict(f"Assessment {assessment.id} is already {assessment.status}.",
                        code="already_rated")
     _scores(ratings, "ratings")
@@ -108,7 +109,7 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
     for rating in assessment.ratings:
         rating.supervisor_score = ratings[rating.area]
         rating.comment = comments.get(rating.area, "")
-    assessment.status = "completed"
+    assessment.status = AssessmentStatus.COMPLETED
     assessment.supervisor_id, assessment.supervised_at = actor.id, timeutil.utcnow()
     assessment.is_competent = all(s >= COMPETENT_SCORE for s in ratings.values())
     assessment.valid_until = assessment.assessed_on + timedelta(days=ASSESSMENT_VALID_DAYS)

@@ -12,6 +12,7 @@ from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.extensions import db
 from sop.models import CorrectiveAction, Finding, Nonconformity
+from sop.models.quality import ActionKind, NonconformityStatus, Severity
 from sop.permissions import MANAGERS
 
 
@@ -23,7 +24,7 @@ def _next_reference(lab_id: int, year: int) -> str:
 
 
 def open_nonconformity(actor: User, *, title: str, description: str = "",
-                       severity: str = "major", finding: Finding | None = None
+                       severity: str = Severity.MAJOR, finding: Finding | None = None
                        ) -> Nonconformity:
     """Record a nonconformity, from a finding (its facts are copied: findings are refreshed,
     the nonconformity must keep what was seen) or from any other source."""
@@ -34,7 +35,8 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
                        raised_by_id=actor.id, raised_at=now)
     if finding is not None:
         nc.rule_id, nc.examination_id = finding.rule_id, finding.examination_id
-        nc.severity = "major" if finding.severity == "blocking" else finding.severity
+        nc.severity = (Severity.MAJOR if finding.severity == Severity.BLOCKING
+                       else finding.severity)
         nc.description = description or finding.message
     db.session.add(nc)
     db.session.flush()
@@ -44,13 +46,13 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
 def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, owner_id: int,
                due_on: date) -> CorrectiveAction:
     require_role(actor, MANAGERS, "plan corrective actions")
-    if nc.status == "closed":
+    if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is closed.", code="closed")
     owner = colleague(owner_id, actor, field="owner_id")
     action = CorrectiveAction(lab_id=nc.lab_id, nonconformity=nc, kind=kind,
                               description=description, owner_id=owner.id, due_on=due_on)
     db.session.add(action)
-    nc.status = "actions_in_progress"
+    nc.status = NonconformityStatus.ACTIONS_IN_PROGRESS
     db.session.flush()
     return action
 
@@ -90,15 +92,15 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
 
 def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
     require_role(actor, MANAGERS, "close nonconformities")
-    if nc.status == "closed":
+    if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is already closed.", code="closed")
-    if not any(a.kind == "corrective" for a in nc.actions):
+    if not any(a.kind == ActionKind.CORRECTIVE for a in nc.actions):
         raise Conflict(f"{nc.reference} has no corrective action.", code="no_action")
     pending = [a.id for a in nc.actions if not a.is_effective]
     if pending:
         raise Conflict(f"Actions {', '.join(map(str, pending))} are not verified effective.",
                        code="actions_pending")
-    nc.root_cause, nc.status = root_cause, "closed"
+    nc.root_cause, nc.status = root_cause, NonconformityStatus.CLOSED
     nc.closed_by_id, nc.closed_at = actor.id, timeutil.utcnow()
     db.session.flush()
     return nc
