@@ -61,6 +61,10 @@ def load_settings(overrides: dict | None = None) -> dict:
         # A scan or search RUNNING for longer than this (seconds) is requeued or failed by the
         # sweep; well above the longest extraction or search.
         "WORK_STUCK_AFTER": int(env.get("WORK_STUCK_AFTER", 900)),
+        # Transient task errors (database or file store away) are retried this many times,
+        # TASK_RETRY_DELAY * 2^n seconds apart, before the task gives up and says why.
+        "TASK_MAX_RETRIES": int(env.get("TASK_MAX_RETRIES", 5)),
+        "TASK_RETRY_DELAY": float(env.get("TASK_RETRY_DELAY", 2)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),

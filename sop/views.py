@@ -21,7 +21,7 @@ from ballistics.extensions import db
 from sop import charts
 from sop.forms import ActionForm, EmptyForm, NonconformityForm
 from sop.models import CorrectiveAction, Examination, Finding, Nonconformity, Sop
-from sop.permissions import MANAGERS, SUPERVISORS
+from sop.permissions import MANAGE_QUALITY, SUPERVISE
 from sop.services import dashboard, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
@@ -31,7 +31,7 @@ bp = Blueprint("sop", __name__, url_prefix="/quality", template_folder="template
 
 
 def _manager() -> None:
-    require_role(current_user, MANAGERS, "see quality records")
+    require_role(current_user, MANAGE_QUALITY, "see quality records")
 
 
 def _date(name: str) -> date | None:
@@ -209,7 +209,7 @@ def _cell(text: str) -> str:
 @login_required
 def competency_page(user_id: int):
     if user_id != current_user.id:
-        require_role(current_user, SUPERVISORS, "see others' competency")
+        require_role(current_user, SUPERVISE, "see others' competency")
     user = colleague(user_id, current_user, field="user_id")
     return render_template("sop/competency.html", progress=personnel.progress(user),
                            areas=personnel.COMPETENCY_AREAS)

@@ -15,7 +15,7 @@ from ballistics.auth.access import lab_members
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
 from ballistics.comparisons.models import Decision
-from ballistics.comparisons.review import EXAMINERS
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES
 from ballistics.comparisons.schemas import REGIONS, ScanUploadSchema
 from ballistics.core.web import schema_args
 
@@ -77,7 +77,7 @@ class ConfirmForm(FlaskForm):
 
 
 def may_review(user: User) -> bool:
-    return user.has_role(*EXAMINERS)
+    return user.has_role(*REVIEW_CANDIDATES)
 
 
 def confirm_form(user: User, *, bound: bool) -> ConfirmForm:

@@ -12,9 +12,9 @@ from sqlalchemy.orm import selectinload
 
 from ballistics.auth.access import lab_select
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons import forms, review
 from ballistics.comparisons.models import Candidate, Scan, ScanStatus, Search
+from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.comparisons.scans import SCANNABLE
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
@@ -49,7 +49,7 @@ def item_scans(item: Item) -> ItemScans | None:
                                          .where(Search.query_scan_id.in_(by_scan))
                                          .order_by(Search.id.desc())):
             by_scan[search.query_scan_id].append(search)
-    may = user.has_role(*CUSTODY_ROLES)
+    may = user.has_role(*SCAN_AND_SEARCH)
     upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre) if may else None
     return ItemScans([ScanRow(s, by_scan[s.id]) for s in scans], upload,
                      forms.SearchForm(formdata=None) if may else None)

@@ -8,17 +8,16 @@ from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
 from ballistics.comparisons.models import Candidate, CaseLink, Decision, LinkConclusion, Scan
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 
-EXAMINERS = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER})
-
 
 def decide(actor: User, candidate: Candidate, decision: str, note: str = "") -> Candidate:
     """Mark a candidate as no association or potential lead (changeable until confirmed)."""
-    require_role(actor, EXAMINERS, "review candidates")
+    require_role(actor, REVIEW_CANDIDATES, "review candidates")
     if candidate.decision == Decision.CONFIRMED:
         raise Conflict("This candidate was confirmed as an identification; it cannot be "
                        "re-marked.", code="already_confirmed")
@@ -36,7 +35,7 @@ def confirm(actor: User, candidate: Candidate, *, reviewer_id: int, conclusion: 
             examination_ref: str = "") -> CaseLink | None:
     """Record an examiner's microscope identification of a potential lead, with its technical
     reviewer, and link the two cases."""
-    require_role(actor, EXAMINERS, "confirm identifications")
+    require_role(actor, REVIEW_CANDIDATES, "confirm identifications")
     if candidate.decision != Decision.POTENTIAL_LEAD:
         raise Conflict("Only a candidate marked as a potential lead can be confirmed.",
                        code="not_a_lead")

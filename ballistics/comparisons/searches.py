@@ -7,15 +7,15 @@ the microscope.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons.models import (
     Candidate,
     FeatureSet,
@@ -24,6 +24,7 @@ from ballistics.comparisons.models import (
     Search,
     SearchStatus,
 )
+from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
@@ -40,7 +41,7 @@ def calibration() -> imaging.Calibration:
 def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "lab",
                  automatic: bool = False) -> Search:
     if actor is not None:
-        require_role(actor, CUSTODY_ROLES, "search scans")
+        require_role(actor, SCAN_AND_SEARCH, "search scans")
     if scan.status != ScanStatus.DONE:
         raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
                        "done.", code="scan_not_ready")
@@ -115,12 +116,6 @@ def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[i
     return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
 
 
-def begin(search: Search) -> list[list[tuple[int, float]]]:
-    """Run stage 1 in one go and return the stage-2 chunks."""
-    start(search)
-    return to_chunks(search, rank(search))
-
-
 def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
     rows = db.session.execute(
         select(Scan.id, FeatureSet.data)
@@ -166,6 +161,29 @@ def finish(search_id: int, results: list[dict]) -> Search:
         total_ms = (search.finished_at - search.started_at).total_seconds() * 1000
         search.stage2_ms = max(total_ms - (search.stage1_ms or 0.0), 0.0)
     return search
+
+
+def retry_search(actor: User, search: Search) -> Search:
+    """A new search of the same scan with the same size, for one that failed (the failed one
+    stays on record)."""
+    if search.status != SearchStatus.FAILED:
+        raise Conflict(f"Search {search.id} is {search.status}; only a failed search is retried.",
+                       code="not_failed")
+    return start_search(actor, search.query_scan, k=search.k, scope=search.scope)
+
+
+def sweep_stuck(after_seconds: int) -> dict[str, int]:
+    """Fail searches that did not finish within ``after_seconds`` of starting (or of being
+    queued), with a reason; the examiner retries them."""
+    cutoff = utcnow() - timedelta(seconds=after_seconds)
+    since = func.coalesce(Search.started_at, Search.created_at)
+    stuck = db.session.scalars(select(Search.id).where(
+        Search.status.in_([SearchStatus.QUEUED, SearchStatus.RANKING, SearchStatus.COMPARING]),
+        since < cutoff)).all()
+    for search_id in stuck:
+        fail(search_id, f"The search did not finish within {after_seconds} s (a worker may "
+                        "have stopped); retry it.")
+    return {"searches_failed": len(stuck)}
 
 
 def fail(search_id: int, reason: str) -> None:

@@ -88,6 +88,27 @@ def search_start(scan_id: int) -> ResponseReturnValue:
                                             url_for(".search_page", search_id=search.id)))
 
 
+@bp.post("/scans/<int:scan_id>/retry")
+@login_required
+def scan_retry(scan_id: int) -> ResponseReturnValue:
+    scan = _scan(scan_id)
+    page = url_for("evidence.item_page", item_id=scan.item_id, _anchor="scans")
+    return submit_form(forms.SearchForm(),
+                       lambda _data: scans.retry_extraction(current_user, scan), back=page,
+                       done=lambda s: (f"Scan {s.id} queued again.", page))
+
+
+@bp.post("/searches/<int:search_id>/retry")
+@login_required
+def search_retry(search_id: int) -> ResponseReturnValue:
+    search = _search(search_id)
+    return submit_form(forms.SearchForm(),
+                       lambda _data: searches.retry_search(current_user, search),
+                       back=url_for(".search_page", search_id=search.id),
+                       done=lambda new: (f"Search {new.id} started again.",
+                                         url_for(".search_page", search_id=new.id)))
+
+
 @bp.route("/searches/<int:search_id>")
 @login_required
 def search_page(search_id: int) -> ResponseReturnValue:
@@ -96,7 +117,8 @@ def search_page(search_id: int) -> ResponseReturnValue:
     return render_template("comparisons/search.html", search=search,
                            candidates=panels.candidates(search), note=s.VALIDATION_NOTE,
                            calibration=searches.calibration().description,
-                           decision=forms.DecisionForm(formdata=None) if may_review else None)
+                           decision=forms.DecisionForm(formdata=None) if may_review else None,
+                           retry=forms.SearchForm(formdata=None) if may_review else None)
 
 
 @bp.route("/searches/<int:search_id>/status.json")

@@ -33,11 +33,21 @@ class FlaskTask(Task):
     flask_app: Flask
     #: ``on_give_up(exc, *args, **kwargs)``: record why the task's work failed for good
     on_give_up: Callable | None = None
+    #: transient errors (a database or file store away for a moment): retried with back-off,
+    #: ``TASK_MAX_RETRIES`` times, ``TASK_RETRY_DELAY`` * 2^n seconds apart
+    retry_on: tuple[type[BaseException], ...] = ()
 
     def __call__(self, *args, **kwargs):
         with self.flask_app.app_context():
             try:
                 return self.run(*args, **kwargs)
+            except self.retry_on as exc:
+                db.session.rollback()
+                config = self.flask_app.config
+                delay = min(config["TASK_RETRY_DELAY"] * 2 ** self.request.retries, 300)
+                # Past the last retry this raises ``exc`` itself: the task fails, on_give_up.
+                raise self.retry(exc=exc, countdown=delay,
+                                 max_retries=config["TASK_MAX_RETRIES"]) from exc
             finally:
                 db.session.remove()
 
@@ -56,7 +66,8 @@ class FlaskTask(Task):
                 db.session.remove()
 
 
-def task(name: str, *, on_give_up: Callable | None = None, **options) -> Callable:
+def task(name: str, *, on_give_up: Callable | None = None,
+         retry_on: tuple[type[BaseException], ...] = (), **options) -> Callable:
     """Declare a task of a domain: ``@task("comparisons.extract_features", on_give_up=...)``.
 
     Acknowledged late and rejected on a lost worker by default (the broker hands the task to
@@ -65,14 +76,21 @@ def task(name: str, *, on_give_up: Callable | None = None, **options) -> Callabl
     options.setdefault("acks_late", True)
     if on_give_up is not None:
         options["on_give_up"] = staticmethod(on_give_up)
-    return shared_task(name=name, **options)
+    return shared_task(name=name, retry_on=retry_on, **options)
+
+
+#: Sending a task (the outbox relay, a chord) gives up within about a second when the broker is
+#: down, instead of kombu's default of several seconds of retries: the outbox keeps the work
+#: and sends it later, so a request never waits on a broker outage. The worker's own consuming
+#: connection keeps retrying for ever (``broker_connection_max_retries``).
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
 def _broker_options(app: Flask) -> dict:
     if app.config["CELERY_BROKER_URL"].startswith("redis"):
-        return {"visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
+        return {**PUBLISH_RETRY, "visibility_timeout": app.config["CELERY_VISIBILITY_TIMEOUT"]}
     if not app.config["CELERY_BROKER_URL"].startswith("filesystem://"):
-        return {}
+        return dict(PUBLISH_RETRY)
     # kombu's filesystem transport: one folder as the queue, so a newcomer needs no server.
     folder = Path(app.config["CELERY_BROKER_FOLDER"])
     for sub in ("out", "processed", "control"):
@@ -96,7 +114,8 @@ def init_celery(app: Flask) -> Celery:
         task_serializer="json", result_serializer="json", accept_content=["json"],
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_always_eager=app.config["CELERY_TASK_ALWAYS_EAGER"],
-        broker_connection_retry_on_startup=True, result_extended=True,
+        broker_connection_retry_on_startup=True, broker_connection_max_retries=None,
+        broker_connection_timeout=2, result_extended=True,
         imports=(__name__,), beat_schedule={},
     )
     celery.flask_app = app

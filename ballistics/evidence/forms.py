@@ -23,8 +23,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ballistics.auth.access import lab_members, lab_select
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
 from ballistics.evidence.models import CustodyKind, Item, ItemKind, StorageLocation
+from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
 KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ")) for k in ItemKind]
@@ -152,7 +152,7 @@ ACTIONS: dict[str, Action] = {
 
 
 def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
-    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
+    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, HOLD_EVIDENCE)
               if u.id not in exclude]
     return [SelectChoice("", "— choose —"), *people]
 
@@ -190,9 +190,9 @@ def _returning(item: Item) -> bool:
 
 def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyForm]]:
     """The custody actions this user may take on this item now, with their unbound forms."""
-    if item.is_disposed or not actor.has_role(*CUSTODY_ROLES):
+    if item.is_disposed or not actor.has_role(*HOLD_EVIDENCE):
         return []
-    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_ROLES)
+    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_CUSTODY)
     names = set()
     if item.holder_location_id is not None:
         names.add("check-out")
@@ -204,4 +204,4 @@ def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyFor
 
 
 def may_intake(actor: User) -> bool:
-    return actor.has_role(*INTAKE_ROLES)
+    return actor.has_role(*RECEIVE_EVIDENCE)

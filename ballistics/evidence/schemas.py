@@ -19,12 +19,6 @@ class CaseCreateSchema(BaseSchema):
     notes = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
-class HolderSchema(BaseSchema):
-    type = fields.String()
-    id = fields.Integer(allow_none=True)
-    label = fields.String()
-
-
 class ItemSchema(BaseSchema):
     id = fields.Integer()
     case_id = fields.Integer()

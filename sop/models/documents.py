@@ -88,10 +88,6 @@ class SopVersion(db.Model):
     def label(self) -> str:
         return f"{self.sop.code} v{self.number}"
 
-    def in_force_on(self, day: date) -> bool:
-        return (self.effective_from is not None and self.effective_from <= day
-                and (self.effective_until is None or day < self.effective_until))
-
 
 class SopStep(db.Model):
     """A required step of a version; some need a measured value within a range."""

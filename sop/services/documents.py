@@ -13,11 +13,11 @@ from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.extensions import db
 from sop.models import Sop, SopAcknowledgement, SopStep, SopVersion, VersionStatus
-from sop.permissions import MANAGERS, STAFF
+from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY
 
 
 def create_sop(actor: User, *, code: str, title: str, discipline: str = "firearms") -> Sop:
-    require_role(actor, MANAGERS, "manage SOPs")
+    require_role(actor, MANAGE_QUALITY, "manage SOPs")
     if db.session.scalar(lab_select(Sop, actor).where(Sop.code == code)) is not None:
         raise Conflict(f"SOP {code} already exists in your lab.",
                        fields={"code": ["Already in use in your lab."]})
@@ -52,13 +52,13 @@ def _check_range(step: dict, position: int) -> None:
 
 
 def create_version(actor: User, sop: Sop, **fields) -> SopVersion:
-    require_role(actor, MANAGERS, "write SOP versions")
+    require_role(actor, MANAGE_QUALITY, "write SOP versions")
     return add_version(sop, author=actor, **fields)
 
 
 def approve_version(actor: User, version: SopVersion) -> SopVersion:
     """Approve a draft; the approver must not be its author (four-eyes principle)."""
-    require_role(actor, MANAGERS, "approve SOP versions")
+    require_role(actor, MANAGE_QUALITY, "approve SOP versions")
     if version.author_id == actor.id:
         raise Forbidden(f"You wrote {version.label}; another manager must approve it.",
                         code="own_version")
@@ -75,7 +75,7 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
                      review_due: date | None = None) -> SopVersion:
     """Put an approved version in force from a date (today by default); the version in force
     until then is superseded from that same date."""
-    require_role(actor, MANAGERS, "put SOP versions in force")
+    require_role(actor, MANAGE_QUALITY, "put SOP versions in force")
     if version.status != VersionStatus.APPROVED:
         raise Conflict(f"{version.label} is {version.status}; only an approved version can be "
                        "made effective.", code="not_approved")
@@ -96,7 +96,7 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
 
 
 def retire_version(actor: User, version: SopVersion) -> SopVersion:
-    require_role(actor, MANAGERS, "retire SOP versions")
+    require_role(actor, MANAGE_QUALITY, "retire SOP versions")
     if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
         raise Conflict(f"{version.label} is {version.status}; it cannot be retired.",
                        code="not_in_force")
@@ -108,7 +108,7 @@ def retire_version(actor: User, version: SopVersion) -> SopVersion:
 
 def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     """Record that the actor read this version (once; a repeat answers 409)."""
-    require_role(actor, STAFF, "acknowledge SOPs")
+    require_role(actor, ACKNOWLEDGE_SOPS, "acknowledge SOPs")
     if version.status not in (VersionStatus.APPROVED, VersionStatus.EFFECTIVE):
         raise Conflict(f"{version.label} is {version.status}; only an approved or effective "
                        "version can be acknowledged.", code="not_acknowledgeable")

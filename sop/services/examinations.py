@@ -28,7 +28,7 @@ from sop.models import (
     StepRecord,
 )
 from sop.models.examinations import ExamStatus, ReviewKind, ReviewOutcome
-from sop.permissions import EXAMINERS, RELEASERS, SUPERVISORS, TECHNICAL_REVIEWERS
+from sop.permissions import PERFORM_EXAMINATIONS, RELEASE_REPORTS, REVIEW_TECHNICALLY, SUPERVISE
 from sop.services.compliance.engine import enforce, refresh_findings
 from sop.services.compliance.facts import ExamFacts, load_examinations, load_reference
 
@@ -49,7 +49,7 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
           performed_at: datetime | None = None) -> Examination:
     """Open an examination by the actor; the blocking rules are judged before anything is
     written (an unauthorised examiner or a version not in force is refused)."""
-    require_role(actor, EXAMINERS, "perform examinations")
+    require_role(actor, PERFORM_EXAMINATIONS, "perform examinations")
     now = timeutil.utcnow()
     performed_at = performed_at or now
     if performed_at > now:
@@ -92,7 +92,7 @@ def _rejudged(exam: Examination) -> Examination:
 
 
 def _own_open(actor: User, exam: Examination, action: str) -> None:
-    require_role(actor, EXAMINERS, action)
+    require_role(actor, PERFORM_EXAMINATIONS, action)
     if exam.examiner_id != actor.id:
         raise Forbidden(f"Examination {exam.id} is {exam.examiner.full_name}'s; only its "
                         f"examiner can {action}.", code="not_examiner")
@@ -148,7 +148,7 @@ def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
 def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
                      ) -> ExaminationReview:
     """Append a technical review by a different examiner authorised for the SOP."""
-    _reviewable(actor, exam, TECHNICAL_REVIEWERS, "technical review")
+    _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
     now = timeutil.utcnow()
     sop_id = exam.sop_version.sop_id
     facts = load_reference(exam.lab_id, now)
@@ -163,7 +163,7 @@ def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: s
 
 def administrative_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
                           ) -> ExaminationReview:
-    _reviewable(actor, exam, SUPERVISORS, "administrative review")
+    _reviewable(actor, exam, SUPERVISE, "administrative review")
     if outcome == ReviewOutcome.RETURNED and not reasons.strip():
         raise Unprocessable("Say why the report is returned.",
                             fields={"reasons": ["Required when you return the report."]})
@@ -182,7 +182,7 @@ def _review(actor, exam, kind, outcome, reasons, now) -> ExaminationReview:
 def release(actor: User, exam: Examination) -> Examination:
     """Release the report: only after an agreeing technical review and an approving
     administrative review (the release-stage blocking rules)."""
-    require_role(actor, RELEASERS, "release reports")
+    require_role(actor, RELEASE_REPORTS, "release reports")
     if exam.status != ExamStatus.COMPLETED:
         raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
                        "completed examination can be released.", code="not_completed")

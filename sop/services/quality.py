@@ -13,7 +13,7 @@ from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.extensions import db
 from sop.models import CorrectiveAction, Finding, Nonconformity
 from sop.models.quality import ActionKind, NonconformityStatus, Severity
-from sop.permissions import MANAGERS
+from sop.permissions import MANAGE_QUALITY
 
 
 def _next_reference(lab_id: int, year: int) -> str:
@@ -28,7 +28,7 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
                        ) -> Nonconformity:
     """Record a nonconformity, from a finding (its facts are copied: findings are refreshed,
     the nonconformity must keep what was seen) or from any other source."""
-    require_role(actor, MANAGERS, "record nonconformities")
+    require_role(actor, MANAGE_QUALITY, "record nonconformities")
     now = timeutil.utcnow()
     nc = Nonconformity(lab_id=actor.lab_id, reference=_next_reference(actor.lab_id, now.year),
                        title=title, description=description, severity=severity,
@@ -45,7 +45,7 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
 
 def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, owner_id: int,
                due_on: date) -> CorrectiveAction:
-    require_role(actor, MANAGERS, "plan corrective actions")
+    require_role(actor, MANAGE_QUALITY, "plan corrective actions")
     if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is closed.", code="closed")
     owner = colleague(owner_id, actor, field="owner_id")
@@ -58,7 +58,7 @@ def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, o
 
 
 def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> CorrectiveAction:
-    if action.owner_id != actor.id and not actor.has_role(*MANAGERS):
+    if action.owner_id != actor.id and not actor.has_role(*MANAGE_QUALITY):
         raise Forbidden("Only the action's owner or a lab manager can complete it.",
                         code="not_owner")
     if action.completed_at is not None:
@@ -72,7 +72,7 @@ def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> Corr
 def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
                   verification: str) -> CorrectiveAction:
     """Verify effectiveness; the verifier must not be the owner (independent check)."""
-    require_role(actor, MANAGERS, "verify corrective actions")
+    require_role(actor, MANAGE_QUALITY, "verify corrective actions")
     if action.completed_at is None:
         raise Conflict(f"Action {action.id} is not completed yet.", code="not_completed")
     if action.owner_id == actor.id:
@@ -91,7 +91,7 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
 
 
 def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
-    require_role(actor, MANAGERS, "close nonconformities")
+    require_role(actor, MANAGE_QUALITY, "close nonconformities")
     if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is already closed.", code="closed")
     if not any(a.kind == ActionKind.CORRECTIVE for a in nc.actions):

@@ -16,7 +16,7 @@ from ballistics.comparisons import scans, searches
 from ballistics.comparisons.models import CaseLink, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
-from tests.comparisons.helpers import upload, x3p_bytes
+from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
 from tests.support.web import Api, Browser
 
 
@@ -54,9 +54,7 @@ def _searched(client, kit) -> dict:
             scans.compute_features(scan)
             scans.mark(scan, ScanStatus.DONE)
         search = searches.start_search(kit.users["examiner"], db.session.get(Scan, ids[0]))
-        results = [r for chunk in searches.begin(search)
-                   for r in searches.compare_chunk(search.id, chunk)]
-        searches.finish(search.id, results)
+        run_search_inline(search)
         db.session.commit()
     candidates = sorted(search.candidates, key=lambda c: c.rank)
     return {"items": items, "scans": ids, "search": search.id,
