@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
+from ballistics.core.forms import FormRefused
 from ballistics.extensions import csrf, db, limiter, login_manager, migrate
 from config import REPO_ROOT, load_settings
 
@@ -117,6 +118,12 @@ def _error_response(status: int, code: str, message: str, fields: dict | None = 
 
 
 def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(FormRefused)
+    def form_refused(exc: FormRefused):
+        g.failed = True
+        db.session.rollback()  # before rendering: the page must not show the refused change
+        return exc.page()
+
     @app.errorhandler(AppError)
     def app_error(exc: AppError):
         return _error_response(exc.status, exc.code, exc.message, exc.fields)

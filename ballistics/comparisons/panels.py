@@ -33,11 +33,12 @@ class ScanRow:
 class ItemScans:
     rows: list[ScanRow]
     upload: forms.ScanUploadForm | None
-    search: forms.SearchForm | None
+    search: forms.ButtonForm | None
 
 
-def item_scans(item: Item) -> ItemScans | None:
-    """The item page's scan section (None for items that are never scanned)."""
+def item_scans(item: Item, upload: forms.ScanUploadForm | None = None) -> ItemScans | None:
+    """The item page's scan section (None for items that are never scanned); ``upload`` is a
+    refused upload form to show again with its messages."""
     if item.kind not in SCANNABLE:
         return None
     user: User = current_user
@@ -50,9 +51,10 @@ def item_scans(item: Item) -> ItemScans | None:
                                          .order_by(Search.id.desc())):
             by_scan[search.query_scan_id].append(search)
     may = user.has_role(*SCAN_AND_SEARCH)
-    upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre) if may else None
+    if upload is None and may:
+        upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre)
     return ItemScans([ScanRow(s, by_scan[s.id]) for s in scans], upload,
-                     forms.SearchForm(formdata=None) if may else None)
+                     forms.ButtonForm(formdata=None) if may else None)
 
 
 def linked_cases(case: Case) -> list[tuple[Case, object]]:

@@ -17,7 +17,7 @@ from ballistics.comparisons.models import CaseLink, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
-from tests.support.web import Api, Browser
+from tests.support.web import Api, Browser, field_errors
 
 
 def _cartridge(client, kit) -> dict:
@@ -165,10 +165,13 @@ def test_mark_a_lead_and_confirm_it_links_both_cases(app, client, lab, searched)
                                     {"reviewer_id": lab.id("reviewer"),
                                      "conclusion": "identification"})
     assert flashes[0][0] == "error" and "potential lead" in flashes[0][1]
-    _, _, flashes = examiner.submit(f"/candidates/{top}/confirm",
-                                    {"reviewer_id": lab.id("examiner2"),
-                                     "conclusion": "identification"})
-    assert flashes[0][0] == "error" and "Technical reviewer" in flashes[0][1]
+    _, view, flashes = examiner.submit(f"/candidates/{top}/confirm",
+                                       {"reviewer_id": lab.id("examiner2"),
+                                        "conclusion": "identification"})
+    assert flashes[0][0] == "error" and "technical reviewer" in flashes[0][1]
+    # The refusal sits beside the reviewer field of the viewer, shown again.
+    assert field_errors(view) == {"reviewer_id": "Not an independent technical reviewer."}
+    assert 'class="congruent"' in view
     tech = Browser(app, lab, "tech")
     assert "Potential lead</button>" not in tech.get(f"/searches/{searched['search']}")
     _, _, flashes = tech.submit(f"/candidates/{second}/decision", {"decision": "no_association"})

@@ -6,8 +6,13 @@ import csv
 import io
 import re
 
+from sqlalchemy import func, select
+
+from ballistics.extensions import db
+from sop.models import CorrectiveAction
 from tests.sop.scenario import build
 from tests.support.labs import PASSWORD, make_lab
+from tests.support.web import field_errors
 
 
 def _login(app, username: str):
@@ -56,10 +61,26 @@ def test_nonconformity_page_plans_an_action(app):
     response = client.post(f"/quality/findings/{finding_id}/nonconformity",
                            data={"csrf_token": token, "title": "No acknowledgement",
                             "description": "Examiner did not read v1."})
-    assert response.status_code == 302, response.text
-    nc_page = client.get(response.headers["Location"])
+    assert response.status_code == 303, response.text
+    nc_url = response.headers["Location"]
+    nc_page = client.get(nc_url)
     assert nc_page.status_code == 200, nc_page.text
     assert "No action planned yet." in nc_page.text
+    # A plan without its description is refused beside the field, keeps what was typed and
+    # writes nothing.
+    action_url = re.search(r'action="(/quality/nonconformities/\d+/actions)"', nc_page.text)[1]
+    before = db.session.scalar(select(func.count(CorrectiveAction.id)))
+    form = {"csrf_token": token, "kind": "preventive", "owner_id": str(kit.users["examiner"].id),
+            "due_on": "2027-01-31", "description": ""}
+    refused = client.post(action_url, data=form)
+    assert refused.status_code == 422
+    assert field_errors(refused.text) == {"description": "Missing data for required field."}
+    assert '<option selected value="preventive">' in refused.text
+    assert 'value="2027-01-31"' in refused.text
+    assert db.session.scalar(select(func.count(CorrectiveAction.id))) == before
+    accepted = client.post(action_url, data={**form, "description": "Read-and-sign drill."})
+    assert accepted.status_code == 303 and accepted.headers["Location"] == nc_url
+    assert "Read-and-sign drill." in client.get(nc_url).text
 
 
 def test_reevaluate_competency_and_sop_pages(app):
@@ -71,7 +92,7 @@ def test_reevaluate_competency_and_sop_pages(app):
     page = client.get("/quality/")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = client.post("/quality/evaluate", data={"csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
     assert client.post("/quality/evaluate", data={}).status_code in (400, 422)
     sops = client.get("/quality/sops")

@@ -65,10 +65,16 @@ class Browser:
         return response
 
     def submit(self, path: str, data: dict) -> tuple[str, str, list[tuple[str, str]]]:
-        """Post a form, follow its redirect; return (landing path, page, flashed messages)."""
-        target = self.post(path, data).location
-        page = self.get(target)
-        return target, page, flashes(page)
+        """Post a form as a browser does; return (landing path, page, flashed messages).
+
+        Accepted: the redirect (303) is followed. Refused: the page comes back at once (422),
+        re-rendered with the messages; the landing path is then the posted path."""
+        response = self.client.post(path, data={"csrf_token": self.token, **data})
+        assert response.status_code in (303, 422), (path, response.status_code, response.text)
+        if response.status_code == 422:
+            return path, response.text, flashes(response.text)
+        page = self.get(response.location)
+        return response.location, page, flashes(page)
 
 
 def flashes(page: str) -> list[tuple[str, str]]:
@@ -77,3 +83,9 @@ def flashes(page: str) -> list[tuple[str, str]]:
 
 def unescape(text: str) -> str:
     return text.replace("&#39;", "'").replace("&amp;", "&").replace("&lt;", "<")
+
+
+def field_errors(page: str) -> dict[str, str]:
+    """Messages shown beside fields: {field name: message}."""
+    return {name: unescape(text) for name, text in re.findall(
+        r'data-field-error="([^"]+)">([^<]*)</span>', page)}
