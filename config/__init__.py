@@ -56,6 +56,15 @@ def load_settings(overrides: dict | None = None) -> dict:
         "SEARCH_SHARD_SIZE": int(env.get("SEARCH_SHARD_SIZE", 50_000)),
         # Redis redelivers an unacknowledged task after this many seconds (a killed worker's).
         "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
+        # Every worker relays pending outbox messages this often (0 turns the relay off).
+        "OUTBOX_RELAY_SECONDS": float(env.get("OUTBOX_RELAY_SECONDS", 5)),
+        # A scan or search RUNNING for longer than this (seconds) is requeued or failed by the
+        # sweep; well above the longest extraction or search.
+        "WORK_STUCK_AFTER": int(env.get("WORK_STUCK_AFTER", 900)),
+        # Transient task errors (database or file store away) are retried this many times,
+        # TASK_RETRY_DELAY * 2^n seconds apart, before the task gives up and says why.
+        "TASK_MAX_RETRIES": int(env.get("TASK_MAX_RETRIES", 5)),
+        "TASK_RETRY_DELAY": float(env.get("TASK_RETRY_DELAY", 2)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),

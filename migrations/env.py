@@ -30,12 +30,21 @@ def run_migrations_online():
             directives[:] = []
 
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild SQLite tables (copy, drop, rename); with foreign keys
+            # enforced, dropping a referenced table would fail. Outside any transaction.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         options = {"render_as_batch": True, "compare_type": True,
                    **current_app.extensions["migrate"].configure_args}
         context.configure(connection=connection, target_metadata=db.metadata,
                           process_revision_directives=process_revision_directives, **options)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -22,7 +22,7 @@ from sop.models import (
     Sop,
     SopVersion,
 )
-from sop.permissions import MANAGERS, SUPERVISORS
+from sop.permissions import MANAGE_QUALITY, SUPERVISE
 from sop.services import documents, equipment, examinations, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
@@ -124,7 +124,7 @@ def assessment_supervise(assessment_id: int, data: dict):
               errors=(403, 404))
 def competency_progress(user_id: int):
     if user_id != g.api_user.id:
-        require_role(g.api_user, SUPERVISORS, "see others' competency")
+        require_role(g.api_user, SUPERVISE, "see others' competency")
     user = colleague(user_id, g.api_user, field="user_id")
     return personnel.progress(user)
 
@@ -267,7 +267,7 @@ def finding_list(params: dict):
 @bp.operation("/compliance/evaluate", "POST", summary="Re-judge every examination of the lab",
               tags=QUALITY, response=s.EvaluationSchema, errors=(403,))
 def compliance_evaluate():
-    require_role(g.api_user, MANAGERS, "re-evaluate compliance")
+    require_role(g.api_user, MANAGE_QUALITY, "re-evaluate compliance")
     return refresh_findings(g.api_user.lab_id)
 
 

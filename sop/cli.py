@@ -11,7 +11,7 @@ from ballistics.auth.roles import Role
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 
-sop_cli = AppGroup("sop", help="SOP compliance and quality management.")
+cli = AppGroup("sop", help="SOP compliance and quality management.")
 
 
 def _labs(code: str | None) -> list[Lab]:
@@ -24,7 +24,7 @@ def _labs(code: str | None) -> list[Lab]:
     return labs
 
 
-@sop_cli.command("load-library")
+@cli.command("load-library")
 @click.option("--lab", "lab_code", help="Only this lab (default: every lab).")
 @click.option("--approve-as", "approver_name",
               help="A lab manager's username: approve the new versions and put them in force.")
@@ -46,7 +46,7 @@ def load_library_command(lab_code: str | None, approver_name: str | None) -> Non
                    f"versions, {len(report.unchanged)} unchanged")
 
 
-@sop_cli.command("evaluate")
+@cli.command("evaluate")
 @click.option("--lab", "lab_code", help="Only this lab (default: every lab).")
 def evaluate_command(lab_code: str | None) -> None:
     """Re-judge every examination and refresh the stored findings."""

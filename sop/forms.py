@@ -1,23 +1,33 @@
-"""Forms of the quality pages (CSRF-protected)."""
+"""Page forms of the quality pages: they only collect input; the API's schemas load it
+(:mod:`ballistics.core.forms`)."""
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 
-
-class NonconformityForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField("Description", validators=[Length(max=20000)])
+from ballistics.core.forms import PageForm
+from sop import schemas as s
+from sop.models.quality import ActionKind
 
 
-class ActionForm(FlaskForm):
-    kind = SelectField("Kind", choices=[SelectChoice("corrective", "Corrective"),
-                                        SelectChoice("preventive", "Preventive")])
-    description = TextAreaField("Action", validators=[DataRequired(), Length(max=20000)])
-    owner_id = SelectField("Owner", coerce=int)
-    due_on = DateField("Due", validators=[DataRequired()])
+class NonconformityForm(PageForm):
+    schema = s.NonconformityCreateSchema
+    title = StringField("Title")
+    description = TextAreaField("Description")
 
 
-class EmptyForm(FlaskForm):
+class ActionForm(PageForm):
+    schema = s.ActionCreateSchema
+    kind = SelectField("Kind", choices=[SelectChoice(ActionKind.CORRECTIVE, "Corrective"),
+                                        SelectChoice(ActionKind.PREVENTIVE, "Preventive")],
+                       validate_choice=False)
+    description = TextAreaField("Action")
+    owner_id = SelectField("Owner", coerce=str, validate_choice=False)
+    due_on = DateField("Due")
+
+
+class ActionCompleteForm(PageForm):
+    schema = s.ActionCompleteSchema
+    note = StringField("What was done")
+
+
+class EmptyForm(PageForm):
     """CSRF only (buttons that post)."""

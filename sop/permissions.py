@@ -3,15 +3,15 @@
 from ballistics.auth.roles import Role
 
 #: write SOPs and versions, personnel records, equipment, nonconformities
-MANAGERS = frozenset({Role.LAB_MANAGER})
+MANAGE_QUALITY = frozenset({Role.LAB_MANAGER})
 #: start and record examinations (casework)
-EXAMINERS = frozenset({Role.EXAMINER})
+PERFORM_EXAMINATIONS = frozenset({Role.EXAMINER})
 #: technical review of another examiner's work
-TECHNICAL_REVIEWERS = frozenset({Role.TECHNICAL_REVIEWER})
+REVIEW_TECHNICALLY = frozenset({Role.TECHNICAL_REVIEWER})
 #: administrative review (completeness, editorial) and the supervisor's competency rating
-SUPERVISORS = frozenset({Role.LAB_MANAGER, Role.TECHNICAL_REVIEWER})
+SUPERVISE = frozenset({Role.LAB_MANAGER, Role.TECHNICAL_REVIEWER})
 #: release the report once both reviews are in
-RELEASERS = frozenset({Role.LAB_MANAGER, Role.EXAMINER})
+RELEASE_REPORTS = frozenset({Role.LAB_MANAGER, Role.EXAMINER})
 #: read-and-acknowledge SOPs, self-assess competency
-STAFF = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER, Role.LAB_MANAGER,
-                   Role.EVIDENCE_TECHNICIAN})
+ACKNOWLEDGE_SOPS = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER, Role.LAB_MANAGER,
+                              Role.EVIDENCE_TECHNICIAN})

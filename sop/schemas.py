@@ -6,9 +6,11 @@ from datetime import UTC
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ballistics.core.schema import BaseSchema, UtcDateTime
+from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from sop.models import AfteResult
-from sop.models.equipment import EQUIPMENT_KINDS
+from sop.models.equipment import CalibrationKind, EquipmentKind
+from sop.models.examinations import ReviewOutcome
+from sop.models.quality import ActionKind, Severity
 
 _short = validate.Length(min=1, max=200)
 
@@ -207,7 +209,7 @@ class RevokeSchema(BaseSchema):
 class EquipmentCreateSchema(BaseSchema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     name = fields.String(required=True, validate=_short)
-    kind = fields.String(required=True, validate=validate.OneOf(EQUIPMENT_KINDS))
+    kind = fields.String(required=True, validate=one_of(*EquipmentKind))
     manufacturer = fields.String(load_default="", validate=validate.Length(max=120))
     serial_number = fields.String(load_default="", validate=validate.Length(max=80))
     location = fields.String(load_default="", validate=validate.Length(max=120))
@@ -226,7 +228,7 @@ class ServiceSchema(BaseSchema):
 
 class CalibrationCreateSchema(BaseSchema):
     kind = fields.String(required=True,
-                         validate=validate.OneOf(["calibration", "performance_check"]))
+                         validate=one_of(*CalibrationKind))
     performed_on = fields.Date(required=True)
     due_on = fields.Date(required=True)
     is_passed = fields.Boolean(required=True)
@@ -264,17 +266,19 @@ class StepRecordSchema(BaseSchema):
 
 
 class CompleteSchema(BaseSchema):
-    result = fields.String(required=True, validate=validate.OneOf([r.value for r in AfteResult]))
+    result = fields.String(required=True, validate=one_of(*AfteResult))
     notes = fields.String(load_default="", validate=_text)
 
 
 class TechnicalReviewInSchema(BaseSchema):
-    outcome = fields.String(required=True, validate=validate.OneOf(["agree", "disagree"]))
+    outcome = fields.String(required=True, validate=one_of(ReviewOutcome.AGREE,
+                                                                ReviewOutcome.DISAGREE))
     reasons = fields.String(load_default="", validate=_text)
 
 
 class AdminReviewInSchema(BaseSchema):
-    outcome = fields.String(required=True, validate=validate.OneOf(["approved", "returned"]))
+    outcome = fields.String(required=True, validate=one_of(ReviewOutcome.APPROVED,
+                                                                ReviewOutcome.RETURNED))
     reasons = fields.String(load_default="", validate=_text)
 
 
@@ -340,12 +344,13 @@ class EvaluationSchema(BaseSchema):
 class NonconformityCreateSchema(BaseSchema):
     title = fields.String(required=True, validate=_short)
     description = fields.String(load_default="", validate=_text)
-    severity = fields.String(load_default="major", validate=validate.OneOf(["major", "minor"]))
+    severity = fields.String(load_default=Severity.MAJOR.value,
+                             validate=one_of(Severity.MAJOR, Severity.MINOR))
     finding_id = fields.Integer(load_default=None, allow_none=True)
 
 
 class ActionCreateSchema(BaseSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(["corrective", "preventive"]))
+    kind = fields.String(required=True, validate=one_of(*ActionKind))
     description = fields.String(required=True, validate=validate.Length(min=1, max=20000))
     owner_id = fields.Integer(required=True)
     due_on = fields.Date(required=True)

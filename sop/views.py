@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -17,11 +17,12 @@ from ballistics.auth.access import colleague, get_in_lab, lab_select, require_ro
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
+from ballistics.core.forms import submit
 from ballistics.extensions import db
 from sop import charts
-from sop.forms import ActionForm, EmptyForm, NonconformityForm
+from sop.forms import ActionCompleteForm, ActionForm, EmptyForm, NonconformityForm
 from sop.models import CorrectiveAction, Examination, Finding, Nonconformity, Sop
-from sop.permissions import MANAGERS, SUPERVISORS
+from sop.permissions import MANAGE_QUALITY, SUPERVISE
 from sop.services import dashboard, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
@@ -31,7 +32,7 @@ bp = Blueprint("sop", __name__, url_prefix="/quality", template_folder="template
 
 
 def _manager() -> None:
-    require_role(current_user, MANAGERS, "see quality records")
+    require_role(current_user, MANAGE_QUALITY, "see quality records")
 
 
 def _date(name: str) -> date | None:
@@ -77,27 +78,32 @@ def dashboard_page():
 @login_required
 def evaluate():
     _manager()
-    if not EmptyForm().validate_on_submit():
-        raise Unprocessable("The form expired; reload the page.", fields={"csrf_token": [
-            "Missing or invalid."]})
-    summary = refresh_findings(current_user.lab_id)
-    flash(f"Re-evaluated {summary.examinations} examinations: {summary.findings} findings.",
-          "info")
-    return redirect(url_for("sop.dashboard_page"))
+
+    def done(summary) -> tuple[str, str]:
+        return (f"Re-evaluated {summary.examinations} examinations: {summary.findings} "
+                "findings.", url_for("sop.dashboard_page"))
+
+    return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),
+                  render=lambda _form: dashboard_page(), done=done)
 
 
 @bp.route("/findings/<int:finding_id>")
 @login_required
 def finding_page(finding_id: int):
     _manager()
-    finding = get_in_lab(Finding, finding_id, current_user, what="finding")
+    return _finding_page(get_in_lab(Finding, finding_id, current_user, what="finding"))
+
+
+def _finding_page(finding: Finding, form: NonconformityForm | None = None) -> str:
     exam = db.session.get(Examination, finding.examination_id)
     rule = {r.id: r for r in all_rules()}.get(finding.rule_id)
     ncs = db.session.execute(lab_select(Nonconformity, current_user).where(
         Nonconformity.examination_id == exam.id, Nonconformity.rule_id == finding.rule_id)
     ).scalars().all()
-    form = NonconformityForm(title=f"{finding.rule_id}: {rule.title if rule else ''}"[:200],
-                             description=finding.message)
+    if form is None:
+        form = NonconformityForm(formdata=None,
+                                 title=f"{finding.rule_id}: {rule.title if rule else ''}"[:200],
+                                 description=finding.message)
     return render_template("sop/finding.html", finding=finding, exam=exam, rule=rule, ncs=ncs,
                            form=form)
 
@@ -107,22 +113,22 @@ def finding_page(finding_id: int):
 def finding_nonconformity(finding_id: int):
     _manager()
     finding = get_in_lab(Finding, finding_id, current_user, what="finding")
-    form = NonconformityForm()
-    if not form.validate_on_submit():
-        raise Unprocessable("Give the nonconformity a title.", fields=form.errors)
-    nc = quality.open_nonconformity(current_user, title=form.title.data,
-                                    description=form.description.data, finding=finding)
-    flash(f"Nonconformity {nc.reference} recorded; plan its corrective action.", "info")
-    return redirect(url_for("sop.nonconformity_page", nc_id=nc.id))
+
+    def call(data: dict) -> Nonconformity:
+        return quality.open_nonconformity(current_user, title=data["title"],
+                                          description=data["description"], finding=finding)
+
+    return submit(NonconformityForm(), call, schema=NonconformityForm.schema,
+                  render=lambda form: _finding_page(finding, form),
+                  done=lambda nc: (f"Nonconformity {nc.reference} recorded; plan its "
+                                   "corrective action.",
+                                   url_for("sop.nonconformity_page", nc_id=nc.id)))
 
 
-def _action_form() -> ActionForm:
-    form = ActionForm()
+def _owners(form: ActionForm) -> ActionForm:
     users = db.session.execute(lab_select(User, current_user).where(
         User.is_active_account.is_(True)).order_by(User.full_name)).scalars()
     form.owner_id.choices = [SelectChoice(u.id, u.full_name) for u in users]
-    if not form.is_submitted():
-        form.owner_id.data = current_user.id
     return form
 
 
@@ -130,9 +136,18 @@ def _action_form() -> ActionForm:
 @login_required
 def nonconformity_page(nc_id: int):
     _manager()
-    nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
-    return render_template("sop/nonconformity.html", nc=nc, form=_action_form(),
-                           empty=EmptyForm())
+    return _nonconformity_page(get_in_lab(Nonconformity, nc_id, current_user,
+                                          what="nonconformity"))
+
+
+def _nonconformity_page(nc: Nonconformity, form: ActionForm | None = None,
+                        completing: tuple[int, ActionCompleteForm] | None = None) -> str:
+    if form is None:
+        form = _owners(ActionForm(formdata=None, owner_id=str(current_user.id)))
+    completes = {a.id: ActionCompleteForm(formdata=None) for a in nc.actions}
+    if completing is not None:
+        completes[completing[0]] = completing[1]
+    return render_template("sop/nonconformity.html", nc=nc, form=form, completes=completes)
 
 
 @bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])
@@ -140,26 +155,27 @@ def nonconformity_page(nc_id: int):
 def nonconformity_action(nc_id: int):
     _manager()
     nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
-    form = _action_form()
-    if not form.validate_on_submit():
-        raise Unprocessable("Check the action: " + ", ".join(sorted(form.errors)) + ".",
-                            fields=form.errors)
-    action = quality.add_action(current_user, nc, kind=form.kind.data,
-                                description=form.description.data,
-                                owner_id=form.owner_id.data, due_on=form.due_on.data)
-    flash(f"{action.kind.title()} action planned for {action.owner.full_name}, due "
-          f"{action.due_on:%Y-%m-%d}.", "info")
-    return redirect(url_for("sop.nonconformity_page", nc_id=nc.id))
+
+    def done(action: CorrectiveAction) -> tuple[str, str]:
+        return (f"{action.kind.title()} action planned for {action.owner.full_name}, due "
+                f"{action.due_on:%Y-%m-%d}.", url_for("sop.nonconformity_page", nc_id=nc.id))
+
+    return submit(_owners(ActionForm()), lambda data: quality.add_action(current_user, nc, **data),
+                  schema=ActionForm.schema, render=lambda form: _nonconformity_page(nc, form),
+                  done=done)
 
 
 @bp.route("/corrective-actions/<int:action_id>/complete", methods=["POST"])
 @login_required
 def action_complete(action_id: int):
     action = get_in_lab(CorrectiveAction, action_id, current_user, what="corrective action")
-    if not EmptyForm().validate_on_submit():
-        raise Unprocessable("The form expired; reload the page.")
-    quality.complete_action(current_user, action, note=request.form.get("note", "").strip())
-    return redirect(url_for("sop.nonconformity_page", nc_id=action.nonconformity_id))
+    nc = action.nonconformity
+    return submit(ActionCompleteForm(),
+                  lambda data: quality.complete_action(current_user, action, **data),
+                  schema=ActionCompleteForm.schema,
+                  render=lambda form: _nonconformity_page(nc, completing=(action.id, form)),
+                  done=lambda _a: ("Action marked done; its effectiveness is verified next.",
+                                   url_for("sop.nonconformity_page", nc_id=nc.id)))
 
 
 @bp.route("/export")
@@ -209,7 +225,7 @@ def _cell(text: str) -> str:
 @login_required
 def competency_page(user_id: int):
     if user_id != current_user.id:
-        require_role(current_user, SUPERVISORS, "see others' competency")
+        require_role(current_user, SUPERVISE, "see others' competency")
     user = colleague(user_id, current_user, field="user_id")
     return render_template("sop/competency.html", progress=personnel.progress(user),
                            areas=personnel.COMPETENCY_AREAS)

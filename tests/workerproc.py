@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 def worker_env(app: Flask) -> dict[str, str]:
@@ -31,6 +31,8 @@ def worker_env(app: Flask) -> dict[str, str]:
         "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
         "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
         "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
+        **{name: str(cfg[name]) for name in ("TASK_MAX_RETRIES", "TASK_RETRY_DELAY",
+                                             "WORK_STUCK_AFTER", "OUTBOX_RELAY_SECONDS")},
         "PYTHONPATH": str(REPO),
     })
     return env

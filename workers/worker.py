@@ -1,5 +1,5 @@
 """Worker entry module: ``celery -A workers.worker worker`` builds the Flask app once."""
 
-from workers.celery_app import create_celery
+from ballistics.app import create_app
 
-app = create_celery()
+celery = create_app().extensions["celery"]

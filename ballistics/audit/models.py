@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ballistics.core.append_only import append_only
+from ballistics.core.enums import db_enum
 from ballistics.extensions import db
+
+
+class AuditAction(StrEnum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+    #: a read that must be on record (a disclosure, a look across a lab boundary)
+    READ = "read"
 
 
 @append_only
@@ -25,8 +35,7 @@ class AuditEntry(db.Model):
     actor_id: Mapped[int | None] = mapped_column(index=True)
     #: "web", "api", "task:<name>", "cli:<name>", "system"
     origin: Mapped[str] = mapped_column(String(80))
-    #: e.g. "insert", "update", "delete", "read"
-    action: Mapped[str] = mapped_column(String(40))
+    action: Mapped[AuditAction] = mapped_column(db_enum(AuditAction, length=40))
     object_type: Mapped[str] = mapped_column(String(80), index=True)
     object_id: Mapped[str | None] = mapped_column(String(80), index=True)
     before: Mapped[dict | None] = mapped_column(JSON)

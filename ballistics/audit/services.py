@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, insert, inspect, select, update
 
-from ballistics.audit.models import AuditEntry, AuditHead
+from ballistics.audit.models import AuditAction, AuditEntry, AuditHead
 from ballistics.core.context import current_actor
 from ballistics.core.hashing import GENESIS, chain_hash
 from ballistics.core.timeutil import canonical, utcnow
@@ -72,6 +72,20 @@ def _object_id(obj) -> str | None:
     return ",".join(str(i) for i in ident) if ident else None
 
 
+#: the facts of an entry that its hash covers (everything but the hashes themselves)
+HASHED_FIELDS = ("chain_key", "seq", "actor_id", "origin", "action", "object_type", "object_id",
+                 "before", "after", "created_at")
+
+
+def hashed_payload(entry: dict) -> dict:
+    """The one canonical form of an entry's facts that its hash covers, used to write and to
+    verify (the time in its fixed text form, the action as its value)."""
+    payload = {name: entry[name] for name in HASHED_FIELDS}
+    payload["created_at"] = canonical(payload["created_at"])
+    payload["action"] = _plain(payload["action"])
+    return payload
+
+
 def append(session: Session, chain_key: int, rows: list[dict]) -> None:
     """Append entries to one lab's chain on the session's connection.
 
@@ -88,13 +102,12 @@ def append(session: Session, chain_key: int, rows: list[dict]) -> None:
     values = []
     for row in rows:
         seq += 1
-        payload = {"chain_key": chain_key, "seq": seq, "actor_id": actor.user_id,
-                   "origin": actor.origin, "action": row["action"],
-                   "object_type": row["object_type"], "object_id": row["object_id"],
-                   "before": row["before"], "after": row["after"],
-                   "created_at": canonical(created_at)}
-        digest = chain_hash(prev, payload)
-        values.append({**payload, "created_at": created_at, "prev_hash": prev, "hash": digest})
+        entry = {"chain_key": chain_key, "seq": seq, "actor_id": actor.user_id,
+                 "origin": actor.origin, "action": row["action"],
+                 "object_type": row["object_type"], "object_id": row["object_id"],
+                 "before": row["before"], "after": row["after"], "created_at": created_at}
+        digest = chain_hash(prev, hashed_payload(entry))
+        values.append({**entry, "prev_hash": prev, "hash": digest})
         prev = digest
     conn.execute(insert(_entries), values)
     if head:
@@ -109,14 +122,14 @@ def _capture(session: Session, flush_context) -> None:
     """Note what this flush wrote; the entries are appended just before commit."""
     actor_lab = current_actor().lab_id
     pending = session.info.setdefault("audit_pending", {})
-    for action, objs in (("insert", session.new), ("update", session.dirty),
-                         ("delete", session.deleted)):
+    for action, objs in ((AuditAction.INSERT, session.new), (AuditAction.UPDATE, session.dirty),
+                         (AuditAction.DELETE, session.deleted)):
         for obj in objs:
             if not getattr(obj, "__audit__", True) or not hasattr(obj, "__tablename__"):
                 continue
-            if action == "insert":
+            if action == AuditAction.INSERT:
                 before, after = None, _columns(obj)
-            elif action == "delete":
+            elif action == AuditAction.DELETE:
                 before, after = _columns(obj), None
             else:
                 before, after = _changes(obj)
@@ -148,7 +161,7 @@ def record_read(session: Session, *, lab_id: int, object_type: str, object_id: s
                 detail: dict) -> None:
     """Audit a read that must be on record: a query across a lab boundary (the network reads
     another lab's data) or a disclosure such as an item's court chain-of-custody report."""
-    append(session, lab_id, [{"action": "read", "object_type": object_type,
+    append(session, lab_id, [{"action": AuditAction.READ, "object_type": object_type,
                               "object_id": object_id, "before": None, "after": detail}])
 
 
@@ -168,11 +181,7 @@ def verify_audit_chain(session: Session, chain_key: int) -> ChainReport:
     for count, entry in enumerate(rows, start=1):
         if entry.seq != count:
             return ChainReport(False, count, entry.seq, f"entry {count} is missing")
-        payload = {"chain_key": entry.chain_key, "seq": entry.seq, "actor_id": entry.actor_id,
-                   "origin": entry.origin, "action": entry.action,
-                   "object_type": entry.object_type, "object_id": entry.object_id,
-                   "before": entry.before, "after": entry.after,
-                   "created_at": canonical(entry.created_at)}
+        payload = hashed_payload({name: getattr(entry, name) for name in HASHED_FIELDS})
         if entry.prev_hash != prev or chain_hash(prev, payload) != entry.hash:
             return ChainReport(False, count, entry.seq,
                                f"audit entry {entry.seq} does not match its hash")

@@ -13,6 +13,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.roles import Role
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -52,7 +53,7 @@ class User(UserMixin, db.Model):
 
     @property
     def roles(self) -> frozenset[Role]:
-        return frozenset(Role(r.role) for r in self.role_rows)
+        return frozenset(r.role for r in self.role_rows)
 
     def has_role(self, *roles: Role) -> bool:
         return bool(self.roles & set(roles))
@@ -81,7 +82,7 @@ class UserRole(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(40))
+    role: Mapped[Role] = mapped_column(db_enum(Role, length=40))
 
 
 class ApiToken(db.Model):

@@ -32,7 +32,7 @@ def create_user(lab: Lab, username: str, full_name: str, password: str,
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise Conflict(f"Username {username} is taken.", fields={"username": ["Already in use."]})
     user = User(lab_id=lab.id, username=username, full_name=full_name,
-                role_rows=[UserRole(role=Role(r).value) for r in roles])
+                role_rows=[UserRole(role=Role(r)) for r in roles])
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

@@ -48,6 +48,21 @@ def scan_get(scan_id: int):
     return get_in_lab(Scan, scan_id, g.api_user, what="scan")
 
 
+@bp.operation("/scans/<int:scan_id>/retry", "POST",
+              summary="Queue a failed scan's feature extraction again", tags=TAGS,
+              response=s.ScanSchema, status=202, errors=(403, 404, 409))
+def scan_retry(scan_id: int):
+    return scans.retry_extraction(g.api_user, get_in_lab(Scan, scan_id, g.api_user, what="scan"))
+
+
+@bp.operation("/searches/<int:search_id>/retry", "POST",
+              summary="Run a failed search again (a new search; the failed one is kept)",
+              tags=TAGS, response=s.SearchSchema, status=202, errors=(403, 404, 409))
+def search_retry(search_id: int):
+    search = get_in_lab(Search, search_id, g.api_user, what="search")
+    return searches.retry_search(g.api_user, search)
+
+
 @bp.operation("/scans/<int:scan_id>/searches", "POST", summary="Search the lab's references",
               tags=TAGS, body=s.SearchCreateSchema, response=s.SearchSchema, status=202,
               errors=(404, 409, 422))

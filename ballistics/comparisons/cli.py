@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ballistics import imaging
 from ballistics.auth.models import Lab
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
-from ballistics.core.after_commit import enqueue
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
 
 def stale_scans(lab_id: int | None = None) -> list[Scan]:
@@ -24,29 +24,27 @@ def stale_scans(lab_id: int | None = None) -> list[Scan]:
     return list(db.session.scalars(stmt))
 
 
-def register(app: Flask) -> None:
-    @app.cli.group("comparisons")
-    def group() -> None:
-        """Scans and feature sets."""
+cli = AppGroup("comparisons", help="Scans and feature sets.")
 
-    @group.command("reextract")
-    @click.option("--lab", "lab_code", default=None, help="only this lab's scans")
-    @click.option("--dry-run", is_flag=True)
-    def reextract(lab_code: str | None, dry_run: bool) -> None:
-        """Queue feature extraction for every scan lacking features of the current version."""
-        lab_id = None
-        if lab_code:
-            lab = db.session.scalar(select(Lab).where(Lab.code == lab_code))
-            if lab is None:
-                raise click.ClickException(f"no lab {lab_code}")
-            lab_id = lab.id
-        scans = stale_scans(lab_id)
-        click.echo(f"{len(scans)} scan(s) need features for {imaging.ALGORITHM_VERSION}")
-        if dry_run:
-            return
-        with acting_as(None, lab_id, "cli:comparisons-reextract"):
-            for scan in scans:
-                scan.status, scan.status_reason = ScanStatus.QUEUED.value, "re-extraction"
-                enqueue("comparisons.extract_features", scan.id)
-            db.session.commit()
-        click.echo("queued")
+
+@cli.command("reextract")
+@click.option("--lab", "lab_code", default=None, help="only this lab's scans")
+@click.option("--dry-run", is_flag=True)
+def reextract(lab_code: str | None, dry_run: bool) -> None:
+    """Queue feature extraction for every scan lacking features of the current version."""
+    lab_id = None
+    if lab_code:
+        lab = db.session.scalar(select(Lab).where(Lab.code == lab_code))
+        if lab is None:
+            raise click.ClickException(f"no lab {lab_code}")
+        lab_id = lab.id
+    scans = stale_scans(lab_id)
+    click.echo(f"{len(scans)} scan(s) need features for {imaging.ALGORITHM_VERSION}")
+    if dry_run:
+        return
+    with acting_as(None, lab_id, "cli:comparisons-reextract"):
+        for scan in scans:
+            scan.status, scan.status_reason = ScanStatus.QUEUED, "re-extraction"
+            enqueue("comparisons.extract_features", scan.id)
+        db.session.commit()
+    click.echo("queued")

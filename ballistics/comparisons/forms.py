@@ -1,23 +1,19 @@
-"""WTForms for the comparison pages. They only collect input: the fields are then loaded by the
-API's own schemas (``core.web.schema_args``), the file is checked by ``scans.upload_scan`` and
-the review rules live in ``review``."""
+"""Page forms of the comparison pages. They only collect input: the API's own schemas load it
+(:mod:`ballistics.core.forms`), the file is checked by ``scans.upload_scan`` and the review
+rules live in ``review``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Optional
 
 from ballistics.auth.access import lab_members
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
-from ballistics.comparisons.models import Decision
-from ballistics.comparisons.review import EXAMINERS
-from ballistics.comparisons.schemas import REGIONS, ScanUploadSchema
-from ballistics.core.web import schema_args
+from ballistics.comparisons import schemas as s
+from ballistics.comparisons.models import Decision, LinkConclusion, Region
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES
+from ballistics.core.forms import PageForm
 
 
 def _choices(values: list[str], blank: str | None = None) -> list[SelectChoice]:
@@ -31,53 +27,50 @@ FIRING_PIN_SHAPES = ["circular", "elliptical", "rectangular", "hemispherical"]
 BREECH_FACE_CLASSES = ["parallel", "arched", "circular", "granular", "crosshatch", "smooth"]
 
 
-class ScanUploadForm(FlaskForm):
-    file = FileField("Scan file (x3p, PNG or TIFF)", validators=[FileRequired()])
-    # Text, not a number field: the schema below parses and range-checks it, as for the API.
-    pixel_um = StringField("Pixel size (µm, PNG/TIFF only)", validators=[Optional()],
-                           default="")
-    region = SelectField("Region", choices=_choices(list(REGIONS.choices)), default="breech_face")
+class ScanUploadForm(PageForm):
+    schema = s.ScanUploadSchema
+    file = FileField("Scan file (x3p, PNG or TIFF)")
+    pixel_um = StringField("Pixel size (µm, PNG/TIFF only)", default="")
+    region = SelectField("Region", choices=_choices(list(Region)), default=Region.BREECH_FACE,
+                         validate_choice=False)
     calibre = StringField("Calibre", default="")
-    firing_pin_shape = SelectField("Firing-pin shape", default="",
+    firing_pin_shape = SelectField("Firing-pin shape", default="", validate_choice=False,
                                    choices=_choices(FIRING_PIN_SHAPES, "— not recorded —"))
-    breech_face_class = SelectField("Breech-face class", default="",
+    breech_face_class = SelectField("Breech-face class", default="", validate_choice=False,
                                     choices=_choices(BREECH_FACE_CLASSES, "— not recorded —"))
     open_case = BooleanField("Keep as an open case (later scans are compared with it)",
                              default=True)
 
-
-def upload_args(form: ScanUploadForm, data: dict[str, Any]) -> dict[str, Any]:
-    """Form data -> ``upload_scan`` keyword arguments: the file, and the fields as the API's
-    upload schema reads them."""
-    upload = data.pop("file")
-    return {"data": upload.read(), "filename": upload.filename or "upload",
-            **schema_args(form, ScanUploadSchema, data)}
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file.flags.required = True
 
 
-class SearchForm(FlaskForm):
-    """Starts a search of the lab's references (a POST needs its CSRF token, nothing else)."""
+class ButtonForm(PageForm):
+    """A button that posts (search, retry): its CSRF token and nothing else."""
 
 
-DECISIONS = [SelectChoice(Decision.NO_ASSOCIATION.value, "No association"),
-             SelectChoice(Decision.POTENTIAL_LEAD.value, "Potential lead")]
+DECISIONS = [SelectChoice(Decision.NO_ASSOCIATION, "No association"),
+             SelectChoice(Decision.POTENTIAL_LEAD, "Potential lead")]
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(PageForm):
+    schema = s.DecisionSchema
     # Posted by one of two buttons named "decision"; the note is optional.
-    decision = SelectField("Decision", choices=DECISIONS, validators=[DataRequired()])
+    decision = SelectField("Decision", choices=DECISIONS, validate_choice=False)
     note = StringField("Note", default="")
 
 
-class ConfirmForm(FlaskForm):
-    reviewer_id = SelectField("Technical reviewer", validators=[DataRequired()],
-                              coerce=lambda v: int(v) if v not in (None, "") else None)
+class ConfirmForm(PageForm):
+    schema = s.ConfirmSchema
+    reviewer_id = SelectField("Technical reviewer", coerce=str, default="", validate_choice=False)
     # A confirmation records an identification; other conclusions are "no association".
-    conclusion = HiddenField(default="identification")
+    conclusion = HiddenField(default=LinkConclusion.IDENTIFICATION)
     examination_ref = StringField("Examination reference", default="")
 
 
 def may_review(user: User) -> bool:
-    return user.has_role(*EXAMINERS)
+    return user.has_role(*REVIEW_CANDIDATES)
 
 
 def confirm_form(user: User, *, bound: bool) -> ConfirmForm:

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ballistics.auth.models import User
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
@@ -30,6 +31,28 @@ class SearchStatus(StrEnum):
     FAILED = "failed"
 
 
+class ScanFormat(StrEnum):
+    X3P = "x3p"
+    PNG = "png"
+    TIFF = "tiff"
+
+
+class Region(StrEnum):
+    BREECH_FACE = "breech_face"
+    FIRING_PIN = "firing_pin"
+
+
+class SearchScope(StrEnum):
+    #: the lab's own references
+    LAB = "lab"
+    #: what partner labs share through the regional hub
+    REGION = "region"
+
+
+class LinkConclusion(StrEnum):
+    IDENTIFICATION = "identification"
+
+
 class Decision(StrEnum):
     PENDING = "pending"
     NO_ASSOCIATION = "no_association"
@@ -47,20 +70,23 @@ class Scan(db.Model):
     #: SHA-256 of the uploaded bytes: the file's name in the image store
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    #: "x3p", "png" or "tiff"
-    file_format: Mapped[str] = mapped_column(String(10))
+    file_format: Mapped[ScanFormat] = mapped_column(db_enum(ScanFormat, length=10))
     size_bytes: Mapped[int]
     width: Mapped[int]
     height: Mapped[int]
     pixel_um: Mapped[float] = mapped_column(Float)
-    #: "breech_face" or "firing_pin"
-    region: Mapped[str] = mapped_column(String(20), default="breech_face")
+    region: Mapped[Region] = mapped_column(db_enum(Region), default=Region.BREECH_FACE)
     # Class characteristics, used to filter references before ranking.
     calibre: Mapped[str] = mapped_column(String(40), default="", index=True)
     firing_pin_shape: Mapped[str] = mapped_column(String(40), default="")
     breech_face_class: Mapped[str] = mapped_column(String(40), default="")
-    status: Mapped[str] = mapped_column(String(20), default=ScanStatus.QUEUED, index=True)
+    status: Mapped[ScanStatus] = mapped_column(db_enum(ScanStatus), default=ScanStatus.QUEUED,
+                                               index=True)
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: when the status last changed: the sweep finds scans stuck RUNNING by this
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: feature-extraction runs started for this scan (a stuck one is requeued a few times)
+    attempts: Mapped[int] = mapped_column(default=0)
     #: kept as an open case: later entries are correlated against it automatically
     is_open_case: Mapped[bool] = mapped_column(default=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -95,13 +121,14 @@ class Search(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     query_scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
-    #: "lab" (own references) or "region" (what partner labs share)
-    scope: Mapped[str] = mapped_column(String(10), default="lab")
+    scope: Mapped[SearchScope] = mapped_column(db_enum(SearchScope, length=10),
+                                               default=SearchScope.LAB)
     algorithm_version: Mapped[str] = mapped_column(String(40))
     #: how many top stage-1 references get a full comparison
     k: Mapped[int] = mapped_column(default=100)
     filters: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(20), default=SearchStatus.QUEUED)
+    status: Mapped[SearchStatus] = mapped_column(db_enum(SearchStatus),
+                                                 default=SearchStatus.QUEUED)
     error: Mapped[str] = mapped_column(Text, default="")
     n_references: Mapped[int] = mapped_column(default=0)
     progress_done: Mapped[int] = mapped_column(default=0)
@@ -140,7 +167,7 @@ class Candidate(db.Model):
     dy_px: Mapped[float] = mapped_column(Float)
     #: per-cell correlations for the overlay the examiner sees
     cells: Mapped[list] = mapped_column(JSON, default=list)
-    decision: Mapped[str] = mapped_column(String(20), default=Decision.PENDING)
+    decision: Mapped[Decision] = mapped_column(db_enum(Decision), default=Decision.PENDING)
     decision_note: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None]
@@ -162,7 +189,7 @@ class CaseLink(db.Model):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
     #: the confirming examination (an sop Examination id once that module is in use)
     examination_ref: Mapped[str] = mapped_column(String(80), default="")
-    conclusion: Mapped[str] = mapped_column(String(40))
+    conclusion: Mapped[LinkConclusion] = mapped_column(db_enum(LinkConclusion, length=40))
     confirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

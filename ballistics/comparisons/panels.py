@@ -12,15 +12,15 @@ from sqlalchemy.orm import selectinload
 
 from ballistics.auth.access import lab_select
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons import forms, review
 from ballistics.comparisons.models import Candidate, Scan, ScanStatus, Search
+from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.comparisons.scans import SCANNABLE
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 
 #: statuses after which nothing changes by itself, so the page stops polling
-FINAL = frozenset({ScanStatus.DONE.value, ScanStatus.FAILED.value})
+FINAL = frozenset({ScanStatus.DONE, ScanStatus.FAILED})
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,12 @@ class ScanRow:
 class ItemScans:
     rows: list[ScanRow]
     upload: forms.ScanUploadForm | None
-    search: forms.SearchForm | None
+    search: forms.ButtonForm | None
 
 
-def item_scans(item: Item) -> ItemScans | None:
-    """The item page's scan section (None for items that are never scanned)."""
+def item_scans(item: Item, upload: forms.ScanUploadForm | None = None) -> ItemScans | None:
+    """The item page's scan section (None for items that are never scanned); ``upload`` is a
+    refused upload form to show again with its messages."""
     if item.kind not in SCANNABLE:
         return None
     user: User = current_user
@@ -49,10 +50,11 @@ def item_scans(item: Item) -> ItemScans | None:
                                          .where(Search.query_scan_id.in_(by_scan))
                                          .order_by(Search.id.desc())):
             by_scan[search.query_scan_id].append(search)
-    may = user.has_role(*CUSTODY_ROLES)
-    upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre) if may else None
+    may = user.has_role(*SCAN_AND_SEARCH)
+    if upload is None and may:
+        upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre)
     return ItemScans([ScanRow(s, by_scan[s.id]) for s in scans], upload,
-                     forms.SearchForm(formdata=None) if may else None)
+                     forms.ButtonForm(formdata=None) if may else None)
 
 
 def linked_cases(case: Case) -> list[tuple[Case, object]]:

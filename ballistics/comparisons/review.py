@@ -7,22 +7,21 @@ from sqlalchemy import select
 from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
-from ballistics.comparisons.models import Candidate, CaseLink, Decision, Scan
+from ballistics.comparisons.models import Candidate, CaseLink, Decision, LinkConclusion, Scan
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 
-EXAMINERS = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER})
-
 
 def decide(actor: User, candidate: Candidate, decision: str, note: str = "") -> Candidate:
     """Mark a candidate as no association or potential lead (changeable until confirmed)."""
-    require_role(actor, EXAMINERS, "review candidates")
+    require_role(actor, REVIEW_CANDIDATES, "review candidates")
     if candidate.decision == Decision.CONFIRMED:
         raise Conflict("This candidate was confirmed as an identification; it cannot be "
                        "re-marked.", code="already_confirmed")
-    candidate.decision, candidate.decision_note = Decision(decision).value, note
+    candidate.decision, candidate.decision_note = Decision(decision), note
     candidate.decided_by_id, candidate.decided_at = actor.id, utcnow()
     return candidate
 
@@ -36,11 +35,11 @@ def confirm(actor: User, candidate: Candidate, *, reviewer_id: int, conclusion: 
             examination_ref: str = "") -> CaseLink | None:
     """Record an examiner's microscope identification of a potential lead, with its technical
     reviewer, and link the two cases."""
-    require_role(actor, EXAMINERS, "confirm identifications")
+    require_role(actor, REVIEW_CANDIDATES, "confirm identifications")
     if candidate.decision != Decision.POTENTIAL_LEAD:
         raise Conflict("Only a candidate marked as a potential lead can be confirmed.",
                        code="not_a_lead")
-    if conclusion != "identification":
+    if conclusion != LinkConclusion.IDENTIFICATION:
         raise Unprocessable("A confirmation records an identification; record other "
                             "conclusions as no association.",
                             fields={"conclusion": ["Must be 'identification'."]})
@@ -49,7 +48,7 @@ def confirm(actor: User, candidate: Candidate, *, reviewer_id: int, conclusion: 
         raise Unprocessable("The technical reviewer must be another person with the technical "
                             "reviewer role.", fields={"reviewer_id": ["Not an independent "
                                                                       "technical reviewer."]})
-    candidate.decision, candidate.decided_by_id = Decision.CONFIRMED.value, actor.id
+    candidate.decision, candidate.decided_by_id = Decision.CONFIRMED, actor.id
     candidate.decided_at = utcnow()
     query_case = case_of_scan(candidate.search.query_scan_id)
     ref_case = case_of_scan(candidate.reference_scan_id)

@@ -8,23 +8,26 @@ version) by a worker, never in the web request.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons import store
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
-from ballistics.core.after_commit import enqueue, track_new_file
-from ballistics.core.errors import AppError, Unprocessable
+from ballistics.comparisons.permissions import SCAN_AND_SEARCH
+from ballistics.core.after_commit import track_new_file
+from ballistics.core.context import acting_as
+from ballistics.core.errors import AppError, Conflict, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Item, ItemKind
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
-SCANNABLE = {ItemKind.CARTRIDGE_CASE.value, ItemKind.TEST_FIRE.value}
+SCANNABLE = {ItemKind.CARTRIDGE_CASE, ItemKind.TEST_FIRE}
 MAX_SCAN_BYTES = 64 * 1024 * 1024
 MAX_SCAN_PIXELS = 25_000_000
 
@@ -41,7 +44,7 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
 
     Uploading the same bytes for the same item again returns the existing scan.
     """
-    require_role(actor, CUSTODY_ROLES, "upload scans")
+    require_role(actor, SCAN_AND_SEARCH, "upload scans")
     if item.kind not in SCANNABLE:
         raise Unprocessable(f"Item {item.barcode} is a {item.kind}; only cartridge cases and test "
                             "fires are scanned.", fields={"item": ["Not a scannable item."]})
@@ -103,6 +106,55 @@ def compute_features(scan: Scan) -> FeatureSet:
 
 
 def mark(scan: Scan, status: ScanStatus, reason: str = "") -> None:
-    scan.status, scan.status_reason = status.value, reason[:2000]
+    scan.status, scan.status_reason = status, reason[:2000]
+    scan.status_changed_at = utcnow()
     if status is ScanStatus.DONE:
-        scan.features_at = utcnow()
+        scan.features_at = scan.status_changed_at
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why feature extraction gave up, for the examiner and the administrator."""
+    if isinstance(exc, OSError):
+        return ("The stored scan file could not be read or no longer matches its SHA-256 "
+                f"({exc}). Ask an administrator to check the image store, then retry.")
+    if isinstance(exc, OperationalError):
+        return "The database could not be reached while computing features; retry later."
+    return f"Feature extraction failed ({type(exc).__name__}: {exc}); retry, or report it."
+
+
+def retry_extraction(actor: User, scan: Scan) -> Scan:
+    """Queue a FAILED scan's feature extraction again."""
+    require_role(actor, SCAN_AND_SEARCH, "retry scans")
+    if scan.status != ScanStatus.FAILED:
+        raise Conflict(f"Scan {scan.id} is {scan.status}; only a failed scan is retried.",
+                       code="not_failed")
+    mark(scan, ScanStatus.QUEUED, "retried")
+    enqueue("comparisons.extract_features", scan.id)
+    return scan
+
+
+#: a scan left RUNNING is requeued this many times before it is failed
+MAX_ATTEMPTS = 3
+
+
+def sweep_stuck(after_seconds: int) -> dict[str, int]:
+    """Scans RUNNING (a worker vanished) or QUEUED (a message lost) for longer than
+    ``after_seconds``: queue them again, or fail them once they were tried MAX_ATTEMPTS times.
+    Requeueing is safe: the task does nothing for a scan that is already done."""
+    cutoff = utcnow() - timedelta(seconds=after_seconds)
+    stuck = db.session.scalars(select(Scan).where(
+        Scan.status.in_([ScanStatus.RUNNING, ScanStatus.QUEUED]),
+        Scan.status_changed_at < cutoff).order_by(Scan.id)).all()
+    requeued = failed = 0
+    for scan in stuck:
+        with acting_as(None, scan.lab_id, "task:comparisons.sweep"):
+            if scan.attempts >= MAX_ATTEMPTS:
+                mark(scan, ScanStatus.FAILED,
+                     f"No worker finished feature extraction in {scan.attempts} attempts of "
+                     f"{after_seconds} s each; check the workers, then retry.")
+                failed += 1
+            else:
+                mark(scan, ScanStatus.QUEUED, f"requeued: no result within {after_seconds} s")
+                enqueue("comparisons.extract_features", scan.id)
+                requeued += 1
+    return {"scans_requeued": requeued, "scans_failed": failed}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ballistics.core.schema import BaseSchema, UtcDateTime
+from ballistics.comparisons.models import Decision, LinkConclusion, Region
+from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 
-REGIONS = validate.OneOf(["breech_face", "firing_pin"])
+REGIONS = one_of(*Region)
 
 
 class ScanUploadSchema(BaseSchema):
@@ -95,12 +96,13 @@ VALIDATION_NOTE = ("Scores rank candidates for an examiner's review; they are no
 
 class DecisionSchema(BaseSchema):
     decision = fields.String(required=True,
-                             validate=validate.OneOf(["no_association", "potential_lead"]))
+                             validate=one_of(Decision.NO_ASSOCIATION,
+                                             Decision.POTENTIAL_LEAD))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class ConfirmSchema(BaseSchema):
-    conclusion = fields.String(required=True, validate=validate.OneOf(["identification"]))
+    conclusion = fields.String(required=True, validate=one_of(*LinkConclusion))
     reviewer_id = fields.Integer(required=True)
     examination_ref = fields.String(load_default="", validate=validate.Length(max=80))
 

@@ -7,15 +7,15 @@ the microscope.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES
 from ballistics.comparisons.models import (
     Candidate,
     FeatureSet,
@@ -24,10 +24,11 @@ from ballistics.comparisons.models import (
     Search,
     SearchStatus,
 )
-from ballistics.core.after_commit import enqueue
+from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
 CHUNK = 10
 
@@ -40,7 +41,7 @@ def calibration() -> imaging.Calibration:
 def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "lab",
                  automatic: bool = False) -> Search:
     if actor is not None:
-        require_role(actor, CUSTODY_ROLES, "search scans")
+        require_role(actor, SCAN_AND_SEARCH, "search scans")
     if scan.status != ScanStatus.DONE:
         raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
                        "done.", code="scan_not_ready")
@@ -103,7 +104,7 @@ def rank(search: Search, lo: int | None = None, hi: int | None = None
 
 
 def start(search: Search) -> None:
-    search.status, search.started_at = SearchStatus.RANKING.value, utcnow()
+    search.status, search.started_at = SearchStatus.RANKING, utcnow()
 
 
 def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
@@ -111,14 +112,8 @@ def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[i
     top = sorted(top, key=lambda r: -r[1])[:search.k]
     search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0
-    search.status = SearchStatus.COMPARING.value
+    search.status = SearchStatus.COMPARING
     return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
-
-
-def begin(search: Search) -> list[list[tuple[int, float]]]:
-    """Run stage 1 in one go and return the stage-2 chunks."""
-    start(search)
-    return to_chunks(search, rank(search))
 
 
 def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
@@ -161,15 +156,38 @@ def finish(search_id: int, results: list[dict]) -> Search:
             pairwise_ccf=r["pairwise_ccf"] if r["pairwise_ccf"] is not None else 0.0,
             likelihood_ratio=cal.likelihood_ratio(r["score"]),
             rotation_deg=r["rotation_deg"], dx_px=dx, dy_px=dy, cells=r["cells"]))
-    search.status, search.finished_at = SearchStatus.DONE.value, utcnow()
+    search.status, search.finished_at = SearchStatus.DONE, utcnow()
     if search.started_at is not None:
         total_ms = (search.finished_at - search.started_at).total_seconds() * 1000
         search.stage2_ms = max(total_ms - (search.stage1_ms or 0.0), 0.0)
     return search
 
 
+def retry_search(actor: User, search: Search) -> Search:
+    """A new search of the same scan with the same size, for one that failed (the failed one
+    stays on record)."""
+    if search.status != SearchStatus.FAILED:
+        raise Conflict(f"Search {search.id} is {search.status}; only a failed search is retried.",
+                       code="not_failed")
+    return start_search(actor, search.query_scan, k=search.k, scope=search.scope)
+
+
+def sweep_stuck(after_seconds: int) -> dict[str, int]:
+    """Fail searches that did not finish within ``after_seconds`` of starting (or of being
+    queued), with a reason; the examiner retries them."""
+    cutoff = utcnow() - timedelta(seconds=after_seconds)
+    since = func.coalesce(Search.started_at, Search.created_at)
+    stuck = db.session.scalars(select(Search.id).where(
+        Search.status.in_([SearchStatus.QUEUED, SearchStatus.RANKING, SearchStatus.COMPARING]),
+        since < cutoff)).all()
+    for search_id in stuck:
+        fail(search_id, f"The search did not finish within {after_seconds} s (a worker may "
+                        "have stopped); retry it.")
+    return {"searches_failed": len(stuck)}
+
+
 def fail(search_id: int, reason: str) -> None:
     search = db.session.get(Search, search_id)
     if search is not None:
-        search.status, search.error = SearchStatus.FAILED.value, reason[:2000]
+        search.status, search.error = SearchStatus.FAILED, reason[:2000]
         search.finished_at = utcnow()

@@ -1,25 +1,41 @@
 """Celery tasks of the comparison workflow: ids in, a domain service call, one commit.
 
-Feature extraction acknowledges late and is retried, so a worker killed mid-task loses nothing:
-the broker hands the task to another worker, and the unique (sha256, version) key keeps exactly
-one feature set.
+Feature extraction acknowledges late, so a worker killed mid-task loses nothing: the broker
+hands the task to another worker, and the unique (sha256, version) key keeps exactly one
+feature set. Transient errors are retried; once a task gives up, its scan or search is FAILED
+with a reason a person can read. A periodic sweep requeues or fails work left RUNNING by a
+worker that vanished.
 """
 
 from __future__ import annotations
 
-from celery import chord, shared_task
+from celery import chord
+from celery.schedules import crontab
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ballistics import imaging
 from ballistics.comparisons import scans, searches
 from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
+from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 
+#: celery beat: look for stuck scans and searches every five minutes
+BEAT_SCHEDULE = {
+    "comparisons-sweep": {"task": "comparisons.sweep", "schedule": crontab(minute="*/5")},
+}
+TRANSIENT = (OperationalError, OSError)
 
-@shared_task(name="comparisons.extract_features", acks_late=True,
-             autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=5)
+
+def _scan_gave_up(exc: BaseException, scan_id: int) -> None:
+    scan = db.session.get(Scan, scan_id)
+    if scan is not None and scan.status != ScanStatus.DONE:
+        with acting_as(None, scan.lab_id, "task:extract_features"):
+            scans.mark(scan, ScanStatus.FAILED, scans.failure_reason(exc))
+
+
+@task("comparisons.extract_features", on_give_up=_scan_gave_up, retry_on=TRANSIENT)
 def extract_features(scan_id: int) -> str:
     scan = db.session.get(Scan, scan_id)
     if scan is None:
@@ -28,6 +44,7 @@ def extract_features(scan_id: int) -> str:
         if scan.status == ScanStatus.DONE:
             return "done already"
         scans.mark(scan, ScanStatus.RUNNING)
+        scan.attempts += 1
         db.session.commit()
         try:
             scans.compute_features(scan)
@@ -43,37 +60,35 @@ def extract_features(scan_id: int) -> str:
     return "done"
 
 
-@shared_task(name="comparisons.run_search", acks_late=True)
+def _search_gave_up(exc: BaseException, search_id: int, *_args) -> None:
+    searches.fail(search_id, f"stage 1 failed: {type(exc).__name__}: {exc}")
+
+
+@task("comparisons.run_search", on_give_up=_search_gave_up)
 def run_search(search_id: int) -> str:
     search = db.session.get(Search, search_id)
     if search is None or search.status not in (SearchStatus.QUEUED, SearchStatus.RANKING):
         return "skipped"
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
-        try:
-            searches.start(search)
-            shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"])
-            if len(shards) > 1:
-                db.session.commit()
-                chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
-                    start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
-                return f"{len(shards)} shards"
-            chunks = searches.to_chunks(search, searches.rank(search))
-        except Exception as exc:
-            db.session.rollback()
-            searches.fail(search_id, f"stage 1 failed: {exc}")
+        searches.start(search)
+        shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"])
+        if len(shards) > 1:
             db.session.commit()
-            raise
+            chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
+                start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
+            return f"{len(shards)} shards"
+        chunks = searches.to_chunks(search, searches.rank(search))
         db.session.commit()
     return _compare(search_id, chunks)
 
 
-@shared_task(name="comparisons.rank_shard", acks_late=True)
+@task("comparisons.rank_shard")
 def rank_shard(search_id: int, lo: int, hi: int) -> list:
     """Stage 1 over one shard of the references (scan ids lo..hi): its top K."""
     return searches.rank(db.session.get(Search, search_id), lo, hi)
 
 
-@shared_task(name="comparisons.start_comparisons", acks_late=True)
+@task("comparisons.start_comparisons")
 def start_comparisons(shard_tops: list[list], search_id: int) -> str:
     search = db.session.get(Search, search_id)
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
@@ -91,14 +106,14 @@ def _compare(search_id: int, chunks: list) -> str:
     return f"{len(chunks)} chunks"
 
 
-@shared_task(name="comparisons.compare_chunk", acks_late=True)
+@task("comparisons.compare_chunk")
 def compare_chunk(search_id: int, chunk: list) -> list[dict]:
     results = searches.compare_chunk(search_id, chunk)
     db.session.commit()
     return results
 
 
-@shared_task(name="comparisons.finish_search", acks_late=True)
+@task("comparisons.finish_search")
 def finish_search(chunk_results: list[list[dict]], search_id: int) -> int:
     search = db.session.get(Search, search_id)
     with acting_as(search.created_by_id, search.lab_id, "task:finish_search"):
@@ -107,7 +122,17 @@ def finish_search(chunk_results: list[list[dict]], search_id: int) -> int:
     return len(search.candidates)
 
 
-@shared_task(name="comparisons.search_failed")
+@task("comparisons.search_failed", acks_late=False)
 def search_failed(search_id: int) -> None:
-    searches.fail(search_id, "a comparison chunk failed; see the worker log")
+    searches.fail(search_id, "a comparison task failed; see the worker log, then retry")
     db.session.commit()
+
+
+@task("comparisons.sweep", acks_late=False)
+def sweep() -> dict:
+    """Requeue scans a vanished worker left RUNNING (a few times, then FAILED) and fail searches
+    that did not finish in time, so no page waits for ever."""
+    summary = scans.sweep_stuck(current_app.config["WORK_STUCK_AFTER"])
+    summary.update(searches.sweep_stuck(current_app.config["WORK_STUCK_AFTER"]))
+    db.session.commit()
+    return summary

@@ -11,8 +11,9 @@ from ballistics.auth.access import get_in_lab
 from ballistics.comparisons import forms, panels, render, review, scans, searches
 from ballistics.comparisons import schemas as s
 from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
-from ballistics.core.web import schema_args, submit_form
+from ballistics.core.forms import FormRefused, load, submit, summary
 from ballistics.evidence.custody import load_item
+from ballistics.evidence.views import item_page_html
 from ballistics.imaging import ALGORITHM_VERSION
 
 bp = Blueprint("comparisons", __name__)
@@ -47,6 +48,19 @@ def _png(data: bytes, etag: str) -> Response:
 def scan_upload(item_id: int) -> ResponseReturnValue:
     item = load_item(current_user, item_id)
     page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
+    form = forms.ScanUploadForm()
+
+    def render(bound: forms.ScanUploadForm) -> str:
+        return item_page_html(item, scan_upload=bound)
+
+    def call(data: dict) -> tuple[Scan, bool]:
+        upload = data.pop("file", None)
+        if not upload or not upload.filename:
+            missing = {"file": ["Choose the scan file to upload."]}
+            raise FormRefused(summary(form, missing), form, render, missing)
+        return scans.upload_scan(current_user, item, data=upload.read(),
+                                 filename=upload.filename,
+                                 **load(form, s.ScanUploadSchema, render, data))
 
     def done(result: tuple[Scan, bool]) -> tuple[str, str]:
         scan, created = result
@@ -54,12 +68,7 @@ def scan_upload(item_id: int) -> ResponseReturnValue:
             return f"This file is already scan {scan.id} of this item.", page
         return f"Scan {scan.id} uploaded; its features are being computed.", page
 
-    form = forms.ScanUploadForm()
-
-    def call(data: dict) -> tuple[Scan, bool]:
-        return scans.upload_scan(current_user, item, **forms.upload_args(form, data))
-
-    return submit_form(form, call, back=page, done=done)
+    return submit(form, call, render=render, done=done)
 
 
 @bp.route("/scans/<int:scan_id>/status.json")
@@ -81,22 +90,45 @@ def scan_surface(scan_id: int) -> ResponseReturnValue:
 @login_required
 def search_start(scan_id: int) -> ResponseReturnValue:
     scan = _scan(scan_id)
-    return submit_form(forms.SearchForm(),
-                       lambda _data: searches.start_search(current_user, scan),
-                       back=url_for("evidence.item_page", item_id=scan.item_id, _anchor="scans"),
-                       done=lambda search: (f"Search {search.id} started.",
-                                            url_for(".search_page", search_id=search.id)))
+    return submit(forms.ButtonForm(), lambda _data: searches.start_search(current_user, scan),
+                  render=lambda _form: item_page_html(scan.item),
+                  done=lambda search: (f"Search {search.id} started.",
+                                       url_for(".search_page", search_id=search.id)))
+
+
+@bp.post("/scans/<int:scan_id>/retry")
+@login_required
+def scan_retry(scan_id: int) -> ResponseReturnValue:
+    scan = _scan(scan_id)
+    page = url_for("evidence.item_page", item_id=scan.item_id, _anchor="scans")
+    return submit(forms.ButtonForm(), lambda _data: scans.retry_extraction(current_user, scan),
+                  render=lambda _form: item_page_html(scan.item),
+                  done=lambda s: (f"Scan {s.id} queued again.", page))
+
+
+@bp.post("/searches/<int:search_id>/retry")
+@login_required
+def search_retry(search_id: int) -> ResponseReturnValue:
+    search = _search(search_id)
+    return submit(forms.ButtonForm(), lambda _data: searches.retry_search(current_user, search),
+                  render=lambda _form: _search_page(search),
+                  done=lambda new: (f"Search {new.id} started again.",
+                                    url_for(".search_page", search_id=new.id)))
 
 
 @bp.route("/searches/<int:search_id>")
 @login_required
 def search_page(search_id: int) -> ResponseReturnValue:
-    search = _search(search_id)
+    return _search_page(_search(search_id))
+
+
+def _search_page(search: Search) -> str:
     may_review = forms.may_review(current_user)
     return render_template("comparisons/search.html", search=search,
                            candidates=panels.candidates(search), note=s.VALIDATION_NOTE,
                            calibration=searches.calibration().description,
-                           decision=forms.DecisionForm(formdata=None) if may_review else None)
+                           decision=forms.DecisionForm(formdata=None) if may_review else None,
+                           retry=forms.ButtonForm(formdata=None) if may_review else None)
 
 
 @bp.route("/searches/<int:search_id>/status.json")
@@ -110,15 +142,20 @@ def search_status(search_id: int) -> ResponseReturnValue:
 @bp.route("/candidates/<int:candidate_id>/view")
 @login_required
 def candidate_view(candidate_id: int) -> ResponseReturnValue:
-    candidate = _candidate(candidate_id)
+    return _viewer(_candidate(candidate_id))
+
+
+def _viewer(candidate: Candidate, confirm: forms.ConfirmForm | None = None) -> str:
     may_review = forms.may_review(current_user)
+    if confirm is None and may_review:
+        confirm = forms.confirm_form(current_user, bound=False)
     return render_template(
         "comparisons/viewer.html", c=candidate, search=candidate.search,
         query=candidate.search.query_scan, reference=candidate.reference_scan,
         cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
         note=s.VALIDATION_NOTE,
         decision=forms.DecisionForm(formdata=None) if may_review else None,
-        confirm=forms.confirm_form(current_user, bound=False) if may_review else None)
+        confirm=confirm if may_review else None)
 
 
 @bp.route("/candidates/<int:candidate_id>/aligned.png")
@@ -134,14 +171,13 @@ def candidate_aligned(candidate_id: int) -> ResponseReturnValue:
 def candidate_decide(candidate_id: int) -> ResponseReturnValue:
     candidate = _candidate(candidate_id)
     back = _back(candidate)
-    form = forms.DecisionForm()
-
-    def call(data: dict) -> Candidate:
-        return review.decide(current_user, candidate, **schema_args(form, s.DecisionSchema, data))
-
-    return submit_form(form, call, back=back,
-                       done=lambda c: (f"Candidate {c.rank} marked: "
-                                       f"{c.decision.replace('_', ' ')}.", back))
+    from_list = request.form.get("from") == "list"
+    return submit(forms.DecisionForm(), lambda data: review.decide(current_user, candidate, **data),
+                  schema=s.DecisionSchema,
+                  render=lambda _form: (_search_page(candidate.search) if from_list
+                                        else _viewer(candidate)),
+                  done=lambda c: (f"Candidate {c.rank} marked: "
+                                  f"{c.decision.replace('_', ' ')}.", back))
 
 
 @bp.post("/candidates/<int:candidate_id>/confirm")
@@ -150,11 +186,9 @@ def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
     candidate = _candidate(candidate_id)
     back = url_for(".candidate_view", candidate_id=candidate.id)
     form = forms.confirm_form(current_user, bound=True)
-
-    def call(data: dict) -> CaseLink | None:
-        return review.confirm(current_user, candidate, **schema_args(form, s.ConfirmSchema, data))
-
-    return submit_form(form, call, back=back, done=lambda link: (_confirmed(link), back))
+    return submit(form, lambda data: review.confirm(current_user, candidate, **data),
+                  schema=form.schema, render=lambda bound: _viewer(candidate, bound),
+                  done=lambda link: (_confirmed(link), back))
 
 
 def _back(candidate: Candidate) -> str:

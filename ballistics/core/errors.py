@@ -19,9 +19,6 @@ class AppError(Exception):
         if code:
             self.code = code
 
-    def to_dict(self) -> dict:
-        return {"error": self.code, "message": self.message, "fields": self.fields}
-
 
 class Unauthorized(AppError):
     status, code = 401, "unauthorized"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from enum import StrEnum
+
+from marshmallow import RAISE, Schema, fields, validate
 
 
 class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+
+def one_of(*members: StrEnum) -> validate.OneOf:
+    """Accept exactly these enum values (as text, which is what the API speaks)."""
+    return validate.OneOf([m.value for m in members])
 
 
 class PageQuery(BaseSchema):

@@ -15,7 +15,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ballistics.auth.access import colleague, get_in_lab, require_role
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS
 from ballistics.core.timeutil import utcnow
@@ -30,6 +29,7 @@ from ballistics.evidence.models import (
     Seal,
     StorageLocation,
 )
+from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.evidence.services import next_item_number
 from ballistics.extensions import db
 
@@ -59,7 +59,7 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
     frm = Holder.of(item)
     prev = item.custody_head or GENESIS
     event = CustodyEvent(lab_id=item.lab_id, item_id=item.id, seq=item.custody_seq + 1,
-                         kind=kind.value, from_user_id=frm.user_id,
+                         kind=kind, from_user_id=frm.user_id,
                          from_location_id=frm.location_id, from_agency=frm.agency,
                          to_user_id=to.user_id, to_location_id=to.location_id,
                          to_agency=to.agency, actor_id=actor.id,
@@ -77,14 +77,14 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
 def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
              must_hold: bool = True) -> None:
     """Refuse before anything changes: role, disposal, holder, and a stale view of the item."""
-    require_role(actor, CUSTODY_ROLES, action)
+    require_role(actor, HOLD_EVIDENCE, action)
     if expected_seq is not None and expected_seq != item.custody_seq:
         raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
                        f" {expected_seq}); reload it.", code="stale_item")
     if item.is_disposed:
         raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
                        code="item_disposed")
-    if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_ROLES):
+    if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_CUSTODY):
         raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
                        "only its current holder or a lab manager can do this.",
                        code="not_holder")
@@ -101,8 +101,8 @@ def _location(actor: User, location_id: int) -> StorageLocation:
 def receive(actor: User, case: Case, *, kind: str, from_agency: str, description: str = "",
             reason: str = "", **details) -> Item:
     """Receive an item from an outside agency into the actor's custody."""
-    require_role(actor, INTAKE_ROLES, "receive evidence")
-    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind).value,
+    require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
+    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind),
                 number=next_item_number(case, None), description=description, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
     db.session.add(item)
@@ -117,7 +117,7 @@ def transfer(actor: User, item: Item, *, to_user_id: int, reason: str = "",
              expected_seq: int | None = None) -> CustodyEvent:
     _movable(item, actor, "hand over evidence", expected_seq)
     to = colleague(to_user_id, actor, field="to_user_id")
-    if not to.has_role(*CUSTODY_ROLES):
+    if not to.has_role(*HOLD_EVIDENCE):
         raise Unprocessable(f"{to.full_name} has no custody role.",
                             fields={"to_user_id": ["This user may not hold evidence."]})
     if to.id == item.holder_user_id:
@@ -143,7 +143,7 @@ def check_out(actor: User, item: Item, *, to_user_id: int | None = None, reason:
         raise Conflict(f"Item {item.barcode} is not in storage (it is with {item.holder_label});"
                        " hand it over instead.", code="not_in_storage")
     to = colleague(to_user_id or actor.id, actor, field="to_user_id")
-    if not to.has_role(*CUSTODY_ROLES):
+    if not to.has_role(*HOLD_EVIDENCE):
         raise Unprocessable(f"{to.full_name} has no custody role.",
                             fields={"to_user_id": ["This user may not hold evidence."]})
     return _append(item, CustodyKind.CHECKED_OUT, actor, Holder(user_id=to.id), reason=reason)
@@ -177,7 +177,7 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
     """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
     _movable(item, actor, "sample evidence", expected_seq)
     child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
-                 kind=ItemKind(kind).value, number=next_item_number(item.case, item),
+                 kind=ItemKind(kind), number=next_item_number(item.case, item),
                  description=description, **details)
     child.barcode = f"{item.case.lab_case_number}/{child.number}"
     db.session.add(child)
@@ -192,7 +192,7 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None) -> CustodyEvent:
     _movable(item, actor, "release evidence", expected_seq)
-    item.status = ItemStatus.RELEASED.value
+    item.status = ItemStatus.RELEASED
     return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason)
 
 
@@ -206,7 +206,7 @@ def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, met
     if witness.id == actor.id:
         raise Unprocessable("The witness must be another person.",
                             fields={"witness_id": ["The witness cannot be the actor."]})
-    item.status = ItemStatus.DESTROYED.value
+    item.status = ItemStatus.DESTROYED
     return _append(item, CustodyKind.DESTROYED, actor, Holder(), reason=reason, witness=witness,
                    details={"method": method} if method else None)
 

@@ -1,14 +1,14 @@
-"""WTForms for the evidence pages, and which custody actions a user may see on an item.
+"""Page forms of the evidence pages, and which custody actions a user may see on an item.
 
-The forms only collect input; every rule is enforced by the services in ``custody.py``. The
-visibility below just spares users buttons that the service would refuse anyway.
+The forms only collect input: the API's schemas load it and the services in ``custody.py``
+enforce every rule (:mod:`ballistics.core.forms`). The visibility below just spares users
+buttons that the service would refuse anyway.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -19,107 +19,95 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ballistics.auth.access import lab_members, lab_select
 from ballistics.auth.models import User
-from ballistics.auth.roles import CUSTODY_ROLES, INTAKE_ROLES, OVERRIDE_ROLES
+from ballistics.core.forms import PageForm
+from ballistics.evidence import schemas as s
 from ballistics.evidence.models import CustodyKind, Item, ItemKind, StorageLocation
+from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
 KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ")) for k in ItemKind]
 
 
-def _text(label: str, n: int = 200, required: bool = False) -> StringField:
-    first = DataRequired() if required else Optional()
-    return StringField(label, validators=[first, Length(max=n)], default="")
-
-
-def _reason(required: bool = False) -> TextAreaField:
-    first = DataRequired() if required else Optional()
-    return TextAreaField("Reason", validators=[first, Length(max=2000)], default="")
-
-
-def _id_or_none(value: object) -> int | None:
-    return None if value in (None, "") else int(value)
-
-
 def _person(label: str) -> SelectField:
     # No one is preselected: handing evidence to, or naming as witness, the first name in the
     # list by accident must not be possible.
-    return SelectField(label, coerce=_id_or_none, validators=[DataRequired()])
+    return SelectField(label, coerce=str, default="", validate_choice=False)
 
 
-class CaseForm(FlaskForm):
-    submitting_agency = _text("Submitting agency", required=True)
-    agency_case_number = _text("Agency case number", 80)
-    offence = _text("Offence")
-    offence_date = DateField("Offence date", validators=[Optional()])
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)], default="")
+class CaseForm(PageForm):
+    schema = s.CaseCreateSchema
+    submitting_agency = StringField("Submitting agency")
+    agency_case_number = StringField("Agency case number")
+    offence = StringField("Offence")
+    offence_date = DateField("Offence date")
+    notes = TextAreaField("Notes")
 
 
-class _ItemFacts(FlaskForm):
-    kind = SelectField("Kind", choices=KIND_CHOICES, validators=[DataRequired()])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
-                                default="")
-    quantity = IntegerField("Quantity", default=1,
-                            validators=[InputRequired(), NumberRange(1, 10000)])
-    make = _text("Make", 80)
-    model = _text("Model", 80)
-    serial_number = _text("Serial number", 80)
-    calibre = _text("Calibre", 40)
+class _ItemFacts(PageForm):
+    kind = SelectField("Kind", choices=KIND_CHOICES, validate_choice=False)
+    description = TextAreaField("Description")
+    quantity = IntegerField("Quantity", default=1)
+    make = StringField("Make")
+    model = StringField("Model")
+    serial_number = StringField("Serial number")
+    calibre = StringField("Calibre")
     is_serial_obliterated = BooleanField("Serial number obliterated")
 
 
 class ReceiveForm(_ItemFacts):
-    from_agency = _text("Received from (agency)", required=True)
-    reason = _reason()
+    schema = s.ItemReceiveSchema
+    from_agency = StringField("Received from (agency)")
+    reason = TextAreaField("Reason")
 
 
-class _CustodyForm(FlaskForm):
+class _CustodyForm(PageForm):
     #: the chain position the page showed, so a form submitted after the item moved is refused
-    expected_seq = HiddenField(filters=[lambda v: int(v) if v not in (None, "") else None])
+    expected_seq = HiddenField()
+    reason = TextAreaField("Reason")
 
 
 class TransferForm(_CustodyForm):
+    schema = s.TransferSchema
     to_user_id = _person("Hand over to")
-    reason = _reason()
 
 
 class StoreForm(_CustodyForm):
-    location_id = SelectField("Storage location", coerce=int, validators=[DataRequired()])
-    reason = _reason()
+    schema = s.StoreSchema
+    location_id = SelectField("Storage location", coerce=str, validate_choice=False)
 
 
 class CheckOutForm(_CustodyForm):
-    reason = _reason()
+    schema = s.CheckOutSchema
 
 
 class SealForm(_CustodyForm):
-    seal_number = _text("Seal number", 80, required=True)
-    reason = _reason()
+    schema = s.SealSchema
+    seal_number = StringField("Seal number")
 
 
 class UnsealForm(_CustodyForm):
-    reason = _reason(required=True)
+    schema = s.UnsealSchema
 
 
 class SampleForm(_CustodyForm):
-    kind = SelectField("Sub-item kind", choices=KIND_CHOICES, default=ItemKind.TEST_FIRE.value)
-    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)],
-                                default="")
-    reason = _reason()
+    schema = s.SampleSchema
+    kind = SelectField("Sub-item kind", choices=KIND_CHOICES, default=ItemKind.TEST_FIRE,
+                       validate_choice=False)
+    description = TextAreaField("Description")
 
 
 class ReleaseForm(_CustodyForm):
-    to_agency = _text("Release to (agency)", required=True)
-    reason = _reason(required=True)
+    schema = s.ReleaseSchema
+    to_agency = StringField("Release to (agency)")
 
 
 class DestroyForm(_CustodyForm):
+    schema = s.DestroySchema
     witness_id = _person("Witness")
-    method = _text("Method")
-    reason = _reason(required=True)
+    method = StringField("Method")
 
 
 @dataclass(frozen=True)
@@ -152,7 +140,7 @@ ACTIONS: dict[str, Action] = {
 
 
 def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
-    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, CUSTODY_ROLES)
+    people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, HOLD_EVIDENCE)
               if u.id not in exclude]
     return [SelectChoice("", "— choose —"), *people]
 
@@ -179,7 +167,7 @@ def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _Custod
     elif isinstance(form, DestroyForm):
         form.witness_id.choices = _people(actor, {actor.id})
     if not bound:
-        form.expected_seq.data = item.custody_seq
+        form.expected_seq.data = str(item.custody_seq)
     return form
 
 
@@ -190,9 +178,9 @@ def _returning(item: Item) -> bool:
 
 def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyForm]]:
     """The custody actions this user may take on this item now, with their unbound forms."""
-    if item.is_disposed or not actor.has_role(*CUSTODY_ROLES):
+    if item.is_disposed or not actor.has_role(*HOLD_EVIDENCE):
         return []
-    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_ROLES)
+    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_CUSTODY)
     names = set()
     if item.holder_location_id is not None:
         names.add("check-out")
@@ -204,4 +192,4 @@ def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyFor
 
 
 def may_intake(actor: User) -> bool:
-    return actor.has_role(*INTAKE_ROLES)
+    return actor.has_role(*RECEIVE_EVIDENCE)

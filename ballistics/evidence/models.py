@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
 from ballistics.core.append_only import append_only
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -103,7 +104,7 @@ class Item(db.Model):
     number: Mapped[str] = mapped_column(String(20))
     #: printed on the label (Code 128 / QR): "<lab case number>/<number>"
     barcode: Mapped[str] = mapped_column(String(80), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ItemKind] = mapped_column(db_enum(ItemKind))
     description: Mapped[str] = mapped_column(Text, default="")
     quantity: Mapped[int] = mapped_column(default=1)
     make: Mapped[str] = mapped_column(String(80), default="")
@@ -111,7 +112,7 @@ class Item(db.Model):
     serial_number: Mapped[str] = mapped_column(String(80), default="")
     calibre: Mapped[str] = mapped_column(String(40), default="", index=True)
     is_serial_obliterated: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(20), default=ItemStatus.IN_CUSTODY)
+    status: Mapped[ItemStatus] = mapped_column(db_enum(ItemStatus), default=ItemStatus.IN_CUSTODY)
     # Current holder, derived from the last custody event (exactly one is set while in custody).
     holder_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     holder_location_id: Mapped[int | None] = mapped_column(ForeignKey("storage_locations.id"))
@@ -186,7 +187,7 @@ class CustodyEvent(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
     #: 1-based position in the item's chain
     seq: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[CustodyKind] = mapped_column(db_enum(CustodyKind))
     from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     from_location_id: Mapped[int | None] = mapped_column(ForeignKey("storage_locations.id"))
     from_agency: Mapped[str | None] = mapped_column(String(200))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from ballistics.core.schema import BaseSchema, UtcDateTime
+from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.evidence.models import ItemKind
 
 _text = {"validate": validate.Length(max=200)}
-_kinds = validate.OneOf([k.value for k in ItemKind])
+_kinds = one_of(*ItemKind)
 
 
 class CaseCreateSchema(BaseSchema):
@@ -17,12 +17,6 @@ class CaseCreateSchema(BaseSchema):
     offence = fields.String(load_default="", **_text)
     offence_date = fields.Date(load_default=None, allow_none=True)
     notes = fields.String(load_default="", validate=validate.Length(max=5000))
-
-
-class HolderSchema(BaseSchema):
-    type = fields.String()
-    id = fields.Integer(allow_none=True)
-    label = fields.String()
 
 
 class ItemSchema(BaseSchema):

@@ -6,10 +6,10 @@ from sqlalchemy import func, or_, select
 
 from ballistics.auth.access import lab_select, require_role
 from ballistics.auth.models import User
-from ballistics.auth.roles import INTAKE_ROLES, OVERRIDE_ROLES
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, CaseCounter, Item, StorageLocation
+from ballistics.evidence.permissions import OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
 
@@ -27,7 +27,7 @@ def _next_case_seq(lab_id: int, year: int) -> int:
 def create_case(actor: User, *, submitting_agency: str, agency_case_number: str = "",
                 offence: str = "", offence_date=None, notes: str = "") -> Case:
     """Open a case with the next lab case number for the actor's lab and the current year."""
-    require_role(actor, INTAKE_ROLES, "open cases")
+    require_role(actor, RECEIVE_EVIDENCE, "open cases")
     year = utcnow().year
     seq = _next_case_seq(actor.lab_id, year)
     case = Case(lab_id=actor.lab_id, year=year, seq=seq,
@@ -69,7 +69,7 @@ def next_item_number(case: Case, parent: Item | None) -> str:
 
 
 def create_location(actor: User, *, code: str, name: str) -> StorageLocation:
-    require_role(actor, OVERRIDE_ROLES, "manage storage locations")
+    require_role(actor, OVERRIDE_CUSTODY, "manage storage locations")
     exists = db.session.scalar(lab_select(StorageLocation, actor)
                                .where(StorageLocation.code == code))
     if exists is not None:

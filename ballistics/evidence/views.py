@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab
-from ballistics.core.web import submit_form
+from ballistics.core.forms import PageForm, submit
 from ballistics.evidence import custody, forms, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, Item
@@ -31,8 +31,12 @@ assert SERVICES.keys() == forms.ACTIONS.keys(), "every page action needs a form 
 @bp.route("/cases")
 @login_required
 def case_list() -> ResponseReturnValue:
-    q = request.args.get("q", "").strip()
     form = forms.CaseForm(formdata=None) if forms.may_intake(current_user) else None
+    return _case_list(form)
+
+
+def _case_list(form: forms.CaseForm | None) -> str:
+    q = request.args.get("q", "").strip()
     return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q,
                            form=form)
 
@@ -40,10 +44,10 @@ def case_list() -> ResponseReturnValue:
 @bp.post("/cases")
 @login_required
 def case_create() -> ResponseReturnValue:
-    return submit_form(forms.CaseForm(), lambda data: create_case(current_user, **data),
-                       back=url_for(".case_list"),
-                       done=lambda case: (f"Case {case.lab_case_number} opened.",
-                                          url_for(".case_page", case_id=case.id)))
+    return submit(forms.CaseForm(), lambda data: create_case(current_user, **data),
+                  schema=forms.CaseForm.schema, render=_case_list,
+                  done=lambda case: (f"Case {case.lab_case_number} opened.",
+                                     url_for(".case_page", case_id=case.id)))
 
 
 @bp.route("/cases/<int:case_id>")
@@ -51,6 +55,10 @@ def case_create() -> ResponseReturnValue:
 def case_page(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
     form = forms.ReceiveForm(formdata=None) if forms.may_intake(current_user) else None
+    return _case_page(case, form)
+
+
+def _case_page(case: Case, form: forms.ReceiveForm | None) -> str:
     return render_template("evidence/case.html", case=case, form=form)
 
 
@@ -58,19 +66,26 @@ def case_page(case_id: int) -> ResponseReturnValue:
 @login_required
 def item_receive(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
-    return submit_form(forms.ReceiveForm(),
-                       lambda data: custody.receive(current_user, case, **data),
-                       back=url_for(".case_page", case_id=case.id),
-                       done=lambda item: (f"Item {item.barcode} received into your custody.",
-                                          url_for(".item_page", item_id=item.id)))
+    return submit(forms.ReceiveForm(), lambda data: custody.receive(current_user, case, **data),
+                  schema=forms.ReceiveForm.schema, render=partial(_case_page, case),
+                  done=lambda item: (f"Item {item.barcode} received into your custody.",
+                                     url_for(".item_page", item_id=item.id)))
 
 
 @bp.route("/items/<int:item_id>")
 @login_required
 def item_page(item_id: int) -> ResponseReturnValue:
-    item = custody.load_item(current_user, item_id)
+    return item_page_html(custody.load_item(current_user, item_id))
+
+
+def item_page_html(item: Item, action: str | None = None, form: PageForm | None = None,
+                   **extra) -> str:
+    """The item page; a refused action's form is shown bound, with its messages. ``extra``
+    goes to the template (another domain's refused form on this page, e.g. a scan upload)."""
+    actions = [(name, spec, form if name == action else unbound)
+               for name, spec, unbound in forms.item_actions(current_user, item)]
     return render_template("evidence/item.html", item=item, rows=reports.timeline(item),
-                           badge=_badge(item), actions=forms.item_actions(current_user, item))
+                           badge=_badge(item), actions=actions, **extra)
 
 
 @bp.post("/items/<int:item_id>/<action>")
@@ -81,8 +96,9 @@ def item_action(item_id: int, action: str) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     form = forms.action_form(action, current_user, item, bound=True)
     page = url_for(".item_page", item_id=item.id)
-    return submit_form(form, lambda data: SERVICES[action](current_user, item, **data),
-                       back=page, done=lambda result: (_done(item, result), page))
+    return submit(form, lambda data: SERVICES[action](current_user, item, **data),
+                  schema=form.schema, render=partial(item_page_html, item, action),
+                  done=lambda result: (_done(item, result), page))
 
 
 @bp.route("/items/<int:item_id>/label")

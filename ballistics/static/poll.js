@@ -1,7 +1,8 @@
 // Live status for scans and searches (a file, because the CSP forbids inline script).
 // Every element with data-poll="<status.json URL>" is polled until its status is final; its
 // badge and progress are updated in place. A scan that is done reveals its [data-when-done]
-// controls; an element marked data-reload reloads the page instead (the search's candidates).
+// controls, a failed one its [data-when-failed] controls (retry); an element marked
+// data-reload reloads the page instead (the search's candidates or its failure).
 (() => {
   const INTERVAL_MS = 1500;
 
@@ -35,8 +36,9 @@
         setTimeout(() => poll(el), INTERVAL_MS);
       } else if ("reload" in el.dataset) {
         window.location.reload();
-      } else if (s.status === "done") {
-        for (const hidden of el.querySelectorAll("[data-when-done]")) hidden.hidden = false;
+      } else {
+        // Final: reveal what now applies (search once done, retry once failed); stop polling.
+        for (const hidden of el.querySelectorAll(`[data-when-${s.status}]`)) hidden.hidden = false;
       }
     } catch {
       setTimeout(() => poll(el), INTERVAL_MS * 4);  // network hiccup: try again later

@@ -9,6 +9,7 @@ from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -55,7 +56,8 @@ class SopVersion(db.Model):
     sop_id: Mapped[int] = mapped_column(ForeignKey("sops.id"), index=True)
     #: 1, 2, 3 … per SOP
     number: Mapped[int]
-    status: Mapped[str] = mapped_column(String(20), default=VersionStatus.DRAFT.value)
+    status: Mapped[VersionStatus] = mapped_column(db_enum(VersionStatus),
+                                                  default=VersionStatus.DRAFT)
     summary: Mapped[str] = mapped_column(Text, default="")
     #: the procedure text (scope, principle, safety, procedure, records)
     body: Mapped[str] = mapped_column(Text, default="")
@@ -85,10 +87,6 @@ class SopVersion(db.Model):
     @property
     def label(self) -> str:
         return f"{self.sop.code} v{self.number}"
-
-    def in_force_on(self, day: date) -> bool:
-        return (self.effective_from is not None and self.effective_from <= day
-                and (self.effective_until is None or day < self.effective_until))
 
 
 class SopStep(db.Model):

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
-EQUIPMENT_KINDS = ("comparison_microscope", "stereo_microscope", "imaging_station",
-                   "test_fire_tank", "bullet_trap", "balance", "measuring_instrument",
-                   "chronograph", "other")
+
+class EquipmentKind(StrEnum):
+    COMPARISON_MICROSCOPE = "comparison_microscope"
+    STEREO_MICROSCOPE = "stereo_microscope"
+    IMAGING_STATION = "imaging_station"
+    TEST_FIRE_TANK = "test_fire_tank"
+    BULLET_TRAP = "bullet_trap"
+    BALANCE = "balance"
+    MEASURING_INSTRUMENT = "measuring_instrument"
+    CHRONOGRAPH = "chronograph"
+    OTHER = "other"
+
+
+class CalibrationKind(StrEnum):
+    #: external, traceable
+    CALIBRATION = "calibration"
+    #: in-house
+    PERFORMANCE_CHECK = "performance_check"
 
 
 class Equipment(db.Model):
@@ -24,7 +41,7 @@ class Equipment(db.Model):
     #: the lab's asset tag, e.g. "MIC-02"
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[EquipmentKind] = mapped_column(db_enum(EquipmentKind, length=40))
     manufacturer: Mapped[str] = mapped_column(String(120), default="")
     serial_number: Mapped[str] = mapped_column(String(80), default="")
     location: Mapped[str] = mapped_column(String(120), default="")
@@ -46,8 +63,7 @@ class CalibrationRecord(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id"), index=True)
-    #: "calibration" (external, traceable) or "performance_check" (in-house)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[CalibrationKind] = mapped_column(db_enum(CalibrationKind))
     performed_on: Mapped[date]
     #: last day the result counts; the next check is due by then
     due_on: Mapped[date]

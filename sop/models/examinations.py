@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
 from ballistics.core.append_only import append_only
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
@@ -34,6 +35,20 @@ class ExamStatus(StrEnum):
     RELEASED = "released"
 
 
+class ReviewKind(StrEnum):
+    TECHNICAL = "technical"
+    ADMINISTRATIVE = "administrative"
+
+
+class ReviewOutcome(StrEnum):
+    #: technical review
+    AGREE = "agree"
+    DISAGREE = "disagree"
+    #: administrative review
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
 class Examination(db.Model):
     __tablename__ = "examinations"
     __table_args__ = (Index("ix_examinations_lab_performed", "lab_id", "performed_at"),)
@@ -43,14 +58,15 @@ class Examination(db.Model):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_versions.id"), index=True)
     examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=ExamStatus.IN_PROGRESS.value)
+    status: Mapped[ExamStatus] = mapped_column(db_enum(ExamStatus),
+                                               default=ExamStatus.IN_PROGRESS)
     #: when the work was requested: turnaround is counted from here
     requested_at: Mapped[datetime]
     #: when the examination started; every rule is judged as of this moment
     performed_at: Mapped[datetime]
     completed_at: Mapped[datetime | None]
-    #: one of AfteResult, set on completion
-    result: Mapped[str | None] = mapped_column(String(20))
+    #: set on completion
+    result: Mapped[AfteResult | None] = mapped_column(db_enum(AfteResult))
     result_notes: Mapped[str] = mapped_column(Text, default="")
     released_at: Mapped[datetime | None]
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -115,11 +131,10 @@ class ExaminationReview(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     examination_id: Mapped[int] = mapped_column(ForeignKey("examinations.id"), index=True)
-    #: "technical" or "administrative"
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ReviewKind] = mapped_column(db_enum(ReviewKind))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    #: technical: "agree" / "disagree"; administrative: "approved" / "returned"
-    outcome: Mapped[str] = mapped_column(String(20))
+    #: technical: agree / disagree; administrative: approved / returned
+    outcome: Mapped[ReviewOutcome] = mapped_column(db_enum(ReviewOutcome))
     #: why (required for a disagreement or a return)
     reasons: Mapped[str] = mapped_column(Text, default="")
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+
+
+class AssessmentStatus(StrEnum):
+    #: the examiner has rated themself; the supervisor has not yet
+    SELF_ASSESSED = "self_assessed"
+    COMPLETED = "completed"
 
 
 class TrainingRecord(db.Model):
@@ -40,8 +48,8 @@ class CompetencyAssessment(db.Model):
     #: the examiner assessed
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     assessed_on: Mapped[date]
-    #: "self_assessed" until the supervisor rates, then "completed"
-    status: Mapped[str] = mapped_column(String(20), default="self_assessed")
+    status: Mapped[AssessmentStatus] = mapped_column(db_enum(AssessmentStatus),
+                                                     default=AssessmentStatus.SELF_ASSESSED)
     supervisor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     supervised_at: Mapped[datetime | None]
     #: True when every area was rated competent (or better) by the supervisor

@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
+from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+
+
+class Severity(StrEnum):
+    #: refused at the stage named by the rule; a finding if it slips through
+    BLOCKING = "blocking"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+class NonconformityStatus(StrEnum):
+    #: recorded, no action planned yet
+    OPEN = "open"
+    #: corrective or preventive actions planned and under way
+    ACTIONS_IN_PROGRESS = "actions_in_progress"
+    #: every action verified effective and the manager closed it
+    CLOSED = "closed"
+
+
+class ActionKind(StrEnum):
+    #: remove the cause
+    CORRECTIVE = "corrective"
+    #: stop it happening elsewhere
+    PREVENTIVE = "preventive"
 
 
 class Finding(db.Model):
@@ -29,8 +54,8 @@ class Finding(db.Model):
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     examination_id: Mapped[int] = mapped_column(ForeignKey("examinations.id"), index=True)
     rule_id: Mapped[str] = mapped_column(String(40))
-    #: "blocking", "major" or "minor" (copied from the rule when found)
-    severity: Mapped[str] = mapped_column(String(10))
+    #: copied from the rule when found
+    severity: Mapped[Severity] = mapped_column(db_enum(Severity, length=10))
     #: the plain explanation with the facts, e.g. which calibration expired on which day
     message: Mapped[str] = mapped_column(Text)
     #: the records behind the finding (ids and dates), for the drill-down
@@ -55,9 +80,10 @@ class Nonconformity(db.Model):
     #: the finding that raised it, if any (kept as facts: rule and examination)
     rule_id: Mapped[str | None] = mapped_column(String(40))
     examination_id: Mapped[int | None] = mapped_column(ForeignKey("examinations.id"))
-    severity: Mapped[str] = mapped_column(String(10), default="major")
-    #: "open" until every action is verified effective and the manager closes it
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    severity: Mapped[Severity] = mapped_column(db_enum(Severity, length=10),
+                                               default=Severity.MAJOR)
+    status: Mapped[NonconformityStatus] = mapped_column(db_enum(NonconformityStatus),
+                                                        default=NonconformityStatus.OPEN)
     root_cause: Mapped[str] = mapped_column(Text, default="")
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     raised_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -75,8 +101,7 @@ class CorrectiveAction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     nonconformity_id: Mapped[int] = mapped_column(ForeignKey("nonconformities.id"), index=True)
-    #: "corrective" (remove the cause) or "preventive" (stop it elsewhere)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[ActionKind] = mapped_column(db_enum(ActionKind))
     description: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     due_on: Mapped[date]

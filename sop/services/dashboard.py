@@ -21,6 +21,7 @@ from sop.models import (
     Sop,
     SopVersion,
 )
+from sop.models.quality import NonconformityStatus
 from sop.services.compliance.registry import all_rules
 
 HORIZON_DAYS = 30
@@ -138,7 +139,7 @@ def build(lab_id: int, today: date, period: Period | None = None,
     dash.calibrations_due, dash.out_of_service = calibration_status(lab_id, today, horizon)
     dash.open_nonconformities = db.session.execute(
         select(Nonconformity).where(Nonconformity.lab_id == lab_id,
-                                    Nonconformity.status != "closed")
+                                    Nonconformity.status != NonconformityStatus.CLOSED)
         .order_by(Nonconformity.raised_at.desc()).limit(20)).scalars().all()
     return dash
 

@@ -13,11 +13,11 @@ from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.extensions import db
 from sop.models import Sop, SopAcknowledgement, SopStep, SopVersion, VersionStatus
-from sop.permissions import MANAGERS, STAFF
+from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY
 
 
 def create_sop(actor: User, *, code: str, title: str, discipline: str = "firearms") -> Sop:
-    require_role(actor, MANAGERS, "manage SOPs")
+    require_role(actor, MANAGE_QUALITY, "manage SOPs")
     if db.session.scalar(lab_select(Sop, actor).where(Sop.code == code)) is not None:
         raise Conflict(f"SOP {code} already exists in your lab.",
                        fields={"code": ["Already in use in your lab."]})
@@ -35,7 +35,7 @@ def add_version(sop: Sop, *, author: User | None, summary: str = "", body: str =
     version = SopVersion(lab_id=sop.lab_id, sop=sop, number=number, summary=summary, body=body,
                          turnaround_days=turnaround_days, review_due=review_due,
                          author_id=author.id if author else None, source=source,
-                         status=VersionStatus.DRAFT.value)
+                         status=VersionStatus.DRAFT)
     for position, step in enumerate(steps, start=1):
         _check_range(step, position)
         version.steps.append(SopStep(lab_id=sop.lab_id, position=position, **step))
@@ -52,20 +52,20 @@ def _check_range(step: dict, position: int) -> None:
 
 
 def create_version(actor: User, sop: Sop, **fields) -> SopVersion:
-    require_role(actor, MANAGERS, "write SOP versions")
+    require_role(actor, MANAGE_QUALITY, "write SOP versions")
     return add_version(sop, author=actor, **fields)
 
 
 def approve_version(actor: User, version: SopVersion) -> SopVersion:
     """Approve a draft; the approver must not be its author (four-eyes principle)."""
-    require_role(actor, MANAGERS, "approve SOP versions")
+    require_role(actor, MANAGE_QUALITY, "approve SOP versions")
     if version.author_id == actor.id:
         raise Forbidden(f"You wrote {version.label}; another manager must approve it.",
                         code="own_version")
     if version.status != VersionStatus.DRAFT:
         raise Conflict(f"{version.label} is {version.status}; only a draft can be approved.",
                        code="not_draft")
-    version.status = VersionStatus.APPROVED.value
+    version.status = VersionStatus.APPROVED
     version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
     db.session.flush()
     return version
@@ -75,7 +75,7 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
                      review_due: date | None = None) -> SopVersion:
     """Put an approved version in force from a date (today by default); the version in force
     until then is superseded from that same date."""
-    require_role(actor, MANAGERS, "put SOP versions in force")
+    require_role(actor, MANAGE_QUALITY, "put SOP versions in force")
     if version.status != VersionStatus.APPROVED:
         raise Conflict(f"{version.label} is {version.status}; only an approved version can be "
                        "made effective.", code="not_approved")
@@ -86,9 +86,9 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
                             fields={"effective_from": ["Before the approval date."]})
     for other in version.sop.versions:
         if other.id != version.id and other.status == VersionStatus.EFFECTIVE:
-            other.status = VersionStatus.SUPERSEDED.value
+            other.status = VersionStatus.SUPERSEDED
             other.effective_until = max(start, other.effective_from)
-    version.status, version.effective_from = VersionStatus.EFFECTIVE.value, start
+    version.status, version.effective_from = VersionStatus.EFFECTIVE, start
     if review_due is not None:
         version.review_due = review_due
     db.session.flush()
@@ -96,11 +96,11 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
 
 
 def retire_version(actor: User, version: SopVersion) -> SopVersion:
-    require_role(actor, MANAGERS, "retire SOP versions")
+    require_role(actor, MANAGE_QUALITY, "retire SOP versions")
     if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
         raise Conflict(f"{version.label} is {version.status}; it cannot be retired.",
                        code="not_in_force")
-    version.status = VersionStatus.RETIRED.value
+    version.status = VersionStatus.RETIRED
     version.effective_until = timeutil.utcnow().date()
     db.session.flush()
     return version
@@ -108,7 +108,7 @@ def retire_version(actor: User, version: SopVersion) -> SopVersion:
 
 def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     """Record that the actor read this version (once; a repeat answers 409)."""
-    require_role(actor, STAFF, "acknowledge SOPs")
+    require_role(actor, ACKNOWLEDGE_SOPS, "acknowledge SOPs")
     if version.status not in (VersionStatus.APPROVED, VersionStatus.EFFECTIVE):
         raise Conflict(f"{version.label} is {version.status}; only an approved or effective "
                        "version can be acknowledged.", code="not_acknowledgeable")

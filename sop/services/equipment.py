@@ -9,12 +9,12 @@ from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.extensions import db
 from sop.models import CalibrationRecord, Equipment
-from sop.permissions import MANAGERS
+from sop.permissions import MANAGE_QUALITY
 
 
 def register(actor: User, *, code: str, name: str, kind: str, manufacturer: str = "",
              serial_number: str = "", location: str = "") -> Equipment:
-    require_role(actor, MANAGERS, "manage equipment")
+    require_role(actor, MANAGE_QUALITY, "manage equipment")
     if db.session.scalar(lab_select(Equipment, actor).where(Equipment.code == code)):
         raise Conflict(f"Equipment {code} already exists in your lab.",
                        fields={"code": ["Already in use in your lab."]})
@@ -29,7 +29,7 @@ def register(actor: User, *, code: str, name: str, kind: str, manufacturer: str 
 def record_calibration(actor: User, equipment: Equipment, *, kind: str, performed_on: date,
                        due_on: date, is_passed: bool, performed_by: str = "",
                        certificate_ref: str = "", notes: str = "") -> CalibrationRecord:
-    require_role(actor, MANAGERS, "record calibrations")
+    require_role(actor, MANAGE_QUALITY, "record calibrations")
     if due_on < performed_on:
         raise Unprocessable("The next due date is before the calibration itself.",
                             fields={"due_on": ["Before performed_on."]})
@@ -44,7 +44,7 @@ def record_calibration(actor: User, equipment: Equipment, *, kind: str, performe
 
 def set_service(actor: User, equipment: Equipment, *, out_of_service: bool,
                 reason: str = "") -> Equipment:
-    require_role(actor, MANAGERS, "take equipment in or out of service")
+    require_role(actor, MANAGE_QUALITY, "take equipment in or out of service")
     if equipment.is_out_of_service == out_of_service:
         state = "out of" if out_of_service else "in"
         raise Conflict(f"{equipment.code} is already {state} service.", code="same_state")

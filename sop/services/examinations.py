@@ -27,8 +27,8 @@ from sop.models import (
     SopVersion,
     StepRecord,
 )
-from sop.models.examinations import ExamStatus
-from sop.permissions import EXAMINERS, RELEASERS, SUPERVISORS, TECHNICAL_REVIEWERS
+from sop.models.examinations import ExamStatus, ReviewKind, ReviewOutcome
+from sop.permissions import PERFORM_EXAMINATIONS, RELEASE_REPORTS, REVIEW_TECHNICALLY, SUPERVISE
 from sop.services.compliance.engine import enforce, refresh_findings
 from sop.services.compliance.facts import ExamFacts, load_examinations, load_reference
 
@@ -49,7 +49,7 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
           performed_at: datetime | None = None) -> Examination:
     """Open an examination by the actor; the blocking rules are judged before anything is
     written (an unauthorised examiner or a version not in force is refused)."""
-    require_role(actor, EXAMINERS, "perform examinations")
+    require_role(actor, PERFORM_EXAMINATIONS, "perform examinations")
     now = timeutil.utcnow()
     performed_at = performed_at or now
     if performed_at > now:
@@ -74,7 +74,7 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
             facts, "start")
     exam = Examination(lab_id=actor.lab_id, sop_version_id=version.id, examiner_id=actor.id,
                        case_id=items[0].case_id, requested_at=requested_at,
-                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS.value)
+                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS)
     db.session.add(exam)
     db.session.flush()
     db.session.add_all([ExaminationItem(lab_id=actor.lab_id, examination_id=exam.id,
@@ -92,7 +92,7 @@ def _rejudged(exam: Examination) -> Examination:
 
 
 def _own_open(actor: User, exam: Examination, action: str) -> None:
-    require_role(actor, EXAMINERS, action)
+    require_role(actor, PERFORM_EXAMINATIONS, action)
     if exam.examiner_id != actor.id:
         raise Forbidden(f"Examination {exam.id} is {exam.examiner.full_name}'s; only its "
                         f"examiner can {action}.", code="not_examiner")
@@ -127,10 +127,10 @@ def record_step(actor: User, exam: Examination, *, step_id: int, value: float | 
 
 def complete(actor: User, exam: Examination, *, result: str, notes: str = "") -> Examination:
     _own_open(actor, exam, "complete the examination")
-    exam.result = AfteResult(result).value
+    exam.result = AfteResult(result)
     exam.result_notes = notes
     exam.completed_at = timeutil.utcnow()
-    exam.status = ExamStatus.COMPLETED.value
+    exam.status = ExamStatus.COMPLETED
     return _rejudged(exam)
 
 
@@ -148,26 +148,26 @@ def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
 def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
                      ) -> ExaminationReview:
     """Append a technical review by a different examiner authorised for the SOP."""
-    _reviewable(actor, exam, TECHNICAL_REVIEWERS, "technical review")
+    _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
     now = timeutil.utcnow()
     sop_id = exam.sop_version.sop_id
     facts = load_reference(exam.lab_id, now)
     if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
         raise Forbidden(f"You are not authorised for {exam.sop_version.sop.code}, so you "
                         "cannot review work under it.", code="reviewer_not_authorised")
-    if outcome == "disagree" and not reasons.strip():
+    if outcome == ReviewOutcome.DISAGREE and not reasons.strip():
         raise Unprocessable("Give the reasons for the disagreement.",
                             fields={"reasons": ["Required when you disagree."]})
-    return _review(actor, exam, "technical", outcome, reasons, now)
+    return _review(actor, exam, ReviewKind.TECHNICAL, outcome, reasons, now)
 
 
 def administrative_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
                           ) -> ExaminationReview:
-    _reviewable(actor, exam, SUPERVISORS, "administrative review")
-    if outcome == "returned" and not reasons.strip():
+    _reviewable(actor, exam, SUPERVISE, "administrative review")
+    if outcome == ReviewOutcome.RETURNED and not reasons.strip():
         raise Unprocessable("Say why the report is returned.",
                             fields={"reasons": ["Required when you return the report."]})
-    return _review(actor, exam, "administrative", outcome, reasons, timeutil.utcnow())
+    return _review(actor, exam, ReviewKind.ADMINISTRATIVE, outcome, reasons, timeutil.utcnow())
 
 
 def _review(actor, exam, kind, outcome, reasons, now) -> ExaminationReview:
@@ -182,7 +182,7 @@ def _review(actor, exam, kind, outcome, reasons, now) -> ExaminationReview:
 def release(actor: User, exam: Examination) -> Examination:
     """Release the report: only after an agreeing technical review and an approving
     administrative review (the release-stage blocking rules)."""
-    require_role(actor, RELEASERS, "release reports")
+    require_role(actor, RELEASE_REPORTS, "release reports")
     if exam.status != ExamStatus.COMPLETED:
         raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
                        "completed examination can be released.", code="not_completed")
@@ -191,6 +191,6 @@ def release(actor: User, exam: Examination) -> Examination:
     planned = load_examinations(exam.lab_id, facts, [exam.id])[0]
     planned.released_at = now
     enforce(planned, facts, "release")
-    exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED.value, now,
+    exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)
     return _rejudged(exam)

@@ -105,5 +105,5 @@ def load_library(lab: Lab, approver: User | None = None) -> LoadReport:
 
 def effective_versions(lab_id: int) -> dict[str, SopVersion]:
     rows = db.session.execute(select(SopVersion).join(Sop).where(
-        Sop.lab_id == lab_id, SopVersion.status == VersionStatus.EFFECTIVE.value)).scalars()
+        Sop.lab_id == lab_id, SopVersion.status == VersionStatus.EFFECTIVE)).scalars()
     return {v.sop.code: v for v in rows}

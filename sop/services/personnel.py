@@ -19,7 +19,8 @@ from sop.models import (
     Sop,
     TrainingRecord,
 )
-from sop.permissions import EXAMINERS, MANAGERS, SUPERVISORS
+from sop.models.personnel import AssessmentStatus
+from sop.permissions import MANAGE_QUALITY, PERFORM_EXAMINATIONS, SUPERVISE
 
 #: the areas of the examiner assessment tool (code, what is assessed)
 COMPETENCY_AREAS = (
@@ -45,7 +46,7 @@ ASSESSMENT_VALID_DAYS = 365
 def record_training(actor: User, *, user_id: int, title: str, completed_on: date,
                     provider: str = "", sop_id: int | None = None, hours: float | None = None,
                     notes: str = "") -> TrainingRecord:
-    require_role(actor, MANAGERS, "record training")
+    require_role(actor, MANAGE_QUALITY, "record training")
     colleague(user_id, actor, field="user_id")
     if sop_id is not None:
         _sop(actor, sop_id)
@@ -82,7 +83,7 @@ def _scores(ratings: dict[str, int], field: str) -> None:
 def self_assess(actor: User, *, ratings: dict[str, int], assessed_on: date | None = None,
                 notes: str = "") -> CompetencyAssessment:
     """The examiner rates themself in every area; a supervisor completes the assessment."""
-    require_role(actor, EXAMINERS, "self-assess competency")
+    require_role(actor, PERFORM_EXAMINATIONS, "self-assess competency")
     _scores(ratings, "ratings")
     assessment = CompetencyAssessment(
         lab_id=actor.lab_id, user_id=actor.id, notes=notes,
@@ -97,10 +98,10 @@ def self_assess(actor: User, *, ratings: dict[str, int], assessed_on: date | Non
 def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[str, int],
               comments: dict[str, str] | None = None, notes: str = "") -> CompetencyAssessment:
     """The supervisor rates every area; competent when every rating is 3 or more."""
-    require_role(actor, SUPERVISORS, "rate competency as a supervisor")
+    require_role(actor, SUPERVISE, "rate competency as a supervisor")
     if assessment.user_id == actor.id:
         raise Forbidden("You cannot rate your own competency assessment.", code="own_assessment")
-    if assessment.status != "self_assessed":
+    if assessment.status != AssessmentStatus.SELF_ASSESSED:
         raise Conflict(f"Assessment {assessment.id} is already {assessment.status}.",
                        code="already_rated")
     _scores(ratings, "ratings")
@@ -108,7 +109,7 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
     for rating in assessment.ratings:
         rating.supervisor_score = ratings[rating.area]
         rating.comment = comments.get(rating.area, "")
-    assessment.status = "completed"
+    assessment.status = AssessmentStatus.COMPLETED
     assessment.supervisor_id, assessment.supervised_at = actor.id, timeutil.utcnow()
     assessment.is_competent = all(s >= COMPETENT_SCORE for s in ratings.values())
     assessment.valid_until = assessment.assessed_on + timedelta(days=ASSESSMENT_VALID_DAYS)
@@ -141,7 +142,7 @@ def progress(user: User) -> dict:
 def record_proficiency(actor: User, *, user_id: int, provider: str, taken_on: date,
                        is_satisfactory: bool, test_ref: str = "", notes: str = ""
                        ) -> ProficiencyTest:
-    require_role(actor, MANAGERS, "record proficiency tests")
+    require_role(actor, MANAGE_QUALITY, "record proficiency tests")
     colleague(user_id, actor, field="user_id")
     test = ProficiencyTest(lab_id=actor.lab_id, user_id=user_id, provider=provider,
                            taken_on=taken_on, is_satisfactory=is_satisfactory,
@@ -153,7 +154,7 @@ def record_proficiency(actor: User, *, user_id: int, provider: str, taken_on: da
 
 def grant_authorisation(actor: User, *, user_id: int, sop_id: int, starts_on: date,
                         expires_on: date) -> Authorisation:
-    require_role(actor, MANAGERS, "grant authorisations")
+    require_role(actor, MANAGE_QUALITY, "grant authorisations")
     user = colleague(user_id, actor, field="user_id")
     if user.id == actor.id:
         raise Forbidden("You cannot authorise yourself; another manager must.",
@@ -172,7 +173,7 @@ def grant_authorisation(actor: User, *, user_id: int, sop_id: int, starts_on: da
 
 def revoke_authorisation(actor: User, grant: Authorisation, *, reason: str,
                          revoked_on: date | None = None) -> Authorisation:
-    require_role(actor, MANAGERS, "revoke authorisations")
+    require_role(actor, MANAGE_QUALITY, "revoke authorisations")
     if grant.revoked_on is not None:
         raise Conflict(f"Authorisation {grant.id} was revoked on {grant.revoked_on}.",
                        code="already_revoked")

@@ -12,7 +12,8 @@ from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.extensions import db
 from sop.models import CorrectiveAction, Finding, Nonconformity
-from sop.permissions import MANAGERS
+from sop.models.quality import ActionKind, NonconformityStatus, Severity
+from sop.permissions import MANAGE_QUALITY
 
 
 def _next_reference(lab_id: int, year: int) -> str:
@@ -23,18 +24,19 @@ def _next_reference(lab_id: int, year: int) -> str:
 
 
 def open_nonconformity(actor: User, *, title: str, description: str = "",
-                       severity: str = "major", finding: Finding | None = None
+                       severity: str = Severity.MAJOR, finding: Finding | None = None
                        ) -> Nonconformity:
     """Record a nonconformity, from a finding (its facts are copied: findings are refreshed,
     the nonconformity must keep what was seen) or from any other source."""
-    require_role(actor, MANAGERS, "record nonconformities")
+    require_role(actor, MANAGE_QUALITY, "record nonconformities")
     now = timeutil.utcnow()
     nc = Nonconformity(lab_id=actor.lab_id, reference=_next_reference(actor.lab_id, now.year),
                        title=title, description=description, severity=severity,
                        raised_by_id=actor.id, raised_at=now)
     if finding is not None:
         nc.rule_id, nc.examination_id = finding.rule_id, finding.examination_id
-        nc.severity = "major" if finding.severity == "blocking" else finding.severity
+        nc.severity = (Severity.MAJOR if finding.severity == Severity.BLOCKING
+                       else finding.severity)
         nc.description = description or finding.message
     db.session.add(nc)
     db.session.flush()
@@ -43,20 +45,20 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
 
 def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, owner_id: int,
                due_on: date) -> CorrectiveAction:
-    require_role(actor, MANAGERS, "plan corrective actions")
-    if nc.status == "closed":
+    require_role(actor, MANAGE_QUALITY, "plan corrective actions")
+    if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is closed.", code="closed")
     owner = colleague(owner_id, actor, field="owner_id")
     action = CorrectiveAction(lab_id=nc.lab_id, nonconformity=nc, kind=kind,
                               description=description, owner_id=owner.id, due_on=due_on)
     db.session.add(action)
-    nc.status = "actions_in_progress"
+    nc.status = NonconformityStatus.ACTIONS_IN_PROGRESS
     db.session.flush()
     return action
 
 
 def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> CorrectiveAction:
-    if action.owner_id != actor.id and not actor.has_role(*MANAGERS):
+    if action.owner_id != actor.id and not actor.has_role(*MANAGE_QUALITY):
         raise Forbidden("Only the action's owner or a lab manager can complete it.",
                         code="not_owner")
     if action.completed_at is not None:
@@ -70,7 +72,7 @@ def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> Corr
 def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
                   verification: str) -> CorrectiveAction:
     """Verify effectiveness; the verifier must not be the owner (independent check)."""
-    require_role(actor, MANAGERS, "verify corrective actions")
+    require_role(actor, MANAGE_QUALITY, "verify corrective actions")
     if action.completed_at is None:
         raise Conflict(f"Action {action.id} is not completed yet.", code="not_completed")
     if action.owner_id == actor.id:
@@ -89,16 +91,16 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
 
 
 def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
-    require_role(actor, MANAGERS, "close nonconformities")
-    if nc.status == "closed":
+    require_role(actor, MANAGE_QUALITY, "close nonconformities")
+    if nc.status == NonconformityStatus.CLOSED:
         raise Conflict(f"{nc.reference} is already closed.", code="closed")
-    if not any(a.kind == "corrective" for a in nc.actions):
+    if not any(a.kind == ActionKind.CORRECTIVE for a in nc.actions):
         raise Conflict(f"{nc.reference} has no corrective action.", code="no_action")
     pending = [a.id for a in nc.actions if not a.is_effective]
     if pending:
         raise Conflict(f"Actions {', '.join(map(str, pending))} are not verified effective.",
                        code="actions_pending")
-    nc.root_cause, nc.status = root_cause, "closed"
+    nc.root_cause, nc.status = root_cause, NonconformityStatus.CLOSED
     nc.closed_by_id, nc.closed_at = actor.id, timeutil.utcnow()
     db.session.flush()
     return nc

@@ -31,7 +31,7 @@ def due_reminders(lab_id: int, today: date, days: int = 30) -> list[Reminder]:
     horizon = today + timedelta(days=days)
     managers = tuple(db.session.scalars(
         select(User.id).join(UserRole, UserRole.user_id == User.id)
-        .where(User.lab_id == lab_id, UserRole.role == Role.LAB_MANAGER.value,
+        .where(User.lab_id == lab_id, UserRole.role == Role.LAB_MANAGER,
                User.is_active_account.is_(True))))
     out = []
     for grant, name, code in db.session.execute(

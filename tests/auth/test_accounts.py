@@ -10,7 +10,8 @@ from sqlalchemy import select
 from ballistics.auth.models import ApiToken, User
 from ballistics.core.api import OPERATIONS
 from ballistics.extensions import db, limiter
-from tests.conftest import PASSWORD, migrated_app
+from tests.support.labs import PASSWORD
+from tests.support.services import migrated_app
 
 
 def test_passwords_are_argon2id_hashes_and_tokens_are_stored_hashed(app, client, lab):

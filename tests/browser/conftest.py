@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, REPO, need_service
+from tests.support.labs import PASSWORD
+from tests.support.services import REPO, need_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 from ballistics.extensions import db
 from tests.browser.conftest import login, screenshot
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
-from tests.conftest import make_lab
-from tests.evidence.helpers import Api
+from tests.support.labs import make_lab
+from tests.support.web import Api
 from tests.workerproc import worker_process
 
 #: (firearm, firing) of the references already in the lab; the page uploads firing 2 of gun 0

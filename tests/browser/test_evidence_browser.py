@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ballistics.extensions import db
 from tests.browser.conftest import ARTIFACTS, login, screenshot
-from tests.conftest import make_lab
+from tests.support.labs import make_lab
 
 
 def _flash(page) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ballistics.extensions import db
 from tests.browser.conftest import login, screenshot
-from tests.conftest import make_lab
+from tests.support.labs import make_lab
 
 
 def test_login_then_case_list(pg_app, live_server, page):

@@ -12,8 +12,8 @@ from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from sop.services.compliance.engine import refresh_findings
 from tests.browser.conftest import login, screenshot
-from tests.conftest import make_lab
 from tests.sop.bulk import seed
+from tests.support.labs import make_lab
 
 pytestmark = pytest.mark.browser
 

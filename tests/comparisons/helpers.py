@@ -37,3 +37,13 @@ def wait_for(fetch, done, timeout: float = 240, interval: float = 0.5):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s; last value: {value}")
         time.sleep(interval)
+
+
+def run_search_inline(search) -> None:
+    """Both stages of a search in this process, in the order the tasks run them."""
+    from ballistics.comparisons import searches
+
+    searches.start(search)
+    chunks = searches.to_chunks(search, searches.rank(search))
+    searches.finish(search.id, [r for chunk in chunks
+                                for r in searches.compare_chunk(search.id, chunk)])

@@ -16,8 +16,8 @@ from ballistics.comparisons import scans, searches
 from ballistics.comparisons.models import CaseLink, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
-from tests.comparisons.helpers import upload, x3p_bytes
-from tests.evidence.helpers import Api, Browser
+from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
+from tests.support.web import Api, Browser, field_errors
 
 
 def _cartridge(client, kit) -> dict:
@@ -54,9 +54,7 @@ def _searched(client, kit) -> dict:
             scans.compute_features(scan)
             scans.mark(scan, ScanStatus.DONE)
         search = searches.start_search(kit.users["examiner"], db.session.get(Scan, ids[0]))
-        results = [r for chunk in searches.begin(search)
-                   for r in searches.compare_chunk(search.id, chunk)]
-        searches.finish(search.id, results)
+        run_search_inline(search)
         db.session.commit()
     candidates = sorted(search.candidates, key=lambda c: c.rank)
     return {"items": items, "scans": ids, "search": search.id,
@@ -122,10 +120,10 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
     view = examiner.get(f"/candidates/{top}/view")
     assert 'class="congruent"' in view and f"/candidates/{top}/aligned.png" in view
     for path in (f"/scans/{searched['scans'][0]}/surface.png", f"/candidates/{top}/aligned.png"):
-        response = examiner._open("GET", path)
+        response = examiner.client.get(path)
         assert response.status_code == 200 and response.data[:4] == b"\x89PNG"
         assert response.headers["Cache-Control"] == "private, max-age=86400"
-        again = examiner._open("GET", path, headers={"If-None-Match": response.headers["ETag"]})
+        again = examiner.client.get(path, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
     started = examiner.post(f"/scans/{searched['scans'][0]}/searches", {})
@@ -167,10 +165,13 @@ def test_mark_a_lead_and_confirm_it_links_both_cases(app, client, lab, searched)
                                     {"reviewer_id": lab.id("reviewer"),
                                      "conclusion": "identification"})
     assert flashes[0][0] == "error" and "potential lead" in flashes[0][1]
-    _, _, flashes = examiner.submit(f"/candidates/{top}/confirm",
-                                    {"reviewer_id": lab.id("examiner2"),
-                                     "conclusion": "identification"})
-    assert flashes[0][0] == "error" and "Technical reviewer" in flashes[0][1]
+    _, view, flashes = examiner.submit(f"/candidates/{top}/confirm",
+                                       {"reviewer_id": lab.id("examiner2"),
+                                        "conclusion": "identification"})
+    assert flashes[0][0] == "error" and "technical reviewer" in flashes[0][1]
+    # The refusal sits beside the reviewer field of the viewer, shown again.
+    assert field_errors(view) == {"reviewer_id": "Not an independent technical reviewer."}
+    assert 'class="congruent"' in view
     tech = Browser(app, lab, "tech")
     assert "Potential lead</button>" not in tech.get(f"/searches/{searched['search']}")
     _, _, flashes = tech.submit(f"/candidates/{second}/decision", {"decision": "no_association"})

@@ -6,8 +6,8 @@ from ballistics.comparisons import scans, searches
 from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
-from tests.comparisons.helpers import upload, x3p_bytes
-from tests.evidence.helpers import Api
+from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
+from tests.support.web import Api
 
 
 def _scan(client, kit, gun: int, shot: int, **fields) -> Scan:
@@ -26,9 +26,7 @@ def _scan(client, kit, gun: int, shot: int, **fields) -> Scan:
 def _run(kit, query: Scan) -> list[int]:
     with acting_as(kit.id("examiner"), kit.lab.id, "test"):
         search = searches.start_search(kit.users["examiner"], query, k=10)
-        results = [r for chunk in searches.begin(search)
-                   for r in searches.compare_chunk(search.id, chunk)]
-        searches.finish(search.id, results)
+        run_search_inline(search)
     db.session.commit()
     return [c.reference_scan_id for c in search.candidates]
 

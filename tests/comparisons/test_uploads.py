@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ballistics.comparisons.models import Scan
 from ballistics.extensions import db
 from tests.comparisons.helpers import upload, x3p_bytes
-from tests.evidence.helpers import Api
+from tests.support.web import Api
 
 
 @pytest.fixture

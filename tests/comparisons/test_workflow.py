@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from ballistics.comparisons.models import FeatureSet
 from ballistics.extensions import db
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
-from tests.conftest import make_lab, migrated_app
-from tests.evidence.helpers import Api
+from tests.support.labs import make_lab
+from tests.support.services import migrated_app
+from tests.support.web import Api
 from tests.workerproc import stop, worker_process
 
 FIREARMS, FIRINGS = 10, 3

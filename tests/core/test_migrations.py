@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from ballistics.extensions import db
-from tests.conftest import create_pg_database, drop_pg_database, migrated_app
+from tests.support.services import create_pg_database, drop_pg_database, migrated_app
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ballistics.app import create_app
-from tests.conftest import REPO
+from tests.support.services import REPO
 
 
 def _free_port() -> int:

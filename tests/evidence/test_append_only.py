@@ -11,8 +11,8 @@ from ballistics.audit.services import verify_audit_chain
 from ballistics.core.errors import AppendOnlyViolation
 from ballistics.evidence.models import CustodyEvent
 from ballistics.extensions import db
-from tests.conftest import make_lab
-from tests.evidence.helpers import Api
+from tests.support.labs import make_lab
+from tests.support.web import Api
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import requests
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
-from tests.conftest import make_lab, serve
+from tests.support.labs import make_lab
+from tests.support.services import serve
 
 N = 20
 

@@ -7,7 +7,8 @@ import itertools
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
-from tests.evidence.helpers import Api, tamper_reason
+from tests.evidence.helpers import tamper_reason
+from tests.support.web import Api
 
 
 def test_full_lifecycle_and_tamper_detection(app, client, lab):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import CustodyEvent
 from ballistics.extensions import db
-from tests.evidence.helpers import Api
+from tests.support.web import Api
 
 
 def _counts() -> tuple[int, int]:

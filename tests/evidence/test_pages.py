@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.extensions import db
-from tests.evidence.helpers import Api, Browser, tamper_reason
+from tests.evidence.helpers import tamper_reason
+from tests.support.web import Api, Browser, field_errors
 
 
 def _item(item_id: int) -> Item:
@@ -78,9 +79,9 @@ def test_refused_hand_over_writes_nothing_and_shows_the_message(app, lab, receiv
     assert "/transfer" not in page and "Chain verified (1 event)" in page
     before = _counts()
     # ...and a forged post is refused by the service, shown on the item page, written nowhere.
-    path, page, flashes = examiner.submit(f"/items/{received['id']}/transfer",
+    _, page, flashes = examiner.submit(f"/items/{received['id']}/transfer",
                                           {"to_user_id": lab.id("examiner2")})
-    assert path == f"/items/{received['id']}"
+    assert f"Item {received['barcode']}" in page  # the item page again, with the refusal
     assert flashes[0][0] == "error"
     assert "You do not hold item" in flashes[0][1] and received["barcode"] in flashes[0][1]
     assert _counts() == before
@@ -95,9 +96,12 @@ def test_stale_and_invalid_forms_are_refused_without_writing(app, client, lab, r
     _, _, flashes = tech.submit(f"/items/{received['id']}/transfer",
                                 {"to_user_id": lab.id("examiner"), "expected_seq": "1"})
     assert flashes[0][0] == "error" and "has moved on" in flashes[0][1]
-    _, _, flashes = tech.submit(f"/items/{received['id']}/destroy",
-                                {"witness_id": lab.id("examiner"), "reason": ""})
+    _, page, flashes = tech.submit(f"/items/{received['id']}/destroy",
+                                   {"witness_id": lab.id("examiner"), "reason": ""})
     assert flashes[0][0] == "error" and "Reason" in flashes[0][1]
+    # The message sits beside the field, and what was typed is kept.
+    assert field_errors(page) == {"reason": "Missing data for required field."}
+    assert re.search(rf'<option selected value="{lab.id("examiner")}">', page)
     tech.post(f"/items/{received['id']}/seal", {"seal_number": "S-2"}, expect=400, token=False)
     assert _counts() == before
 

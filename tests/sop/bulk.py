@@ -32,7 +32,7 @@ from sop.models import (
     StepRecord,
 )
 from sop.services.library import effective_versions, load_library
-from tests.conftest import LabKit
+from tests.support.labs import LabKit
 
 CASEWORK = ("FA-03", "FA-04", "FA-05", "FA-06", "FA-07", "FA-09")
 

@@ -20,7 +20,7 @@ from ballistics.extensions import db
 from sop.models import Examination, SopVersion
 from sop.services import documents, equipment, examinations, personnel
 from sop.services.compliance.engine import refresh_findings
-from tests.conftest import PASSWORD, LabKit
+from tests.support.labs import PASSWORD, LabKit
 
 ALL_THREE = {code: 3 for code in personnel.AREA_CODES}
 

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from ballistics.core import timeutil
 from ballistics.extensions import db
-from tests.conftest import make_lab
-from tests.evidence.helpers import Api
 from tests.sop.scenario import ALL_THREE, build, second_manager
+from tests.support.labs import make_lab
+from tests.support.web import Api
 
 
 def test_another_labs_records_answer_404(app, client):

@@ -10,9 +10,9 @@ from ballistics.audit.models import AuditEntry
 from ballistics.core import timeutil
 from ballistics.extensions import db
 from sop.models import Examination, ExaminationReview
-from tests.conftest import make_lab
-from tests.evidence.helpers import Api
 from tests.sop.scenario import as_, make_sop, qualify, second_manager
+from tests.support.labs import make_lab
+from tests.support.web import Api
 
 
 def _counts():

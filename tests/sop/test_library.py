@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ballistics.extensions import db
 from sop.models import Sop, SopStep, SopVersion
 from sop.services.library import LibrarySopSchema, library_files, read
-from tests.conftest import make_lab
+from tests.support.labs import make_lab
 
 
 def test_library_has_at_least_17_valid_sops_with_unique_codes():

@@ -6,39 +6,21 @@ import csv
 import io
 import re
 
-from flask import g
+from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, make_lab
+from ballistics.extensions import db
+from sop.models import CorrectiveAction
 from tests.sop.scenario import build
+from tests.support.labs import PASSWORD, make_lab
+from tests.support.web import field_errors
 
 
-class Client:
-    """A test client whose requests do not inherit the logged-in user of the previous one: the
-    ``app`` fixture keeps one app context (and so one ``g``) across requests."""
-
-    def __init__(self, app):
-        self.inner = app.test_client()
-
-    def get(self, path: str):
-        _fresh_g()
-        return self.inner.get(path)
-
-    def post(self, path: str, data: dict):
-        _fresh_g()
-        return self.inner.post(path, data=data)
-
-
-def _fresh_g() -> None:
-    for name in list(vars(g)):
-        g.pop(name)
-
-
-def _login(app, username: str) -> Client:
-    client = Client(app)
+def _login(app, username: str):
+    client = app.test_client()
     page = client.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
-    response = client.post("/login", {"username": username, "password": PASSWORD,
-                                      "csrf_token": token.group(1)})
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": token.group(1)})
     assert response.status_code == 302
     return client
 
@@ -77,12 +59,28 @@ def test_nonconformity_page_plans_an_action(app):
     detail = client.get(f"/quality/findings/{finding_id}")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', detail.text).group(1)
     response = client.post(f"/quality/findings/{finding_id}/nonconformity",
-                           {"csrf_token": token, "title": "No acknowledgement",
+                           data={"csrf_token": token, "title": "No acknowledgement",
                             "description": "Examiner did not read v1."})
-    assert response.status_code == 302, response.text
-    nc_page = client.get(response.headers["Location"])
+    assert response.status_code == 303, response.text
+    nc_url = response.headers["Location"]
+    nc_page = client.get(nc_url)
     assert nc_page.status_code == 200, nc_page.text
     assert "No action planned yet." in nc_page.text
+    # A plan without its description is refused beside the field, keeps what was typed and
+    # writes nothing.
+    action_url = re.search(r'action="(/quality/nonconformities/\d+/actions)"', nc_page.text)[1]
+    before = db.session.scalar(select(func.count(CorrectiveAction.id)))
+    form = {"csrf_token": token, "kind": "preventive", "owner_id": str(kit.users["examiner"].id),
+            "due_on": "2027-01-31", "description": ""}
+    refused = client.post(action_url, data=form)
+    assert refused.status_code == 422
+    assert field_errors(refused.text) == {"description": "Missing data for required field."}
+    assert '<option selected value="preventive">' in refused.text
+    assert 'value="2027-01-31"' in refused.text
+    assert db.session.scalar(select(func.count(CorrectiveAction.id))) == before
+    accepted = client.post(action_url, data={**form, "description": "Read-and-sign drill."})
+    assert accepted.status_code == 303 and accepted.headers["Location"] == nc_url
+    assert "Read-and-sign drill." in client.get(nc_url).text
 
 
 def test_reevaluate_competency_and_sop_pages(app):
@@ -93,10 +91,10 @@ def test_reevaluate_competency_and_sop_pages(app):
     client = _login(app, names["manager"])
     page = client.get("/quality/")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/quality/evaluate", {"csrf_token": token})
-    assert response.status_code == 302
+    response = client.post("/quality/evaluate", data={"csrf_token": token})
+    assert response.status_code == 303
     assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
-    assert client.post("/quality/evaluate", {}).status_code in (400, 422)
+    assert client.post("/quality/evaluate", data={}).status_code in (400, 422)
     sops = client.get("/quality/sops")
     assert "FA-06" in sops.text and "effective" in sops.text
     progress = client.get(f"/quality/examiners/{examiner_id}/competency")

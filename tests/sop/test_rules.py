@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ballistics.extensions import db
 from sop.models import Finding
 from sop.services.compliance.registry import all_rules
-from tests.conftest import make_lab
 from tests.sop.scenario import build
+from tests.support.labs import make_lab
 
 
 def findings(exam_id: int) -> dict[str, Finding]:

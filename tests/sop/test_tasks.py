@@ -10,8 +10,8 @@ from ballistics.core import timeutil
 from ballistics.extensions import db
 from sop.models import Finding
 from sop.tasks import BEAT_SCHEDULE, evaluate_lab, send_reminders
-from tests.conftest import make_lab
 from tests.sop.scenario import build
+from tests.support.labs import make_lab
 
 
 def test_beat_schedule_names_registered_tasks():

@@ -11,8 +11,8 @@ from ballistics.extensions import db
 from sop.models import Finding
 from sop.services import examinations
 from sop.services.compliance.engine import refresh_findings
-from tests.conftest import make_lab
 from tests.sop.scenario import as_, build
+from tests.support.labs import make_lab
 
 
 def rules(exam_id: int) -> list[str]:

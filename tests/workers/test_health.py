@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from tests.conftest import migrated_app, need_service
+from tests.support.services import migrated_app, need_service
 from tests.workerproc import worker_process
 
 BROKERS = {

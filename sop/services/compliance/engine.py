@@ -68,8 +68,3 @@ def refresh_findings(lab_id: int, exam_ids: list[int] | None = None,
     return EvaluationSummary(len(exams), len(rows))
 
 
-def findings_for(lab_id: int, exam_id: int) -> list[Result]:
-    """Evaluate one examination now without storing (for its compliance view)."""
-    facts = load_reference(lab_id, timeutil.utcnow())
-    exams = load_examinations(lab_id, facts, [exam_id])
-    return judge(exams[0], facts) if exams else []

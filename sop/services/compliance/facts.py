@@ -35,6 +35,7 @@ from sop.models import (
     SopVersion,
     StepRecord,
 )
+from sop.models.personnel import AssessmentStatus
 
 
 @dataclass(slots=True)
@@ -210,7 +211,7 @@ def load_reference(lab_id: int, now: datetime) -> LabFacts:
                    .where(A.lab_id == lab_id).order_by(A.starts_on, A.id)):
         facts.authorisations[(r.user_id, r.sop_id)].append(AuthFacts(*r))
     for r in _rows(select(C.id, C.user_id, C.assessed_on, C.valid_until, C.is_competent)
-                   .where(C.lab_id == lab_id, C.status == "completed")
+                   .where(C.lab_id == lab_id, C.status == AssessmentStatus.COMPLETED)
                    .order_by(C.assessed_on, C.id)):
         facts.competency[r.user_id].append(CompetencyFacts(*r))
     for r in _rows(select(P.id, P.user_id, P.provider, P.test_ref, P.taken_on,

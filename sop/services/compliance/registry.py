@@ -8,13 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class Severity(StrEnum):
-    BLOCKING = "blocking"  # refused at the stage named by the rule; a finding if it slips through
-    MAJOR = "major"
-    MINOR = "minor"
+from sop.models.quality import Severity
 
 
 @dataclass(frozen=True)

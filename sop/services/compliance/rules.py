@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import timedelta
 
+from sop.models.examinations import ReviewKind, ReviewOutcome
 from sop.services.compliance.facts import ExamFacts, LabFacts, upto
 from sop.services.compliance.registry import Severity, Violation, rule
 
@@ -205,7 +206,7 @@ def step_values_in_range(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                                  "max": s.max_value} for s, v in bad]})
 
 
-def _latest(exam: ExamFacts, kind: str):
+def _latest(exam: ExamFacts, kind: ReviewKind):
     before = [r for r in exam.reviews if r.kind == kind
               and (exam.released_at is None or r.reviewed_at <= exam.released_at)]
     return before[-1] if before else None
@@ -217,14 +218,14 @@ def _latest(exam: ExamFacts, kind: str):
 def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.released_at is None:
         return None
-    review = _latest(exam, "technical")
+    review = _latest(exam, ReviewKind.TECHNICAL)
     if review is None:
         return Violation("The report was released without a technical review.", {})
     v = facts.versions[exam.version_id]
     grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
     authorised = any(a.covers(review.reviewed_at.date()) for a in grants)
     independent = review.reviewer_id != exam.examiner_id
-    if independent and review.outcome == "agree" and authorised:
+    if independent and review.outcome == ReviewOutcome.AGREE and authorised:
         return None
     evidence = {"review_id": review.id, "reviewer_id": review.reviewer_id,
                 "outcome": review.outcome, "reviewed_at": review.reviewed_at.isoformat()}
@@ -232,7 +233,7 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if not independent:
         return Violation(f"The technical review #{review.id} was by the examiner themself "
                          f"({who}).", evidence)
-    if review.outcome != "agree":
+    if review.outcome != ReviewOutcome.AGREE:
         return Violation(f"The latest technical review (#{review.id}, {who}) disagreed: "
                          f"{review.reasons}", evidence)
     return Violation(f"The technical reviewer {who} was not authorised for {v.sop_code} "
@@ -245,7 +246,7 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
 def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.released_at is None:
         return None
-    review = _latest(exam, "administrative")
+    review = _latest(exam, ReviewKind.ADMINISTRATIVE)
     if review is None:
         return Violation("The report was released without an administrative review.", {})
     evidence = {"review_id": review.id, "reviewer_id": review.reviewer_id,
@@ -253,7 +254,7 @@ def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if review.reviewer_id == exam.examiner_id:
         return Violation(f"The administrative review #{review.id} was by the examiner "
                          "themself.", evidence)
-    if review.outcome != "approved":
+    if review.outcome != ReviewOutcome.APPROVED:
         return Violation(f"The latest administrative review (#{review.id}) returned the "
                          f"report: {review.reasons}", evidence)
     return None

@@ -1,9 +1,8 @@
-"""Flask CLI commands: ``flask --app wsgi <command>``."""
+"""The demo lab: ``flask --app wsgi seed-demo`` (used by ``scripts/run``)."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
 from sqlalchemy import select
 
 from ballistics.auth import services as accounts
@@ -55,44 +54,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
     return [(u, DEMO_PASSWORD, ", ".join(r.value for r in roles)) for u, _, roles in DEMO_USERS]
 
 
-def register_cli(app: Flask) -> None:
-    from ballistics.comparisons import cli as comparisons_cli
-
-    comparisons_cli.register(app)
-
-    @app.cli.command("seed-demo")
-    def seed_demo_command() -> None:
-        """Create a demo lab with users and evidence (idempotent); print the logins."""
-        for username, password, roles in seed_demo():
-            click.echo(f"  {username:10s} {password}   ({roles})")
-
-    @app.cli.command("create-lab")
-    @click.argument("code")
-    @click.argument("name")
-    @click.option("--country", default="")
-    def create_lab_command(code: str, name: str, country: str) -> None:
-        """Register a lab."""
-        with acting_as(None, None, "cli:create-lab"):
-            lab = accounts.create_lab(code, name, country)
-        db.session.commit()
-        click.echo(f"lab {lab.id} {lab.code}")
-
-    @app.cli.command("create-user")
-    @click.argument("lab_code")
-    @click.argument("username")
-    @click.argument("full_name")
-    @click.option("--role", "roles", multiple=True, required=True,
-                  type=click.Choice([r.value for r in Role]))
-    @click.password_option()
-    def create_user_command(lab_code: str, username: str, full_name: str, roles: tuple[str],
-                            password: str) -> None:
-        """Add a user to a lab (the password is asked for, never echoed)."""
-        lab = db.session.scalar(select(Lab).where(Lab.code == lab_code))
-        if lab is None:
-            raise click.ClickException(f"no lab {lab_code}")
-        with acting_as(None, lab.id, "cli:create-user"):
-            user = accounts.create_user(lab, username, full_name, password,
-                                        [Role(r) for r in roles])
-        db.session.commit()
-        click.echo(f"user {user.id} {user.username}")
-
+@click.command("seed-demo")
+def demo_cli() -> None:
+    """Create a demo lab with users and evidence (idempotent); print the logins."""
+    for username, password, roles in seed_demo():
+        click.echo(f"  {username:10s} {password}   ({roles})")
