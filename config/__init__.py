@@ -65,6 +65,24 @@ def load_settings(overrides: dict | None = None) -> dict:
         # TASK_RETRY_DELAY * 2^n seconds apart, before the task gives up and says why.
         "TASK_MAX_RETRIES": int(env.get("TASK_MAX_RETRIES", 5)),
         "TASK_RETRY_DELAY": float(env.get("TASK_RETRY_DELAY", 2)),
+        # The custody ledger (docs/ledger.md). Each lab's log is named
+        # <LEDGER_HOST>/ledger/<lab code>; its signing keys live in LEDGER_KEY_DIR (0600 files,
+        # outside the database), one <lab code>.json keyring per lab.
+        "LEDGER_HOST": env.get("LEDGER_HOST", "ballistics.local"),
+        "LEDGER_KEY_DIR": env.get("LEDGER_KEY_DIR") or str(instance / "ledger"),
+        # Witnesses that cosign checkpoints: "URL VKEY" pairs separated by commas (the witness
+        # prints its VKEY: python -m ballistics.witness show-key).
+        "LEDGER_WITNESSES": env.get("LEDGER_WITNESSES", ""),
+        "LEDGER_WITNESS_TIMEOUT": float(env.get("LEDGER_WITNESS_TIMEOUT", 5)),
+        # Every worker process seals new rows this often (0 turns the sealing thread off);
+        # one sealer per lab at a time, whichever worker takes the lab's lock.
+        "LEDGER_SEAL_SECONDS": float(env.get("LEDGER_SEAL_SECONDS", 0.5)),
+        # A new checkpoint is signed (and sent to the witnesses) this often when the log grew.
+        "LEDGER_CHECKPOINT_SECONDS": float(env.get("LEDGER_CHECKPOINT_SECONDS", 60)),
+        # An id that stays missing behind newer rows longer than this is a rolled-back insert,
+        # not a slow transaction; the hourly sweep still seals any row found later.
+        "LEDGER_HOLE_SECONDS": float(env.get("LEDGER_HOLE_SECONDS", 600)),
+        "LEDGER_SWEEP_SECONDS": float(env.get("LEDGER_SWEEP_SECONDS", 3600)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),

@@ -31,8 +31,10 @@ def worker_env(app: Flask) -> dict[str, str]:
         "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
         "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
         "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
-        **{name: str(cfg[name]) for name in ("TASK_MAX_RETRIES", "TASK_RETRY_DELAY",
-                                             "WORK_STUCK_AFTER", "OUTBOX_RELAY_SECONDS")},
+        **{name: str(cfg[name]) for name in (
+            "TASK_MAX_RETRIES", "TASK_RETRY_DELAY", "WORK_STUCK_AFTER", "OUTBOX_RELAY_SECONDS",
+            "LEDGER_HOST", "LEDGER_KEY_DIR", "LEDGER_WITNESSES", "LEDGER_SEAL_SECONDS",
+            "LEDGER_CHECKPOINT_SECONDS", "LEDGER_HOLE_SECONDS", "LEDGER_SWEEP_SECONDS")},
         "PYTHONPATH": str(REPO),
     })
     return env

@@ -1,4 +1,5 @@
-"""AuditEntry (append-only, one hash chain per lab) and AuditHead (the chain's tip)."""
+"""AuditEntry: append-only; each entry hashed on its own content and sealed into the lab's
+ledger (entries written before the ledger form the old per-lab hash chain)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ class AuditEntry(db.Model):
     __audit__ = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: the lab whose chain this entry extends (0 = installation-wide records)
+    #: the lab whose log holds this entry (0 = installation-wide records, in no lab's log)
     chain_key: Mapped[int] = mapped_column(index=True)
-    #: position in the chain, 1-based, gapless
-    seq: Mapped[int]
+    #: position in the old per-lab chain (1-based, gapless) for entries written before the
+    #: ledger; None since: the entry's position is its leaf's in the lab's ledger
+    seq: Mapped[int | None]
     actor_id: Mapped[int | None] = mapped_column(index=True)
     #: "web", "api", "task:<name>", "cli:<name>", "system"
     origin: Mapped[str] = mapped_column(String(80))
@@ -41,16 +43,7 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    #: old chain: the previous entry's hash. Since the ledger: ``salt:<32 hex>``, a random salt
+    #: so that two entries with the same facts still have distinct hashes
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class AuditHead(db.Model):
-    """The last entry of each lab's chain; locked while appending so the chain never forks."""
-
-    __tablename__ = "audit_heads"
-    __audit__ = False
-
-    chain_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    seq: Mapped[int]
-    hash: Mapped[str] = mapped_column(String(64))

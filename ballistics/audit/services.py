@@ -2,6 +2,12 @@
 
 Every ORM write is captured after each flush, so no service can forget to log; the entry is
 written on the same connection, inside the same transaction as the change it describes.
+
+Entries are hashed on their own content (with a random salt) and inserted without any lab-wide
+lock: writers of a lab no longer wait for each other. Order and tamper evidence come from the
+lab's ledger (``ballistics.ledger``), which seals each entry as a leaf of a Merkle tree within
+a second or so of the commit. Entries written before the ledger keep their per-lab hash chain
+(``seq`` 1, 2, ...; ``prev_hash`` the previous entry's hash) and still verify as that chain.
 """
 
 from __future__ import annotations
@@ -9,19 +15,21 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import secrets
 from dataclasses import dataclass
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import event, insert, inspect, select
 
-from ballistics.audit.models import AuditAction, AuditEntry, AuditHead
+from ballistics.audit.models import AuditAction, AuditEntry
 from ballistics.core.context import current_actor
 from ballistics.core.hashing import GENESIS, chain_hash
 from ballistics.core.timeutil import canonical, utcnow
 
 REDACTED_COLUMNS = {"password_hash", "token_hash"}
+#: ``prev_hash`` of entries written since the ledger: this prefix and a random salt
+SALT_PREFIX = "salt:"
 _entries = AuditEntry.__table__
-_heads = AuditHead.__table__
 
 
 def _plain(value):
@@ -87,34 +95,24 @@ def hashed_payload(entry: dict) -> dict:
 
 
 def append(session: Session, chain_key: int, rows: list[dict]) -> None:
-    """Append entries to one lab's chain on the session's connection.
+    """Append entries for one lab on the session's connection: one INSERT, no lock.
 
-    The chain head is locked once, the entries are inserted in one statement and the head moves
-    once, so an audited transaction costs three statements per lab whatever it wrote.
-    Each row holds action, object_type, object_id, before and after.
+    Each entry's hash covers its own facts and a random salt (``prev_hash``); its place in the
+    lab's history is given by the ledger's sealer. Each row holds action, object_type,
+    object_id, before and after.
     """
     actor = current_actor()
-    conn = session.connection()
-    head = conn.execute(select(_heads.c.seq, _heads.c.hash)
-                        .where(_heads.c.chain_key == chain_key).with_for_update()).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     created_at = utcnow()
     values = []
     for row in rows:
-        seq += 1
-        entry = {"chain_key": chain_key, "seq": seq, "actor_id": actor.user_id,
+        entry = {"chain_key": chain_key, "seq": None, "actor_id": actor.user_id,
                  "origin": actor.origin, "action": row["action"],
                  "object_type": row["object_type"], "object_id": row["object_id"],
                  "before": row["before"], "after": row["after"], "created_at": created_at}
-        digest = chain_hash(prev, hashed_payload(entry))
-        values.append({**entry, "prev_hash": prev, "hash": digest})
-        prev = digest
-    conn.execute(insert(_entries), values)
-    if head:
-        conn.execute(update(_heads).where(_heads.c.chain_key == chain_key)
-                     .values(seq=seq, hash=prev))
-    else:
-        conn.execute(insert(_heads).values(chain_key=chain_key, seq=seq, hash=prev))
+        salt = SALT_PREFIX + secrets.token_hex(16)
+        values.append({**entry, "prev_hash": salt,
+                       "hash": chain_hash(salt, hashed_payload(entry))})
+    session.connection().execute(insert(_entries), values)
 
 
 @event.listens_for(Session, "after_flush")
@@ -142,8 +140,6 @@ def _capture(session: Session, flush_context) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    # Appending last keeps each lab's chain head locked only for the commit itself; a stable
-    # order of chain keys keeps lock acquisition deadlock-free across transactions.
     # Commit flushes only after this hook: flush now so changes nobody flushed yet are audited
     # in this transaction, not carried into the next one.
     session.flush()
@@ -171,19 +167,32 @@ class ChainReport:
     entries: int
     first_bad_seq: int | None = None
     reason: str = ""
+    first_bad_id: int | None = None
 
 
 def verify_audit_chain(session: Session, chain_key: int) -> ChainReport:
-    """Recompute every hash of one lab's audit chain; name the first entry that does not fit."""
+    """Recompute every hash of one lab's audit entries; name the first that does not fit.
+
+    Entries of the old per-lab chain must link gaplessly; every later entry must match its own
+    salted hash. That a later entry was not removed or reordered is the ledger's to show
+    (``ballistics.ledger.verify``): this checks each entry's content only.
+    """
     prev, count = GENESIS, 0
     rows = session.execute(select(AuditEntry).where(AuditEntry.chain_key == chain_key)
-                           .order_by(AuditEntry.seq)).scalars()
+                           .order_by(AuditEntry.seq.is_(None), AuditEntry.seq, AuditEntry.id)
+                           ).scalars()
     for count, entry in enumerate(rows, start=1):
-        if entry.seq != count:
-            return ChainReport(False, count, entry.seq, f"entry {count} is missing")
         payload = hashed_payload({name: getattr(entry, name) for name in HASHED_FIELDS})
+        if entry.seq is None:
+            if (not entry.prev_hash.startswith(SALT_PREFIX)
+                    or chain_hash(entry.prev_hash, payload) != entry.hash):
+                return ChainReport(False, count, None, f"audit entry {entry.id} does not match "
+                                   "its hash", entry.id)
+            continue
+        if entry.seq != count:
+            return ChainReport(False, count, entry.seq, f"entry {count} is missing", entry.id)
         if entry.prev_hash != prev or chain_hash(prev, payload) != entry.hash:
             return ChainReport(False, count, entry.seq,
-                               f"audit entry {entry.seq} does not match its hash")
+                               f"audit entry {entry.seq} does not match its hash", entry.id)
         prev = entry.hash
     return ChainReport(True, count)

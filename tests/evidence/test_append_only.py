@@ -21,7 +21,7 @@ def recorded(app, client, lab) -> tuple[CustodyEvent, AuditEntry]:
     item = tech.receive(tech.new_case()["id"])
     event = db.session.scalar(select(CustodyEvent).where(CustodyEvent.item_id == item["id"]))
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.chain_key == lab.lab.id)
-                              .order_by(AuditEntry.seq.desc()))
+                              .order_by(AuditEntry.id.desc()))
     return event, entry
 
 
@@ -88,7 +88,8 @@ def test_audit_chain_names_an_altered_entry(app, client, lab):
     tech = Api(client, lab, "tech")
     tech.receive(tech.new_case()["id"])
     victim = db.session.scalar(select(AuditEntry).where(AuditEntry.chain_key == lab.lab.id)
-                               .order_by(AuditEntry.seq).offset(3))
+                               .order_by(AuditEntry.id).offset(3))
+    assert victim.seq is None and victim.prev_hash.startswith("salt:")  # hashed on its own
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
@@ -103,7 +104,8 @@ def test_audit_chain_names_an_altered_entry(app, client, lab):
                           "audit_entries BEGIN SELECT RAISE(ABORT, 'append-only'); END"))
     db.session.commit()
     report = verify_audit_chain(db.session, lab.lab.id)
-    assert not report.ok and report.first_bad_seq == victim.seq
+    assert not report.ok and report.first_bad_id == victim.id
+    assert f"audit entry {victim.id} does not match its hash" in report.reason
 
 
 def test_changes_flushed_only_by_commit_are_audited_in_their_own_transaction(app, lab):
@@ -115,6 +117,6 @@ def test_changes_flushed_only_by_commit_are_audited_in_their_own_transaction(app
     assert not db.session.info.get("audit_pending")
     entry = db.session.scalar(select(AuditEntry).where(
         AuditEntry.chain_key == lab.lab.id, AuditEntry.object_type == "labs",
-        AuditEntry.action == "update").order_by(AuditEntry.seq.desc()))
+        AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
     assert entry is not None and entry.after == {"name": "Renamed without an explicit flush"}
     assert verify_audit_chain(db.session, lab.lab.id).ok

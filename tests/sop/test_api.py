@@ -129,6 +129,6 @@ def test_quality_writes_are_audited_and_reviews_are_in_the_chain(app, client):
     assert "findings" not in tables  # derived rows, recomputed from the audited facts
     released = db.session.scalar(select(AuditEntry).where(
         AuditEntry.object_type == "examinations", AuditEntry.object_id == str(sc.exam.id),
-        AuditEntry.action == "update").order_by(AuditEntry.seq.desc()))
+        AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
     assert released.after["status"] == "released"
     assert verify_audit_chain(db.session, kit.lab.id).ok
