@@ -22,6 +22,7 @@ DOMAINS = (
     "ballistics.outbox",
     "ballistics.evidence",
     "ballistics.comparisons",
+    "ballistics.ledger",
     "sop",
 )
 
