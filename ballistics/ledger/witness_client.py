@@ -7,6 +7,7 @@ without the test-only ``requests``. Any tlog-witness implementation can be on th
 
 from __future__ import annotations
 
+import hashlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -109,7 +110,7 @@ def submit(witness: Witness, signed_checkpoint: bytes, proof_for: ProofFor,
     with ``proof_for(size)``. A witness that has cosigned a *larger* tree than this checkpoint
     is not retried: the log would be asking it to go backwards (a rollback or a split view).
     """
-    size = checkpoints.Checkpoint.parse(notes.parse_note(signed_checkpoint).text).size
+    size = checkpoint_size(signed_checkpoint)
     for attempt in range(1, max(1, attempts) + 1):
         try:
             proof = list(proof_for(old_size)) if old_size else []
@@ -119,3 +120,25 @@ def submit(witness: Witness, signed_checkpoint: bytes, proof_for: ProofFor,
                 raise
             old_size = conflict.known_size
     raise AssertionError("unreachable")
+
+
+def checkpoint_size(signed_checkpoint: bytes) -> int:
+    return checkpoints.Checkpoint.parse(notes.parse_note(signed_checkpoint).text).size
+
+
+def latest_checkpoint(witness: Witness, origin: str, timeout: float = 10.0) -> bytes | None:
+    """The latest checkpoint the witness cosigned for ``origin`` (``GET
+    <prefix>/<hex SHA-256 of origin>/checkpoint``, the shipped witness's monitoring route; not
+    part of tlog-witness, so None when a witness does not offer it). Unverified: open it with
+    the log and witness keys."""
+    url = f"{witness.url}/{hashlib.sha256(origin.encode()).hexdigest()}/checkpoint"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise WitnessRefused(witness.url, exc.code, exc.read().decode("utf-8", "replace")[:500]
+                             ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise WitnessRefused(witness.url, 0, str(exc)) from exc
