@@ -1,13 +1,16 @@
 """The custody timeline as people read it, and the court chain-of-custody report.
 
-The item page and the report share :func:`timeline` and :func:`verdict`, so the court sees
-exactly what the lab sees.
+The item page and the report share :func:`timeline`, so the court sees exactly what the lab
+sees. The report's verdict rests on the item's hash chain *and* on the lab's ledger: the proof
+file the court downloads is checked by the same offline verifier a court runs, and only a
+checkpoint cosigned by an independent witness lets the report say that nothing was altered.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -18,6 +21,9 @@ from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import ChainVerification, verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, Item, StorageLocation
 from ballistics.extensions import db
+from ballistics.ledger.proofs import CustodyProof, custody_proof
+
+log = logging.getLogger(__name__)
 
 
 def fmt_utc(ts: datetime | None) -> str:
@@ -85,19 +91,71 @@ def _events(n: int) -> str:
     return f"{n} event" if n == 1 else f"{n} events"
 
 
-def verdict(result: ChainVerification, item: Item, at: datetime) -> str:
-    """The verification result in words, for a reader who has never seen a hash chain."""
+@dataclass(frozen=True)
+class Verdict:
+    """What the report may state: ``state`` is "witnessed" (verified against a checkpoint an
+    independent witness cosigned), "unanchored" (consistent, but nothing outside the lab's
+    database vouches for it) or "broken"."""
+
+    state: str
+    badge: str
+    statement: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "witnessed"
+
+
+def _witness_words(proof: CustodyProof) -> str:
+    return ", ".join(f"{name} on {datetime.fromtimestamp(ts, UTC):%Y-%m-%d %H:%M:%S} UTC"
+                     for name, ts in proof.check.witnessed)
+
+
+def verdict(result: ChainVerification, item: Item, at: datetime,
+            proof: CustodyProof | None = None, ledger_error: str = "") -> Verdict:
+    """The verification result in words, for a reader who has never seen a hash chain. It never
+    says that nothing was altered unless the witnessed checkpoint verifies."""
     when = fmt_utc(at)
-    if result.ok:
-        return (f"The chain of {_events(result.events)} was verified on {when}: every "
-                "event's hash matches its recorded contents, every event links to the hash of "
-                f"the event before it, events 1 to {result.events} are all present, and the "
-                f"last event is the item's recorded chain head ({item.custody_head}). "
-                "No event has been altered, removed or reordered since it was recorded.")
-    where = f"at event {result.broken_seq}" if result.broken_seq else "before its first event"
-    return (f"The chain of custody was checked on {when} and is BROKEN {where}: "
-            f"{result.reason}. The record of this event and of every later event cannot be "
-            "relied upon as originally recorded; the laboratory must investigate.")
+    if not result.ok:
+        where = f"at event {result.broken_seq}" if result.broken_seq else "before its first event"
+        return Verdict("broken", badge(result),
+                       f"The chain of custody was checked on {when} and is BROKEN {where}: "
+                       f"{result.reason}. The record of this event and of every later event "
+                       "cannot be relied upon as originally recorded; the laboratory must "
+                       "investigate.")
+    chain = (f"every event's hash matches its recorded contents, every event links to the hash "
+             f"of the event before it, events 1 to {result.events} are all present, and the "
+             f"last event is the item's recorded chain head ({item.custody_head})")
+    check = proof.check if proof else None
+    anchor_problem = proof.anchor.problem if proof else ""
+    if check is not None and check.ok and check.witnessed:
+        cp = proof.anchor.checkpoint
+        return Verdict(
+            "witnessed", f"Chain verified and witnessed ({_events(result.events)})",
+            f"The chain of {_events(result.events)} was verified on {when}: {chain}. Each event "
+            f"is included in the checkpoint of the first {cp.size} entries of the laboratory's "
+            "custody log, signed by the laboratory and cosigned by the independent witness "
+            f"{_witness_words(proof)}. No "
+            "event has been altered, removed or reordered since that witness cosigned the "
+            "checkpoint: a change would contradict the checkpoint the witness keeps. The proof "
+            "file below lets anyone repeat this check with the laboratory's public key.")
+    if anchor_problem or (check is not None and not check.ok
+                          and "no checkpoint" not in check.failure):
+        reason = anchor_problem or check.failure
+        return Verdict(
+            "broken", "Chain CONTRADICTS the witnessed log",
+            f"The chain of {_events(result.events)} was checked on {when}. Its events are "
+            f"consistent with each other, but they do NOT match the laboratory's witnessed "
+            f"custody log: {reason}. The recorded events cannot be relied upon as originally "
+            "recorded; the laboratory must investigate.")
+    why = (ledger_error and f"the ledger could not be checked: {ledger_error}") or (
+        "no independent witness has cosigned a checkpoint covering these events yet")
+    return Verdict(
+        "unanchored", f"Chain consistent, NOT witnessed ({_events(result.events)})",
+        f"The chain of {_events(result.events)} was checked on {when} and is internally "
+        f"consistent: {chain}. It is not anchored, because {why}: this check cannot exclude "
+        "that someone with full access to the laboratory's database rewrote the events and "
+        "recomputed their hashes.")
 
 
 @dataclass(frozen=True)
@@ -113,10 +171,15 @@ class CustodyReport:
     item: Item
     rows: list[EventRow]
     result: ChainVerification
-    statement: str
+    verdict: Verdict
     sub_items: list[ChainSummary]
     generated_at: datetime
     generated_by: User
+    proof: CustodyProof | None
+
+    @property
+    def statement(self) -> str:
+        return self.verdict.statement
 
 
 def _descendants(item: Item) -> list[Item]:
@@ -126,19 +189,31 @@ def _descendants(item: Item) -> list[Item]:
     return out
 
 
+def ledger_proof(actor: User, item: Item) -> tuple[CustodyProof | None, str]:
+    """The item's court proof file, or why the ledger could not give one. Runs before the
+    request writes anything (it seals and checkpoints in transactions of its own)."""
+    try:
+        return custody_proof(actor, item), ""
+    except Exception as exc:  # the report must still say what it can
+        log.exception("ledger proof for item %s failed", item.id)
+        return None, f"{type(exc).__name__}: {exc}"
+
+
 def custody_report(actor: User, item: Item) -> CustodyReport:
     """Assemble the court report for an item of the actor's lab, and audit that it was read.
 
     Producing the report discloses the whole history to someone outside the lab, so the read
-    is recorded in the lab's audit chain (committed with the request).
+    is recorded in the lab's audit log (committed with the request).
     """
+    proof, ledger_error = ledger_proof(actor, item)
     now = utcnow()
     result = verify_chain(db.session, item)
     subs = [ChainSummary(sub, verify_chain(db.session, sub)) for sub in _descendants(item)]
+    judged = verdict(result, item, now, proof, ledger_error)
     record_read(db.session, lab_id=item.lab_id, object_type="items", object_id=str(item.id),
                 detail={"view": "chain_of_custody_report", "barcode": item.barcode,
-                        "verified": result.ok, "events": result.events})
+                        "verified": result.ok, "events": result.events,
+                        "ledger": judged.state})
     return CustodyReport(lab=db.session.get(Lab, item.lab_id), case=item.case, item=item,
-                         rows=timeline(item), result=result,
-                         statement=verdict(result, item, now), sub_items=subs,
-                         generated_at=now, generated_by=actor)
+                         rows=timeline(item), result=result, verdict=judged, sub_items=subs,
+                         generated_at=now, generated_by=actor, proof=proof)

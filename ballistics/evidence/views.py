@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
 from ballistics.evidence import custody, forms, labels, reports
@@ -115,7 +116,23 @@ def item_label(item_id: int) -> ResponseReturnValue:
 def item_report(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     report = reports.custody_report(current_user, item)
-    return render_template("evidence/report.html", r=report, badge=reports.badge(report.result))
+    return render_template("evidence/report.html", r=report, badge=report.verdict.badge)
+
+
+@bp.route("/items/<int:item_id>/report/proof.json")
+@login_required
+def item_report_proof(item_id: int) -> ResponseReturnValue:
+    """The court proof file: the item's events, their inclusion proofs and the witnessed
+    checkpoint, signed by the lab (check it with ``flask ledger verify-report``)."""
+    item = custody.load_item(current_user, item_id)
+    proof, error = reports.ledger_proof(current_user, item)
+    if proof is None:
+        abort(503, description=f"The ledger could not produce a proof file: {error}")
+    record_read(db.session, lab_id=item.lab_id, object_type="items", object_id=str(item.id),
+                detail={"view": "custody_proof_file", "barcode": item.barcode,
+                        "verified": proof.check.ok, "witnessed": bool(proof.check.witnessed)})
+    return Response(proof.data, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="{proof.filename}"'})
 
 
 def _badge(item: Item) -> tuple[bool, str]:

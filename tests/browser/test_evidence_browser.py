@@ -61,7 +61,8 @@ def test_receive_hand_over_label_and_report(pg_app, live_server, page):
     page.click("text=Court report")
     assert page.locator("h1").inner_text() == "Chain of custody report"
     verdict = page.locator("#verification").inner_text()
-    assert "The chain of 2 events was verified on" in verdict
+    # No witness in this deployment: the report says the chain is consistent, not anchored.
+    assert "The chain of 2 events was checked on" in verdict and "not anchored" in verdict
     screenshot(page, "evidence-4-report")
     # The print layout renders to PDF with the browser's own print engine.
     page.emulate_media(media="print")
