@@ -83,6 +83,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         # not a slow transaction; the hourly sweep still seals any row found later.
         "LEDGER_HOLE_SECONDS": float(env.get("LEDGER_HOLE_SECONDS", 600)),
         "LEDGER_SWEEP_SECONDS": float(env.get("LEDGER_SWEEP_SECONDS", 3600)),
+        # Also queue a ledger.seal task through the outbox with every custody write (measured
+        # slower; for deployments whose workers run tasks but not the sealing thread).
+        "LEDGER_OUTBOX_NUDGE": env.get("LEDGER_OUTBOX_NUDGE") == "1",
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),

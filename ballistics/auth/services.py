@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ballistics.auth.models import ApiToken, Lab, User, UserRole
 from ballistics.auth.roles import Role
@@ -59,7 +60,9 @@ def issue_token(user: User, name: str = "", days: int = 90) -> str:
 
 
 def user_for_token(token: str) -> User:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token)))
+    # The user comes with the token (one query less on every API request).
+    row = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == ApiToken.digest(token)))
     if (row is None or row.revoked_at is not None
             or (row.expires_at and row.expires_at < utcnow()) or not row.user.is_active):
         raise Unauthorized("The bearer token is unknown, expired or revoked.")

@@ -63,23 +63,30 @@ class ApiBlueprint(Blueprint):
                            response=response, many=many, status=status, public=public,
                            errors=list(errors), form=form)
 
+            # Schemas hold no request state: build them once, not on every call (building one
+            # costs about as much as a database round trip).
+            body_schema = body() if body is not None else None
+            form_schema = form() if form is not None else None
+            query_schema = query() if query is not None else None
+            response_schema = response(many=many) if response is not None else None
+
             @functools.wraps(view)
             def wrapper(**kwargs):
                 if not public and getattr(g, "api_user", None) is None:
                     raise Unauthorized("A valid bearer token is required.")
-                if body is not None:
-                    kwargs["data"] = body().load(_json_body())
-                if form is not None:  # multipart: fields by schema, files by the view
-                    kwargs["data"] = form().load(request.form.to_dict())
-                if query is not None:
-                    kwargs["params"] = query().load(request.args.to_dict())
+                if body_schema is not None:
+                    kwargs["data"] = body_schema.load(_json_body())
+                if form_schema is not None:  # multipart: fields by schema, files by the view
+                    kwargs["data"] = form_schema.load(request.form.to_dict())
+                if query_schema is not None:
+                    kwargs["params"] = query_schema.load(request.args.to_dict())
                 result = view(**kwargs)
                 code = status
                 if isinstance(result, tuple):  # (object, status) overrides, e.g. 200 for a dup
                     result, code = result
-                if response is None:
+                if response_schema is None:
                     return result
-                return response(many=many).dump(result), code
+                return response_schema.dump(result), code
 
             endpoint = f"{view.__name__}_{method.lower()}"
             self.add_url_rule(rule, endpoint=endpoint, view_func=wrapper, methods=[method])

@@ -102,7 +102,8 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
             reason: str = "", **details) -> Item:
     """Receive an item from an outside agency into the actor's custody."""
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
-    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind),
+    # A new item has no seals: say so, rather than have the answer load an empty list.
+    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind), seals=[],
                 number=next_item_number(case, None), description=description, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
     db.session.add(item)

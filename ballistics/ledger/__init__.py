@@ -20,5 +20,7 @@ def init_app(app: Flask) -> None:
     from ballistics.ledger.worker import add_worker_sealer
 
     install(app, __name__)
+    import ballistics.ledger.nudge  # noqa: F401 - its session listener (off unless configured)
+
     configure_witnesses(app)
     add_worker_sealer(app.extensions["celery"])

@@ -289,3 +289,32 @@ def _verify(data: bytes, lab_keys: Sequence[PublicKey] | None,
                  "links to the one before, the last is the item's chain head")
     check.passed(f"each event is included in the checkpoint (RFC 9162 inclusion proofs at "
                  f"positions {', '.join(str(e['position']) for e in events)})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ballistics.ledger.court FILE --lab-keys KEYS``: the same check as ``flask
+    ledger verify-report`` without the application (PyNaCl is the only dependency)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m ballistics.ledger.court",
+                                     description="Check a custody proof file offline.")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--lab-keys", type=Path, required=True,
+                        help="the lab's public key document")
+    parser.add_argument("--witness-key", action="append", default=None,
+                        help="a witness cosignature key to trust (repeatable)")
+    parser.add_argument("--allow-unwitnessed", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        keys = load_public_keys(json.loads(args.lab_keys.read_text()))
+    except (OSError, ValueError, KeyringError) as exc:
+        parser.error(f"cannot read the lab's keys: {exc}")
+    check = verify_document(args.file.read_bytes(), keys, args.witness_key,
+                            require_witness=not args.allow_unwitnessed)
+    print(check.text(), end="")
+    return 0 if check.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,382 @@
+"""Custody write throughput against a bare baseline, in one run, on PostgreSQL (issue 10).
+
+Three servers, one after the other, each gunicorn with the same settings (``--workers 4``) and
+the same wrk load (``-t2 -c50``, ``--seconds`` each, after a short warm-up):
+
+- **bare**: ``benchmarks/bare_chain_app.py``, Flask + SQLAlchemy Core: read the previous hash,
+  insert one hash-chained row (no authentication, no ORM, no audit, no lock);
+- **receive**: the project's ``POST /api/v1/cases/<id>/items`` (bearer token, validation, item
+  number, custody event, audit entries), requests spread over ``--cases`` cases;
+- **receive+outbox**: the same with ``LEDGER_OUTBOX_NUDGE=1`` (an outbox row and a broker send
+  per write), to measure what sealing through the outbox would cost;
+- **receive@REF** (``--compare-ref main``): the same endpoint as the git ref REF has it (its own
+  checkout and database), e.g. before the ledger removed the audit chain head lock.
+
+A Celery worker (Redis broker) runs the ledger's sealing thread during the project's runs, and
+a witness process cosigns checkpoints every few seconds, as in production. Printed: req/s, the
+ratio to bare, p50/p99 latency (wrk's), non-2xx answers, and for the project the time from
+commit to sealed (p50/p99 over the custody events of the run: ``sealed_at - occurred_at``, the
+event's time being taken just before its transaction commits), then a check that positions are
+gap-free and the log verifies against its witnessed checkpoint.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/custody_throughput.py --seconds 20
+
+wrk comes from Debian (``apt-get install wrk``; the script installs it if missing and can).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("ARGON2_TIME_COST", "1")
+os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
+
+from tests.support.labs import make_lab  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    create_pg_database,
+    drop_pg_database,
+    free_port,
+    migrated_app,
+)
+
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{auth}
+local paths = {{{paths}}}
+local body = '{{"kind":"cartridge_case","from_agency":"Bench","description":"wrk"}}'
+request = function()
+  return wrk.format(nil, paths[math.random(#paths)], nil, body)
+end
+"""
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing Debian's wrk with apt-get", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False,
+                   stdout=subprocess.DEVNULL)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk is not available (apt-get install wrk failed); this benchmark "
+                         "needs it so that both servers see exactly the same load")
+    return found
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict, log: Path, cwd: Path = REPO):
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def gunicorn(module: str, port: int, workers: int, threads: int) -> list[str]:
+    cmd = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+           f"127.0.0.1:{port}", "--log-level", "warning"]
+    if threads > 1:
+        cmd += ["--threads", str(threads)]
+    return [*cmd, module]
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def run_wrk(wrk: str, url: str, script: Path, seconds: float, threads: int, connections: int,
+            ) -> dict:
+    out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
+                          "--latency", "--timeout", "30s", "-s", str(script), url],
+                         capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p50": _ms(lat["50"]), "p99": _ms(lat["99"]), "requests": total,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "errors": errors.group(1) if errors else "none"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+SEED = """
+import json, os, sys
+os.environ.setdefault("ARGON2_TIME_COST", "1"); os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
+from pathlib import Path
+from tests.support.labs import make_lab
+from tests.support.services import migrated_app
+from ballistics.core.context import acting_as
+from ballistics.evidence.services import create_case
+from ballistics.extensions import db
+app = migrated_app(os.environ["DATABASE_URL"], Path(os.environ["INSTANCE_PATH"]))
+with app.app_context():
+    kit = make_lab()
+    tech = kit.users["tech"]
+    with acting_as(tech.id, kit.lab.id, "bench"):
+        cases = [create_case(tech, submitting_agency="Bench").id for _ in range(int(sys.argv[1]))]
+    db.session.commit()
+    print(json.dumps({"token": kit.tokens["tech"], "cases": cases,
+                      "secret": app.config["SECRET_KEY"]}))
+"""
+
+
+def reference_checkout(ref: str, instance: Path, url: str, n_cases: int) -> tuple[Path, dict]:
+    """The tree of git ``ref`` in a folder of its own, its database migrated and seeded by its
+    own code; returns the folder and {token, cases, secret}."""
+    import json
+
+    root = instance / "ref"
+    root.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=REPO, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    (root / "instance").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(root), "DATABASE_URL": url,
+           "INSTANCE_PATH": str(root / "instance")}
+    out = subprocess.run([sys.executable, "-c", SEED, str(n_cases)], cwd=root, env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return root, json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--wrk-threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    ap.add_argument("--cases", type=int, default=50)
+    ap.add_argument("--no-outbox-variant", action="store_true")
+    ap.add_argument("--compare-ref", help="also run the receive endpoint of this git ref")
+    args = ap.parse_args()
+    wrk = ensure_wrk()
+
+    url = create_pg_database("ballistics_bench")
+    bare_url = create_pg_database("ballistics_bare")
+    instance = Path(tempfile.mkdtemp(prefix="custody-bench-"))
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    witness_port = free_port()
+    ref_url = create_pg_database("ballistics_ref") if args.compare_ref else None
+    try:
+        from ballistics.extensions import db
+        from ballistics.ledger import labkeys
+        from ballistics.ledger.models import LedgerLog
+        from ballistics.ledger.sealer import ensure_log
+
+        # -- the witness, trusting the lab's key ---------------------------------------------
+        wenv = {**os.environ, "PYTHONPATH": str(REPO)}
+        wkey, wdb = instance / "witness.key", f"sqlite:///{instance / 'witness.sqlite'}"
+        vkey = subprocess.run([sys.executable, "-m", "ballistics.witness", "init-key", "--key",
+                               str(wkey), "--name", "bench.witness/w1"], env=wenv, check=True,
+                              capture_output=True, text=True).stdout.strip()
+        settings = {"LEDGER_WITNESSES": f"http://127.0.0.1:{witness_port} {vkey}",
+                    "LEDGER_CHECKPOINT_SECONDS": 5, "LEDGER_SEAL_SECONDS": 0.5,
+                    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+                    "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/1",
+                    "CELERY_TASK_DEFAULT_QUEUE": queue, "COMPARISON_AUTO_SEARCH": False}
+        app = migrated_app(url, instance, **settings)
+        with app.app_context():
+            kit = make_lab()
+            from ballistics.core.context import acting_as
+            from ballistics.evidence.services import create_case
+
+            tech = kit.users["tech"]
+            with acting_as(tech.id, kit.lab.id, "bench"):
+                cases = [create_case(tech, submitting_agency="Bench").id
+                         for _ in range(args.cases)]
+            db.session.commit()
+            ensure_log(kit.lab.id)
+            origin = db.session.get(LedgerLog, kit.lab.id).origin
+            lab_vkey = labkeys.keyring(kit.lab.code, origin).signer().verifier().vkey()
+            lab_id, token = kit.lab.id, kit.tokens["tech"]
+            db.session.remove()
+        subprocess.run([sys.executable, "-m", "ballistics.witness", "add-log", "--db", wdb,
+                        origin, lab_vkey], env=wenv, check=True, capture_output=True)
+
+        env = {**os.environ, "PYTHONPATH": str(REPO), "DATABASE_URL": url,
+               "INSTANCE_PATH": str(instance), "SECRET_KEY": app.config["SECRET_KEY"],
+               **{k: str(v) for k, v in settings.items()}, "COMPARISON_AUTO_SEARCH": "0",
+               "BARE_DATABASE_URL": bare_url}
+        os.environ["BARE_DATABASE_URL"] = bare_url
+        from benchmarks.bare_chain_app import create_schema
+        create_schema()
+
+        project_lua = instance / "receive.lua"
+        project_lua.write_text(LUA.format(
+            auth=f'wrk.headers["Authorization"] = "Bearer {token}"',
+            paths=", ".join(f'"/api/v1/cases/{c}/items"' for c in cases)))
+        bare_lua = instance / "bare.lua"
+        bare_lua.write_text(LUA.format(auth="", paths='"/chain"'))
+
+        results = {}
+        targets = [("bare", "benchmarks.bare_chain_app:app", bare_lua, {}),
+                   ("receive", "wsgi:app", project_lua, {})]
+        if not args.no_outbox_variant:
+            targets.append(("receive+outbox", "wsgi:app", project_lua,
+                            {"LEDGER_OUTBOX_NUDGE": "1"}))
+        if args.compare_ref:
+            root, seeded = reference_checkout(args.compare_ref, instance, ref_url, args.cases)
+            ref_lua = instance / "ref.lua"
+            ref_lua.write_text(LUA.format(
+                auth=f'wrk.headers["Authorization"] = "Bearer {seeded["token"]}"',
+                paths=", ".join(f'"/api/v1/cases/{c}/items"' for c in seeded["cases"])))
+            targets.append((f"receive@{args.compare_ref}", "wsgi:app", ref_lua, {
+                "DATABASE_URL": ref_url, "INSTANCE_PATH": str(root / "instance"),
+                "SECRET_KEY": seeded["secret"], "PYTHONPATH": str(root), "_cwd": str(root)}))
+        with process([sys.executable, "-m", "ballistics.witness", "serve", "--db", wdb, "--key",
+                      str(wkey), "--port", str(witness_port), "--workers", "1"], wenv,
+                     instance / "witness.log"), \
+             process([sys.executable, "-m", "celery", "-A", "workers.worker", "worker", "-n",
+                      f"bench@{queue}", "-Q", queue, "-c", "1", "--without-gossip",
+                      "--without-mingle", "--loglevel=WARNING"], env, instance / "worker.log"):
+            wait_http(f"http://127.0.0.1:{witness_port}/")
+            for name, module, script, extra in targets:
+                port = free_port()
+                extra = dict(extra)
+                cwd = Path(extra.pop("_cwd", REPO))
+                with process(gunicorn(module, port, args.workers, args.threads),
+                             {**env, **extra}, instance / f"{name}.log", cwd):
+                    base = f"http://127.0.0.1:{port}"
+                    wait_http(base + ("/chain" if name == "bare" else "/api/v1/openapi.json"))
+                    run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
+                    started = time.time()
+                    results[name] = run_wrk(wrk, base, script, args.seconds, args.wrk_threads,
+                                            args.connections)
+                    results[name]["window"] = (started, time.time())
+                if name in ("receive", "receive+outbox"):
+                    results[name].update(sealing(app, lab_id, results[name]["window"]))
+
+        print(f"\nPostgreSQL, gunicorn --workers {args.workers}"
+              + (f" --threads {args.threads}" if args.threads > 1 else " (sync)")
+              + f", wrk -t{args.wrk_threads} -c{args.connections} -d{int(args.seconds)}s; "
+              f"receive spread over {args.cases} cases; {os.cpu_count()} CPUs")
+        bare = results["bare"]["rps"]
+        for name, r in results.items():
+            line = (f"{name:15s} {r['rps']:8.1f} req/s  ratio {r['rps'] / bare:4.2f}  "
+                    f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  non-2xx {r['non2xx']}  "
+                    f"socket errors: {r['errors']}")
+            if "sealed_p50" in r:
+                line += (f"\n{'':15s} commit->sealed p50 {r['sealed_p50']:.0f} ms, p99 "
+                         f"{r['sealed_p99']:.0f} ms over {r['sealed_n']} events; all sealed "
+                         f"{r['drain']:.1f} s after the load stopped")
+            print(line)
+        report_log(app, lab_id)
+    finally:
+        with contextlib.suppress(Exception):
+            from ballistics.extensions import db
+            with app.app_context():
+                db.engine.dispose()
+        drop_pg_database(url)
+        drop_pg_database(bare_url)
+        if ref_url:
+            drop_pg_database(ref_url)
+
+
+def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
+    """Wait until every custody event of the lab is sealed; the commit-to-sealed delays of the
+    run's events."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from ballistics.evidence.models import CustodyEvent
+    from ballistics.extensions import db
+    from ballistics.ledger.models import LeafKind, LedgerLeaf
+
+    with app.app_context():
+        deadline = time.monotonic() + 120
+        while True:
+            events = db.session.scalar(select(func.count(CustodyEvent.id))
+                                       .where(CustodyEvent.lab_id == lab_id))
+            sealed = db.session.scalar(select(func.count()).select_from(LedgerLeaf).where(
+                LedgerLeaf.lab_id == lab_id, LedgerLeaf.kind == LeafKind.CUSTODY_EVENT))
+            db.session.rollback()
+            if sealed >= events or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        drain = time.time() - window[1]
+        start, end = (datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for t in window)
+        delays = [(s - r).total_seconds() * 1000 for s, r in db.session.execute(
+            select(LedgerLeaf.sealed_at, LedgerLeaf.recorded_at).where(
+                LedgerLeaf.lab_id == lab_id, LedgerLeaf.kind == LeafKind.CUSTODY_EVENT,
+                LedgerLeaf.recorded_at >= start, LedgerLeaf.recorded_at <= end))]
+        db.session.remove()
+    return {"sealed_p50": percentile(delays, 0.5) if delays else float("nan"),
+            "sealed_p99": percentile(delays, 0.99) if delays else float("nan"),
+            "sealed_n": len(delays), "drain": max(0.0, drain),
+            "unsealed": events - sealed}
+
+
+def report_log(app, lab_id: int) -> None:
+    from sqlalchemy import func, select
+
+    from ballistics.extensions import db
+    from ballistics.ledger import checkpointing
+    from ballistics.ledger.models import LedgerLeaf
+    from ballistics.ledger.verify import verify_lab
+
+    with app.app_context():
+        n, top = db.session.execute(select(func.count(), func.max(LedgerLeaf.position))
+                                    .where(LedgerLeaf.lab_id == lab_id)).one()
+        started = time.perf_counter()
+        checkpointing.anchor(lab_id, n)
+        result = verify_lab(lab_id)
+        took = time.perf_counter() - started
+        db.session.remove()
+    print(f"log: {n} leaves, positions 0..{top} "
+          f"{'gap-free' if top == n - 1 else 'WITH GAPS'}; {result.summary()} "
+          f"(checkpoint + verification {took:.1f} s)")
+    if not result.ok or top != n - 1:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Helpers for the ledger tests that use the app: a witness in process, owner-level tampering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import delete, select, text, update
+
+from ballistics.auth.models import Lab
+from ballistics.core.hashing import GENESIS
+from ballistics.evidence.chain import event_payload
+from ballistics.evidence.models import CustodyEvent, Item
+from ballistics.extensions import db
+from ballistics.ledger import labkeys, merkle, notes, witnesses
+from ballistics.ledger.leaves import leaf_hash
+from ballistics.ledger.models import LeafKind, LedgerLeaf, LedgerLog, LedgerNode
+from ballistics.ledger.sealer import ensure_log
+from ballistics.witness import store
+from ballistics.witness.service import Witness
+
+
+class InProcessWitness:
+    """A real ``Witness`` (own database and key) plugged into the app as a ``LocalWitness``."""
+
+    def __init__(self, app: Flask, home: Path, name: str = "witness.test/w1") -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.app = app
+        self.service = Witness(store.open_database(f"sqlite:///{home / 'witness.sqlite'}"),
+                               notes.CosignatureSigner(store.create_key(home / "key", name)))
+        self.plugged = witnesses.LocalWitness(self.service)
+        witnesses.register(app, self.plugged)
+
+    @property
+    def vkey(self) -> str:
+        return self.service.vkey()
+
+    def trust(self, lab_id: int) -> str:
+        """Add the lab's log (origin and current key) to the witness's allowlist."""
+        ensure_log(lab_id)
+        origin = db.session.get(LedgerLog, lab_id).origin
+        code = db.session.scalar(select(Lab.code).where(Lab.id == lab_id))
+        self.service.add_log(origin, labkeys.keyring(code, origin).signer().verifier().vkey())
+        return origin
+
+    def unregister(self) -> None:
+        self.app.extensions["ledger_witnesses"].remove(self.plugged)
+
+
+def _without_triggers(conn, tables: list[str], statements) -> None:
+    """Run ``statements(conn)`` as the database owner would, with the append-only triggers of
+    ``tables`` lifted for the moment."""
+    if conn.dialect.name == "postgresql":
+        for t in tables:
+            conn.execute(text(f"ALTER TABLE {t} DISABLE TRIGGER USER"))
+        statements(conn)
+        for t in tables:
+            conn.execute(text(f"ALTER TABLE {t} ENABLE TRIGGER USER"))
+        return
+    saved = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
+                              f"tbl_name IN ({', '.join(repr(t) for t in tables)})")).all()
+    for name, _sql in saved:
+        conn.execute(text(f"DROP TRIGGER {name}"))
+    statements(conn)
+    for _name, sql in saved:
+        conn.execute(text(sql))
+
+
+def rewrite_as_owner(event_id: int, reason: str, *, checkpoints_too: bool = False) -> None:
+    """The owner edition of tampering: change one custody event, then recompute everything the
+    database holds so that it agrees with itself again -- the item's later hashes and chain head,
+    the leaves of those events, every tree node and the log's right edge. With
+    ``checkpoints_too`` the lab's own copies of checkpoints and cosignatures go as well."""
+    event = db.session.get(CustodyEvent, event_id)
+    item = db.session.get(Item, event.item_id)
+    later = db.session.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item.id)
+                               .order_by(CustodyEvent.seq)).all()
+    lab_id = item.lab_id
+    for e in later:  # edited below as plain objects, written back with plain SQL
+        db.session.expunge(e)
+
+    def statements(conn) -> None:
+        prev = GENESIS
+        from ballistics.core.hashing import chain_hash
+
+        for e in later:
+            if e.id == event_id:
+                e.reason = reason
+            payload = event_payload(e)
+            new_hash = chain_hash(prev, payload)
+            conn.execute(update(CustodyEvent.__table__).where(CustodyEvent.id == e.id)
+                         .values(reason=e.reason, prev_hash=prev, hash=new_hash))
+            conn.execute(update(LedgerLeaf.__table__).where(
+                LedgerLeaf.kind == LeafKind.CUSTODY_EVENT, LedgerLeaf.source_id == e.id)
+                .values(leaf_hash=leaf_hash("custody_event", lab_id, e.id, new_hash)))
+            prev = new_hash
+        conn.execute(update(Item.__table__).where(Item.id == item.id)
+                     .values(custody_head=prev))
+        leaves = [h for (h,) in conn.execute(select(LedgerLeaf.leaf_hash).where(
+            LedgerLeaf.lab_id == lab_id).order_by(LedgerLeaf.position))]
+        tree = merkle.MemoryTree()
+        edge = merkle.CompactRange()
+        rows = []
+        for h in leaves:
+            rows += [{"lab_id": lab_id, "level": n.level, "idx": n.index, "hash": n.hash}
+                     for n in edge.append(h)[1:]]
+            tree.append(h)
+        conn.execute(delete(LedgerNode.__table__).where(LedgerNode.lab_id == lab_id))
+        if rows:
+            conn.execute(LedgerNode.__table__.insert(), rows)
+        conn.execute(update(LedgerLog.__table__).where(LedgerLog.lab_id == lab_id)
+                     .values(edge=[h.hex() for h in edge.hashes]))
+        assert edge.root() == tree.root()
+        if checkpoints_too:
+            conn.execute(text("DELETE FROM ledger_cosignatures WHERE checkpoint_id IN (SELECT id "
+                              "FROM ledger_checkpoints WHERE lab_id = :lab)"), {"lab": lab_id})
+            conn.execute(text("DELETE FROM ledger_checkpoints WHERE lab_id = :lab"),
+                         {"lab": lab_id})
+
+    conn = db.session.connection()
+    _without_triggers(conn, ["custody_events", "ledger_leaves", "ledger_nodes",
+                             "ledger_checkpoints", "ledger_cosignatures"], statements)
+    db.session.commit()
