@@ -1,9 +1,17 @@
-"""Helpers for the ledger tests that use the app: a witness in process, owner-level tampering."""
+"""Helpers for the ledger tests that use the app: a witness in process or as a process of its
+own, owner-level tampering."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import delete, select, text, update
 
@@ -18,6 +26,7 @@ from ballistics.ledger.models import LeafKind, LedgerLeaf, LedgerLog, LedgerNode
 from ballistics.ledger.sealer import ensure_log
 from ballistics.witness import store
 from ballistics.witness.service import Witness
+from tests.support.services import REPO, free_port
 
 
 class InProcessWitness:
@@ -47,7 +56,56 @@ class InProcessWitness:
         self.app.extensions["ledger_witnesses"].remove(self.plugged)
 
 
-def _without_triggers(conn, tables: list[str], statements) -> None:
+def witness_cli(*args: str) -> str:
+    """``python -m ballistics.witness ARGS`` (init-key, add-log, ...); its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-m", "ballistics.witness", *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class WitnessProcess:
+    """The shipped witness as another process (``python -m ballistics.witness serve``, gunicorn
+    inside), real HTTP on loopback, its own database."""
+
+    def __init__(self, db_url: str, key_file: Path, log_file: Path) -> None:
+        self.db_url, self.key_file, self.log_file = db_url, key_file, log_file
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self._log = self.log_file.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ballistics.witness", "serve", "--db", self.db_url,
+             "--key", str(self.key_file), "--port", str(self.port), "--workers", "1"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"the witness exited: {self.log_file.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=1) as resp:
+                    self.vkey = resp.read().decode().strip()
+                return
+            except OSError:
+                time.sleep(0.1)
+        pytest.fail(f"the witness did not answer: {self.log_file.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def without_triggers(conn, tables: list[str], statements) -> None:
     """Run ``statements(conn)`` as the database owner would, with the append-only triggers of
     ``tables`` lifted for the moment."""
     if conn.dialect.name == "postgresql":
@@ -118,6 +176,6 @@ def rewrite_as_owner(event_id: int, reason: str, *, checkpoints_too: bool = Fals
                          {"lab": lab_id})
 
     conn = db.session.connection()
-    _without_triggers(conn, ["custody_events", "ledger_leaves", "ledger_nodes",
+    without_triggers(conn, ["custody_events", "ledger_leaves", "ledger_nodes",
                              "ledger_checkpoints", "ledger_cosignatures"], statements)
     db.session.commit()

@@ -9,14 +9,11 @@ and keeps its state across a restart.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import stat
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -24,71 +21,22 @@ from ballistics.ledger import checkpoints, merkle, notes, witness_client
 from ballistics.witness import store
 from ballistics.witness.service import origin_hash
 from tests.ledger.helpers import ORIGIN, ToyLog
+from tests.ledger.support import WitnessProcess, witness_cli
+from tests.support.services import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 WITNESS_NAME = "witness.example/hub"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cli(*args: str) -> str:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "ballistics.witness", *args], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-class WitnessProcess:
-    def __init__(self, db_url: str, key_file: Path, log_file: Path) -> None:
-        self.db_url, self.key_file, self.log_file = db_url, key_file, log_file
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self._log = self.log_file.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ballistics.witness", "serve", "--db", self.db_url,
-             "--key", str(self.key_file), "--port", str(self.port), "--workers", "1"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"the witness exited: {self.log_file.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=1) as resp:
-                    self.vkey = resp.read().decode().strip()
-                return
-            except OSError:
-                time.sleep(0.1)
-        pytest.fail(f"the witness did not answer: {self.log_file.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
 
 
 @pytest.fixture
 def served(tmp_path):
     key_file = tmp_path / "witness.key"
-    vkey = _cli("init-key", "--key", str(key_file), "--name", WITNESS_NAME).strip()
+    vkey = witness_cli("init-key", "--key", str(key_file), "--name", WITNESS_NAME).strip()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     db_url = f"sqlite:///{tmp_path / 'witness.sqlite'}"
     log = ToyLog()
     log.grow(20)
-    _cli("add-log", "--db", db_url, ORIGIN, log.vkey)
+    witness_cli("add-log", "--db", db_url, ORIGIN, log.vkey)
     proc = WitnessProcess(db_url, key_file, tmp_path / "witness.log")
     proc.start()
     assert proc.vkey == vkey
@@ -159,7 +107,7 @@ def test_witness_on_the_wire(served):
     assert refused.value.status == 400  # old 12 > size 9
     witness_client.add_checkpoint(hub, log.checkpoint(20), 12, log.proof(12, 20))
 
-    listing = _cli("list-logs", "--db", proc.db_url)
+    listing = witness_cli("list-logs", "--db", proc.db_url)
     assert f"{ORIGIN}\tsize 20" in listing and log.vkey in listing
 
 
