@@ -7,6 +7,7 @@ verifier.
     flask ledger verify                       recompute the log against the witnessed checkpoints
     flask ledger export-checkpoint -o FILE    the latest witnessed checkpoint for an outside party
     flask ledger public-keys                  the lab's public key document (for courts, witnesses)
+    flask ledger vkey [--all]                 ORIGIN VKEY, as a witness's add-log takes them
     flask ledger rotate-key                   start a new signing key (the old one stays public)
     flask ledger verify-report FILE --lab-keys KEYS   check a court proof file offline
 
@@ -169,11 +170,14 @@ def public_keys_command(lab_code: str | None) -> None:
 
 @cli.command("vkey")
 @lab_option
-def vkey_command(lab_code: str | None) -> None:
-    """The active verifier key and origin, as a witness's add-log takes them."""
-    lab = _lab(lab_code)
-    origin = _origin(lab)
-    click.echo(f"{origin} {labkeys.keyring(lab.code, origin).signer().verifier().vkey()}")
+@click.option("--all", "every_lab", is_flag=True, help="One line per lab.")
+def vkey_command(lab_code: str | None, every_lab: bool) -> None:
+    """The log's origin and active verifier key, as a witness's add-log takes them."""
+    labs = (db.session.scalars(select(Lab).order_by(Lab.id)).all() if every_lab
+            else [_lab(lab_code)])
+    for lab in labs:
+        origin = _origin(lab)
+        click.echo(f"{origin} {labkeys.keyring(lab.code, origin).signer().verifier().vkey()}")
 
 
 @cli.command("rotate-key")

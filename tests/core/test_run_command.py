@@ -44,6 +44,9 @@ def test_run_command_serves_login_and_worker_answers_health(tmp_path):
         assert f"http://127.0.0.1:{port}/" in text and "examiner" in text
         page = requests.get(f"http://127.0.0.1:{port}/login", timeout=30)
         assert page.status_code == 200 and "Log in" in page.text
+        # The ledger witness runs beside them and names its key.
+        witness = requests.get(f"http://127.0.0.1:{port + 1}/", timeout=30)
+        assert witness.status_code == 200 and witness.text.startswith("demo.witness/local+")
         # A client configured like the server (same instance folder) reaches its worker.
         celery = create_app({"INSTANCE_PATH": str(tmp_path)}).extensions["celery"]
         answer = celery.send_task("workers.health").get(timeout=120)
