@@ -141,6 +141,21 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: float, threads: int, conn
             "errors": errors.group(1) if errors else "none"}
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU time of process ``root`` and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == root or ppid == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
@@ -276,23 +291,31 @@ def main() -> None:
                      instance / "witness.log"), \
              process([sys.executable, "-m", "celery", "-A", "workers.worker", "worker", "-n",
                       f"bench@{queue}", "-Q", queue, "-c", "1", "--without-gossip",
-                      "--without-mingle", "--loglevel=WARNING"], env, instance / "worker.log"):
+                      "--without-mingle", "--loglevel=WARNING"], env,
+                    instance / "worker.log") as worker:
             wait_http(f"http://127.0.0.1:{witness_port}/")
             for name, module, script, extra in targets:
                 port = free_port()
                 extra = dict(extra)
                 cwd = Path(extra.pop("_cwd", REPO))
                 with process(gunicorn(module, port, args.workers, args.threads),
-                             {**env, **extra}, instance / f"{name}.log", cwd):
+                             {**env, **extra}, instance / f"{name}.log", cwd) as server:
                     base = f"http://127.0.0.1:{port}"
                     wait_http(base + ("/chain" if name == "bare" else "/api/v1/openapi.json"))
                     run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
+                    leaves_before = leaf_count(app, lab_id)
                     started = time.time()
+                    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid)
                     results[name] = run_wrk(wrk, base, script, args.seconds, args.wrk_threads,
                                             args.connections)
                     results[name]["window"] = (started, time.time())
-                if name in ("receive", "receive+outbox"):
-                    results[name].update(sealing(app, lab_id, results[name]["window"]))
+                    r = results[name]
+                    r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / r["requests"] * 1000
+                    if name in ("receive", "receive+outbox"):
+                        r.update(sealing(app, lab_id, r["window"]))
+                        r["leaves"] -= leaves_before
+                        r["sealer_cpu_ms"] = ((cpu_seconds(worker.pid) - cpu[1])
+                                              / max(1, r["leaves"]) * 1000)
 
         print(f"\nPostgreSQL, gunicorn --workers {args.workers}"
               + (f" --threads {args.threads}" if args.threads > 1 else " (sync)")
@@ -300,13 +323,15 @@ def main() -> None:
               f"receive spread over {args.cases} cases; {os.cpu_count()} CPUs")
         bare = results["bare"]["rps"]
         for name, r in results.items():
-            line = (f"{name:15s} {r['rps']:8.1f} req/s  ratio {r['rps'] / bare:4.2f}  "
-                    f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  non-2xx {r['non2xx']}  "
+            line = (f"{name[:15]:15s} {r['rps']:7.1f} req/s  ratio {r['rps'] / bare:4.2f}  "
+                    f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  server CPU "
+                    f"{r['cpu_ms']:5.1f} ms/request  non-2xx {r['non2xx']}  "
                     f"socket errors: {r['errors']}")
             if "sealed_p50" in r:
                 line += (f"\n{'':15s} commit->sealed p50 {r['sealed_p50']:.0f} ms, p99 "
                          f"{r['sealed_p99']:.0f} ms over {r['sealed_n']} events; all sealed "
-                         f"{r['drain']:.1f} s after the load stopped")
+                         f"{r['drain']:.1f} s after the load stopped; sealer CPU "
+                         f"{r['sealer_cpu_ms']:.2f} ms per leaf ({r['leaves']} leaves)")
             print(line)
         report_log(app, lab_id)
     finally:
@@ -318,6 +343,19 @@ def main() -> None:
         drop_pg_database(bare_url)
         if ref_url:
             drop_pg_database(ref_url)
+
+
+def leaf_count(app, lab_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from ballistics.extensions import db
+    from ballistics.ledger.models import LedgerLeaf
+
+    with app.app_context():
+        n = db.session.scalar(select(func.count()).select_from(LedgerLeaf)
+                              .where(LedgerLeaf.lab_id == lab_id))
+        db.session.remove()
+    return n
 
 
 def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
@@ -343,6 +381,8 @@ def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
                 break
             time.sleep(0.2)
         drain = time.time() - window[1]
+        leaves = db.session.scalar(select(func.count()).select_from(LedgerLeaf)
+                                   .where(LedgerLeaf.lab_id == lab_id))
         start, end = (datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for t in window)
         delays = [(s - r).total_seconds() * 1000 for s, r in db.session.execute(
             select(LedgerLeaf.sealed_at, LedgerLeaf.recorded_at).where(
@@ -352,7 +392,7 @@ def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
     return {"sealed_p50": percentile(delays, 0.5) if delays else float("nan"),
             "sealed_p99": percentile(delays, 0.99) if delays else float("nan"),
             "sealed_n": len(delays), "drain": max(0.0, drain),
-            "unsealed": events - sealed}
+            "unsealed": events - sealed, "leaves": leaves}
 
 
 def report_log(app, lab_id: int) -> None:

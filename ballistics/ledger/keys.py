@@ -1,10 +1,10 @@
 """The lab's ledger signing key, kept outside the database, with rotation.
 
 Why a file and not a row: whoever can rewrite the database must not also hold the key that
-signs checkpoints, or a rewritten history could be re-signed. The keyring is one JSON file
-(mode 0600, in a 0700 folder) under the instance folder, or wherever ``LEDGER_KEY_FILE`` points
-(a mounted secret, another disk). It is made on first use; a file that group or others can read
-is refused, as ssh refuses such a private key.
+signs checkpoints, or a rewritten history could be re-signed. The keyring is one JSON file per
+lab (mode 0600, in a 0700 folder) in ``LEDGER_KEY_DIR`` (default ``instance/ledger``; a mounted
+secret, another disk): see ``labkeys``. It is made on first use; a file that group or others can
+read is refused, as ssh refuses such a private key.
 
 Rotation adds a new key and closes the old key's validity period; the old *private* key is
 erased from the file, the old *public* key stays with its period, so checkpoints signed before
@@ -38,8 +38,6 @@ from ballistics.ledger import notes
 
 KEYRING_FORMAT = "ballistics.ledger.keyring/v1"
 PUBLIC_FORMAT = "ballistics.ledger.public-keys/v1"
-ENV_KEY_FILE = "LEDGER_KEY_FILE"
-DEFAULT_RELATIVE_PATH = Path("ledger") / "signing-keys.json"
 
 
 class KeyringError(RuntimeError):
@@ -84,11 +82,6 @@ def load_public_keys(data: Mapping) -> list[PublicKey]:
     if data.get("format") not in (PUBLIC_FORMAT, KEYRING_FORMAT):
         raise KeyringError(f"not a ledger key document (format {data.get('format')!r})")
     return [PublicKey.from_dict(k) for k in data.get("keys", [])]
-
-
-def default_key_file(instance_path: str | os.PathLike, environ: Mapping[str, str] = os.environ,
-                     ) -> Path:
-    return Path(environ.get(ENV_KEY_FILE) or Path(instance_path) / DEFAULT_RELATIVE_PATH)
 
 
 class Keyring:

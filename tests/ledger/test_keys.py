@@ -101,10 +101,14 @@ def test_rotation_must_move_forward_in_time(tmp_path):
     assert len(keys.Keyring.load(tmp_path / "k.json").public_keys()) == 1
 
 
-def test_key_file_location_follows_the_environment(tmp_path):
-    assert keys.default_key_file(tmp_path, {}) == tmp_path / "ledger" / "signing-keys.json"
-    elsewhere = tmp_path / "secrets" / "lab.json"
-    assert keys.default_key_file(tmp_path, {keys.ENV_KEY_FILE: str(elsewhere)}) == elsewhere
+def test_each_lab_has_its_key_file_in_the_key_folder(app, tmp_path, monkeypatch):
+    from ballistics.ledger import labkeys
+
+    monkeypatch.setitem(app.config, "LEDGER_KEY_DIR", str(tmp_path / "secrets"))
+    assert labkeys.key_file("DEMO") == tmp_path / "secrets" / "DEMO.json"
+    assert labkeys.origin_for("DEMO") == f"{app.config['LEDGER_HOST']}/ledger/DEMO"
+    with pytest.raises(ValueError, match="cannot name a key file"):
+        labkeys.key_file("../etc")
 
 
 def _open_and_report(path: str, queue) -> None:
