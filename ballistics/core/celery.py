@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from celery import Celery, Task, shared_task
+from celery.signals import worker_process_init
 from flask import Flask
 from sqlalchemy import text
 
@@ -122,6 +123,21 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+@worker_process_init.connect(dispatch_uid="ballistics-fresh-pool", weak=False)
+def _fresh_pool_in_child(**_kwargs) -> None:
+    """A pool child is forked from the worker's main process, whose threads (the outbox relay,
+    the ledger's sealer) hold pooled database connections: the child must never reuse them
+    (SQLAlchemy: dispose without closing, so the parent's connections stay intact)."""
+    from celery import current_app
+
+    flask_app = getattr(current_app, "flask_app", None)
+    if flask_app is None:
+        return
+    with flask_app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 @shared_task(name="workers.health")
