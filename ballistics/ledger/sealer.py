@@ -224,9 +224,13 @@ def _subtract(holes: list[list], ids: set[int]) -> list[list]:
 
 
 def _load(session: Session, source: Source, ids: list[int]) -> list:
+    """The rows to seal; any already sealed is left out (it cannot be sealed twice, and a
+    cursor put back by hand must not stop the sealer on the unique constraint)."""
     rows = []
     for chunk in _chunks(sorted(ids), 1000):
-        rows += session.execute(select(source.table).where(source.id.in_(chunk))).all()
+        sealed = exists().where(LedgerLeaf.kind == source.kind,
+                                LedgerLeaf.source_id == source.id)
+        rows += session.execute(select(source.table).where(source.id.in_(chunk), ~sealed)).all()
     return rows
 
 
