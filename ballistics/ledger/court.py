@@ -101,7 +101,10 @@ def _shape(value: object, spec: dict, where: str) -> None:
         raise VerificationFailed(f"{where} has unexpected fields {sorted(extra)} or lacks "
                                  f"{sorted(missing)}")
     for key, kind in spec.items():
-        if not isinstance(value[key], kind) or (kind is int and isinstance(value[key], bool)):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # JSON true/false are Python bools, which are ints: never accept one for a number.
+        if not isinstance(value[key], kinds) or (
+                isinstance(value[key], bool) and bool not in kinds):
             raise VerificationFailed(f"{where}.{key} has the wrong type")
 
 

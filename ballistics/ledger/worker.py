@@ -40,17 +40,25 @@ class SealerLoop:
                 lab_ids = list(db.session.scalars(select(Lab.id).order_by(Lab.id)))
                 db.session.rollback()
                 for lab_id in lab_ids:
-                    while True:
-                        result = seal_lab(lab_id)
-                        sealed += result.sealed
-                        if not result.more or result.skipped:
-                            break
-                    if time.monotonic() >= self._next_checkpoint.get(lab_id, 0):
-                        self._next_checkpoint[lab_id] = time.monotonic() + min(
-                            5.0, self.app.config["LEDGER_CHECKPOINT_SECONDS"])
-                        checkpointing.periodic(lab_id)
+                    try:  # one lab's trouble (its key file, say) must not stop the others
+                        sealed += self._lab(lab_id, seal_lab, checkpointing.periodic)
+                    except Exception:
+                        log.exception("ledger: sealing lab %s failed", lab_id)
             finally:
                 db.session.remove()
+        return sealed
+
+    def _lab(self, lab_id: int, seal_lab, periodic) -> int:
+        sealed = 0
+        while True:
+            result = seal_lab(lab_id)
+            sealed += result.sealed
+            if not result.more or result.skipped:
+                break
+        if time.monotonic() >= self._next_checkpoint.get(lab_id, 0):
+            self._next_checkpoint[lab_id] = time.monotonic() + min(
+                5.0, self.app.config["LEDGER_CHECKPOINT_SECONDS"])
+            periodic(lab_id)
         return sealed
 
     def run(self, interval: float, stopping: threading.Event) -> None:
