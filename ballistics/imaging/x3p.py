@@ -15,6 +15,7 @@ Part 72: XML file format x3p. The openGPS reference implementation defines the s
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -25,6 +26,8 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 import numpy as np
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 
 from ballistics.imaging.errors import ScanFormatError, ScanTooLargeError
 from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, check_not_empty
@@ -55,6 +58,37 @@ def _as_bytes(source: bytes | str | Path | BinaryIO, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ScanTooLargeError(f"file of more than {max_bytes} bytes refused")
     return data
+
+
+# Byte-order marks, and the first bytes of "<?" in each encoding family without one (XML 1.0,
+# appendix F). UTF-32 before UTF-16: their little-endian marks share a prefix.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_NO_BOM = ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0?\0", "utf-16-le"),
+           (b"\0<\0?", "utf-16-be"))
+_DECLARED = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z][\w.:-]*)["']""")
+
+
+def parse_main_xml(xml: bytes) -> ET.Element:
+    """Parse main.xml: decoded by its byte-order mark or declared encoding (UTF-8 without
+    either), then parsed by defusedxml, so a DOCTYPE or entity declaration is refused in any
+    encoding (a byte pattern check misses UTF-16)."""
+    encoding = next((enc for mark, enc in (*_BOMS, *_NO_BOM) if xml.startswith(mark)), None)
+    if encoding is None:
+        declared = _DECLARED.match(xml[:256].decode("latin-1"))
+        encoding = declared.group(1) if declared else "utf-8"
+    try:
+        text = xml.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise ScanFormatError(f"x3p main.xml cannot be decoded as {encoding} ({exc})") from exc
+    try:
+        # Parsed as text: the declaration's encoding has been applied already.
+        return SafeET.fromstring(text, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities") from exc
+    except ET.ParseError as exc:
+        raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
 
 
 def _find(root: ET.Element, path: str) -> ET.Element | None:
@@ -137,13 +171,7 @@ def read_x3p(
     except zipfile.BadZipFile as exc:
         raise ScanFormatError(f"not an x3p file: corrupt zip archive ({exc})") from exc
     with zf:
-        xml = _read_member(zf, "main.xml", None, MAX_XML_BYTES)
-        if re.search(rb"<!(DOCTYPE|ENTITY)", xml):
-            raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities")
-        try:
-            root = ET.fromstring(xml)  # noqa: S314 - DOCTYPE/ENTITY refused above
-        except ET.ParseError as exc:
-            raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
+        root = parse_main_xml(_read_member(zf, "main.xml", None, MAX_XML_BYTES))
         ftype = _text(root, "Record1/FeatureType")
         if ftype != "SUR":
             raise ScanFormatError(f"x3p FeatureType {ftype!r} unsupported (only SUR)")

@@ -105,6 +105,39 @@ def test_doctype_refused():
         read_x3p(_zip(m))
 
 
+def _utf16(xml: str) -> bytes:
+    return xml.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+
+
+def test_utf16_main_xml_is_read_by_its_declared_encoding():
+    m = _members(_surface())
+    m["main.xml"] = _utf16(m["main.xml"].decode())
+    assert m["main.xml"][:2] in (b"\xff\xfe", b"\xfe\xff")
+    assert read_x3p(_zip(m)).shape == (37, 53)
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_utf16_internal_entity_refused(bom):
+    """The entity is declared in UTF-16, where a byte pattern check for "<!ENTITY" sees
+    nothing; it must be refused, not expanded into the creator field."""
+    m = _members(_surface())
+    xml = m["main.xml"].decode().replace(
+        "?>", '?><!DOCTYPE p:ISO5436_2 [<!ENTITY who "expanded">]>', 1).replace(
+        "<Creator>ballistics.imaging</Creator>", "<Creator>&who;</Creator>")
+    m["main.xml"] = _utf16(xml) if bom else _utf16(xml)[2:]
+    assert b"<!ENTITY" not in m["main.xml"]
+    with pytest.raises(ScanFormatError, match="DOCTYPE or entities"):
+        read_x3p(_zip(m))
+
+
+def test_undecodable_main_xml_refused():
+    m = _members(_surface())
+    m["main.xml"] = m["main.xml"].decode().replace('encoding="UTF-8"',
+                                                   'encoding="no-such-codec"').encode()
+    with pytest.raises(ScanFormatError, match="cannot be decoded"):
+        read_x3p(_zip(m))
+
+
 def test_bad_checksum():
     m = _members(_surface())
     raw = bytearray(m["bindata/data.bin"])
