@@ -203,17 +203,13 @@ def _csv(rows, period: dashboard.Period) -> Response:
                      "compliant", "rule_ids", "findings"])
     for r, fs in rows:
         writer.writerow([r.id, r.lab_case_number or "", r.code, r.number, _cell(r.full_name),
-                         r.performed_at.isoformat(), _iso(r.completed_at), _iso(r.released_at),
+                         *map(timeutil.iso_utc, (r.performed_at, r.completed_at, r.released_at)),
                          r.status, r.result or "", "yes" if not fs else "no",
                          " ".join(f.rule_id for f in fs),
                          _cell(" | ".join(f"{f.rule_id}: {f.message}" for f in fs))])
     name = f"compliance-{current_user.lab.code}-{period.start}-{period.end}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _iso(value) -> str:
-    return value.isoformat() if value else ""
 
 
 def _cell(text: str) -> str:
