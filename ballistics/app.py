@@ -8,9 +8,12 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ballistics.core.api import check_path_ids
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
 from ballistics.core.forms import FormRefused
+from ballistics.core.request import AppRequest
+from ballistics.core.schema import flat_messages
 from ballistics.extensions import csrf, db, limiter, login_manager, migrate
 from config import REPO_ROOT, load_settings
 
@@ -34,6 +37,7 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe
 def create_app(overrides: dict | None = None) -> Flask:
     settings = load_settings(overrides)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.request_class = AppRequest
     app.config.update(settings)
 
     db.init_app(app)
@@ -86,6 +90,8 @@ def _is_api() -> bool:
 
 
 def _register_request_hooks(app: Flask) -> None:
+    app.url_value_preprocessor(lambda _endpoint, values: check_path_ids(values))
+
     @app.after_request
     def finish(response):
         # One commit per request, on success; every error handler has rolled back already
@@ -108,13 +114,14 @@ def _register_request_hooks(app: Flask) -> None:
         return response
 
 
-def _error_response(status: int, code: str, message: str, fields: dict | None = None):
+def _error_response(status: int, code: str, message: str, fields: dict | None = None,
+                    headers: dict | None = None):
     g.failed = True
     db.session.rollback()
-    body = {"error": code, "message": message, "fields": fields or {}}
+    body = {"error": code, "message": message, "fields": flat_messages(fields or {})}
     if _is_api():
-        return jsonify(body), status
-    return render_template("error.html", error=body, status=status), status
+        return jsonify(body), status, headers or {}
+    return render_template("error.html", error=body, status=status), status, headers or {}
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -130,7 +137,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def validation_error(exc: ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
+        messages = flat_messages(exc.messages)
         names = ", ".join(sorted(messages))
         return _error_response(422, "validation_error", f"Invalid input in: {names}.", messages)
 
@@ -141,7 +148,10 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _error_response(exc.code or 500, code, exc.description or exc.name)
+        # Keep what the exception says in headers (405's Allow), not its content type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return _error_response(exc.code or 500, code, exc.description or exc.name,
+                               headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from sop.models import AfteResult
 from sop.models.equipment import CalibrationKind, EquipmentKind

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema
 
 

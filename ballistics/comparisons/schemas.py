@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
 from ballistics.comparisons.models import Decision, LinkConclusion, Region
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 
 REGIONS = one_of(*Region)

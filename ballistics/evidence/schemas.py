@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.evidence.models import ItemKind
 
