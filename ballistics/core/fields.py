@@ -33,7 +33,6 @@ from marshmallow.fields import (  # noqa: F401 - re-exported: schemas use fields
     Method,
     Nested,
     Raw,
-    String,
 )
 
 #: INTEGER columns (every id, count and sequence number) hold 4 bytes on PostgreSQL
@@ -43,6 +42,8 @@ _TEXT_MODE: ContextVar[bool] = ContextVar("text_mode", default=False)
 _INT_TEXT = re.compile(r"[+-]?\d{1,20}")
 _FLOAT_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,4})?")
 _TRUE, _FALSE = {"true", "1", "on", "yes"}, {"false", "0", "off", "no"}
+#: what no database text column can hold: NUL, and UTF-16 surrogates (not encodable as UTF-8)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @contextmanager
@@ -59,6 +60,19 @@ def text_input() -> Iterator[None]:
 def _text(value: object) -> str | None:
     """The stripped text of ``value`` in text mode, else None."""
     return value.strip() if isinstance(value, str) and _TEXT_MODE.get() else None
+
+
+class String(_m.String):
+    """Text a database can store: no NUL character, no lone UTF-16 surrogate (JSON can spell
+    both; PostgreSQL refuses the first, UTF-8 cannot encode the second)."""
+
+    default_error_messages = {"unstorable": "Contains a NUL character or a lone surrogate."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _UNSTORABLE.search(text):
+            raise self.make_error("unstorable")
+        return text
 
 
 class Integer(_m.Integer):
@@ -115,9 +129,9 @@ class Boolean(_m.Boolean):
         raise self.make_error("invalid")
 
 
-#: marshmallow's own fields that accept text, floats or booleans for numbers
-LENIENT = (_m.Integer, _m.Float, _m.Number, _m.Decimal, _m.Boolean)
-STRICT = (Integer, Float, Boolean)
+#: marshmallow's own fields that accept text, floats or booleans for numbers, or unstorable text
+LENIENT = (_m.Integer, _m.Float, _m.Number, _m.Decimal, _m.Boolean, _m.String)
+STRICT = (Integer, Float, Boolean, String)
 
 
 def lenient_fields(field: _m.Field) -> Iterator[_m.Field]:

@@ -75,6 +75,14 @@ def test_loose_types_are_refused_in_json(client, lab, item):
     assert accepted.status_code == 201 and accepted.get_json()["quantity"] == 2
 
 
+@pytest.mark.parametrize("text", ["Central\u0000Police", "Central \ud927Police"])
+def test_text_no_database_can_store_is_refused(client, lab, text):
+    """JSON can spell a NUL or a lone surrogate; PostgreSQL refuses the one and UTF-8 cannot
+    encode the other, which used to surface as a 500."""
+    _refused(client.post("/api/v1/cases", headers=lab.headers("tech"),
+                         json={"submitting_agency": text}), "submitting_agency")
+
+
 def test_text_transports_still_parse_numbers(app, client, lab, item):
     """Query strings and page forms carry text: the same fields parse it, the same rules hold."""
     h = lab.headers("tech")
