@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from flask import Blueprint, g, request
 from marshmallow import Schema
 
-from ballistics.core.errors import Unauthorized, Unprocessable
+from ballistics.core.errors import NotFound, Unauthorized, Unprocessable
 from ballistics.core.fields import DB_INT_MAX, text_input
 
 #: deepest JSON nesting a body may have (the deepest schema nests three levels)
@@ -43,7 +43,11 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
+_TOO_DEEP = object()
+
+
 def _json_body() -> dict:
+    """The JSON object sent (an empty body is ``{}``), at most MAX_JSON_DEPTH levels deep."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
@@ -64,9 +68,6 @@ def _json_body() -> dict:
         raise Unprocessable("The request body must be a JSON object.",
                             fields={"_body": ["Expected a JSON object."]})
     return data
-
-
-_TOO_DEEP = object()
 
 
 def _depth_exceeds(value: object, limit: int) -> bool:
@@ -90,9 +91,7 @@ def check_path_ids(values: dict | None) -> None:
             if request.path.startswith("/api/"):
                 raise Unprocessable(f"{name} is out of range.",
                                     fields={name: [f"Must be at most {DB_INT_MAX}."]})
-            from werkzeug.exceptions import NotFound
-
-            raise NotFound()
+            raise NotFound("There is no such record.")
 
 
 def _check_form_body() -> None:
