@@ -8,8 +8,8 @@ Rules, each refused with a reason and nothing written:
 - every password goes through the policy (:mod:`ballistics.auth.passwords`).
 
 Sessions end (``User.end_sessions``) on logout, password change, deactivation and a forced
-change. A password set through a one-time link also revokes the account's API tokens: a reset
-follows a lost or exposed password. Every write is audited by the audit log's listeners;
+change. Deactivation and a password set through a one-time link also revoke the account's API
+tokens (a reset follows a lost or exposed password); reactivation brings none back. Every write is audited by the audit log's listeners;
 password and token hashes are redacted there.
 """
 
@@ -153,6 +153,7 @@ def deactivate(actor: User | None, user: User) -> User:
     _keep_an_admin(user, "deactivate")
     user.is_active_account = False
     user.end_sessions()
+    revoke_tokens(actor, user)
     db.session.flush()
     return user
 

@@ -88,7 +88,7 @@ def user_roles(user_id: int, data: dict):
 
 
 @bp.operation("/users/<int:user_id>/deactivate", "POST",
-              summary="Deactivate an account (its sessions end, its tokens stop working)",
+              summary="Deactivate an account (its sessions end, its tokens are revoked)",
               tags=TAGS, response=s.UserSchema, errors=MANAGED)
 def user_deactivate(user_id: int):
     return accounts.deactivate(g.api_user, accounts.managed_user(g.api_user, user_id))

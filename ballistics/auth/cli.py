@@ -97,7 +97,7 @@ def _on_user(name: str, help_text: str):
     return decorator
 
 
-@_on_user("deactivate", "Deactivate an account: its sessions end and its tokens stop working.")
+@_on_user("deactivate", "Deactivate an account: its sessions end and its API tokens are revoked.")
 def deactivate(user: User) -> str:
     accounts.deactivate(None, user)
     return f"{user.username} deactivated"

@@ -108,7 +108,8 @@ def password_change() -> ResponseReturnValue:
     form = forms.PasswordChangeForm()
 
     def call(data: dict) -> User:
-        user = accounts.change_password(current_user, **data)
+        # the user itself, not the proxy: login_user stores what it is given as current_user
+        user = accounts.change_password(current_user._get_current_object(), **data)
         login_user(user)  # this session goes on under the new session version
         return user
 
@@ -204,7 +205,7 @@ def user_roles(user_id: int) -> ResponseReturnValue:
 
 #: account actions behind one button: the service and what the page says when it is done
 ACTIONS: dict[str, tuple[Callable[[User, User], Any], str]] = {
-    "deactivate": (accounts.deactivate, "{u} deactivated: sessions ended, tokens stop working."),
+    "deactivate": (accounts.deactivate, "{u} deactivated: sessions ended, API tokens revoked."),
     "reactivate": (accounts.reactivate, "{u} reactivated."),
     "force-password-change": (accounts.force_password_change,
                               "{u} must choose a new password at the next login."),
