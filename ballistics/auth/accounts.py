@@ -9,8 +9,8 @@ Rules, each refused with a reason and nothing written:
 
 Sessions end (``User.end_sessions``) on logout, password change, deactivation and a forced
 change. Deactivation and a password set through a one-time link also revoke the account's API
-tokens (a reset follows a lost or exposed password); reactivation brings none back. Every write is audited by the audit log's listeners;
-password and token hashes are redacted there.
+tokens (a reset follows a lost or exposed password); reactivation brings none back. Every
+write is audited by the audit log's listeners; password and token hashes are redacted there.
 """
 
 from __future__ import annotations

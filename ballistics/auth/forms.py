@@ -4,7 +4,7 @@ it and the services in ``accounts.py`` hold every rule (:mod:`ballistics.core.fo
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -12,7 +12,7 @@ from ballistics.auth import schemas as s
 from ballistics.auth.roles import Role
 from ballistics.core.forms import PageForm
 
-ROLE_CHOICES = [(r.value, r.value.replace("_", " ")) for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, r.value.replace("_", " ")) for r in Role]
 
 
 class LoginForm(FlaskForm):
