@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ballistics.core import ratelimit
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
 from ballistics.core.forms import FormRefused
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimit.init_app(app)
     init_celery(app)
     _configure_sqlite(app)
     importlib.import_module("ballistics.core.after_commit")
