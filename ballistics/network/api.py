@@ -44,7 +44,16 @@ def policy_put(data: dict):
 def exclusion_create(data: dict):
     case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
     exclusion = node.exclude_case(g.api_user, case, data["reason"])
-    return {"id": exclusion.id, "case_id": case.id}, 201
+    return {"id": exclusion.id, "case_id": case.id}
+
+
+@bp.operation("/scans/<int:scan_id>/share/withdraw", "POST",
+              summary="Withdraw a shared record (removed from every later result)", tags=TAGS,
+              body=s.WithdrawShareIn, status=202, errors=(403, 404, 409, 422))
+def share_withdraw(scan_id: int, data: dict):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    shared = node.withdraw_scan(g.api_user, scan, data["reason"])
+    return {"scan_id": scan.id, "reference": shared.reference, "withdrawn": True}
 
 
 @bp.operation("/scans/<int:scan_id>/partner-searches", "POST",

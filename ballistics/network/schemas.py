@@ -125,6 +125,10 @@ class ExclusionIn(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
 
+class WithdrawShareIn(BaseSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
 class PartnerSearchIn(BaseSchema):
     k = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
