@@ -31,6 +31,8 @@ class Group:
     url: str
     port: int
     kit: LabKit | None = None
+    #: who -> login name of the lab's users
+    usernames: dict = field(default_factory=dict)
     procs: dict = field(default_factory=dict)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -78,6 +80,7 @@ def cluster(tmp_path: Path, labs: tuple[str, ...] = ("LABA", "LABB")
         for name in labs:
             with groups[name].app.app_context():
                 groups[name].kit = make_lab(code=name)
+                groups[name].usernames = {w: u.username for w, u in groups[name].kit.users.items()}
                 _, _, public = client.identity(name)
                 db.session.remove()
             with groups["HUB"].app.app_context(), acting_as(None, None, "test:register"):

@@ -102,6 +102,14 @@ def test_partner_search_lead_and_disclosure_across_three_process_groups(tmp_path
         assert _audited(lab_b, "partner_searches") >= 1
         assert _audited(lab_a, "network_accesses") == 2
         assert _audited(hub, "hub_searches") >= 1 and _audited(hub, "hub_leads") >= 1
+        with hub.app.app_context():  # the hub's dashboard counts it
+            from ballistics.network import dashboard
+            dash = dashboard.build()
+            rows = {r.member.code: r for r in dash.members}
+            assert (rows["LABA"].shared, rows["LABB"].leads_asked, rows["LABA"].leads_received
+                    ) == (4, 1, 1)
+            assert dash.leads_by_status["disclosed"] == 1 and dash.lead_to_answer[0] < 1
+            db.session.remove()
 
         # Sharing only with a third lab makes lab A invisible to lab B.
         lab_a.api("PUT", "/network/policy", "manager", json={"mode": "named",
