@@ -127,6 +127,19 @@ def withdraw_record(owner: HubMember, record_id: int, version: int) -> bool:
     return True
 
 
+def apply_batch(owner: HubMember, operations: list[dict]) -> list[dict]:
+    """A node's deliveries in the order it wrote them (each one idempotent by version)."""
+    results = []
+    for op in operations:
+        if op["op"] == "publish":
+            record, stored = store_record(owner, op["record"])
+            results.append({"record_id": record.record_id, "stored": stored})
+        else:
+            results.append({"record_id": op["record_id"], "stored": withdraw_record(
+                owner, op["record_id"], op["version"])})
+    return results
+
+
 def _admissible(requester: str, search: HubSearch):
     """Records a member may search: current, same algorithm version, region and calibre (or no
     calibre recorded), shared with everyone or with the requester, or its own."""

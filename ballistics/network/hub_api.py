@@ -28,6 +28,12 @@ def record_put(data: dict):
     return {"id": record.id, "stored": stored}
 
 
+@bp.operation("/records/batch", "POST", summary="Publish and withdraw records, in order",
+              tags=TAGS, body=s.BatchIn, response=s.BatchOut, public=True, errors=SIGNED)
+def records_batch(data: dict):
+    return {"results": hub.apply_batch(g.member, data["operations"])}
+
+
 @bp.operation("/records/<int:record_id>/withdraw", "POST", summary="Withdraw a shared record",
               tags=TAGS, body=s.WithdrawIn, response=s.Stored, public=True, errors=SIGNED)
 def record_withdraw(record_id: int, data: dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ballistics.comparisons.models import Region
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
@@ -50,6 +50,32 @@ class RecordIn(BaseSchema):
 
 class WithdrawIn(BaseSchema):
     version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+
+
+class OperationIn(BaseSchema):
+    """One step of a batch: publish a record (``record``) or withdraw one (``record_id`` and
+    ``version``)."""
+
+    op = fields.String(required=True, validate=validate.OneOf(["publish", "withdraw"]))
+    record = fields.Nested(RecordIn, load_default=None)
+    record_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
+
+    @validates_schema
+    def _complete(self, data, **_kwargs):
+        if data["op"] == "publish" and data["record"] is None:
+            raise ValidationError("A publish carries its record.", "record")
+        if data["op"] == "withdraw" and (data["record_id"] is None or data["version"] is None):
+            raise ValidationError("A withdrawal names record_id and version.", "record_id")
+
+
+class BatchIn(BaseSchema):
+    operations = fields.List(fields.Nested(OperationIn), required=True,
+                             validate=validate.Length(min=1, max=100))
+
+
+class BatchOut(BaseSchema):
+    results = fields.List(fields.Dict())
 
 
 class SearchIn(BaseSchema):
