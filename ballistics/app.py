@@ -24,6 +24,7 @@ DOMAINS = (
     "ballistics.evidence",
     "ballistics.comparisons",
     "sop",
+    "ballistics.network",
 )
 
 # Self-hosted assets only; the pages need no third-party origin.
@@ -84,7 +85,8 @@ def _register_app_routes(app: Flask) -> None:
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    """JSON answers: the users' API and the hub's API for lab nodes."""
+    return request.path.startswith(("/api/", "/hub/"))
 
 
 def _register_request_hooks(app: Flask) -> None:

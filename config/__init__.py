@@ -66,6 +66,14 @@ def load_settings(overrides: dict | None = None) -> dict:
         "TASK_MAX_RETRIES": int(env.get("TASK_MAX_RETRIES", 5)),
         "TASK_RETRY_DELAY": float(env.get("TASK_RETRY_DELAY", 2)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
+        # A lab node: the hub's address and the lab this node speaks for there; its network
+        # key lives in instance/network/<LAB>.json unless NETWORK_KEY_FILE points elsewhere.
+        "NETWORK_HUB_URL": env.get("NETWORK_HUB_URL", ""),
+        "NETWORK_LAB": env.get("NETWORK_LAB", ""),
+        "NETWORK_KEY_FILE": env.get("NETWORK_KEY_FILE", ""),
+        "NETWORK_SEARCH_TIMEOUT": int(env.get("NETWORK_SEARCH_TIMEOUT", 900)),
+        # The hub: hours an owning lab has to answer a lead (NIBIN expects leads in 24-48 h).
+        "NETWORK_LEAD_HOURS": int(env.get("NETWORK_LEAD_HOURS", 48)),
         # Rate limits (ballistics/core/ratelimit.py): one store for every web process (Redis in
         # production; memory:// counts per process, so scripts/run serves from one process).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),

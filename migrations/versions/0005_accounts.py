@@ -1,7 +1,7 @@
 """accounts: session versions, forced password changes, one-time set-password links,
 usernames in lower case
 
-Revision ID: 0006
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None
