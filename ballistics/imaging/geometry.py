@@ -86,8 +86,13 @@ def robust_poly_fit(z: np.ndarray, mask: np.ndarray, order: int, x: np.ndarray, 
     return design(x, y) @ coef
 
 
-def _fit_circle(points: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarray, float] | None:
-    """RANSAC circle through ``(y, x)`` points; None if no consistent circle."""
+def _fit_circle(points: np.ndarray, tol: float, seed: int = 0,
+                min_inlier_frac: float = 0.0) -> tuple[np.ndarray, float] | None:
+    """RANSAC circle through ``(y, x)`` points; None if no consistent circle.
+
+    ``min_inlier_frac``: the fraction of the points the circle must pass within ``tol`` of (a
+    straight-sided outline, such as a rotated rectangular scan's, fits no circle well).
+    """
     if len(points) < 8:
         return None
     if len(points) > 4000:
@@ -95,6 +100,8 @@ def _fit_circle(points: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarr
     model, inliers = measure.ransac(points, measure.CircleModel, min_samples=3,
                                     residual_threshold=tol, max_trials=200, rng=seed)
     if model is None or inliers is None or inliers.sum() < 8:
+        return None
+    if inliers.mean() < min_inlier_frac:
         return None
     cy, cx = model.center
     return np.array([cy, cx]), float(model.radius)
@@ -116,7 +123,8 @@ def _primer_circle(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float,
             sizes = ndimage.sum(region, lab, range(1, n + 1))
             region = lab == (1 + int(np.argmax(sizes)))
             hull = morphology.convex_hull_image(region)
-            fit = _fit_circle(_boundary(hull), tol=1.5)
+            # A full scan rotated with empty corners is no crop: its outline has straight sides.
+            fit = _fit_circle(_boundary(hull), tol=1.5, min_inlier_frac=0.5)
             if fit is not None and fit[1] > 0.15 * side:
                 return fit[0], fit[1], "outline"
     # Full scan: strongest circular height edge (primer gap) by Hough transform.
