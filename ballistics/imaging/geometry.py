@@ -112,6 +112,24 @@ def _boundary(region: np.ndarray) -> np.ndarray:
     return np.argwhere(edge).astype(float)
 
 
+def _is_rectangle(hull: np.ndarray, fill: float = 0.95) -> bool:
+    """True if a convex region fills ``fill`` of its smallest enclosing rectangle (any angle).
+
+    A disk fills pi/4 = 0.785 of it, a hand-masked breech face less; a full rectangular scan
+    rotated with empty corners fills it up to the pixel staircase of its edges.
+    """
+    pts = _boundary(hull)
+    if len(pts) < 8:
+        return False
+    area = float(hull.sum())
+    best = np.inf
+    for t in np.deg2rad(np.arange(0.0, 90.0, 1.0)):
+        u = pts[:, 0] * np.cos(t) + pts[:, 1] * np.sin(t)
+        v = -pts[:, 0] * np.sin(t) + pts[:, 1] * np.cos(t)
+        best = min(best, (np.ptp(u) + 1) * (np.ptp(v) + 1))
+    return area >= fill * best
+
+
 def _primer_circle(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float, str]:
     h, w = z.shape
     side = min(h, w)
@@ -123,10 +141,12 @@ def _primer_circle(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float,
             sizes = ndimage.sum(region, lab, range(1, n + 1))
             region = lab == (1 + int(np.argmax(sizes)))
             hull = morphology.convex_hull_image(region)
-            # A full scan rotated with empty corners is no crop: its outline has straight sides.
-            fit = _fit_circle(_boundary(hull), tol=1.5, min_inlier_frac=0.5)
-            if fit is not None and fit[1] > 0.15 * side:
-                return fit[0], fit[1], "outline"
+            # A full scan stored rotated, with empty corners, is no crop: its measured region
+            # is a (rotated) rectangle, not a primer or a breech face.
+            if not _is_rectangle(hull):
+                fit = _fit_circle(_boundary(hull), tol=1.5)
+                if fit is not None and fit[1] > 0.15 * side:
+                    return fit[0], fit[1], "outline"
     # Full scan: strongest circular height edge (primer gap) by Hough transform.
     filled = np.where(valid, z, np.nanmedian(z))
     edges = feature.canny(filled, sigma=2.0, low_threshold=None, high_threshold=None,
