@@ -1,0 +1,148 @@
+"""Science v2 against cmc-1.1.0 in the same run, from the Weller x3p files alone.
+
+Prints: feature extraction per scan (both versions), per-pair comparison time from freshly
+deserialised features (as stage 2 loads them; both versions, same pairs), symmetry over random
+pairs (both versions), stage-1 recall of the Weller mates among >= 10,000 realistic distractors
+and stage-1 time per query over 100,000 signatures.
+
+Run: PYTHONPATH=. python benchmarks/imaging/bench_v2.py [n_pairs]
+(OMP/OpenBLAS are limited to one thread: figures are single-core.)
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import sys  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import weller  # noqa: E402
+from legacy import legacy  # noqa: E402
+
+from ballistics import imaging  # noqa: E402
+from ballistics.imaging.distractors import distractor_signatures  # noqa: E402
+from ballistics.imaging.signature import SIG_FREQS, SIG_RINGS  # noqa: E402
+from ballistics.imaging.synthetic import make_set  # noqa: E402
+
+
+def extraction(mod, paths: list[Path]) -> tuple[list[bytes], float]:
+    t = time.perf_counter()
+    out = [mod.features_to_bytes(mod.extract_features(mod.read_x3p(p))) for p in paths]
+    return out, (time.perf_counter() - t) / len(paths)
+
+
+def pair_times(mod, blobs: dict[str, bytes], pairs: list[tuple[str, str]]) -> tuple[float, list]:
+    """ms per pair, features deserialised for every pair (per-scan transforms cold)."""
+    scores = []
+    t = time.perf_counter()
+    for a, b in pairs:
+        fa, fb = mod.features_from_bytes(blobs[a]), mod.features_from_bytes(blobs[b])
+        scores.append((mod.compare(fa, fb).score, mod.compare(fb, fa).score))
+    return (time.perf_counter() - t) * 1000 / (2 * len(pairs)), scores
+
+
+def phase_rotated(sigs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The signatures of the same surfaces rotated by random angles (exact phase shifts)."""
+    half = sigs.shape[1] // 2
+    f = (sigs[:, :half] + 1j * sigs[:, half:]).reshape(-1, SIG_FREQS, SIG_RINGS)
+    k = 2 * np.arange(1, SIG_FREQS + 1)
+    t = rng.uniform(0, 2 * np.pi, len(sigs))
+    f = f * np.exp(-1j * k[None, :, None] * t[:, None, None])
+    f = f.reshape(len(sigs), -1)
+    return np.concatenate([f.real, f.imag], axis=1).astype(np.float32)
+
+
+def stage1(feats: dict, rows: list[dict]) -> None:
+    slide = {r["scan_id"]: r["firearm_id"] for r in rows}
+    ids = list(slide)
+    slides = sorted(set(slide.values()))
+    t = time.perf_counter()
+    synthetic = [imaging.extract_features(x) for x in make_set(12, 2, seed=4242, pixel_um=12.5)]
+    jobs = [([feats[i] for i in ids if slide[i] == s], 95, k) for k, s in enumerate(slides)]
+    jobs.append((synthetic, 80, 99))
+    with ProcessPoolExecutor(2) as ex:
+        made = list(ex.map(distractor_signatures, *zip(*jobs, strict=True)))
+    per_slide, syn = dict(zip(slides, made[:-1], strict=True)), made[-1]
+    print(f"distractors: {sum(len(m) for m in made)} signatures in "
+          f"{time.perf_counter() - t:.0f} s ({len(syn)} from {len(synthetic)} synthetic scans; "
+          "the rest from the real scans of each slide, mirrored (half), rotated, occluded "
+          "(half))")
+    for compressed in (False, True):
+        ranks, n_min = [], None
+        for q in ids:
+            idx = imaging.SignatureIndex(compressed=compressed)
+            others = [i for i in ids if i != q]
+            idx.add(others, np.stack([feats[i].signature for i in others]))
+            d = np.concatenate([v for s, v in per_slide.items() if s != slide[q]] + [syn])
+            idx.add([None] * len(d), d)
+            n_min = min(n_min or len(d), len(d))
+            hits = idx.search(feats[q].signature, 100)
+            ranks.append(next((k for k, (i, _) in enumerate(hits)
+                               if i and slide[i] == slide[q]), 100))
+        r = np.array(ranks)
+        print(f"stage 1 ({'compressed' if compressed else 'exact'}), 95 Weller queries among >= "
+              f"{n_min} distractors: top-1 {np.mean(r < 1):.3f}, top-10 {np.mean(r < 10):.3f}, "
+              f"top-100 {np.mean(r < 100):.3f}")
+    # 100k: the distractors above plus exact rotated copies (phase shifts) of them.
+    rng = np.random.default_rng(1)
+    base = np.concatenate(made)
+    big = [base]
+    while sum(len(b) for b in big) < 100_000:
+        big.append(phase_rotated(base, rng))
+    pool = np.concatenate(big)[:100_000 - len(ids)]
+    for compressed in (False, True):
+        idx = imaging.SignatureIndex(compressed=compressed)
+        idx.add(ids, np.stack([feats[i].signature for i in ids]))
+        idx.add([None] * len(pool), pool)
+        idx.search(feats[ids[0]].signature, 100)  # build the blocks
+        t = time.perf_counter()
+        found = 0
+        for q in ids:
+            hits = idx.search(feats[q].signature, 100)
+            found += any(i and i != q and slide[i] == slide[q] for i, _ in hits)
+        ms = (time.perf_counter() - t) * 1000 / len(ids)
+        print(f"stage 1 over {len(idx)} signatures ({'compressed' if compressed else 'exact'}): "
+              f"{ms:.1f} ms per query, a mate in the top 100 for {found}/{len(ids)} queries")
+
+
+def main() -> None:
+    n_pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    old = legacy()
+    rows = weller.rows()
+    paths = {r["scan_id"]: weller.WELLER / r["file"] for r in rows}
+    ids = list(paths)
+    sample = ids[::5]
+    _, t_new = extraction(imaging, [paths[i] for i in sample])
+    _, t_old = extraction(old, [paths[i] for i in sample])
+    print(f"feature extraction per scan ({len(sample)} Weller scans, x3p read included): "
+          f"{imaging.ALGORITHM_VERSION} {t_new * 1000:.0f} ms, {old.ALGORITHM_VERSION} "
+          f"{t_old * 1000:.0f} ms")
+    feats = weller.features()
+    new_blobs = {i: imaging.features_to_bytes(f) for i, f in feats.items()}
+    old_blobs = dict(zip(ids, extraction(old, [paths[i] for i in ids])[0], strict=True))
+    rng = np.random.default_rng(11)
+    pairs = [tuple(rng.choice(ids, 2, replace=False)) for _ in range(n_pairs)]
+    ms_new, s_new = pair_times(imaging, new_blobs, pairs)
+    ms_old, s_old = pair_times(old, old_blobs, pairs)
+    asym_new = sum(a != b for a, b in s_new)
+    asym_old = sum(a != b for a, b in s_old)
+    med_old = float(np.median([abs(a - b) for a, b in s_old]))
+    print(f"per-pair comparison from fresh features ({n_pairs} random Weller pairs, both "
+          f"orders): {imaging.ALGORITHM_VERSION} {ms_new:.1f} ms, {old.ALGORITHM_VERSION} "
+          f"{ms_old:.1f} ms (ratio {ms_new / ms_old:.2f})")
+    print(f"symmetry: compare(a, b) != compare(b, a) for {asym_new}/{n_pairs} pairs "
+          f"({imaging.ALGORITHM_VERSION}) vs {asym_old}/{n_pairs} ({old.ALGORITHM_VERSION}, "
+          f"median |difference| {med_old:.2f})")
+    stage1(feats, rows)
+
+
+if __name__ == "__main__":
+    main()
