@@ -89,7 +89,7 @@ def view_pixel_um(scan: Scan) -> float:
     return float(min(max(scan.pixel_um, FINEST_VIEW_UM), comparison))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)  # up to 8 x 10 MB (1600 x 1600 float32 + mask)
 def _processed(sha256: str, filename: str, pixel_um: float | None, view_um: float,
                version: str) -> tuple[np.ndarray, np.ndarray]:
     # Keyed by content and algorithm version: the same file always gives the same image.

@@ -129,12 +129,6 @@ class Calibration:
                         "reach 12-16 cells)")
         return None
 
-    def error_rates(self, threshold: float | None = None) -> dict:
-        """Cross-validated rates of misleading evidence on the main calibration data set."""
-        main = self.validation.get(self.training.get("data_set", ""), {})
-        return {k: main.get(k) for k in ("rate_misleading_km", "rate_misleading_knm",
-                                           "n_km", "n_knm")}
-
     def to_dict(self) -> dict:
         """JSON-safe dict."""
         return asdict(self)
