@@ -102,26 +102,30 @@ def stage1(feats: dict, rows: list[dict]) -> None:
         print(f"stage 1 ({'compressed' if compressed else 'exact'}), 95 Weller queries among >= "
               f"{n_min} distractors: top-1 {np.mean(r < 1):.3f}, top-10 {np.mean(r < 10):.3f}, "
               f"top-100 {np.mean(r < 100):.3f}")
-    # 100k: the distractors above plus exact rotated copies (phase shifts) of them.
+    # 100k: for each slide, the distractors of the other slides and the synthetic ones, filled
+    # up with exact rotated copies of them (phase shifts), plus the 95 real scans.
     rng = np.random.default_rng(1)
-    base = np.concatenate(made)
-    big = [base]
-    while sum(len(b) for b in big) < 100_000:
-        big.append(phase_rotated(base, rng))
-    pool = np.concatenate(big)[:100_000 - len(ids)]
     for compressed in (False, True):
-        idx = imaging.SignatureIndex(compressed=compressed)
-        idx.add(ids, np.stack([feats[i].signature for i in ids]))
-        idx.add([None] * len(pool), pool)
-        idx.search(feats[ids[0]].signature, 100)  # build the blocks
-        t = time.perf_counter()
-        found = 0
-        for q in ids:
-            hits = idx.search(feats[q].signature, 100)
-            found += any(i and i != q and slide[i] == slide[q] for i, _ in hits)
-        ms = (time.perf_counter() - t) * 1000 / len(ids)
-        print(f"stage 1 over {len(idx)} signatures ({'compressed' if compressed else 'exact'}): "
-              f"{ms:.1f} ms per query, a mate in the top 100 for {found}/{len(ids)} queries")
+        found, elapsed, n_index = 0, 0.0, 0
+        for s in slides:
+            base = np.concatenate([v for t, v in per_slide.items() if t != s] + [syn])
+            big = [base]
+            while sum(len(b) for b in big) < 100_000:
+                big.append(phase_rotated(base, rng))
+            pool = np.concatenate(big)[:100_000 - len(ids)]
+            idx = imaging.SignatureIndex(compressed=compressed)
+            idx.add(ids, np.stack([feats[i].signature for i in ids]))
+            idx.add([None] * len(pool), pool)
+            idx.search(feats[ids[0]].signature, 100)  # build the blocks
+            n_index = len(idx)
+            for q in (i for i in ids if slide[i] == s):
+                t = time.perf_counter()
+                hits = idx.search(feats[q].signature, 100)
+                elapsed += time.perf_counter() - t
+                found += any(i and i != q and slide[i] == slide[q] for i, _ in hits)
+        print(f"stage 1 over {n_index} signatures ({'compressed' if compressed else 'exact'}): "
+              f"{elapsed * 1000 / len(ids):.1f} ms per query, a mate in the top 100 for "
+              f"{found}/{len(ids)} queries")
 
 
 def stage1_baldwin(weller_feats: dict) -> None:
@@ -130,10 +134,10 @@ def stage1_baldwin(weller_feats: dict) -> None:
     from the Weller scans (mirrored, rotated, occluded) and synthetic scans."""
     import npz_sets
 
-    rows = [r for r in npz_sets.rows() if r["study"].startswith("Baldwin")
-            and not r["scan_id"].endswith("_raw")]
+    rows = [r for r in npz_sets.rows() if (r["study"].startswith("Baldwin")
+            and not r["scan_id"].endswith("_raw")) or r["scan_id"] in npz_sets.REPEATS]
     feats = npz_sets.features(rows)
-    barrel = {r["scan_id"]: r["firearm_id"] for r in rows}
+    barrel = {r["scan_id"]: r["firearm_id"] for r in rows if r["scan_id"] not in npz_sets.REPEATS}
     barrel.update({p: barrel[twin] for p, twin in npz_sets.REPEATS.items()})
     ids = [i for i in barrel if i != npz_sets.DOUBTFUL and i != "P0006"]
     with ProcessPoolExecutor(2) as ex:
@@ -162,6 +166,11 @@ def stage1_baldwin(weller_feats: dict) -> None:
 
 def main() -> None:
     n_pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    if n_pairs == 0:  # stage 1 only
+        feats = weller.features()
+        stage1(feats, weller.rows())
+        stage1_baldwin(feats)
+        return
     old = legacy()
     rows = weller.rows()
     paths = {r["scan_id"]: weller.WELLER / r["file"] for r in rows}
