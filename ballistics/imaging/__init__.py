@@ -32,15 +32,18 @@ ballistics.imaging.calibration
     (Cllr, Cllr_min, misleading-evidence rates): these need the ``lir`` package.
 SignatureIndex(compressed=False)
     ``add(ids, vectors)``, ``search(vector, k) -> list[(id, similarity)]``. Rotation is
-    handled by the similarity (modulus of per-harmonic inner products of the polar Fourier-
-    magnitude spectrum).
+    handled by the similarity (one rotation for all harmonics of the polar Fourier-magnitude
+    spectrum; scanned by its upper bound, the best rows re-scored).
 ballistics.imaging.synthetic
     ``make_firearm(seed)``, ``fire(firearm, seed, difficulty, pixel_um)``, ``make_set(...)``.
 ballistics.imaging.distractors
     ``distractor_signatures(features, per_scan)``: mirrored / rotated / occluded variants.
 ballistics.imaging.signature
-    ``signature_similarity(a, b)``, ``query_matrix``, ``similarity_from_products``: the
-    vector -> similarity logic a signature store calls (unchanged since 1.1.0).
+    The vector -> similarity logic a signature store calls: ``query_matrix(q)`` (rows ``X @
+    query_matrix(q)`` give the per-harmonic products), ``similarity_from_products`` (cheap upper
+    bound, the 1.x similarity: scan with it), ``rotation_similarity`` (the similarity since
+    2.0.0: re-score the best rows with it), ``signature_similarity(a, b)``. Vectors unchanged
+    since 1.1.0 (float32, length 256).
 
 See docs/imaging.md for the method, parameters and validation figures.
 """

@@ -164,8 +164,33 @@ def stage1_baldwin(weller_feats: dict) -> None:
           f"top-10 {np.mean(r < 10):.3f}, top-100 {np.mean(r < 100):.3f}; ranks {r.tolist()}")
 
 
+def index_timing(n: int = 100_000, queries: int = 20) -> None:
+    """ms per top-100 query over ``n`` random unit signatures, v2 against cmc-1.1.0's index."""
+    old = legacy()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, imaging.SIGNATURE_LENGTH)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    for compressed in (False, True):
+        times = {}
+        for mod in (imaging, old):
+            idx = mod.SignatureIndex(compressed=compressed)
+            idx.add(list(range(n)), x)
+            idx.search(x[0], 100)
+            t = time.perf_counter()
+            for i in range(queries):
+                idx.search(x[i], 100)
+            times[mod.ALGORITHM_VERSION] = (time.perf_counter() - t) * 1000 / queries
+        new_ms, old_ms = times[imaging.ALGORITHM_VERSION], times[old.ALGORITHM_VERSION]
+        print(f"index, {n} random signatures, top-100 ({'compressed' if compressed else 'exact'}"
+              f"): {imaging.ALGORITHM_VERSION} {new_ms:.1f} ms, {old.ALGORITHM_VERSION} "
+              f"{old_ms:.1f} ms per query (ratio {new_ms / old_ms:.2f})")
+
+
 def main() -> None:
     n_pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    if n_pairs < 0:  # index speed only
+        index_timing()
+        return
     if n_pairs == 0:  # stage 1 only
         feats = weller.features()
         stage1(feats, weller.rows())
@@ -202,6 +227,7 @@ def main() -> None:
           f"median |difference| {med_old:.2f})")
     stage1(feats, rows)
     stage1_baldwin(feats)
+    index_timing()
 
 
 if __name__ == "__main__":
