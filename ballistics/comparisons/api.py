@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ballistics import imaging
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import review, scans, searches
+from ballistics.comparisons import review, scans, searches, validation
 from ballistics.comparisons import schemas as s
 from ballistics.comparisons.models import Candidate, Scan, Search
 from ballistics.core.api import ApiBlueprint
@@ -113,7 +112,8 @@ def case_links(case_id: int):
 
 
 @bp.operation("/comparisons/validation", summary="How the scores were validated", tags=TAGS)
-def validation():
-    cal = searches.calibration()
-    return {"algorithm_version": imaging.ALGORITHM_VERSION, "calibration": cal.to_dict(),
-            "note": s.VALIDATION_NOTE}
+def validation_summary():
+    """The calibration's method, domain and validation figures per data set (Cllr, Cllr_min,
+    rates of misleading evidence, ECE curves), and the full calibration record."""
+    cal = validation.calibration()
+    return {**validation.summary(), "calibration": cal.to_dict(), "note": s.VALIDATION_NOTE}

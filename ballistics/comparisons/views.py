@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import forms, panels, render, review, scans, searches
+from ballistics.comparisons import forms, panels, render, review, scans, searches, validation
 from ballistics.comparisons import schemas as s
 from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
 from ballistics.core.forms import FormRefused, load, submit, summary
@@ -157,9 +157,17 @@ def _viewer(candidate: Candidate, confirm: forms.ConfirmForm | None = None) -> s
         "comparisons/viewer.html", c=candidate, search=candidate.search,
         query=candidate.search.query_scan, reference=candidate.reference_scan,
         cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
-        note=s.VALIDATION_NOTE,
+        image=render.image_size(candidate.search.query_scan),
+        view_um=render.view_pixel_um(candidate.search.query_scan), note=s.VALIDATION_NOTE,
         decision=forms.DecisionForm(formdata=None) if may_review else None,
         confirm=confirm if may_review else None)
+
+
+@bp.route("/comparisons/validation")
+@login_required
+def validation_page() -> ResponseReturnValue:
+    return render_template("comparisons/validation.html", v=validation.summary(),
+                           note=s.VALIDATION_NOTE)
 
 
 @bp.route("/candidates/<int:candidate_id>/aligned.png")

@@ -179,7 +179,7 @@ def run_search(search_id: int) -> HubSearch:
     """Both stages over the admissible shared records; the candidates name the owning lab and
     its opaque reference, with the score and likelihood ratio, never more. Each owner whose
     records came back is told who searched (an access event in its inbox)."""
-    from ballistics.comparisons.searches import calibration
+    from ballistics.comparisons import validation
 
     search = db.session.get(HubSearch, search_id)
     search.status = SearchState.RUNNING
@@ -196,15 +196,19 @@ def run_search(search_id: int) -> HubSearch:
         select(HubRecord).where(HubRecord.id.in_([i for i, _ in top])))}
     blobs = {b.sha256: b.data for b in db.session.scalars(select(HubFeatureBlob).where(
         HubFeatureBlob.sha256.in_({r.features_sha256 for r in records.values()})))}
-    cal, found = calibration(), []
+    found = []
     for record_id, similarity in top:
         record = records[record_id]
-        result = imaging.compare(query, imaging.features_from_bytes(blobs[record.features_sha256]))
+        reference = imaging.features_from_bytes(blobs[record.features_sha256])
+        result = imaging.compare(query, reference)
+        # Outside the calibration's domain (e.g. 2D images, raw scans) the score goes alone.
+        lr, note = validation.likelihood_ratio(result.score, query.meta, reference.meta,
+                                               search.region)
         found.append({"record": record.id, "owner": record.owner_code,
                       "reference": record.reference, "calibre": record.calibre,
                       "score": result.score, "cmc_count": result.cmc_count,
-                      "signature_similarity": similarity,
-                      "likelihood_ratio": cal.likelihood_ratio(result.score)})
+                      "signature_similarity": similarity, "likelihood_ratio": lr,
+                      "lr_note": note})
     found.sort(key=lambda c: (-c["score"], -c["signature_similarity"]))
     for rank, candidate in enumerate(found, start=1):
         candidate["rank"] = rank

@@ -77,7 +77,7 @@ def test_partner_search_lead_and_disclosure_across_three_process_groups(tmp_path
         assert {c["reference"] for c in top} == mine and {c["owner"] for c in top} == {"LABA"}
         # The hub answers the owner's code, the opaque reference and the scores, never more.
         assert set(top[0]) <= {"record", "owner", "reference", "calibre", "score", "cmc_count",
-                               "signature_similarity", "likelihood_ratio", "rank"}
+                               "signature_similarity", "likelihood_ratio", "lr_note", "rank"}
 
         lead = lab_b.api("POST", f"/partner-searches/{search['id']}/leads", "examiner", 201,
                          json={"record": top[0]["record"], "note": "Same pistol?"})
