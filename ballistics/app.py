@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ballistics.core import ratelimit
 from ballistics.core.api import check_path_ids
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
@@ -26,6 +27,7 @@ DOMAINS = (
     "ballistics.evidence",
     "ballistics.comparisons",
     "sop",
+    "ballistics.network",
 )
 
 # Self-hosted assets only; the pages need no third-party origin.
@@ -45,6 +47,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimit.init_app(app)
     init_celery(app)
     _configure_sqlite(app)
     importlib.import_module("ballistics.core.after_commit")
@@ -86,7 +89,8 @@ def _register_app_routes(app: Flask) -> None:
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    """JSON answers: the users' API and the hub's API for lab nodes."""
+    return request.path.startswith(("/api/", "/hub/"))
 
 
 def _register_request_hooks(app: Flask) -> None:

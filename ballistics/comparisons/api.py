@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ballistics import imaging
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import review, scans, searches
+from ballistics.comparisons import review, scans, searches, validation
 from ballistics.comparisons import schemas as s
 from ballistics.comparisons.models import Candidate, Scan, Search
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import Unprocessable
+from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
@@ -21,7 +21,8 @@ TAGS = ["comparisons"]
 
 @bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
               tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201, also=(200,),
-              errors=(404, 413, 422))
+              errors=(404, 413, 422, 429))
+@upload_limit
 def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     upload = request.files.get("file")
@@ -57,7 +58,8 @@ def scan_retry(scan_id: int):
 
 @bp.operation("/searches/<int:search_id>/retry", "POST",
               summary="Run a failed search again (a new search; the failed one is kept)",
-              tags=TAGS, response=s.SearchSchema, status=202, errors=(403, 404, 409))
+              tags=TAGS, response=s.SearchSchema, status=202, errors=(403, 404, 409, 429))
+@search_limit
 def search_retry(search_id: int):
     search = get_in_lab(Search, search_id, g.api_user, what="search")
     return searches.retry_search(g.api_user, search)
@@ -65,7 +67,8 @@ def search_retry(search_id: int):
 
 @bp.operation("/scans/<int:scan_id>/searches", "POST", summary="Search the lab's references",
               tags=TAGS, body=s.SearchCreateSchema, response=s.SearchSchema, status=202,
-              errors=(404, 409, 422))
+              errors=(404, 409, 422, 429))
+@search_limit
 def search_create(scan_id: int, data: dict):
     scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
     return searches.start_search(g.api_user, scan, k=data["k"])
@@ -109,7 +112,8 @@ def case_links(case_id: int):
 
 
 @bp.operation("/comparisons/validation", summary="How the scores were validated", tags=TAGS)
-def validation():
-    cal = searches.calibration()
-    return {"algorithm_version": imaging.ALGORITHM_VERSION, "calibration": cal.to_dict(),
-            "note": s.VALIDATION_NOTE}
+def validation_summary():
+    """The calibration's method, domain and validation figures per data set (Cllr, Cllr_min,
+    rates of misleading evidence, ECE curves), and the full calibration record."""
+    cal = validation.calibration()
+    return {**validation.summary(), "calibration": cal.to_dict(), "note": s.VALIDATION_NOTE}

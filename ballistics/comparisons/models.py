@@ -161,7 +161,9 @@ class Candidate(db.Model):
     cmc_count: Mapped[int]
     cmc_count_reverse: Mapped[int]
     pairwise_ccf: Mapped[float] = mapped_column(Float)
-    likelihood_ratio: Mapped[float] = mapped_column(Float)
+    #: None when the pair is outside the calibration's domain (``lr_note`` says why)
+    likelihood_ratio: Mapped[float | None] = mapped_column(Float)
+    lr_note: Mapped[str] = mapped_column(Text, default="")
     rotation_deg: Mapped[float] = mapped_column(Float)
     dx_px: Mapped[float] = mapped_column(Float)
     dy_px: Mapped[float] = mapped_column(Float)

@@ -62,7 +62,9 @@ class CandidateSchema(BaseSchema):
     cmc_count = fields.Integer()
     cmc_count_reverse = fields.Integer()
     pairwise_ccf = fields.Float()
-    likelihood_ratio = fields.Float()
+    likelihood_ratio = fields.Float(allow_none=True, metadata={
+        "description": "null outside the calibration's domain (lr_note says why)"})
+    lr_note = fields.String()
     rotation_deg = fields.Float()
     dx_px = fields.Float()
     dy_px = fields.Float()
@@ -92,7 +94,8 @@ class SearchSchema(BaseSchema):
 
 VALIDATION_NOTE = ("Scores rank candidates for an examiner's review; they are not an "
                    "identification. Likelihood ratios come from the calibration shipped with "
-                   "the algorithm version (see GET /api/v1/comparisons/validation).")
+                   "the algorithm version, validated on firearms it was not fitted on (see GET "
+                   "/api/v1/comparisons/validation); outside its domain no LR is given.")
 
 
 class DecisionSchema(BaseSchema):

@@ -8,10 +8,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import forms, panels, render, review, scans, searches
+from ballistics.comparisons import forms, panels, render, review, scans, searches, validation
 from ballistics.comparisons import schemas as s
 from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.views import item_page_html
 from ballistics.imaging import ALGORITHM_VERSION
@@ -45,6 +46,7 @@ def _png(data: bytes, etag: str) -> Response:
 
 @bp.post("/items/<int:item_id>/scans")
 @login_required
+@upload_limit
 def scan_upload(item_id: int) -> ResponseReturnValue:
     item = load_item(current_user, item_id)
     page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
@@ -88,6 +90,7 @@ def scan_surface(scan_id: int) -> ResponseReturnValue:
 
 @bp.post("/scans/<int:scan_id>/searches")
 @login_required
+@search_limit
 def search_start(scan_id: int) -> ResponseReturnValue:
     scan = _scan(scan_id)
     return submit(forms.ButtonForm(), lambda _data: searches.start_search(current_user, scan),
@@ -108,6 +111,7 @@ def scan_retry(scan_id: int) -> ResponseReturnValue:
 
 @bp.post("/searches/<int:search_id>/retry")
 @login_required
+@search_limit
 def search_retry(search_id: int) -> ResponseReturnValue:
     search = _search(search_id)
     return submit(forms.ButtonForm(), lambda _data: searches.retry_search(current_user, search),
@@ -153,9 +157,17 @@ def _viewer(candidate: Candidate, confirm: forms.ConfirmForm | None = None) -> s
         "comparisons/viewer.html", c=candidate, search=candidate.search,
         query=candidate.search.query_scan, reference=candidate.reference_scan,
         cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
-        note=s.VALIDATION_NOTE,
+        image=render.image_size(candidate.search.query_scan),
+        view_um=render.view_pixel_um(candidate.search.query_scan), note=s.VALIDATION_NOTE,
         decision=forms.DecisionForm(formdata=None) if may_review else None,
         confirm=confirm if may_review else None)
+
+
+@bp.route("/comparisons/validation")
+@login_required
+def validation_page() -> ResponseReturnValue:
+    return render_template("comparisons/validation.html", v=validation.summary(),
+                           note=s.VALIDATION_NOTE)
 
 
 @bp.route("/candidates/<int:candidate_id>/aligned.png")

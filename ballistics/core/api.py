@@ -154,7 +154,7 @@ class ApiBlueprint(Blueprint):
                 if isinstance(result, tuple):  # (object, status) overrides, e.g. 200 for a dup
                     result, code = result
                 if response is None:
-                    return result
+                    return result, code
                 return response(many=many).dump(result), code
 
             endpoint = f"{view.__name__}_{method.lower()}"

@@ -31,6 +31,7 @@ from marshmallow.fields import (  # noqa: F401 - re-exported: schemas use fields
     Function,
     List,
     Method,
+    NaiveDateTime,
     Nested,
     Raw,
 )
