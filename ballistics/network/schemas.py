@@ -34,8 +34,8 @@ class Base64(fields.Field):
 
 
 class RecordIn(BaseSchema):
-    record_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
-    version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    record_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
     reference = fields.String(required=True, validate=validate.Length(min=4, max=40))
     algorithm_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     region = fields.String(required=True, validate=one_of(*Region))
@@ -50,7 +50,7 @@ class RecordIn(BaseSchema):
 
 
 class WithdrawIn(BaseSchema):
-    version = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
 
 
 class OperationIn(BaseSchema):
@@ -59,8 +59,8 @@ class OperationIn(BaseSchema):
 
     op = fields.String(required=True, validate=validate.OneOf(["publish", "withdraw"]))
     record = fields.Nested(RecordIn, load_default=None)
-    record_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**62))
+    record_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
     @validates_schema
     def _complete(self, data, **_kwargs):
@@ -80,7 +80,7 @@ class BatchOut(BaseSchema):
 
 
 class SearchIn(BaseSchema):
-    request_ref = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    request_ref = fields.Integer(required=True, validate=validate.Range(min=1))
     algorithm_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     region = fields.String(required=True, validate=one_of(*Region))
     calibre = fields.String(load_default="", validate=validate.Length(max=40))
@@ -90,9 +90,9 @@ class SearchIn(BaseSchema):
 
 
 class LeadIn(BaseSchema):
-    request_ref = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
-    search_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
-    record = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    request_ref = fields.Integer(required=True, validate=validate.Range(min=1))
+    search_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    record = fields.Integer(required=True, validate=validate.Range(min=1))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
@@ -103,7 +103,7 @@ class AnswerIn(BaseSchema):
 
 
 class InboxQuery(BaseSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
@@ -148,7 +148,7 @@ class PolicyIn(BaseSchema):
 
 
 class ExclusionIn(BaseSchema):
-    case_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    case_id = fields.Integer(required=True, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
 
@@ -172,7 +172,7 @@ class PartnerSearchOut(BaseSchema):
 
 
 class LeadRequestIn(BaseSchema):
-    record = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    record = fields.Integer(required=True, validate=validate.Range(min=1))
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
