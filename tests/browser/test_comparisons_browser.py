@@ -7,8 +7,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from ballistics.extensions import db
-from tests.browser.conftest import login, screenshot
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 from tests.support.web import Api
 from tests.workerproc import worker_process

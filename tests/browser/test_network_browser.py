@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
 from tests.comparisons.helpers import wait_for
 from tests.network.cluster import cluster
 from tests.network.test_regional import _hub_records, _scan
+from tests.support.browser import login, screenshot
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres]
 

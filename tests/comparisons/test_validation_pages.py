@@ -9,7 +9,7 @@ from ballistics.comparisons import validation
 from ballistics.comparisons.models import Candidate
 from ballistics.extensions import db
 from tests.comparisons.test_pages import _searched
-from tests.evidence.helpers import Api, Browser
+from tests.support.web import Api, Browser
 
 
 def test_validation_endpoint(client, lab):

@@ -12,8 +12,8 @@ from ballistics.ledger import notes
 from ballistics.ledger.tlog_witness import AddCheckpointRequest
 from ballistics.witness import store
 from ballistics.witness.service import Witness, WitnessError
-from tests.conftest import create_pg_database, drop_pg_database
 from tests.ledger.helpers import ORIGIN, ToyLog
+from tests.support.services import create_pg_database, drop_pg_database
 
 THREADS = 6
 ROUNDS = 4
