@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, pre_load, validate
+
+from ballistics.core.text import refuse_hidden_characters
 
 
 class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def _no_hidden_characters(self, data, **_kwargs):
+        # Control and bidi-override characters are refused in every text, naming the field.
+        return refuse_hidden_characters(data)
 
 
 def one_of(*members: StrEnum) -> validate.OneOf:

@@ -174,8 +174,11 @@ def unseal(actor: User, item: Item, *, reason: str, expected_seq: int | None = N
 
 def sample(actor: User, item: Item, *, kind: str, description: str = "", reason: str = "",
            expected_seq: int | None = None, **details) -> Item:
-    """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
+    """Create a sub-item (e.g. a test fire from a firearm) held by the actor. The sub-item
+    takes the parent's calibre unless another is given, so a test fire's scans are searched
+    among references of the firearm's calibre."""
     _movable(item, actor, "sample evidence", expected_seq)
+    details["calibre"] = details.get("calibre") or item.calibre
     child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
                  kind=ItemKind(kind), number=next_item_number(item.case, item),
                  description=description, **details)
