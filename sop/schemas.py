@@ -219,6 +219,16 @@ class EquipmentSchema(EquipmentCreateSchema):
     id = fields.Integer()
     is_out_of_service = fields.Boolean()
     out_of_service_reason = fields.String()
+    state = fields.Function(lambda e: _equipment_state(e).state.value, metadata={
+        "description": "in_service, out_of_service (a manager's decision), failed_check, "
+                       "overdue or never_calibrated, as of today"})
+    state_reason = fields.Function(lambda e: _equipment_state(e).reason)
+
+
+def _equipment_state(equipment):
+    from sop.services.equipment import current_state
+
+    return current_state(equipment)
 
 
 class ServiceSchema(BaseSchema):
