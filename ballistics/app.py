@@ -21,8 +21,8 @@ DOMAINS = (
     "ballistics.audit",
     "ballistics.outbox",
     "ballistics.evidence",
-    "ballistics.comparisons",
     "sop",
+    "ballistics.comparisons",
 )
 
 # Self-hosted assets only; the pages need no third-party origin.

@@ -27,6 +27,7 @@ from ballistics.comparisons.models import (
 from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
+from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
 
@@ -42,6 +43,7 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
                  automatic: bool = False) -> Search:
     if actor is not None:
         require_role(actor, SCAN_AND_SEARCH, "search scans")
+    require_in_custody(scan.item, "new searches")
     if scan.status != ScanStatus.DONE:
         raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
                        "done.", code="scan_not_ready")

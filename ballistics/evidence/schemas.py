@@ -9,7 +9,7 @@ from marshmallow import ValidationError, fields, validate
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.core.text import not_blank
 from ballistics.core.timeutil import utcnow
-from ballistics.evidence.models import ItemKind
+from ballistics.evidence.models import DisposalAction, ItemKind, OverrideReason
 
 _text = {"validate": validate.Length(max=200)}
 _kinds = one_of(*ItemKind)
@@ -135,6 +135,38 @@ class DestroySchema(_Op):
     witness_id = fields.Integer(load_default=None, allow_none=True)
     reason = fields.String(required=True, validate=required_text(2000))
     method = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class DisposalRequestCreateSchema(BaseSchema):
+    action = fields.String(required=True, validate=one_of(*DisposalAction))
+    override_reason = fields.String(required=True, validate=one_of(*OverrideReason),
+                                    metadata={"description": "why the holder cannot do it"})
+    reason = fields.String(required=True, validate=required_text(2000),
+                           metadata={"description": "the circumstances, e.g. the court order"})
+    to_agency = fields.String(load_default="", validate=validate.Length(max=200),
+                              metadata={"description": "release: the receiving agency"})
+    witness_id = fields.Integer(load_default=None, allow_none=True,
+                                metadata={"description": "destruction: the witness"})
+    method = fields.String(load_default="", validate=validate.Length(max=200))
+    expected_seq = fields.Integer(load_default=None, allow_none=True,
+                                  metadata={"description": "refuse if the item has moved on"})
+
+
+class DisposalRequestSchema(BaseSchema):
+    id = fields.Integer()
+    item_id = fields.Integer()
+    action = fields.String()
+    override_reason = fields.String()
+    reason = fields.String()
+    to_agency = fields.String()
+    witness_id = fields.Integer(allow_none=True)
+    method = fields.String()
+    status = fields.String()
+    requested_by_id = fields.Integer()
+    requested_at = UtcDateTime()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    event_id = fields.Integer(allow_none=True)
 
 
 class CustodyEventSchema(BaseSchema):

@@ -14,6 +14,7 @@ from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.evidence.holds import Hold, HoldKind, require_in_custody
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
 from sop.models import (
@@ -63,6 +64,8 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
     items = _in_lab(Item, list(dict.fromkeys(item_ids)), actor, "item_ids")
     if not items:
         raise Unprocessable("Name the items examined.", fields={"item_ids": ["Required."]})
+    for item in items:
+        require_in_custody(item, "new examinations")
     equipment = _in_lab(Equipment, list(dict.fromkeys(equipment_ids)), actor, "equipment_ids")
     down = [e.code for e in equipment if e.is_out_of_service]
     if down:
@@ -194,3 +197,15 @@ def release(actor: User, exam: Examination) -> Examination:
     exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)
     return _rejudged(exam)
+
+
+def open_examinations_hold(item: Item) -> list[Hold]:
+    """An examination not yet released keeps its items in the lab (a source of
+    :mod:`ballistics.evidence.holds`)."""
+    rows = db.session.execute(
+        select(Examination.id, Examination.status).join(
+            ExaminationItem, ExaminationItem.examination_id == Examination.id)
+        .where(ExaminationItem.item_id == item.id, Examination.status != ExamStatus.RELEASED)
+        .order_by(Examination.id)).all()
+    return [Hold(HoldKind.EXAMINATION, f"it is in open examination {exam_id} "
+                 f"({status.replace('_', ' ')})") for exam_id, status in rows]
