@@ -59,8 +59,15 @@ def case_page(case_id: int) -> ResponseReturnValue:
     return _case_page(case, form)
 
 
-def _case_page(case: Case, form: forms.ReceiveForm | None) -> str:
-    return render_template("evidence/case.html", case=case, form=form)
+def _case_page(case: Case, form: forms.ReceiveForm | None, **extra) -> str:
+    return render_template("evidence/case.html", case=case, form=form, **extra)
+
+
+def case_page_html(case: Case, **extra) -> str:
+    """The case page; ``extra`` goes to the template (another domain's refused form on this
+    page, e.g. a correction of a case link)."""
+    form = forms.ReceiveForm(formdata=None) if forms.may_intake(current_user) else None
+    return _case_page(case, form, **extra)
 
 
 @bp.post("/cases/<int:case_id>/items")
