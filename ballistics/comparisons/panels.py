@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ballistics.auth.access import lab_select
@@ -78,6 +79,8 @@ def item_scans(item: Item, upload: forms.ScanUploadForm | None = None) -> ItemSc
 class LinkRow:
     other: Case
     link: CaseLink
+    #: the confirmation whose review created the link (its full review record)
+    confirmation: Confirmation | None
     pending: LinkCorrection | None
     #: forms this user may use now (None: not offered)
     correct: forms.CorrectionForm | None
@@ -103,7 +106,9 @@ def linked_cases(case: Case, bound: tuple[int, PageForm] | None = None) -> list[
                     and bound[0] == pending.id:
                 decide = bound[1]
         other = link.case_b if link.case_a_id == case.id else link.case_a
-        rows.append(LinkRow(other, link, pending, correct, decide))
+        confirmation = db.session.scalar(select(Confirmation).where(
+            Confirmation.examination_id == link.examination_id)) if link.examination_id else None
+        rows.append(LinkRow(other, link, confirmation, pending, correct, decide))
     return rows
 
 

@@ -13,20 +13,17 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from ballistics.audit.models import AuditEntry
-from ballistics.comparisons import scans, searches
 from ballistics.comparisons.models import (
     Candidate,
     CaseLink,
     Confirmation,
     Scan,
-    ScanStatus,
     Search,
 )
-from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from sop.models import Examination
 from tests.comparisons.confirming import ready_to_confirm
-from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
+from tests.comparisons.helpers import searched_lab, x3p_bytes
 from tests.support.web import Api, Browser, field_errors
 
 
@@ -50,31 +47,9 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count(model.id)).where(*where))
 
 
-def _searched(client, kit) -> dict:
-    """Three scans (two firings of one firearm, one of another), their features, and a done
-    search of the first: the worker's steps, run in-process."""
-    items = [_cartridge(client, kit) for _ in range(3)]
-    ids = []
-    for item, (gun, shot) in zip(items, [(0, 0), (0, 1), (1, 0)], strict=True):
-        response = upload(client, kit.headers("examiner"), item["id"], x3p_bytes(gun, shot))
-        assert response.status_code == 201, response.get_json()
-        ids.append(response.get_json()["id"])
-    with acting_as(kit.id("examiner"), kit.lab.id, "test"):
-        for scan in db.session.scalars(select(Scan).where(Scan.id.in_(ids))):
-            scans.compute_features(scan)
-            scans.mark(scan, ScanStatus.DONE)
-        search = searches.start_search(kit.users["examiner"], db.session.get(Scan, ids[0]))
-        run_search_inline(search)
-        db.session.commit()
-    candidates = sorted(search.candidates, key=lambda c: c.rank)
-    return {"items": items, "scans": ids, "search": search.id,
-            "candidates": [c.id for c in candidates],
-            "mate": candidates[0].reference_scan_id}
-
-
 @pytest.fixture
 def searched(client, lab) -> dict:
-    return _searched(client, lab)
+    return searched_lab(client, lab)
 
 
 def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
