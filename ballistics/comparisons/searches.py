@@ -60,7 +60,12 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
 def reference_query(search: Search, query: Scan, *columns):
     """References a search may see: done scans kept as open cases, of the same lab, region and
     calibre (or with no calibre recorded), other items than the query's own. A scan uploaded
-    with ``open_case=false`` (e.g. a closed case) is searched but never searched against."""
+    with ``open_case=false`` (e.g. a closed case) is searched but never searched against.
+
+    Scans of released or destroyed items stay admissible: the scan records the exhibit as it
+    was, and a hit against it is still an investigative lead (a released firearm can be
+    resubmitted). The candidate list and the viewer mark such references, because the lead
+    cannot be confirmed at the microscope until the exhibit is back (never, if destroyed)."""
     stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))

@@ -111,6 +111,14 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
         again = examiner.client.get(path, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
+    # A released reference stays admissible and is marked as such on the list and the viewer.
+    mate_item = searched["items"][1]["id"]
+    Api(client, lab, "tech").post(f"/items/{mate_item}/release",
+                                  {"to_agency": "Defence expert", "reason": "re-examination"})
+    page = examiner.get(f"/searches/{searched['search']}")
+    assert page.count('data-disposed="released"') == 1
+    assert 'data-disposed="released"' in examiner.get(f"/candidates/{top}/view")
+
     started = examiner.post(f"/scans/{searched['scans'][0]}/searches", {})
     assert re.fullmatch(r"/searches/\d+", started.location)
     # Other tests share the database: count this lab's searches only.
