@@ -17,7 +17,7 @@ from sop.models import ExaminationReview, ReviewerConclusion
 from tests.comparisons.confirming import confirm_body, ready_to_confirm
 from tests.comparisons.helpers import searched_lab
 from tests.support.labs import PASSWORD
-from tests.support.web import Api
+from tests.support.web import Api, Browser
 
 
 def _counts(lab_id: int) -> tuple[int, ...]:
@@ -37,7 +37,7 @@ def lead(client, lab) -> dict:
     return searched
 
 
-def test_blind_verification_and_who_may_review(app, client, lab, lead):
+def test_blind_verification_and_who_may_review(app, client, lab, other_lab, lead):
     lab_id, top = lab.lab.id, lead["candidates"][0]
     examiner, manager = Api(client, lab, "examiner"), Api(client, lab, "manager")
     body = examiner.post(f"/candidates/{top}/confirm", {"conclusion": "identification"},
@@ -112,3 +112,11 @@ def test_blind_verification_and_who_may_review(app, client, lab, lead):
     assert body["error"] == "already_verified" and "correction" in body["message"]
     assert _counts(lab_id) == before
     assert examiner.get(f"/confirmations/{confirmation['id']}")["status"] == "verified"
+    # Another lab sees none of it.
+    outsider = Api(client, other_lab, "reviewer")
+    assert outsider.get("/confirmations") == []
+    outsider.get(f"/confirmations/{confirmation['id']}", expect=404)
+    outsider.post(f"{path}/reviewer-conclusion", {"result": "elimination"}, expect=404)
+    outsider.post(f"/case-links/{links[0]['id']}/corrections", {"reason": "x"}, expect=404)
+    assert Browser(app, other_lab, "reviewer").get(
+        f"/verifications/{confirmation['id']}", expect=404)

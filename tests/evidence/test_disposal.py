@@ -7,41 +7,14 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import func, select
-
-from ballistics.audit.models import AuditEntry, AuditHead
-from ballistics.audit.services import verify_audit_chain
-from ballistics.comparisons.models import Scan, ScanStatus, Search
+from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.core import timeutil
-from ballistics.evidence.models import CustodyEvent, DisposalRequest, Item
+from ballistics.evidence.models import Item
 from ballistics.extensions import db
-from sop.models import Examination
 from tests.comparisons.helpers import x3p_bytes
+from tests.evidence.helpers import refused, snapshot
 from tests.sop.scenario import make_sop, qualify
 from tests.support.web import Api
-
-
-def snapshot(lab_id: int) -> tuple:
-    """Everything a refusal must leave as it was: row counts and the lab's audit chain head."""
-    db.session.expire_all()
-    counts = tuple(db.session.scalar(select(func.count()).select_from(model)
-                                     .where(model.lab_id == lab_id))
-                   for model in (CustodyEvent, DisposalRequest, Scan, Search, Examination))
-    entries = db.session.scalar(select(func.count(AuditEntry.id))
-                                .where(AuditEntry.chain_key == lab_id))
-    head = db.session.get(AuditHead, lab_id)
-    assert verify_audit_chain(db.session, lab_id).ok
-    return (*counts, entries, head.seq, head.hash)
-
-
-def refused(api: Api, path: str, body: dict | None, status: int, code: str, words: str,
-            lab_id: int) -> dict:
-    before = snapshot(lab_id)
-    answer = api.post(path, body, expect=status)
-    assert answer["error"] == code, answer
-    assert words in answer["message"], answer["message"]
-    assert snapshot(lab_id) == before
-    return answer
 
 
 def _upload(client, kit, who: str, item_id: int, data: bytes):
@@ -51,7 +24,7 @@ def _upload(client, kit, who: str, item_id: int, data: bytes):
 
 
 def test_release_and_destruction_need_the_item_in_hand_or_a_confirmed_override(app, client,
-                                                                              lab):
+                                                                              lab, other_lab):
     lab_id = lab.lab.id
     tech = Api(client, lab, "tech")
     manager, examiner = tech.as_("manager"), tech.as_("examiner")
@@ -90,6 +63,8 @@ def test_release_and_destruction_need_the_item_in_hand_or_a_confirmed_override(a
     refused(tech, f"/disposal-requests/{request['id']}/confirm", None, 409, "item_sealed",
             "is sealed (S-78)", lab_id)
     tech.post(f"{path}/unseal", {"reason": "for the disposal"})
+    Api(client, other_lab, "tech").post(f"/disposal-requests/{request['id']}/confirm",
+                                        expect=404)
     event = examiner.post(f"/disposal-requests/{request['id']}/confirm")
     assert (event["kind"], event["actor_id"], event["witness_id"]) == (
         "destroyed", lab.id("manager"), lab.id("examiner"))
