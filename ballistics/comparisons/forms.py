@@ -4,6 +4,8 @@ rules live in ``review``."""
 
 from __future__ import annotations
 
+import math
+
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -90,16 +92,17 @@ class ConfirmForm(PageForm):
     step_fields: list[tuple[SopStep, str]] = []
 
     def api_input(self) -> dict:
-        """The posted form as the API's body: the steps done, their values."""
+        """The posted form as the API's JSON body: the steps done with their values, numbers
+        as numbers (what is not a number is left as typed, for the schema to refuse)."""
         steps = []
         for step, name in self.step_fields:
-            raw = (self[name].raw_data or [""])[0]
+            raw = str((self[name].raw_data or [""])[0]).strip()
             if step.is_value_required:
-                if str(raw).strip():
-                    steps.append({"step_id": step.id, "value": str(raw).strip()})
+                if raw:
+                    steps.append({"step_id": step.id, "value": _number(raw)})
             elif self[name].data:
                 steps.append({"step_id": step.id})
-        data = {"equipment_ids": [v for v in (self.equipment_ids.data or []) if v],
+        data = {"equipment_ids": [_number(v, int) for v in (self.equipment_ids.data or []) if v],
                 "steps": steps, "notes": self.notes.data or ""}
         if self.conclusion.data:
             data["conclusion"] = self.conclusion.data
@@ -115,6 +118,14 @@ class ConfirmForm(PageForm):
             if isinstance(index, int) and index < len(done):
                 out[done[index]] = problem
         return out
+
+
+def _number(raw: str, kind: type = float):
+    try:
+        value = kind(raw)
+    except ValueError:
+        return raw
+    return value if math.isfinite(value) else raw
 
 
 def confirm_form(version: SopVersion | None, equipment: list[tuple[Equipment, str]], *,
