@@ -25,8 +25,8 @@ DOMAINS = (
     "ballistics.audit",
     "ballistics.outbox",
     "ballistics.evidence",
-    "ballistics.comparisons",
     "sop",
+    "ballistics.comparisons",
     "ballistics.network",
 )
 

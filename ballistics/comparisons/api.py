@@ -5,9 +5,16 @@ from __future__ import annotations
 from flask import g, request
 
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import review, scans, searches, validation
+from ballistics.comparisons import confirmations, links, review, scans, searches, validation
 from ballistics.comparisons import schemas as s
-from ballistics.comparisons.models import Candidate, Scan, Search
+from ballistics.comparisons.models import (
+    Candidate,
+    CaseLink,
+    Confirmation,
+    LinkCorrection,
+    Scan,
+    Search,
+)
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import Unprocessable
 from ballistics.core.ratelimit import search_limit, upload_limit
@@ -97,18 +104,64 @@ def candidate_decide(candidate_id: int, data: dict):
 
 
 @bp.operation("/candidates/<int:candidate_id>/confirm", "POST",
-              summary="Confirm a lead as an identification (links the cases)", tags=TAGS,
-              body=s.ConfirmSchema, response=s.CaseLinkSchema, status=201,
+              summary="Record the microscope comparison of a lead: an examination under the "
+                      "lab's hit-confirmation SOP, sent for its technical review (links "
+                      "nothing until an independent reviewer agrees)", tags=TAGS,
+              body=s.ConfirmSchema, response=s.ConfirmationSchema, status=201,
               errors=(403, 404, 409, 422))
 def candidate_confirm(candidate_id: int, data: dict):
     candidate = get_in_lab(Candidate, candidate_id, g.api_user, what="candidate")
-    return review.confirm(g.api_user, candidate, **data)
+    return confirmations.confirm(g.api_user, candidate, **data)
 
 
-@bp.operation("/cases/<int:case_id>/links", summary="Cases linked by confirmed identifications",
+@bp.operation("/confirmations", summary="Confirmations waiting for a technical review",
+              tags=TAGS, response=s.ConfirmationSchema, many=True)
+def confirmation_queue():
+    return confirmations.queue(g.api_user)
+
+
+@bp.operation("/confirmations/<int:confirmation_id>", summary="A confirmation", tags=TAGS,
+              response=s.ConfirmationSchema, errors=(404,))
+def confirmation_get(confirmation_id: int):
+    return get_in_lab(Confirmation, confirmation_id, g.api_user, what="confirmation")
+
+
+@bp.operation("/cases/<int:case_id>/links",
+              summary="Cases linked by verified identifications, standing and withdrawn",
               tags=TAGS, response=s.CaseLinkSchema, many=True, errors=(404,))
 def case_links(case_id: int):
-    return review.links_for_case(get_in_lab(Case, case_id, g.api_user, what="case"))
+    return links.links_for_case(get_in_lab(Case, case_id, g.api_user, what="case"))
+
+
+@bp.operation("/case-links/<int:link_id>/corrections", "POST", tags=TAGS,
+              summary="Ask for a case link to be withdrawn (an independent reviewer decides)",
+              body=s.LinkCorrectionCreateSchema, response=s.LinkCorrectionSchema, status=201,
+              errors=(403, 404, 409, 422))
+def link_correction(link_id: int, data: dict):
+    link = get_in_lab(CaseLink, link_id, g.api_user, what="case link")
+    return links.request_withdrawal(g.api_user, link, **data)
+
+
+@bp.operation("/link-corrections/<int:correction_id>/review", "POST", tags=TAGS,
+              summary="Decide a correction: agree (the link is withdrawn) or disagree",
+              body=s.LinkCorrectionReviewSchema, response=s.LinkCorrectionSchema,
+              errors=(403, 404, 409, 422))
+def link_correction_review(correction_id: int, data: dict):
+    row = get_in_lab(LinkCorrection, correction_id, g.api_user, what="correction")
+    return links.review_correction(g.api_user, row, **data)
+
+
+@bp.operation("/comparison-settings", summary="The lab's hit-confirmation settings",
+              tags=TAGS, response=s.SettingsSchema)
+def settings_get():
+    return confirmations.settings_of(g.api_user.lab_id)
+
+
+@bp.operation("/comparison-settings", "PUT", tags=TAGS,
+              summary="Choose the hit-confirmation SOP and blind verification (lab managers)",
+              body=s.SettingsSchema, response=s.SettingsSchema, errors=(403, 422))
+def settings_put(data: dict):
+    return confirmations.update_settings(g.api_user, **data)
 
 
 @bp.operation("/comparisons/validation", summary="How the scores were validated", tags=TAGS)

@@ -138,3 +138,11 @@ def cell_boxes(candidate: Candidate) -> list[dict]:
     their outlines sit on top."""
     cells = [c for c in candidate.cells or [] if c.get("ccf") is not None]
     return sorted(cells, key=lambda c: bool(c.get("is_congruent")))
+
+
+def stage_context(candidate) -> dict:
+    """What the two-surface stage of the viewer and of the verification page needs."""
+    query = candidate.search.query_scan
+    return {"query": query, "reference": candidate.reference_scan,
+            "cells": cell_boxes(candidate), "frame": frame_size(query),
+            "image": image_size(query), "view_um": view_pixel_um(query)}

@@ -27,6 +27,7 @@ from ballistics.comparisons.models import (
 from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
+from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
 
@@ -41,6 +42,7 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
                  automatic: bool = False) -> Search:
     if actor is not None:
         require_role(actor, SCAN_AND_SEARCH, "search scans")
+    require_in_custody(scan.item, "new searches")
     if scan.status != ScanStatus.DONE:
         raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
                        "done.", code="scan_not_ready")
@@ -57,7 +59,12 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
 def reference_query(search: Search, query: Scan, *columns):
     """References a search may see: done scans kept as open cases, of the same lab, region and
     calibre (or with no calibre recorded), other items than the query's own. A scan uploaded
-    with ``open_case=false`` (e.g. a closed case) is searched but never searched against."""
+    with ``open_case=false`` (e.g. a closed case) is searched but never searched against.
+
+    Scans of released or destroyed items stay admissible: the scan records the exhibit as it
+    was, and a hit against it is still an investigative lead (a released firearm can be
+    resubmitted). The candidate list and the viewer mark such references, because the lead
+    cannot be confirmed at the microscope until the exhibit is back (never, if destroyed)."""
     stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))

@@ -8,10 +8,11 @@ from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
-from marshmallow import RAISE, Schema, validate
+from marshmallow import RAISE, Schema, pre_load, validate
 
 from ballistics.core import fields
 from ballistics.core.fields import lenient_fields
+from ballistics.core.text import refuse_hidden_characters
 
 
 class BaseSchema(Schema):
@@ -24,6 +25,11 @@ class BaseSchema(Schema):
         for lenient in lenient_fields(field_obj):
             raise TypeError(f"{type(self).__name__}.{field_name}: use ballistics.core.fields."
                             f"{type(lenient).__name__} (strict), not marshmallow's")
+
+    @pre_load
+    def _no_hidden_characters(self, data, **_kwargs):
+        # Control and bidi-override characters are refused in every text, naming the field.
+        return refuse_hidden_characters(data)
 
 
 def one_of(*members: StrEnum) -> validate.OneOf:
