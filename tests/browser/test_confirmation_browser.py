@@ -14,9 +14,9 @@ from ballistics.core import timeutil
 from ballistics.extensions import db
 from sop.services import equipment
 from sop.services.library import effective_versions, load_library
-from tests.browser.conftest import login, screenshot
 from tests.comparisons.helpers import searched_lab
 from tests.sop.scenario import as_, qualify
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 from tests.support.web import Api
 

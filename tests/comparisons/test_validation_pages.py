@@ -8,7 +8,7 @@ import re
 from ballistics.comparisons import validation
 from ballistics.comparisons.models import Candidate
 from ballistics.extensions import db
-from tests.comparisons.test_pages import _searched
+from tests.comparisons.helpers import searched_lab
 from tests.support.web import Api, Browser
 
 
@@ -38,7 +38,7 @@ def test_validation_page(app, lab):
 
 def test_outside_the_domain_the_score_comes_without_an_lr(app, client, lab):
     # The synthetic test scans are raw full-primer scans (heights spread over ~180 µm).
-    found = _searched(client, lab)
+    found = searched_lab(client, lab)
     c = db.session.get(Candidate, found["candidates"][0])
     assert c.likelihood_ratio is None and "raw scan" in c.lr_note and c.score > 5
     browser = Browser(app, lab, "examiner")
