@@ -104,8 +104,9 @@ def test_manual_searches_and_uploads_are_limited_per_user(limited_app):
         assert client.post(f"/api/v1{search}", json={}, headers=headers["examiner2"]
                            ).status_code == 404  # another user is not held up
         upload = "/api/v1/items/999999/scans"
-        assert client.post(upload, data={}, headers=headers["examiner"]).status_code == 404
-        assert client.post(upload, data={}, headers=headers["examiner"]).status_code == 429
+        form = {"data": {"calibre": "9mm"}, "content_type": "multipart/form-data"}
+        assert client.post(upload, headers=headers["examiner"], **form).status_code == 404
+        assert client.post(upload, headers=headers["examiner"], **form).status_code == 429
 
 
 def _wait_port(port: int, proc: subprocess.Popen, log) -> None:

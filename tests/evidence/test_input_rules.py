@@ -45,7 +45,7 @@ def test_blank_agency_future_offence_date_and_hidden_characters_are_refused(app,
     body = Api(client, lab, "manager").post("/sops", {"code": "FA-01", "title": "Safety"})
     body = Api(client, lab, "manager").post(f"/sops/{body['id']}/versions", {"steps": [
         {"title": "Unload"}, {"title": "Check\u2066 chamber"}]}, expect=422)
-    assert list(body["fields"]) == ["steps"] and list(body["fields"]["steps"]) == ["1"]
+    assert list(body["fields"]) == ["steps.1.title"]
     # Pages use the same schemas: the message sits beside the field.
     page = Browser(app, lab, "tech")
     _, html, flashes = page.submit("/cases", {"submitting_agency": "Police",
