@@ -8,9 +8,13 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ballistics.core import ratelimit
+from ballistics.core.api import check_path_ids
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
 from ballistics.core.forms import FormRefused
+from ballistics.core.request import AppRequest
+from ballistics.core.schema import flat_messages
 from ballistics.extensions import csrf, db, limiter, login_manager, migrate
 from config import REPO_ROOT, load_settings
 
@@ -21,9 +25,10 @@ DOMAINS = (
     "ballistics.audit",
     "ballistics.outbox",
     "ballistics.evidence",
+    "sop",
     "ballistics.comparisons",
     "ballistics.ledger",
-    "sop",
+    "ballistics.network",
 )
 
 # Self-hosted assets only; the pages need no third-party origin.
@@ -35,6 +40,7 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe
 def create_app(overrides: dict | None = None) -> Flask:
     settings = load_settings(overrides)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=False)
+    app.request_class = AppRequest
     app.config.update(settings)
 
     db.init_app(app)
@@ -42,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimit.init_app(app)
     init_celery(app)
     _configure_sqlite(app)
     importlib.import_module("ballistics.core.after_commit")
@@ -83,10 +90,13 @@ def _register_app_routes(app: Flask) -> None:
 
 
 def _is_api() -> bool:
-    return request.path.startswith("/api/")
+    """JSON answers: the users' API and the hub's API for lab nodes."""
+    return request.path.startswith(("/api/", "/hub/"))
 
 
 def _register_request_hooks(app: Flask) -> None:
+    app.url_value_preprocessor(lambda _endpoint, values: check_path_ids(values))
+
     @app.after_request
     def finish(response):
         # One commit per request, on success; every error handler has rolled back already
@@ -109,13 +119,14 @@ def _register_request_hooks(app: Flask) -> None:
         return response
 
 
-def _error_response(status: int, code: str, message: str, fields: dict | None = None):
+def _error_response(status: int, code: str, message: str, fields: dict | None = None,
+                    headers: dict | None = None):
     g.failed = True
     db.session.rollback()
-    body = {"error": code, "message": message, "fields": fields or {}}
+    body = {"error": code, "message": message, "fields": flat_messages(fields or {})}
     if _is_api():
-        return jsonify(body), status
-    return render_template("error.html", error=body, status=status), status
+        return jsonify(body), status, headers or {}
+    return render_template("error.html", error=body, status=status), status, headers or {}
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -131,7 +142,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ValidationError)
     def validation_error(exc: ValidationError):
-        messages = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
+        messages = flat_messages(exc.messages)
         names = ", ".join(sorted(messages))
         return _error_response(422, "validation_error", f"Invalid input in: {names}.", messages)
 
@@ -142,7 +153,10 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _error_response(exc.code or 500, code, exc.description or exc.name)
+        # Keep what the exception says in headers (405's Allow), not its content type.
+        headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+        return _error_response(exc.code or 500, code, exc.description or exc.name,
+                               headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -50,8 +50,34 @@ def seed_demo() -> list[tuple[str, str, str]]:
                             description=f"Fired cartridge case from scene, marker {n + 1}")
         custody.seal(tech, pistol, seal_number="S-000123")
         custody.store(tech, pistol, location_id=vault.id)
+    _quality(lab, users)
     db.session.commit()
     return [(u, DEMO_PASSWORD, ", ".join(r.value for r in roles)) for u, _, roles in DEMO_USERS]
+
+
+def _quality(lab: Lab, users: dict) -> None:
+    """The shipped SOP library in force, FA-09 as the hit-confirmation SOP, the examiner and
+    the reviewer authorised for it and a calibrated microscope: leads can be confirmed."""
+    from datetime import timedelta
+
+    from ballistics.comparisons.confirmations import update_settings
+    from ballistics.core import timeutil
+    from sop.services import equipment, personnel
+    from sop.services.library import effective_versions, load_library
+
+    manager, today = users["manager"], timeutil.utcnow().date()
+    with acting_as(manager.id, lab.id, "cli:seed-demo"):
+        load_library(lab, approver=manager)
+        fa09 = effective_versions(lab.id)["FA-09"]
+        for who in ("examiner", "reviewer"):
+            personnel.grant_authorisation(manager, user_id=users[who].id, sop_id=fa09.sop_id,
+                                          starts_on=today, expires_on=today + timedelta(days=365))
+        microscope = equipment.register(manager, code="MIC-01", name="Comparison microscope",
+                                        kind="comparison_microscope")
+        equipment.record_calibration(manager, microscope, kind="calibration",
+                                     performed_on=today, due_on=today + timedelta(days=365),
+                                     is_passed=True, performed_by="Demo calibration service")
+        update_settings(manager, confirmation_sop_id=fa09.sop_id, is_blind_verification=False)
 
 
 @click.command("seed-demo")

@@ -31,7 +31,8 @@ from ballistics.core.context import acting_as  # noqa: E402
 from ballistics.evidence.models import Case, Item  # noqa: E402
 from ballistics.extensions import db  # noqa: E402
 from ballistics.imaging import synthetic  # noqa: E402
-from tests.conftest import create_pg_database, drop_pg_database, make_lab, migrated_app  # noqa: E402
+from tests.support.labs import make_lab  # noqa: E402
+from tests.support.services import create_pg_database, drop_pg_database, migrated_app  # noqa: E402
 from tests.workerproc import worker_process  # noqa: E402
 
 

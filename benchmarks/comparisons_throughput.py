@@ -25,8 +25,9 @@ sys.path.insert(0, str(REPO))
 from ballistics.comparisons.models import Scan  # noqa: E402
 from ballistics.extensions import db  # noqa: E402
 from tests.comparisons.helpers import upload, x3p_bytes  # noqa: E402
-from tests.conftest import create_pg_database, drop_pg_database, make_lab, migrated_app  # noqa: E402
-from tests.evidence.helpers import Api  # noqa: E402
+from tests.support.labs import make_lab  # noqa: E402
+from tests.support.services import create_pg_database, drop_pg_database, migrated_app  # noqa: E402
+from tests.support.web import Api  # noqa: E402
 from tests.workerproc import worker_process  # noqa: E402
 
 

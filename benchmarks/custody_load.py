@@ -27,7 +27,8 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import create_pg_database, drop_pg_database, make_lab, migrated_app  # noqa: E402
+from tests.support.labs import make_lab  # noqa: E402
+from tests.support.services import create_pg_database, drop_pg_database, migrated_app  # noqa: E402
 
 
 def _wait(url: str) -> None:

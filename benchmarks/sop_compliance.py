@@ -22,8 +22,9 @@ from sqlalchemy import event, text
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from sop.services.compliance.engine import refresh_findings
-from tests.conftest import PASSWORD, create_pg_database, drop_pg_database, make_lab, migrated_app
 from tests.sop.bulk import seed
+from tests.support.labs import PASSWORD, make_lab
+from tests.support.services import create_pg_database, drop_pg_database, migrated_app
 
 TARGET_S = 2.0
 

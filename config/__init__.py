@@ -87,8 +87,31 @@ def load_settings(overrides: dict | None = None) -> dict:
         # slower; for deployments whose workers run tasks but not the sealing thread).
         "LEDGER_OUTBOX_NUDGE": env.get("LEDGER_OUTBOX_NUDGE") == "1",
         "APP_ROLE": env.get("APP_ROLE", "lab"),
+        # A lab node: the hub's address and the lab this node speaks for there; its network
+        # key lives in instance/network/<LAB>.json unless NETWORK_KEY_FILE points elsewhere.
+        "NETWORK_HUB_URL": env.get("NETWORK_HUB_URL", ""),
+        "NETWORK_LAB": env.get("NETWORK_LAB", ""),
+        "NETWORK_KEY_FILE": env.get("NETWORK_KEY_FILE", ""),
+        "NETWORK_SEARCH_TIMEOUT": int(env.get("NETWORK_SEARCH_TIMEOUT", 900)),
+        # The hub: hours an owning lab has to answer a lead (NIBIN expects leads in 24-48 h).
+        "NETWORK_LEAD_HOURS": int(env.get("NETWORK_LEAD_HOURS", 48)),
+        # Rate limits (ballistics/core/ratelimit.py): one store for every web process (Redis in
+        # production; memory:// counts per process, so scripts/run serves from one process).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "ballistics"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        # login attempts per account (username tried) and per client address
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute"),
+        "RATELIMIT_LOGIN_ADDRESS": env.get("RATELIMIT_LOGIN_ADDRESS", "30 per minute"),
+        # manual searches and scan uploads per user (API and pages together)
+        "RATELIMIT_SEARCH": env.get("RATELIMIT_SEARCH", "10 per minute;200 per day"),
+        "RATELIMIT_UPLOAD": env.get("RATELIMIT_UPLOAD", "30 per minute;1000 per day"),
+        # reverse proxies in front of the app whose X-Forwarded-* headers are believed (0: none)
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        # a one-time set-password link works this many hours
+        "PASSWORD_RESET_HOURS": int(env.get("PASSWORD_RESET_HOURS", 24)),
+        # where the command line's set-password links point (pages build theirs from the request)
+        "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE") == "1",

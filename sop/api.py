@@ -203,7 +203,7 @@ def examination_start(data: dict):
 @bp.operation("/examinations/<int:exam_id>", summary="An examination", tags=EXAMS,
               response=s.ExaminationSchema, errors=(404,))
 def examination_get(exam_id: int):
-    return _get(Examination, exam_id, "examination")
+    return examinations.as_seen_by(_get(Examination, exam_id, "examination"), g.api_user)
 
 
 @bp.operation("/examinations/<int:exam_id>/steps", "POST", summary="Record a step", tags=EXAMS,
@@ -226,6 +226,15 @@ def examination_complete(exam_id: int, data: dict):
 def examination_technical_review(exam_id: int, data: dict):
     exam = _get(Examination, exam_id, "examination")
     return examinations.technical_review(g.api_user, exam, **data)
+
+
+@bp.operation("/examinations/<int:exam_id>/reviewer-conclusion", "POST", tags=EXAMS,
+              summary="Blind verification: the reviewer's own conclusion, before the review",
+              body=s.ReviewerConclusionInSchema, response=s.ReviewerConclusionSchema,
+              status=201, errors=W)
+def examination_reviewer_conclusion(exam_id: int, data: dict):
+    exam = _get(Examination, exam_id, "examination")
+    return examinations.record_reviewer_conclusion(g.api_user, exam, **data)
 
 
 @bp.operation("/examinations/<int:exam_id>/administrative-review", "POST", tags=EXAMS,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from sop.models import AfteResult
 from sop.models.equipment import CalibrationKind, EquipmentKind
@@ -219,6 +220,16 @@ class EquipmentSchema(EquipmentCreateSchema):
     id = fields.Integer()
     is_out_of_service = fields.Boolean()
     out_of_service_reason = fields.String()
+    state = fields.Function(lambda e: _equipment_state(e).state.value, metadata={
+        "description": "in_service, out_of_service (a manager's decision), failed_check, "
+                       "overdue or never_calibrated, as of today"})
+    state_reason = fields.Function(lambda e: _equipment_state(e).reason)
+
+
+def _equipment_state(equipment):
+    from sop.services.equipment import current_state
+
+    return current_state(equipment)
 
 
 class ServiceSchema(BaseSchema):
@@ -302,6 +313,19 @@ class FindingSchema(BaseSchema):
     evaluated_at = UtcDateTime()
 
 
+class ReviewerConclusionInSchema(BaseSchema):
+    result = fields.String(required=True, validate=one_of(*AfteResult))
+    notes = fields.String(load_default="", validate=_text)
+
+
+class ReviewerConclusionSchema(BaseSchema):
+    id = fields.Integer()
+    reviewer_id = fields.Integer()
+    result = fields.String()
+    notes = fields.String()
+    recorded_at = UtcDateTime()
+
+
 class ExaminationSchema(BaseSchema):
     id = fields.Integer()
     case_id = fields.Integer(allow_none=True)
@@ -319,6 +343,12 @@ class ExaminationSchema(BaseSchema):
     equipment_ids = fields.Function(lambda e: [q.id for q in e.equipment])
     step_records = fields.List(fields.Nested(StepRecordSchema))
     reviews = fields.List(fields.Nested(ReviewSchema))
+    is_blind_review = fields.Boolean()
+    is_result_hidden = fields.Function(
+        lambda e: getattr(e, "is_result_hidden", False),
+        metadata={"description": "blind verification: the conclusion, its notes and the "
+                                 "reviews are withheld until you record your own conclusion"})
+    reviewer_conclusions = fields.List(fields.Nested(ReviewerConclusionSchema))
 
 
 class RuleSchema(BaseSchema):

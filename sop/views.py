@@ -26,6 +26,7 @@ from sop.permissions import MANAGE_QUALITY, SUPERVISE
 from sop.services import dashboard, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
+from sop.services.examinations import as_seen_by
 
 bp = Blueprint("sop", __name__, url_prefix="/quality", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -95,7 +96,8 @@ def finding_page(finding_id: int):
 
 
 def _finding_page(finding: Finding, form: NonconformityForm | None = None) -> str:
-    exam = db.session.get(Examination, finding.examination_id)
+    # A manager who also verifies stays blind here too (blind verification).
+    exam = as_seen_by(db.session.get(Examination, finding.examination_id), current_user)
     rule = {r.id: r for r in all_rules()}.get(finding.rule_id)
     ncs = db.session.execute(lab_select(Nonconformity, current_user).where(
         Nonconformity.examination_id == exam.id, Nonconformity.rule_id == finding.rule_id)
@@ -203,17 +205,13 @@ def _csv(rows, period: dashboard.Period) -> Response:
                      "compliant", "rule_ids", "findings"])
     for r, fs in rows:
         writer.writerow([r.id, r.lab_case_number or "", r.code, r.number, _cell(r.full_name),
-                         r.performed_at.isoformat(), _iso(r.completed_at), _iso(r.released_at),
+                         *map(timeutil.iso_utc, (r.performed_at, r.completed_at, r.released_at)),
                          r.status, r.result or "", "yes" if not fs else "no",
                          " ".join(f.rule_id for f in fs),
                          _cell(" | ".join(f"{f.rule_id}: {f.message}" for f in fs))])
     name = f"compliance-{current_user.lab.code}-{period.start}-{period.end}.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _iso(value) -> str:
-    return value.isoformat() if value else ""
 
 
 def _cell(text: str) -> str:

@@ -33,6 +33,7 @@ def worker_env(app: Flask) -> dict[str, str]:
         "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
         **{name: str(cfg[name]) for name in (
             "TASK_MAX_RETRIES", "TASK_RETRY_DELAY", "WORK_STUCK_AFTER", "OUTBOX_RELAY_SECONDS",
+            "APP_ROLE", "NETWORK_HUB_URL", "NETWORK_LAB", "NETWORK_LEAD_HOURS",
             "LEDGER_HOST", "LEDGER_KEY_DIR", "LEDGER_WITNESSES", "LEDGER_SEAL_SECONDS",
             "LEDGER_CHECKPOINT_SECONDS", "LEDGER_HOLE_SECONDS", "LEDGER_SWEEP_SECONDS")},
         "PYTHONPATH": str(REPO),
@@ -70,3 +71,29 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
+
+
+@contextlib.contextmanager
+def web_process(app: Flask, port: int, *, log: Path | None = None
+                ) -> Iterator[subprocess.Popen]:
+    """Serve the app with gunicorn (2 workers) on 127.0.0.1:``port`` as its own process."""
+    import socket
+
+    log = log or Path(app.config["INSTANCE_PATH"]) / f"web-{port}.log"
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
+             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=REPO, env=worker_env(app), stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"gunicorn did not start on {port}: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        stop(proc)

@@ -9,7 +9,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.roles import Role
@@ -39,12 +39,19 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
-    #: login name, unique across the installation
+    #: login name in lower case, unique across the installation (one login per person, no lab
+    #: to type at login; see :func:`ballistics.auth.services.create_user`)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    #: argon2id hash; the password itself is never stored
+    #: argon2id hash; the password itself is never stored. ``UNUSABLE`` until a set-password
+    #: link is used
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active_account: Mapped[bool] = mapped_column(default=True)
+    #: part of every session's login id: raising it (logout, password change, deactivation)
+    #: ends every session issued before, so a copied or replayed cookie stops working
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: the next login must choose a new password before anything else (set by a manager)
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     lab: Mapped[Lab] = relationship()
@@ -61,6 +68,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.is_active_account
+
+    def get_id(self) -> str:
+        # Flask-Login's alternative id: "<id>:<session version>" (see ``session_version``).
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Make every session cookie issued so far invalid."""
+        self.session_version = (self.session_version or 1) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
@@ -103,3 +118,30 @@ class ApiToken(db.Model):
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+#: a password hash no password matches (an account waiting for its set-password link)
+UNUSABLE = "!unusable"
+
+
+class PasswordReset(db.Model):
+    """A one-time link to set a password, handed over by a manager (there is no e-mail here).
+
+    Only the token's SHA-256 is stored; the link works once, before ``expires_at``.
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the lab whose audit chain records the link (the user's lab)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: who issued the link (None: the command line)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: a newer link for the same user moves this to the time it was issued
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ballistics.auth.models import ApiToken, Lab, User, UserRole
+from ballistics.auth import passwords
+from ballistics.auth.models import UNUSABLE, ApiToken, Lab, User, UserRole
 from ballistics.auth.roles import Role
-from ballistics.core.errors import Conflict, Unauthorized
+from ballistics.core.errors import Conflict, NotFound, Unauthorized, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -18,30 +21,73 @@ from ballistics.extensions import db
 _DUMMY = User(password_hash="")
 _DUMMY.set_password(secrets.token_hex(8))
 
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+LAB_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
+TOKEN_DAYS = 90
+
+
+def normal_username(username: str) -> str:
+    """Usernames are compared in lower case, so ``JSmith`` and ``jsmith`` are one login."""
+    return username.strip().lower()
+
 
 def create_lab(code: str, name: str, country: str = "") -> Lab:
+    code = code.strip().upper()
+    if not LAB_CODE.match(code):
+        raise Unprocessable(f"Lab code {code!r} is not valid.", fields={"code": [
+            "Use 1-16 letters, digits or hyphens, e.g. NFL or JM-FL."]})
+    if not name.strip():
+        raise Unprocessable("The lab needs a name.", fields={"name": ["Required."]})
     if db.session.scalar(select(Lab).where(Lab.code == code)) is not None:
-        raise Conflict(f"Lab code {code} is taken.", fields={"code": ["Already in use."]})
-    lab = Lab(code=code, name=name, country=country)
+        raise Conflict(f"Lab code {code} is already in use.",
+                       fields={"code": ["Already in use."]})
+    lab = Lab(code=code, name=name.strip(), country=country)
     db.session.add(lab)
     db.session.flush()
     return lab
 
 
-def create_user(lab: Lab, username: str, full_name: str, password: str,
-                roles: list[Role] | tuple[Role, ...]) -> User:
-    if db.session.scalar(select(User).where(User.username == username)) is not None:
-        raise Conflict(f"Username {username} is taken.", fields={"username": ["Already in use."]})
-    user = User(lab_id=lab.id, username=username, full_name=full_name,
-                role_rows=[UserRole(role=Role(r)) for r in roles])
-    user.set_password(password)
+def password_context(lab: Lab, username: str, full_name: str) -> list[str]:
+    """Words a password must not be built from: the account's own name and lab."""
+    return [username, *full_name.split(), lab.code, *lab.name.split()]
+
+
+def create_user(lab: Lab, username: str, full_name: str, password: str | None,
+                roles: Iterable[Role | str]) -> User:
+    """Add a user. Without ``password`` the account cannot log in until its set-password link
+    (:func:`ballistics.auth.accounts.issue_reset`) is used.
+
+    Usernames are unique across the installation, not per lab: a node serves one national lab
+    (several sites at most), so nobody has to type a lab at login, and a person keeps one login
+    when they move between sites. The refusal says so plainly.
+    """
+    username = normal_username(username)
+    if not USERNAME.match(username):
+        raise Unprocessable(f"Username {username!r} is not valid.", fields={"username": [
+            "Use 2-80 lower-case letters, digits, dots, hyphens or underscores."]})
+    if not full_name.strip():
+        raise Unprocessable("The user needs a full name.", fields={"full_name": ["Required."]})
+    roles = sorted({Role(r) for r in roles})
+    if not roles:
+        raise Unprocessable("Give the user at least one role.",
+                            fields={"roles": ["Choose at least one role."]})
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"Username {username} is already taken in this installation (usernames "
+                       "are unique across all labs). Choose another, e.g. with your lab's code "
+                       f"as a suffix: {username}.{lab.code.lower()}.",
+                       fields={"username": ["Already taken in this installation."]})
+    user = User(lab_id=lab.id, username=username, full_name=full_name.strip(),
+                role_rows=[UserRole(role=r) for r in roles], password_hash=UNUSABLE)
+    if password is not None:
+        passwords.check(password, context=password_context(lab, username, full_name))
+        user.set_password(password)
     db.session.add(user)
     db.session.flush()
     return user
 
 
 def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(select(User).where(User.username == username))
+    user = db.session.scalar(select(User).where(User.username == normal_username(username)))
     if user is None:
         _DUMMY.check_password(password)
         return None
@@ -50,7 +96,7 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def issue_token(user: User, name: str = "", days: int = 90) -> str:
+def issue_token(user: User, name: str = "", days: int = TOKEN_DAYS) -> str:
     """Create a bearer token; the clear token is returned once and only its hash is kept."""
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=ApiToken.digest(token), name=name,
@@ -67,3 +113,29 @@ def user_for_token(token: str) -> User:
             or (row.expires_at and row.expires_at < utcnow()) or not row.user.is_active):
         raise Unauthorized("The bearer token is unknown, expired or revoked.")
     return row.user
+
+
+def active_tokens(users: Iterable[int]) -> list[ApiToken]:
+    """Tokens of these users that still work (not revoked, not expired), newest first."""
+    return list(db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id.in_(list(users)), ApiToken.revoked_at.is_(None),
+                               ApiToken.expires_at > utcnow())
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def token_in_lab(token_id: int, lab_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user.lab_id != lab_id:
+        raise NotFound(f"No API token {token_id} in your lab.")
+    return token
+
+
+def revoke(tokens: Iterable[ApiToken]) -> int:
+    """Revoke the tokens not yet revoked; how many were."""
+    now, count = utcnow(), 0
+    for token in tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+            count += 1
+    db.session.flush()
+    return count

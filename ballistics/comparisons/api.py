@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ballistics import imaging
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import review, scans, searches
+from ballistics.comparisons import confirmations, links, review, scans, searches, validation
 from ballistics.comparisons import schemas as s
-from ballistics.comparisons.models import Candidate, Scan, Search
+from ballistics.comparisons.models import (
+    Candidate,
+    CaseLink,
+    Confirmation,
+    LinkCorrection,
+    Scan,
+    Search,
+)
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import Unprocessable
+from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
@@ -20,8 +27,9 @@ TAGS = ["comparisons"]
 
 
 @bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
-              tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201,
-              errors=(404, 413, 422))
+              tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201, also=(200,),
+              errors=(404, 413, 422, 429))
+@upload_limit
 def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     upload = request.files.get("file")
@@ -57,7 +65,8 @@ def scan_retry(scan_id: int):
 
 @bp.operation("/searches/<int:search_id>/retry", "POST",
               summary="Run a failed search again (a new search; the failed one is kept)",
-              tags=TAGS, response=s.SearchSchema, status=202, errors=(403, 404, 409))
+              tags=TAGS, response=s.SearchSchema, status=202, errors=(403, 404, 409, 429))
+@search_limit
 def search_retry(search_id: int):
     search = get_in_lab(Search, search_id, g.api_user, what="search")
     return searches.retry_search(g.api_user, search)
@@ -65,7 +74,8 @@ def search_retry(search_id: int):
 
 @bp.operation("/scans/<int:scan_id>/searches", "POST", summary="Search the lab's references",
               tags=TAGS, body=s.SearchCreateSchema, response=s.SearchSchema, status=202,
-              errors=(404, 409, 422))
+              errors=(404, 409, 422, 429))
+@search_limit
 def search_create(scan_id: int, data: dict):
     scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
     return searches.start_search(g.api_user, scan, k=data["k"])
@@ -94,22 +104,69 @@ def candidate_decide(candidate_id: int, data: dict):
 
 
 @bp.operation("/candidates/<int:candidate_id>/confirm", "POST",
-              summary="Confirm a lead as an identification (links the cases)", tags=TAGS,
-              body=s.ConfirmSchema, response=s.CaseLinkSchema, status=201,
+              summary="Record the microscope comparison of a lead: an examination under the "
+                      "lab's hit-confirmation SOP, sent for its technical review (links "
+                      "nothing until an independent reviewer agrees)", tags=TAGS,
+              body=s.ConfirmSchema, response=s.ConfirmationSchema, status=201,
               errors=(403, 404, 409, 422))
 def candidate_confirm(candidate_id: int, data: dict):
     candidate = get_in_lab(Candidate, candidate_id, g.api_user, what="candidate")
-    return review.confirm(g.api_user, candidate, **data)
+    return confirmations.confirm(g.api_user, candidate, **data)
 
 
-@bp.operation("/cases/<int:case_id>/links", summary="Cases linked by confirmed identifications",
+@bp.operation("/confirmations", summary="Confirmations waiting for a technical review",
+              tags=TAGS, response=s.ConfirmationSchema, many=True)
+def confirmation_queue():
+    return confirmations.queue(g.api_user)
+
+
+@bp.operation("/confirmations/<int:confirmation_id>", summary="A confirmation", tags=TAGS,
+              response=s.ConfirmationSchema, errors=(404,))
+def confirmation_get(confirmation_id: int):
+    return get_in_lab(Confirmation, confirmation_id, g.api_user, what="confirmation")
+
+
+@bp.operation("/cases/<int:case_id>/links",
+              summary="Cases linked by verified identifications, standing and withdrawn",
               tags=TAGS, response=s.CaseLinkSchema, many=True, errors=(404,))
 def case_links(case_id: int):
-    return review.links_for_case(get_in_lab(Case, case_id, g.api_user, what="case"))
+    return links.links_for_case(get_in_lab(Case, case_id, g.api_user, what="case"))
+
+
+@bp.operation("/case-links/<int:link_id>/corrections", "POST", tags=TAGS,
+              summary="Ask for a case link to be withdrawn (an independent reviewer decides)",
+              body=s.LinkCorrectionCreateSchema, response=s.LinkCorrectionSchema, status=201,
+              errors=(403, 404, 409, 422))
+def link_correction(link_id: int, data: dict):
+    link = get_in_lab(CaseLink, link_id, g.api_user, what="case link")
+    return links.request_withdrawal(g.api_user, link, **data)
+
+
+@bp.operation("/link-corrections/<int:correction_id>/review", "POST", tags=TAGS,
+              summary="Decide a correction: agree (the link is withdrawn) or disagree",
+              body=s.LinkCorrectionReviewSchema, response=s.LinkCorrectionSchema,
+              errors=(403, 404, 409, 422))
+def link_correction_review(correction_id: int, data: dict):
+    row = get_in_lab(LinkCorrection, correction_id, g.api_user, what="correction")
+    return links.review_correction(g.api_user, row, **data)
+
+
+@bp.operation("/comparison-settings", summary="The lab's hit-confirmation settings",
+              tags=TAGS, response=s.SettingsSchema)
+def settings_get():
+    return confirmations.settings_of(g.api_user.lab_id)
+
+
+@bp.operation("/comparison-settings", "PUT", tags=TAGS,
+              summary="Choose the hit-confirmation SOP and blind verification (lab managers)",
+              body=s.SettingsSchema, response=s.SettingsSchema, errors=(403, 422))
+def settings_put(data: dict):
+    return confirmations.update_settings(g.api_user, **data)
 
 
 @bp.operation("/comparisons/validation", summary="How the scores were validated", tags=TAGS)
-def validation():
-    cal = searches.calibration()
-    return {"algorithm_version": imaging.ALGORITHM_VERSION, "calibration": cal.to_dict(),
-            "note": s.VALIDATION_NOTE}
+def validation_summary():
+    """The calibration's method, domain and validation figures per data set (Cllr, Cllr_min,
+    rates of misleading evidence, ECE curves), and the full calibration record."""
+    cal = validation.calibration()
+    return {**validation.summary(), "calibration": cal.to_dict(), "note": s.VALIDATION_NOTE}

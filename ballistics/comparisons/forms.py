@@ -4,16 +4,25 @@ rules live in ``review``."""
 
 from __future__ import annotations
 
-from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
+import math
 
-from ballistics.auth.access import lab_members
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+
 from ballistics.auth.models import User
-from ballistics.auth.roles import Role
 from ballistics.comparisons import schemas as s
-from ballistics.comparisons.models import Decision, LinkConclusion, Region
-from ballistics.comparisons.permissions import REVIEW_CANDIDATES
+from ballistics.comparisons.models import Decision, Region
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES, VERIFY_CONFIRMATIONS
 from ballistics.core.forms import PageForm
+from sop.models import AfteResult, Equipment, SopStep, SopVersion
+from sop.schemas import ReviewerConclusionInSchema, TechnicalReviewInSchema
 
 
 def _choices(values: list[str], blank: str | None = None) -> list[SelectChoice]:
@@ -61,22 +70,127 @@ class DecisionForm(PageForm):
     note = StringField("Note", default="")
 
 
+AFTE_LABELS = {AfteResult.IDENTIFICATION: "Identification",
+               AfteResult.INCONCLUSIVE_A: "Inconclusive A (some agreement)",
+               AfteResult.INCONCLUSIVE_B: "Inconclusive B (neither)",
+               AfteResult.INCONCLUSIVE_C: "Inconclusive C (some disagreement)",
+               AfteResult.ELIMINATION: "Elimination",
+               AfteResult.UNSUITABLE: "Unsuitable for comparison"}
+AFTE = [SelectChoice("", "— choose —"), *(SelectChoice(k.value, v) for k, v in AFTE_LABELS.items())]
+
+
 class ConfirmForm(PageForm):
+    """The examiner's microscope comparison. The SOP's steps are added per version (a box per
+    step, a number for a step that records a value): see :func:`confirm_form`."""
+
     schema = s.ConfirmSchema
-    reviewer_id = SelectField("Technical reviewer", coerce=str, default="", validate_choice=False)
-    # A confirmation records an identification; other conclusions are "no association".
-    conclusion = HiddenField(default=LinkConclusion.IDENTIFICATION)
-    examination_ref = StringField("Examination reference", default="")
+    conclusion = SelectField("AFTE conclusion", choices=AFTE, default="", validate_choice=False)
+    equipment_ids = SelectMultipleField("Equipment used", coerce=str, validate_choice=False)
+    notes = TextAreaField("Basis for the conclusion")
+
+    #: (step, field name) in the SOP's order
+    step_fields: list[tuple[SopStep, str]] = []
+
+    def api_input(self) -> dict:
+        """The posted form as the API's JSON body: the steps done with their values, numbers
+        as numbers (what is not a number is left as typed, for the schema to refuse)."""
+        steps = []
+        for step, name in self.step_fields:
+            raw = str((self[name].raw_data or [""])[0]).strip()
+            if step.is_value_required:
+                if raw:
+                    steps.append({"step_id": step.id, "value": _number(raw)})
+            elif self[name].data:
+                steps.append({"step_id": step.id})
+        data = {"equipment_ids": [_number(v, int) for v in (self.equipment_ids.data or []) if v],
+                "steps": steps, "notes": self.notes.data or ""}
+        if self.conclusion.data:
+            data["conclusion"] = self.conclusion.data
+        return data
+
+    def page_messages(self, messages: dict) -> dict:
+        """Schema messages keyed by the page's field names (a step's value by its box)."""
+        out = {k: v for k, v in messages.items() if k != "steps"}
+        for index, problem in (messages.get("steps") or {}).items():
+            done = [name for step, name in self.step_fields
+                    if (step.is_value_required and str((self[name].raw_data or [""])[0]).strip())
+                    or (not step.is_value_required and self[name].data)]
+            if isinstance(index, int) and index < len(done):
+                out[done[index]] = problem
+        return out
+
+
+def _number(raw: str, kind: type = float):
+    try:
+        value = kind(raw)
+    except ValueError:
+        return raw
+    return value if math.isfinite(value) else raw
+
+
+def confirm_form(version: SopVersion | None, equipment: list[tuple[Equipment, str]], *,
+                 bound: bool) -> ConfirmForm:
+    """The confirm form for the lab's hit-confirmation SOP version (its steps as fields) and
+    the lab's instruments, each with its state (an instrument out of service is refused)."""
+    steps = list(version.steps) if version is not None else []
+    attrs: dict = {"step_fields": []}
+    for step in steps:
+        name = f"step_{step.id}"
+        if step.is_value_required:
+            unit = f", {step.unit}" if step.unit else ""
+            attrs[name] = StringField(f"{step.position}. {step.title}: {step.value_label}{unit}")
+        else:
+            attrs[name] = BooleanField(f"{step.position}. {step.title}")
+        attrs["step_fields"].append((step, name))
+    cls = type("ConfirmStepsForm", (ConfirmForm,), attrs)
+    form = cls() if bound else cls(formdata=None)
+    form.equipment_ids.choices = [SelectChoice(str(eq.id), f"{eq.code} · {eq.name}"
+                                               + ("" if state == "in service" else f" ({state})"))
+                                  for eq, state in equipment]
+    return form
+
+
+class ConclusionForm(PageForm):
+    """Blind verification: the reviewer's own conclusion, before the examiner's is shown."""
+
+    schema = ReviewerConclusionInSchema
+    result = SelectField("Your AFTE conclusion", choices=AFTE, default="", validate_choice=False)
+    notes = TextAreaField("Basis for your conclusion")
+
+
+class ReviewForm(PageForm):
+    schema = TechnicalReviewInSchema
+    # Posted by one of two buttons named "outcome".
+    outcome = SelectField("Review", choices=[SelectChoice("agree", "Agree"),
+                                             SelectChoice("disagree", "Disagree")],
+                          validate_choice=False)
+    reasons = TextAreaField("Reasons (required to disagree)")
+
+
+class CorrectionForm(PageForm):
+    schema = s.LinkCorrectionCreateSchema
+    reason = TextAreaField("Why the link should be withdrawn")
+
+
+class CorrectionReviewForm(PageForm):
+    schema = s.LinkCorrectionReviewSchema
+    outcome = SelectField("Decision", choices=[SelectChoice("agree", "Agree: withdraw"),
+                                               SelectChoice("disagree", "Disagree: it stands")],
+                          validate_choice=False)
+    reasons = TextAreaField("Your reasons")
+
+
+class SettingsForm(PageForm):
+    schema = s.SettingsSchema
+    confirmation_sop_id = SelectField("SOP that leads are confirmed under", coerce=str,
+                                      default="", validate_choice=False)
+    is_blind_verification = BooleanField("Blind verification: the verifier records their own "
+                                         "conclusion before seeing the examiner's")
 
 
 def may_review(user: User) -> bool:
     return user.has_role(*REVIEW_CANDIDATES)
 
 
-def confirm_form(user: User, *, bound: bool) -> ConfirmForm:
-    """The confirm form, its reviewers being the lab's technical reviewers other than ``user``."""
-    form = ConfirmForm() if bound else ConfirmForm(formdata=None)
-    people = [SelectChoice(u.id, u.full_name)
-              for u in lab_members(user, {Role.TECHNICAL_REVIEWER}) if u.id != user.id]
-    form.reviewer_id.choices = [SelectChoice("", "— choose —"), *people]
-    return form
+def may_verify(user: User) -> bool:
+    return user.has_role(*VERIFY_CONFIRMATIONS)

@@ -1,5 +1,7 @@
 """Comparison records. Feature sets are keyed by content and algorithm version, so the same
-file is never processed twice; everything else belongs to one lab."""
+file is never processed twice; everything else belongs to one lab. A lead is confirmed by an
+examination under the lab's hit-confirmation SOP (``sop``), and only its agreeing technical
+review links two cases."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
+from sop.models import Examination, Sop
 
 
 class ScanStatus(StrEnum):
@@ -161,7 +164,9 @@ class Candidate(db.Model):
     cmc_count: Mapped[int]
     cmc_count_reverse: Mapped[int]
     pairwise_ccf: Mapped[float] = mapped_column(Float)
-    likelihood_ratio: Mapped[float] = mapped_column(Float)
+    #: None when the pair is outside the calibration's domain (``lr_note`` says why)
+    likelihood_ratio: Mapped[float | None] = mapped_column(Float)
+    lr_note: Mapped[str] = mapped_column(Text, default="")
     rotation_deg: Mapped[float] = mapped_column(Float)
     dx_px: Mapped[float] = mapped_column(Float)
     dy_px: Mapped[float] = mapped_column(Float)
@@ -176,23 +181,121 @@ class Candidate(db.Model):
     reference_scan: Mapped[Scan] = relationship()
 
 
+class ConfirmationStatus(StrEnum):
+    #: the examination is completed; no technical review has agreed yet
+    AWAITING_REVIEW = "awaiting_review"
+    #: the latest technical review agrees (an identification then links the cases)
+    VERIFIED = "verified"
+    #: the latest technical review disagrees; another review may follow, the record stays
+    DISPUTED = "disputed"
+
+
+class CorrectionStatus(StrEnum):
+    PENDING = "pending"
+    #: an independent reviewer agreed: the link is withdrawn
+    ACCEPTED = "accepted"
+    #: an independent reviewer disagreed: the link stands
+    REJECTED = "rejected"
+
+
+class ComparisonSettings(db.Model):
+    """A lab's choices for hit confirmation (one row per lab, made on first save)."""
+
+    __tablename__ = "comparison_settings"
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), primary_key=True,
+                                        autoincrement=False)
+    #: the SOP a lead is confirmed under (its version in force on the day is used)
+    confirmation_sop_id: Mapped[int | None] = mapped_column(ForeignKey("sops.id"))
+    #: verifiers record their own conclusion before they see the examiner's
+    is_blind_verification: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None]
+
+    confirmation_sop: Mapped[Sop | None] = relationship()
+
+
+class Confirmation(db.Model):
+    """An examiner's microscope comparison of a lead: an examination under the lab's
+    hit-confirmation SOP, waiting for, or settled by, its technical review."""
+
+    __tablename__ = "confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    examination_id: Mapped[int] = mapped_column(ForeignKey("examinations.id"), unique=True)
+    status: Mapped[ConfirmationStatus] = mapped_column(
+        db_enum(ConfirmationStatus), default=ConfirmationStatus.AWAITING_REVIEW, index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the latest review last changed the status
+    reviewed_at: Mapped[datetime | None]
+
+    candidate: Mapped[Candidate] = relationship()
+    examination: Mapped[Examination] = relationship()
+    created_by: Mapped[User] = relationship()
+
+
 class CaseLink(db.Model):
-    """Two cases linked by a confirmed identification (shown on both case pages)."""
+    """Two cases linked by an identification that an independent reviewer agreed with (shown on
+    both case pages). A link is never deleted: a reviewed correction withdraws it."""
 
     __tablename__ = "case_links"
-    __table_args__ = (UniqueConstraint("case_a_id", "case_b_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
     case_a_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     case_b_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
-    #: the confirming examination (an sop Examination id once that module is in use)
-    examination_ref: Mapped[str] = mapped_column(String(80), default="")
+    #: the confirming examination (None only for links recorded before confirmations were
+    #: examinations; the migration withdrew those)
+    examination_id: Mapped[int | None] = mapped_column(ForeignKey("examinations.id"),
+                                                       unique=True)
+    #: the agreeing technical review that created the link
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("examination_reviews.id"))
     conclusion: Mapped[LinkConclusion] = mapped_column(db_enum(LinkConclusion, length=40))
+    #: the examiner
     confirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: the reviewer whose agreeing review created the link
     reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: set when an accepted correction withdrew the link (the row stays, as history)
+    withdrawn_at: Mapped[datetime | None]
+    withdrawal_note: Mapped[str] = mapped_column(Text, default="")
 
     case_a: Mapped[Case] = relationship(foreign_keys=[case_a_id])
     case_b: Mapped[Case] = relationship(foreign_keys=[case_b_id])
+    examination: Mapped[Examination | None] = relationship()
+    confirmed_by: Mapped[User] = relationship(foreign_keys=[confirmed_by_id])
+    reviewed_by: Mapped[User] = relationship(foreign_keys=[reviewed_by_id])
+    corrections: Mapped[list[LinkCorrection]] = relationship(order_by="LinkCorrection.id",
+                                                             viewonly=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class LinkCorrection(db.Model):
+    """A request to withdraw a case link, with its reasons, decided by an independent
+    technical reviewer. Kept whatever the decision, so the link's history shows both."""
+
+    __tablename__ = "link_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("case_links.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[CorrectionStatus] = mapped_column(db_enum(CorrectionStatus),
+                                                     default=CorrectionStatus.PENDING)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the reviewer's reasons (required whatever the decision)
+    review_reasons: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None]
+
+    link: Mapped[CaseLink] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])

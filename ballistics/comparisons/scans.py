@@ -23,6 +23,7 @@ from ballistics.core.after_commit import track_new_file
 from ballistics.core.context import acting_as
 from ballistics.core.errors import AppError, Conflict, Unprocessable
 from ballistics.core.timeutil import utcnow
+from ballistics.evidence.holds import require_in_custody, require_unsealed
 from ballistics.evidence.models import Item, ItemKind
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
@@ -48,6 +49,8 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     if item.kind not in SCANNABLE:
         raise Unprocessable(f"Item {item.barcode} is a {item.kind}; only cartridge cases and test "
                             "fires are scanned.", fields={"item": ["Not a scannable item."]})
+    require_in_custody(item, "new scans")
+    require_unsealed(item, "scanning")
     sha = store.digest(data)
     existing = db.session.scalar(select(Scan).where(Scan.item_id == item.id, Scan.sha256 == sha))
     if existing is not None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import validate
 
-from ballistics.comparisons.models import Decision, LinkConclusion, Region
+from ballistics.comparisons.models import Decision, Region
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
+from ballistics.core.text import not_blank
+from sop.models import AfteResult
 
 REGIONS = one_of(*Region)
+_required_text = validate.And(validate.Length(min=1, max=2000), not_blank)
 
 
 class ScanUploadSchema(BaseSchema):
@@ -61,7 +65,9 @@ class CandidateSchema(BaseSchema):
     cmc_count = fields.Integer()
     cmc_count_reverse = fields.Integer()
     pairwise_ccf = fields.Float()
-    likelihood_ratio = fields.Float()
+    likelihood_ratio = fields.Float(allow_none=True, metadata={
+        "description": "null outside the calibration's domain (lr_note says why)"})
+    lr_note = fields.String()
     rotation_deg = fields.Float()
     dx_px = fields.Float()
     dy_px = fields.Float()
@@ -91,7 +97,8 @@ class SearchSchema(BaseSchema):
 
 VALIDATION_NOTE = ("Scores rank candidates for an examiner's review; they are not an "
                    "identification. Likelihood ratios come from the calibration shipped with "
-                   "the algorithm version (see GET /api/v1/comparisons/validation).")
+                   "the algorithm version, validated on firearms it was not fitted on (see GET "
+                   "/api/v1/comparisons/validation); outside its domain no LR is given.")
 
 
 class DecisionSchema(BaseSchema):
@@ -101,10 +108,61 @@ class DecisionSchema(BaseSchema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class StepDoneSchema(BaseSchema):
+    step_id = fields.Integer(required=True)
+    value = fields.Float(load_default=None, allow_none=True,
+                         metadata={"description": "the measured value, where the step asks"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 class ConfirmSchema(BaseSchema):
-    conclusion = fields.String(required=True, validate=one_of(*LinkConclusion))
-    reviewer_id = fields.Integer(required=True)
-    examination_ref = fields.String(load_default="", validate=validate.Length(max=80))
+    """The examiner's microscope comparison of a lead (an examination under the lab's
+    hit-confirmation SOP, submitted for its technical review)."""
+
+    conclusion = fields.String(required=True, validate=one_of(*AfteResult),
+                               metadata={"description": "the AFTE conclusion reached"})
+    equipment_ids = fields.List(fields.Integer(), load_default=list)
+    steps = fields.List(fields.Nested(StepDoneSchema), load_default=list,
+                        metadata={"description": "the SOP's steps done, with their values"})
+    notes = fields.String(load_default="", validate=validate.Length(max=5000),
+                          metadata={"description": "the basis for the conclusion"})
+
+
+class ConfirmationSchema(BaseSchema):
+    """A confirmation; its examination (and, unless blind to you, its conclusion) is at
+    GET /api/v1/examinations/{examination_id}."""
+
+    id = fields.Integer()
+    candidate_id = fields.Integer()
+    examination_id = fields.Integer()
+    status = fields.String()
+    created_by_id = fields.Integer()
+    created_at = UtcDateTime()
+    reviewed_at = UtcDateTime(allow_none=True)
+    is_blind_review = fields.Function(lambda c: c.examination.is_blind_review)
+    item_ids = fields.Function(lambda c: [i.id for i in c.examination.items])
+
+
+class LinkCorrectionCreateSchema(BaseSchema):
+    reason = fields.String(required=True, validate=_required_text)
+
+
+class LinkCorrectionReviewSchema(BaseSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(["agree", "disagree"]),
+                            metadata={"description": "agree: withdraw the link"})
+    reasons = fields.String(required=True, validate=_required_text)
+
+
+class LinkCorrectionSchema(BaseSchema):
+    id = fields.Integer()
+    link_id = fields.Integer()
+    reason = fields.String()
+    status = fields.String()
+    requested_by_id = fields.Integer()
+    requested_at = UtcDateTime()
+    reviewed_by_id = fields.Integer(allow_none=True)
+    review_reasons = fields.String()
+    reviewed_at = UtcDateTime(allow_none=True)
 
 
 class CaseLinkSchema(BaseSchema):
@@ -112,8 +170,22 @@ class CaseLinkSchema(BaseSchema):
     case_a_id = fields.Integer()
     case_b_id = fields.Integer()
     candidate_id = fields.Integer()
+    examination_id = fields.Integer(allow_none=True)
+    review_id = fields.Integer(allow_none=True)
     conclusion = fields.String()
-    examination_ref = fields.String()
     confirmed_by_id = fields.Integer()
     reviewed_by_id = fields.Integer()
     created_at = UtcDateTime()
+    is_active = fields.Boolean()
+    withdrawn_at = UtcDateTime(allow_none=True)
+    withdrawal_note = fields.String()
+    corrections = fields.List(fields.Nested(LinkCorrectionSchema))
+
+
+class SettingsSchema(BaseSchema):
+    confirmation_sop_id = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the SOP leads are confirmed under (its version in force is used)"})
+    is_blind_verification = fields.Boolean(required=True, metadata={
+        "description": "verifiers record their own conclusion before they see the examiner's"})
+    updated_by_id = fields.Integer(dump_only=True, allow_none=True)
+    updated_at = UtcDateTime(dump_only=True, allow_none=True)

@@ -8,7 +8,6 @@ the microscope.
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import cache
 
 import numpy as np
 from sqlalchemy import func, or_, select, update
@@ -16,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
+from ballistics.comparisons import validation
 from ballistics.comparisons.models import (
     Candidate,
     FeatureSet,
@@ -27,21 +27,22 @@ from ballistics.comparisons.models import (
 from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
+from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
 
 CHUNK = 10
 
 
-@cache
 def calibration() -> imaging.Calibration:
-    return imaging.default_calibration()
+    return validation.calibration()
 
 
 def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "lab",
                  automatic: bool = False) -> Search:
     if actor is not None:
         require_role(actor, SCAN_AND_SEARCH, "search scans")
+    require_in_custody(scan.item, "new searches")
     if scan.status != ScanStatus.DONE:
         raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
                        "done.", code="scan_not_ready")
@@ -58,7 +59,12 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
 def reference_query(search: Search, query: Scan, *columns):
     """References a search may see: done scans kept as open cases, of the same lab, region and
     calibre (or with no calibre recorded), other items than the query's own. A scan uploaded
-    with ``open_case=false`` (e.g. a closed case) is searched but never searched against."""
+    with ``open_case=false`` (e.g. a closed case) is searched but never searched against.
+
+    Scans of released or destroyed items stay admissible: the scan records the exhibit as it
+    was, and a hit against it is still an investigative lead (a released firearm can be
+    resubmitted). The candidate list and the viewer mark such references, because the lead
+    cannot be confirmed at the microscope until the exhibit is back (never, if destroyed)."""
     stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))
@@ -132,10 +138,13 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
     feats = _features([search.query_scan_id, *ids], search.algorithm_version)
     query = feats[search.query_scan_id]
     out = []
+    region = (search.filters or {}).get("region", "breech_face")
     for sid, similarity in chunk:
-        result = imaging.compare(query, feats[int(sid)])
+        ref = feats[int(sid)]
+        result = imaging.compare(query, ref)
+        lr, note = validation.likelihood_ratio(result.score, query.meta, ref.meta, region)
         out.append({"reference_scan_id": int(sid), "signature_similarity": similarity,
-                    **result.to_dict()})
+                    **result.to_dict(), "likelihood_ratio": lr, "lr_note": note})
     db.session.execute(update(Search).where(Search.id == search_id)
                        .values(progress_done=Search.progress_done + len(chunk)))
     return out
@@ -144,7 +153,6 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
 def finish(search_id: int, results: list[dict]) -> Search:
     """Store the candidate list ranked by the full comparison's score."""
     search = db.session.get(Search, search_id)
-    cal = calibration()
     results = sorted(results, key=lambda r: (-r["score"], -r["signature_similarity"]))
     for rank_, r in enumerate(results, start=1):
         dx, dy = r["translation_px"]
@@ -154,7 +162,7 @@ def finish(search_id: int, results: list[dict]) -> Search:
             signature_similarity=r["signature_similarity"], score=r["score"],
             cmc_count=r["cmc_count"], cmc_count_reverse=r["cmc_count_reverse"],
             pairwise_ccf=r["pairwise_ccf"] if r["pairwise_ccf"] is not None else 0.0,
-            likelihood_ratio=cal.likelihood_ratio(r["score"]),
+            likelihood_ratio=r["likelihood_ratio"], lr_note=r["lr_note"],
             rotation_deg=r["rotation_deg"], dx_px=dx, dy_px=dy, cells=r["cells"]))
     search.status, search.finished_at = SearchStatus.DONE, utcnow()
     if search.started_at is not None:

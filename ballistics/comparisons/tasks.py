@@ -53,7 +53,7 @@ def extract_features(scan_id: int) -> str:
             db.session.commit()
             return "failed"
         scans.mark(scan, ScanStatus.DONE)
-        if current_app.config["COMPARISON_AUTO_SEARCH"]:
+        if current_app.config["COMPARISON_AUTO_SEARCH"] and not scan.item.is_disposed:
             # New entries are correlated against the lab's references (as NIBIN does).
             searches.start_search(None, scan, automatic=True)
         db.session.commit()

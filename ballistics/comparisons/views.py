@@ -6,12 +6,27 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from marshmallow import ValidationError
 
 from ballistics.auth.access import get_in_lab
-from ballistics.comparisons import forms, panels, render, review, scans, searches
+from ballistics.comparisons import (
+    confirmations,
+    forms,
+    panels,
+    render,
+    review,
+    scans,
+    searches,
+    validation,
+)
 from ballistics.comparisons import schemas as s
-from ballistics.comparisons.models import Candidate, CaseLink, Scan, Search
+from ballistics.comparisons.models import (
+    Candidate,
+    Scan,
+    Search,
+)
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.views import item_page_html
 from ballistics.imaging import ALGORITHM_VERSION
@@ -19,6 +34,8 @@ from ballistics.imaging import ALGORITHM_VERSION
 bp = Blueprint("comparisons", __name__)
 bp.add_app_template_global(panels.item_scans, "item_scans")
 bp.add_app_template_global(panels.linked_cases, "linked_cases")
+bp.add_app_template_global(forms.may_verify, "may_verify")
+bp.add_app_template_global(forms.AFTE_LABELS, "afte_labels")
 bp.add_app_template_filter(panels.likelihood_ratio, "lr")
 
 
@@ -45,6 +62,7 @@ def _png(data: bytes, etag: str) -> Response:
 
 @bp.post("/items/<int:item_id>/scans")
 @login_required
+@upload_limit
 def scan_upload(item_id: int) -> ResponseReturnValue:
     item = load_item(current_user, item_id)
     page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
@@ -88,6 +106,7 @@ def scan_surface(scan_id: int) -> ResponseReturnValue:
 
 @bp.post("/scans/<int:scan_id>/searches")
 @login_required
+@search_limit
 def search_start(scan_id: int) -> ResponseReturnValue:
     scan = _scan(scan_id)
     return submit(forms.ButtonForm(), lambda _data: searches.start_search(current_user, scan),
@@ -108,6 +127,7 @@ def scan_retry(scan_id: int) -> ResponseReturnValue:
 
 @bp.post("/searches/<int:search_id>/retry")
 @login_required
+@search_limit
 def search_retry(search_id: int) -> ResponseReturnValue:
     search = _search(search_id)
     return submit(forms.ButtonForm(), lambda _data: searches.retry_search(current_user, search),
@@ -147,15 +167,19 @@ def candidate_view(candidate_id: int) -> ResponseReturnValue:
 
 def _viewer(candidate: Candidate, confirm: forms.ConfirmForm | None = None) -> str:
     may_review = forms.may_review(current_user)
-    if confirm is None and may_review:
-        confirm = forms.confirm_form(current_user, bound=False)
+    panel = panels.confirm_panel(candidate, confirm)
     return render_template(
         "comparisons/viewer.html", c=candidate, search=candidate.search,
-        query=candidate.search.query_scan, reference=candidate.reference_scan,
-        cells=render.cell_boxes(candidate), frame=render.frame_size(candidate.search.query_scan),
-        note=s.VALIDATION_NOTE,
-        decision=forms.DecisionForm(formdata=None) if may_review else None,
-        confirm=confirm if may_review else None)
+        note=s.VALIDATION_NOTE, panel=panel, **render.stage_context(candidate),
+        decision=forms.DecisionForm(formdata=None) if may_review and panel.current is None
+        else None)
+
+
+@bp.route("/comparisons/validation")
+@login_required
+def validation_page() -> ResponseReturnValue:
+    return render_template("comparisons/validation.html", v=validation.summary(),
+                           note=s.VALIDATION_NOTE)
 
 
 @bp.route("/candidates/<int:candidate_id>/aligned.png")
@@ -184,11 +208,24 @@ def candidate_decide(candidate_id: int) -> ResponseReturnValue:
 @login_required
 def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
     candidate = _candidate(candidate_id)
-    back = url_for(".candidate_view", candidate_id=candidate.id)
-    form = forms.confirm_form(current_user, bound=True)
-    return submit(form, lambda data: review.confirm(current_user, candidate, **data),
-                  schema=form.schema, render=lambda bound: _viewer(candidate, bound),
-                  done=lambda link: (_confirmed(link), back))
+    form = panels.confirm_form_for(candidate)
+
+    def render(bound: forms.ConfirmForm) -> str:
+        return _viewer(candidate, bound)
+
+    def call(_data: dict):
+        try:
+            data = s.ConfirmSchema().load(form.api_input())
+        except ValidationError as exc:
+            messages = form.page_messages(exc.messages)
+            raise FormRefused(summary(form, messages), form, render, messages) from exc
+        return confirmations.confirm(current_user, candidate, **data)
+
+    return submit(form, call, render=render,
+                  done=lambda row: (f"Examination {row.examination_id} recorded and sent for "
+                                    "verification: the cases are linked only if an independent "
+                                    "reviewer agrees.",
+                                    url_for(".candidate_view", candidate_id=candidate.id)))
 
 
 def _back(candidate: Candidate) -> str:
@@ -198,8 +235,6 @@ def _back(candidate: Candidate) -> str:
     return url_for(".candidate_view", candidate_id=candidate.id)
 
 
-def _confirmed(link: CaseLink | None) -> str:
-    if link is None:
-        return "Identification recorded (both scans are of the same case)."
-    return (f"Identification recorded; cases {link.case_a.lab_case_number} and "
-            f"{link.case_b.lab_case_number} are now linked.")
+# The reviewer's queue and review page, case-link corrections and the settings live in their own
+# module on the same blueprint (imported last: it uses this module's helpers).
+from ballistics.comparisons import verification_views  # noqa: E402, F401

@@ -7,13 +7,18 @@ Views stay thin (parse, call a service, serialise); every answer, good or bad, i
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Blueprint, g, request
 from marshmallow import Schema
 
-from ballistics.core.errors import Unauthorized, Unprocessable
+from ballistics.core.errors import NotFound, Unauthorized, Unprocessable
+from ballistics.core.fields import DB_INT_MAX, text_input
+
+#: deepest JSON nesting a body may have (the deepest schema nests three levels)
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -31,22 +36,89 @@ class Operation:
     public: bool
     endpoint: str = ""
     errors: list[int] = field(default_factory=list)
+    #: other success statuses the view may answer, e.g. 200 for a duplicate of a 201
+    also: list[int] = field(default_factory=list)
 
 
 OPERATIONS: list[Operation] = []
 
 
+_TOO_DEEP = object()
+
+
 def _json_body() -> dict:
-    data = request.get_json(silent=True)
-    if data is None:
-        if request.content_length:
-            raise Unprocessable("The request body is not valid JSON.", fields={"_body": [
-                "Expected a JSON object."]})
-        data = {}
+    """The JSON object sent (an empty body is ``{}``), at most MAX_JSON_DEPTH levels deep."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise Unprocessable("Send the body as application/json.",
+                            fields={"_body": ["Expected a JSON object."]})
+    try:
+        data = json.loads(raw)
+    except RecursionError:  # nesting deep enough to exhaust the parser's stack
+        data = _TOO_DEEP
+    except ValueError as exc:  # also undecodable bytes and over-long integer literals
+        raise Unprocessable("The request body is not valid JSON.",
+                            fields={"_body": ["Expected a JSON object."]}) from exc
+    if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise Unprocessable(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.",
+                            fields={"_body": [f"At most {MAX_JSON_DEPTH} levels of nesting."]})
     if not isinstance(data, dict):
         raise Unprocessable("The request body must be a JSON object.",
                             fields={"_body": ["Expected a JSON object."]})
     return data
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def check_path_ids(values: dict | None) -> None:
+    """A path id beyond the database's range names the parameter (422) rather than overflow
+    in the driver; it cannot be a record, so pages answer 404."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and value > DB_INT_MAX:
+            if request.path.startswith("/api/"):
+                raise Unprocessable(f"{name} is out of range.",
+                                    fields={name: [f"Must be at most {DB_INT_MAX}."]})
+            raise NotFound("There is no such record.")
+
+
+def _check_form_body() -> None:
+    """Refuse a multipart body that could not be read, saying why (not "missing file")."""
+    error = getattr(request, "form_error", None)
+    if error:
+        raise Unprocessable(error, fields={"file": [error]})
+    if request.mimetype != "multipart/form-data":
+        raise Unprocessable("Send the body as multipart/form-data.",
+                            fields={"file": ["Expected a multipart/form-data body."]})
+
+
+def _query(schema: type[Schema] | None) -> dict | None:
+    """The query string loaded by ``schema``; any parameter it does not know is refused, as
+    are repeated ones (which value would count?)."""
+    args = request.args
+    repeated = sorted(name for name in args if len(args.getlist(name)) > 1)
+    if repeated:
+        raise Unprocessable("A query parameter is given more than once.",
+                            fields={name: ["Give it once."] for name in repeated})
+    if schema is None:
+        if args:
+            raise Unprocessable("This operation takes no query parameters.",
+                                fields={name: ["Unknown parameter."] for name in args})
+        return None
+    with text_input():
+        return schema().load(args.to_dict())
 
 
 class ApiBlueprint(Blueprint):
@@ -56,36 +128,39 @@ class ApiBlueprint(Blueprint):
                   body: type[Schema] | None = None, form: type[Schema] | None = None,
                   query: type[Schema] | None = None,
                   response: type[Schema] | None = None, many: bool = False, status: int = 200,
-                  public: bool = False, errors: tuple[int, ...] = ()) -> Callable:
+                  public: bool = False, errors: tuple[int, ...] = (),
+                  also: tuple[int, ...] = ()) -> Callable:
         def decorator(view: Callable) -> Callable:
             op = Operation(rule=self.url_prefix + rule if self.url_prefix else rule,
                            method=method, summary=summary, tags=tags, body=body, query=query,
                            response=response, many=many, status=status, public=public,
-                           errors=list(errors), form=form)
+                           errors=list(errors), form=form, also=list(also))
 
             # Schemas hold no request state: build them once, not on every call (building one
             # costs about as much as a database round trip).
             body_schema = body() if body is not None else None
             form_schema = form() if form is not None else None
-            query_schema = query() if query is not None else None
             response_schema = response(many=many) if response is not None else None
 
             @functools.wraps(view)
             def wrapper(**kwargs):
                 if not public and getattr(g, "api_user", None) is None:
                     raise Unauthorized("A valid bearer token is required.")
+                params = _query(query)
+                if query is not None:
+                    kwargs["params"] = params
                 if body_schema is not None:
                     kwargs["data"] = body_schema.load(_json_body())
                 if form_schema is not None:  # multipart: fields by schema, files by the view
-                    kwargs["data"] = form_schema.load(request.form.to_dict())
-                if query_schema is not None:
-                    kwargs["params"] = query_schema.load(request.args.to_dict())
+                    _check_form_body()
+                    with text_input():
+                        kwargs["data"] = form_schema.load(request.form.to_dict())
                 result = view(**kwargs)
                 code = status
                 if isinstance(result, tuple):  # (object, status) overrides, e.g. 200 for a dup
                     result, code = result
                 if response_schema is None:
-                    return result
+                    return result, code
                 return response_schema.dump(result), code
 
             endpoint = f"{view.__name__}_{method.lower()}"

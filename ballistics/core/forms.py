@@ -20,6 +20,7 @@ from marshmallow import Schema, ValidationError
 from wtforms import BooleanField, FileField
 
 from ballistics.core.errors import AppError
+from ballistics.core.fields import text_input
 
 #: form fields that are plumbing, not input
 PLUMBING = {"csrf_token", "submit"}
@@ -89,9 +90,13 @@ def summary(form: FlaskForm, messages: Mapping[str, Any]) -> str:
 
 def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], Any],
          data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Load the posted input (or ``data``) with the API's schema; refuse naming the fields."""
+    """Load the posted input (or ``data``) with the API's schema; refuse naming the fields.
+
+    A form posts text, so the schema loads it in text mode: its number and boolean fields
+    parse the text first, then apply the API's rules."""
     try:
-        return schema().load(form_input(form) if data is None else data)
+        with text_input():
+            return schema().load(form_input(form) if data is None else data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
         raise FormRefused(summary(form, messages), form, render, messages) from exc

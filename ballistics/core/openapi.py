@@ -9,7 +9,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 
-from ballistics.core.api import OPERATIONS
+from ballistics.core.api import MAX_JSON_DEPTH, OPERATIONS
+from ballistics.core.fields import DB_INT_MAX
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -29,19 +30,51 @@ def _path(rule: str) -> tuple[str, list[dict]]:
 
     def repl(match: re.Match) -> str:
         conv, name = match.group(1), match.group(2)
-        params.append({"name": name, "in": "path", "required": True,
-                       "schema": {"type": "integer" if conv == "int" else "string"}})
+        schema = ({"type": "integer", "minimum": 1, "maximum": DB_INT_MAX} if conv == "int"
+                  else {"type": "string"})
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 
     return re.sub(r"<(?:(\w+):)?(\w+)>", repl, rule), params
 
 
+DESCRIPTION = f"""Evidence, chain of custody, comparisons and quality records of a firearms
+laboratory.
+
+Every error answers `{{"error": code, "message": text, "fields": {{field: [messages]}}}}`; a
+nested field is named by its path (`steps.0.title`). Input is strict: JSON numbers for
+numbers (`"5"` is not an integer), `true`/`false` for booleans, unknown body fields and unknown
+or repeated query parameters are refused (422), integers lie within -2^31..2^31-1 (the
+database's range), and a JSON body nests at most {MAX_JSON_DEPTH} levels."""
+
+
+def _form_schema(plugin: MarshmallowPlugin, form) -> dict:
+    """The multipart body: the form schema's fields (as text) plus the file, in one object (an
+    allOf with the schema's ``additionalProperties: false`` could never be satisfied)."""
+    schema = plugin.converter.schema2jsonschema(form)
+    properties = {**schema.get("properties", {}),
+                  "file": {"type": "string", "format": "binary"}}
+    return {"type": "object", "properties": properties, "additionalProperties": False,
+            "required": [*schema.get("required", []), "file"]}
+
+
+def _statuses(op, has_path_params: bool) -> set[int]:
+    """Every status the operation can answer besides success."""
+    statuses = {*op.errors, 422}  # unknown query parameters, invalid body, out-of-range id
+    if not op.public:
+        statuses.add(401)
+    if has_path_params:
+        statuses.add(404)
+    if op.body is not None or op.form is not None:
+        statuses.add(413)
+    return statuses
+
+
 @cache
 def build_spec() -> dict:
+    plugin = MarshmallowPlugin()
     spec = APISpec(title="ballistics API", version="1", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
-                   info={"description": "Evidence, chain of custody, comparisons and quality "
-                                        "records of a firearms laboratory."})
+                   plugins=[plugin], info={"description": DESCRIPTION})
     spec.components.schema("Error", ERROR_SCHEMA)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict] = {}
@@ -54,19 +87,22 @@ def build_spec() -> dict:
         if op.query is not None:
             entry["parameters"] += [{"in": "query", "schema": op.query}]
         if op.body is not None:
-            entry["requestBody"] = {"required": True,
+            # An empty body is taken as {} (every field at its default): optional unless a
+            # field is required.
+            required = any(f.required for f in op.body().fields.values())
+            entry["requestBody"] = {"required": required,
                                     "content": {"application/json": {"schema": op.body}}}
         if op.form is not None:
             entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-                "schema": {"allOf": [op.form, {"type": "object", "required": ["file"],
-                           "properties": {"file": {"type": "string", "format": "binary"}}}]}}}}
+                "schema": _form_schema(plugin, op.form)}}}
         ok: dict = {"description": "success"}
         if op.response is not None:
             schema = op.response
             ok["content"] = {"application/json": {
                 "schema": {"type": "array", "items": schema} if op.many else schema}}
-        entry["responses"][str(op.status)] = ok
-        for status in sorted({*op.errors, *(() if op.public else (401,))}):
+        for status in (op.status, *op.also):
+            entry["responses"][str(status)] = ok
+        for status in sorted(_statuses(op, bool(params))):
             entry["responses"][str(status)] = {
                 "description": "error", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}}

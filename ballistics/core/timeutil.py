@@ -15,3 +15,11 @@ def canonical(ts: datetime) -> str:
     if ts.tzinfo is not None:
         ts = ts.astimezone(UTC).replace(tzinfo=None)
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_utc(ts: datetime | None) -> str:
+    """ISO 8601 with the offset (``+00:00``) for a naive UTC timestamp; "" for None. For text
+    that leaves the app (CSV), where a reader must not guess the zone."""
+    if ts is None:
+        return ""
+    return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)).isoformat()

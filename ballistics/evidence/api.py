@@ -7,10 +7,10 @@ from flask import g
 from ballistics.auth.access import get_in_lab, lab_select
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.schema import PageQuery
-from ballistics.evidence import custody
+from ballistics.evidence import custody, disposal
 from ballistics.evidence import schemas as s
 from ballistics.evidence.chain import verify_chain
-from ballistics.evidence.models import Case, CustodyEvent, StorageLocation
+from ballistics.evidence.models import Case, CustodyEvent, DisposalRequest, StorageLocation
 from ballistics.evidence.services import create_case, create_location, search_cases
 from ballistics.extensions import db
 
@@ -87,9 +87,44 @@ _custody_op("seal", "Seal the item", s.SealSchema, custody.seal)
 _custody_op("unseal", "Break the item's seal", s.UnsealSchema, custody.unseal)
 _custody_op("sample", "Create a sub-item (e.g. a test fire)", s.SampleSchema, custody.sample,
             returns_item=True)
-_custody_op("release", "Release the item to an outside agency", s.ReleaseSchema,
+_custody_op("release", "Release the item you hold to an outside agency", s.ReleaseSchema,
             custody.release)
-_custody_op("destroy", "Destroy the item (witness required)", s.DestroySchema, custody.destroy)
+_custody_op("destroy", "Destroy the item you hold (witness required)", s.DestroySchema,
+            custody.destroy)
+
+
+@bp.operation("/items/<int:item_id>/disposal-requests", "POST", tags=TAGS,
+              summary="A lab manager's override: release or destroy an item someone else holds "
+                      "(nothing happens until a second person confirms)",
+              body=s.DisposalRequestCreateSchema, response=s.DisposalRequestSchema, status=201,
+              errors=(403, *OPS))
+def disposal_request(item_id: int, data: dict):
+    return disposal.request(g.api_user, custody.load_item(g.api_user, item_id), **data)
+
+
+@bp.operation("/items/<int:item_id>/disposal-requests", summary="The item's override requests",
+              tags=TAGS, response=s.DisposalRequestSchema, many=True, errors=(404,))
+def disposal_requests(item_id: int):
+    item = custody.load_item(g.api_user, item_id)
+    return db.session.scalars(lab_select(DisposalRequest, g.api_user)
+                              .where(DisposalRequest.item_id == item.id)
+                              .order_by(DisposalRequest.id)).all()
+
+
+@bp.operation("/disposal-requests/<int:request_id>/confirm", "POST", tags=TAGS,
+              summary="Confirm a manager's override (a second person): appends the event",
+              response=s.CustodyEventSchema, status=201, errors=(403, 404, 409, 422))
+def disposal_confirm(request_id: int):
+    row = get_in_lab(DisposalRequest, request_id, g.api_user, what="override request")
+    return disposal.confirm(g.api_user, row)
+
+
+@bp.operation("/disposal-requests/<int:request_id>/cancel", "POST", tags=TAGS,
+              summary="Cancel an override that was not confirmed",
+              response=s.DisposalRequestSchema, errors=(403, 404, 409))
+def disposal_cancel(request_id: int):
+    row = get_in_lab(DisposalRequest, request_id, g.api_user, what="override request")
+    return disposal.cancel(g.api_user, row)
 
 
 @bp.operation("/locations", summary="Storage locations", tags=TAGS, response=s.LocationSchema,

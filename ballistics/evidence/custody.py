@@ -1,7 +1,11 @@
 """Chain-of-custody operations.
 
-Rules: only the current holder (or a lab manager) moves an item; a released or destroyed item
-moves no more; destruction needs a witness; every refusal raises before anything is written.
+Rules: only the current holder (or a lab manager) moves an item; release and destruction need
+the item in the actor's hands (a manager who does not hold it uses the confirmed override of
+:mod:`ballistics.evidence.disposal`) and are refused while other work holds the item
+(:mod:`ballistics.evidence.holds`); a released or destroyed item moves no more and takes no
+samples; a sealed item is unsealed before it is sampled; destruction needs a witness; every
+refusal raises before anything is written.
 Each operation appends one hash-chained CustodyEvent and updates the item's derived holder under
 its optimistic version counter, so of two simultaneous hand-overs exactly one wins.
 """
@@ -19,6 +23,7 @@ from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import seal_event
+from ballistics.evidence.holds import refuse_disposal, require_in_custody, require_unsealed
 from ballistics.evidence.models import (
     Case,
     CustodyEvent,
@@ -75,8 +80,10 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
 
 
 def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
-             must_hold: bool = True) -> None:
-    """Refuse before anything changes: role, disposal, holder, and a stale view of the item."""
+             must_hold: bool = True, in_hand: bool = False) -> None:
+    """Refuse before anything changes: role, disposal, holder, and a stale view of the item.
+    ``in_hand``: only the holder themself (release, destruction); a manager who does not hold
+    the item uses the override (:mod:`ballistics.evidence.disposal`)."""
     require_role(actor, HOLD_EVIDENCE, action)
     if expected_seq is not None and expected_seq != item.custody_seq:
         raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
@@ -84,6 +91,12 @@ def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
     if item.is_disposed:
         raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
                        code="item_disposed")
+    if in_hand and item.holder_user_id != actor.id:
+        who = ("as a lab manager you may request an override (a reason from the list, "
+               "confirmed by a second person)" if actor.has_role(*OVERRIDE_CUSTODY)
+               else "its holder does it, or a lab manager by a confirmed override")
+        raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
+                       f"to {action} the item must be in your hands: {who}.", code="not_holder")
     if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_CUSTODY):
         raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
                        "only its current holder or a lab manager can do this.",
@@ -175,8 +188,13 @@ def unseal(actor: User, item: Item, *, reason: str, expected_seq: int | None = N
 
 def sample(actor: User, item: Item, *, kind: str, description: str = "", reason: str = "",
            expected_seq: int | None = None, **details) -> Item:
-    """Create a sub-item (e.g. a test fire from a firearm) held by the actor."""
+    """Create a sub-item (e.g. a test fire from a firearm) held by the actor. The sub-item
+    takes the parent's calibre unless another is given, so a test fire's scans are searched
+    among references of the firearm's calibre."""
+    require_in_custody(item, "samples")
     _movable(item, actor, "sample evidence", expected_seq)
+    require_unsealed(item, "sampling")
+    details["calibre"] = details.get("calibre") or item.calibre
     child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
                  kind=ItemKind(kind), number=next_item_number(item.case, item),
                  description=description, **details)
@@ -192,14 +210,22 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "release evidence", expected_seq)
-    item.status = ItemStatus.RELEASED
-    return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency), reason=reason)
+    """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not)."""
+    _movable(item, actor, "release evidence", expected_seq, in_hand=True)
+    refuse_disposal(item, "release", override=False)
+    return dispose(item, "release", actor, to_agency=to_agency, reason=reason)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",
             expected_seq: int | None = None) -> CustodyEvent:
-    _movable(item, actor, "destroy evidence", expected_seq)
+    """Destroy an item the actor holds, before a witness (see :mod:`.holds` for when not)."""
+    _movable(item, actor, "destroy evidence", expected_seq, in_hand=True)
+    witness = destruction_witness(actor, witness_id)
+    refuse_disposal(item, "destroy", override=False)
+    return dispose(item, "destroy", actor, witness=witness, reason=reason, method=method)
+
+
+def destruction_witness(actor: User, witness_id: int | None) -> User:
     if witness_id is None:
         raise Unprocessable("Destruction needs a witness.",
                             fields={"witness_id": ["A witness is required for destruction."]})
@@ -207,9 +233,21 @@ def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, met
     if witness.id == actor.id:
         raise Unprocessable("The witness must be another person.",
                             fields={"witness_id": ["The witness cannot be the actor."]})
+    return witness
+
+
+def dispose(item: Item, action: str, actor: User, *, reason: str, to_agency: str = "",
+            witness: User | None = None, method: str = "", details: dict | None = None
+            ) -> CustodyEvent:
+    """Append the release or destruction event once every rule has passed."""
+    if action == "release":
+        item.status = ItemStatus.RELEASED
+        return _append(item, CustodyKind.RELEASED, actor, Holder(agency=to_agency),
+                       reason=reason, details=details)
     item.status = ItemStatus.DESTROYED
+    facts = {**({"method": method} if method else {}), **(details or {})}
     return _append(item, CustodyKind.DESTROYED, actor, Holder(), reason=reason, witness=witness,
-                   details={"method": method} if method else None)
+                   details=facts or None)
 
 
 def load_item(actor: User, item_id: int) -> Item:

@@ -24,7 +24,16 @@ from ballistics.auth.access import lab_members, lab_select
 from ballistics.auth.models import User
 from ballistics.core.forms import PageForm
 from ballistics.evidence import schemas as s
-from ballistics.evidence.models import CustodyKind, Item, ItemKind, StorageLocation
+from ballistics.evidence.disposal import pending_for
+from ballistics.evidence.models import (
+    OVERRIDE_REASONS,
+    CustodyKind,
+    DisposalAction,
+    DisposalRequest,
+    Item,
+    ItemKind,
+    StorageLocation,
+)
 from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
@@ -110,6 +119,22 @@ class DestroyForm(_CustodyForm):
     method = StringField("Method")
 
 
+class OverrideForm(_CustodyForm):
+    """A manager's release or destruction of an item someone else holds (or in storage)."""
+
+    schema = s.DisposalRequestCreateSchema
+    action = SelectField("Action", choices=[SelectChoice(DisposalAction.RELEASE, "Release"),
+                                            SelectChoice(DisposalAction.DESTROY, "Destroy")],
+                         validate_choice=False)
+    override_reason = SelectField("Why not its holder", default="", validate_choice=False,
+                                  choices=[SelectChoice("", "— choose —"),
+                                           *(SelectChoice(k, v)
+                                             for k, v in OVERRIDE_REASONS.items())])
+    to_agency = StringField("Release to (agency)")
+    witness_id = _person("Witness (destruction)")
+    method = StringField("Method (destruction)")
+
+
 @dataclass(frozen=True)
 class Action:
     """How one custody action appears on the item page."""
@@ -136,6 +161,10 @@ ACTIONS: dict[str, Action] = {
                       is_danger=True),
     "destroy": Action(DestroyForm, "Destroy", ("witness_id", "method", "reason"), "Destroy",
                       is_danger=True),
+    "disposal-requests": Action(OverrideForm, "Manager's override: release or destroy",
+                                ("action", "override_reason", "reason", "to_agency",
+                                 "witness_id", "method"), "Request (a second person confirms)",
+                                is_danger=True),
 }
 
 
@@ -164,9 +193,9 @@ def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _Custod
         form.to_user_id.choices = _people(actor, {item.holder_user_id})
     elif isinstance(form, StoreForm):
         form.location_id.choices = _locations(actor, item.holder_location_id)
-    elif isinstance(form, DestroyForm):
+    elif isinstance(form, DestroyForm | OverrideForm):
         form.witness_id.choices = _people(actor, {actor.id})
-    if not bound:
+    if not bound and "expected_seq" in form:
         form.expected_seq.data = str(item.custody_seq)
     return form
 
@@ -180,15 +209,46 @@ def item_actions(actor: User, item: Item) -> list[tuple[str, Action, _CustodyFor
     """The custody actions this user may take on this item now, with their unbound forms."""
     if item.is_disposed or not actor.has_role(*HOLD_EVIDENCE):
         return []
-    holds = item.holder_user_id == actor.id or actor.has_role(*OVERRIDE_CUSTODY)
+    in_hand = item.holder_user_id == actor.id
+    holds = in_hand or actor.has_role(*OVERRIDE_CUSTODY)
     names = set()
     if item.holder_location_id is not None:
         names.add("check-out")
     if holds:
         names |= {"transfer", "return" if _returning(item) else "store",
-                  "unseal" if item.intact_seal else "seal", "sample", "release", "destroy"}
+                  "unseal" if item.intact_seal else "seal"}
+        if item.intact_seal is None:
+            names.add("sample")
+    # Release and destruction in hand; a manager who does not hold the item asks for an
+    # override that a second person confirms.
+    if in_hand:
+        names |= {"release", "destroy"}
+    elif actor.has_role(*OVERRIDE_CUSTODY) and pending_for(item) is None:
+        names.add("disposal-requests")
     return [(name, spec, action_form(name, actor, item, bound=False))
             for name, spec in ACTIONS.items() if name in names]
+
+
+class ButtonForm(PageForm):
+    """A button that posts (confirm, cancel): its CSRF token and nothing else."""
+
+
+@dataclass(frozen=True)
+class PendingOverride:
+    """An override waiting for its second person, with the buttons this user may press."""
+
+    request: DisposalRequest
+    may_confirm: bool
+    may_cancel: bool
+    form: ButtonForm
+
+
+def pending_override(actor: User, item: Item) -> PendingOverride | None:
+    row = pending_for(item)
+    if row is None:
+        return None
+    return PendingOverride(row, actor.has_role(*HOLD_EVIDENCE) and actor.id != row.requested_by_id,
+                           actor.has_role(*OVERRIDE_CUSTODY), ButtonForm(formdata=None))
 
 
 def may_intake(actor: User) -> bool:

@@ -216,3 +216,67 @@ class CustodyEvent(db.Model):
     HASHED_FIELDS = ("lab_id", "item_id", "seq", "kind", "from_user_id", "from_location_id",
                      "from_agency", "to_user_id", "to_location_id", "to_agency", "actor_id",
                      "witness_id", "reason", "details")
+
+
+class DisposalAction(StrEnum):
+    RELEASE = "release"
+    DESTROY = "destroy"
+
+
+class OverrideReason(StrEnum):
+    """Why a lab manager disposes of an item they do not hold (the list the override offers)."""
+
+    #: the holder is away (leave, illness) for longer than the disposal can wait
+    HOLDER_ABSENT = "holder_absent"
+    #: the holder has left the lab
+    HOLDER_LEFT = "holder_left"
+    #: a court ordered the release or destruction by a date
+    COURT_ORDER = "court_order"
+    #: the retention period ended (disposal programme for items in storage)
+    RETENTION_EXPIRED = "retention_expired"
+
+
+OVERRIDE_REASONS = {OverrideReason.HOLDER_ABSENT: "The holder is absent",
+                    OverrideReason.HOLDER_LEFT: "The holder has left the lab",
+                    OverrideReason.COURT_ORDER: "Court order",
+                    OverrideReason.RETENTION_EXPIRED: "Retention period expired"}
+
+
+class RequestStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+class DisposalRequest(db.Model):
+    """A lab manager's override to release or destroy an item they do not hold. Nothing happens
+    to the item until a second person confirms; the confirmation appends the custody event."""
+
+    __tablename__ = "disposal_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    action: Mapped[DisposalAction] = mapped_column(db_enum(DisposalAction))
+    override_reason: Mapped[OverrideReason] = mapped_column(db_enum(OverrideReason))
+    #: the circumstances in words (court order number, the holder's absence, ...)
+    reason: Mapped[str] = mapped_column(Text)
+    #: release: the agency receiving the item
+    to_agency: Mapped[str] = mapped_column(String(200), default="")
+    #: destruction: the second person present
+    witness_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[RequestStatus] = mapped_column(db_enum(RequestStatus),
+                                                  default=RequestStatus.PENDING)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: who confirmed or cancelled it, and when
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    #: the release or destruction event appended on confirmation
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("custody_events.id"))
+
+    item: Mapped[Item] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    witness: Mapped[User | None] = relationship(foreign_keys=[witness_id])

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from datetime import date, timedelta
 
+from marshmallow import ValidationError, validate
+
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
-from ballistics.evidence.models import ItemKind
+from ballistics.core.text import not_blank
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence.models import DisposalAction, ItemKind, OverrideReason
 
 _text = {"validate": validate.Length(max=200)}
 _kinds = one_of(*ItemKind)
 
 
+def required_text(max_length: int) -> validate.Validator:
+    """Required free text: at least one character that is not a space, at most ``max_length``."""
+    return validate.And(validate.Length(min=1, max=max_length), not_blank)
+
+
+def not_in_the_future(day: date) -> None:
+    # Labs have no time zone setting yet: a date is refused only when it has not begun anywhere
+    # on Earth (UTC+14 is the furthest ahead), so a lab east of Greenwich can enter its today.
+    if day > (utcnow() + timedelta(hours=14)).date():
+        raise ValidationError("Must not be in the future.")
+
+
 class CaseCreateSchema(BaseSchema):
-    submitting_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    submitting_agency = fields.String(required=True, validate=required_text(200))
     agency_case_number = fields.String(load_default="", validate=validate.Length(max=80))
     offence = fields.String(load_default="", **_text)
-    offence_date = fields.Date(load_default=None, allow_none=True)
+    offence_date = fields.Date(load_default=None, allow_none=True, validate=not_in_the_future)
     notes = fields.String(load_default="", validate=validate.Length(max=5000))
 
 
@@ -76,7 +93,7 @@ class _ItemFacts(BaseSchema):
 
 class ItemReceiveSchema(_ItemFacts):
     kind = fields.String(required=True, validate=_kinds)
-    from_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    from_agency = fields.String(required=True, validate=required_text(200))
 
 
 class _Op(BaseSchema):
@@ -98,11 +115,11 @@ class CheckOutSchema(_Op):
 
 
 class SealSchema(_Op):
-    seal_number = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    seal_number = fields.String(required=True, validate=required_text(80))
 
 
 class UnsealSchema(_Op):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=required_text(2000))
 
 
 class SampleSchema(_ItemFacts):
@@ -111,14 +128,46 @@ class SampleSchema(_ItemFacts):
 
 
 class ReleaseSchema(_Op):
-    to_agency = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    to_agency = fields.String(required=True, validate=required_text(200))
+    reason = fields.String(required=True, validate=required_text(2000))
 
 
 class DestroySchema(_Op):
     witness_id = fields.Integer(load_default=None, allow_none=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=required_text(2000))
     method = fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class DisposalRequestCreateSchema(BaseSchema):
+    action = fields.String(required=True, validate=one_of(*DisposalAction))
+    override_reason = fields.String(required=True, validate=one_of(*OverrideReason),
+                                    metadata={"description": "why the holder cannot do it"})
+    reason = fields.String(required=True, validate=required_text(2000),
+                           metadata={"description": "the circumstances, e.g. the court order"})
+    to_agency = fields.String(load_default="", validate=validate.Length(max=200),
+                              metadata={"description": "release: the receiving agency"})
+    witness_id = fields.Integer(load_default=None, allow_none=True,
+                                metadata={"description": "destruction: the witness"})
+    method = fields.String(load_default="", validate=validate.Length(max=200))
+    expected_seq = fields.Integer(load_default=None, allow_none=True,
+                                  metadata={"description": "refuse if the item has moved on"})
+
+
+class DisposalRequestSchema(BaseSchema):
+    id = fields.Integer()
+    item_id = fields.Integer()
+    action = fields.String()
+    override_reason = fields.String()
+    reason = fields.String()
+    to_agency = fields.String()
+    witness_id = fields.Integer(allow_none=True)
+    method = fields.String()
+    status = fields.String()
+    requested_by_id = fields.Integer()
+    requested_at = UtcDateTime()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    event_id = fields.Integer(allow_none=True)
 
 
 class CustodyEventSchema(BaseSchema):
@@ -150,8 +199,8 @@ class ChainVerificationSchema(BaseSchema):
 
 
 class LocationCreateSchema(BaseSchema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = fields.String(required=True, validate=required_text(40))
+    name = fields.String(required=True, validate=required_text(200))
 
 
 class LocationSchema(BaseSchema):

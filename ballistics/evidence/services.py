@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, or_, select
 
 from ballistics.auth.access import lab_select, require_role
@@ -11,6 +13,9 @@ from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, CaseCounter, Item, StorageLocation
 from ballistics.evidence.permissions import OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
+
+#: characters LIKE treats specially, escaped with a backslash
+LIKE_SPECIAL = re.compile(r"[\\%_]")
 
 
 def _next_case_seq(lab_id: int, year: int) -> int:
@@ -42,15 +47,18 @@ def create_case(actor: User, *, submitting_agency: str, agency_case_number: str 
 
 def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -> list[Case]:
     stmt = lab_select(Case, actor).order_by(Case.id.desc())
-    if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Case.lab_case_number.ilike(like),
-                              Case.agency_case_number.ilike(like),
-                              Case.submitting_agency.ilike(like), Case.offence.ilike(like),
+    if q and q.strip():
+        # What is typed is matched literally: % and _ are not wildcards (serials contain "_").
+        like = "%" + LIKE_SPECIAL.sub(r"\\\g<0>", q.strip()) + "%"
+
+        def has(column):
+            return column.ilike(like, escape="\\")
+
+        stmt = stmt.where(or_(has(Case.lab_case_number), has(Case.agency_case_number),
+                              has(Case.submitting_agency), has(Case.offence),
                               Case.id.in_(select(Item.case_id).where(
                                   Item.lab_id == actor.lab_id,
-                                  or_(Item.barcode.ilike(like),
-                                      Item.serial_number.ilike(like))))))
+                                  or_(has(Item.barcode), has(Item.serial_number))))))
     return list(db.session.execute(stmt.limit(limit).offset(offset)).scalars())
 
 

@@ -12,9 +12,9 @@ from flask_login import current_user, login_required
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import custody, forms, labels, reports
+from ballistics.evidence import custody, disposal, forms, labels, reports
 from ballistics.evidence.chain import verify_chain
-from ballistics.evidence.models import Case, Item
+from ballistics.evidence.models import Case, DisposalRequest, Item
 from ballistics.evidence.services import create_case, search_cases
 from ballistics.extensions import db
 
@@ -25,7 +25,8 @@ bp.add_app_template_filter(reports.fmt_utc, "utc")
 SERVICES = {"transfer": custody.transfer, "store": custody.store,
             "return": partial(custody.store, returning=True), "check-out": custody.check_out,
             "seal": custody.seal, "unseal": custody.unseal, "sample": custody.sample,
-            "release": custody.release, "destroy": custody.destroy}
+            "release": custody.release, "destroy": custody.destroy,
+            "disposal-requests": disposal.request}
 assert SERVICES.keys() == forms.ACTIONS.keys(), "every page action needs a form and a service"
 
 
@@ -59,8 +60,15 @@ def case_page(case_id: int) -> ResponseReturnValue:
     return _case_page(case, form)
 
 
-def _case_page(case: Case, form: forms.ReceiveForm | None) -> str:
-    return render_template("evidence/case.html", case=case, form=form)
+def _case_page(case: Case, form: forms.ReceiveForm | None, **extra) -> str:
+    return render_template("evidence/case.html", case=case, form=form, **extra)
+
+
+def case_page_html(case: Case, **extra) -> str:
+    """The case page; ``extra`` goes to the template (another domain's refused form on this
+    page, e.g. a correction of a case link)."""
+    form = forms.ReceiveForm(formdata=None) if forms.may_intake(current_user) else None
+    return _case_page(case, form, **extra)
 
 
 @bp.post("/cases/<int:case_id>/items")
@@ -86,7 +94,8 @@ def item_page_html(item: Item, action: str | None = None, form: PageForm | None 
     actions = [(name, spec, form if name == action else unbound)
                for name, spec, unbound in forms.item_actions(current_user, item)]
     return render_template("evidence/item.html", item=item, rows=reports.timeline(item),
-                           badge=_badge(item), actions=actions, **extra)
+                           badge=_badge(item), actions=actions,
+                           override=forms.pending_override(current_user, item), **extra)
 
 
 @bp.post("/items/<int:item_id>/<action>")
@@ -100,6 +109,21 @@ def item_action(item_id: int, action: str) -> ResponseReturnValue:
     return submit(form, lambda data: SERVICES[action](current_user, item, **data),
                   schema=form.schema, render=partial(item_page_html, item, action),
                   done=lambda result: (_done(item, result), page))
+
+
+@bp.post("/disposal-requests/<int:request_id>/<decision>")
+@login_required
+def disposal_decide(request_id: int, decision: str) -> ResponseReturnValue:
+    """A second person confirms a manager's override, or a manager cancels it."""
+    services = {"confirm": disposal.confirm, "cancel": disposal.cancel}
+    if decision not in services:
+        abort(404)
+    row = get_in_lab(DisposalRequest, request_id, current_user, what="override request")
+    item = row.item
+    return submit(forms.ButtonForm(), lambda _data: services[decision](current_user, row),
+                  render=lambda _form: item_page_html(item),
+                  done=lambda result: (_done(item, result),
+                                       url_for(".item_page", item_id=item.id)))
 
 
 @bp.route("/items/<int:item_id>/label")
@@ -143,4 +167,9 @@ def _badge(item: Item) -> tuple[bool, str]:
 def _done(item: Item, result) -> str:
     if isinstance(result, Item):
         return f"Sub-item {result.barcode} created and recorded on both chains."
+    if isinstance(result, DisposalRequest):
+        if result.status == "cancelled":
+            return f"Override request {result.id} cancelled; item {item.barcode} is unchanged."
+        return (f"Override request {result.id} recorded: item {item.barcode} is "
+                f"{result.action}d only once a second person confirms it.")
     return f"Item {item.barcode}: {result.kind.replace('_', ' ')}, event {result.seq} recorded."

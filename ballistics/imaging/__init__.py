@@ -19,16 +19,31 @@ extract_features(surface | ProcessedScan, params=None) -> Features
     ``Features.signature``: float32, length 256 (:data:`SIGNATURE_LENGTH`), L2-normalised.
 features_to_bytes(f) -> bytes ; features_from_bytes(b) -> Features   (npz, no pickle)
 compare(a: Features, b: Features, params: CMCParams | None = None) -> ComparisonResult
-    ``cmc_count``, ``cmc_count_reverse``, ``score``, ``rotation_deg``, ``translation_px``,
-    ``cells``, ``pairwise_ccf``, ``to_dict()``.
-Calibration(km_scores, knm_scores, description) ; default_calibration() -> Calibration
-    ``likelihood_ratio(score)``, ``error_rates(threshold)``, ``to_dict`` / ``from_dict``.
+    Symmetric: ``compare(b, a)`` has the same score and the counts, cells and registrations
+    exchanged. ``cmc_count``, ``cmc_count_reverse``, ``score``, ``rotation_deg``,
+    ``translation_px`` (and ``_reverse``), ``cells``, ``cells_reverse``, ``pairwise_ccf``,
+    ``to_dict()``.
+default_calibration() -> Calibration
+    ``likelihood_ratio(score)``, ``log10_lr(score)`` (monotone, ELUB-bounded),
+    ``domain_reason(meta_a, meta_b, region)`` (None inside the domain), ``validation``
+    (figures per data set), ``to_dict`` / ``from_dict``.
+ballistics.imaging.calibration
+    ``fit_calibration``, ``cross_validated_llrs`` (leave-one-source-out), ``performance``
+    (Cllr, Cllr_min, misleading-evidence rates): these need the ``lir`` package.
 SignatureIndex(compressed=False)
     ``add(ids, vectors)``, ``search(vector, k) -> list[(id, similarity)]``. Rotation is
-    handled by the similarity (modulus of per-harmonic inner products of the polar Fourier-
-    magnitude spectrum).
+    handled by the similarity (one rotation for all harmonics of the polar Fourier-magnitude
+    spectrum; scanned by its upper bound, the best rows re-scored).
 ballistics.imaging.synthetic
     ``make_firearm(seed)``, ``fire(firearm, seed, difficulty, pixel_um)``, ``make_set(...)``.
+ballistics.imaging.distractors
+    ``distractor_signatures(features, per_scan)``: mirrored / rotated / occluded variants.
+ballistics.imaging.signature
+    The vector -> similarity logic a signature store calls: ``query_matrix(q)`` (rows ``X @
+    query_matrix(q)`` give the per-harmonic products), ``similarity_from_products`` (cheap upper
+    bound, the 1.x similarity: scan with it), ``rotation_similarity`` (the similarity since
+    2.0.0: re-score the best rows with it), ``signature_similarity(a, b)``. Vectors unchanged
+    since 1.1.0 (float32, length 256).
 
 See docs/imaging.md for the method, parameters and validation figures.
 """

@@ -1,21 +1,36 @@
-"""Score-to-likelihood-ratio calibration and error rates.
+"""Score-to-likelihood-ratio calibration, its domain, and how it was validated.
 
-The likelihood ratio of a score s is ``LR(s) = f_KM(s) / f_KNM(s)``, with each density a Gaussian
-kernel density estimate (Silverman bandwidth, with a floor) of scores of known-match (KM) and
-known-non-match (KNM) pairs, mixed with a uniform density of weight ``1 / (n + 1)`` over the
-observed score range. The mixture bounds the LR by about the sample sizes, so a score beyond
-every training score never yields an unbounded LR (a sample of n pairs cannot support more).
+The LR of a comparison score ``s`` is fitted as the field does it, with the Netherlands Forensic
+Institute's ``lir`` package: logistic regression of same-source vs different-source pairs on the
+score, classes weighted equally (``lir.algorithms.logistic_regression.LogitCalibrator``), so
+``log10 LR(s) = a + b * s`` with ``b > 0`` is monotone by construction; the log-LRs are then
+clipped to the empirical lower and upper bounds (ELUB, Vergeer et al. 2016,
+``lir.algorithms.bayeserror.ELUBBounder``), which keep the LR within what the number of
+calibration pairs can support. Applying a fitted calibration needs only numpy (the web and
+worker processes never import ``lir``); fitting and validating need ``lir``
+(:func:`fit_calibration`, :func:`cross_validated_llrs`, :func:`performance`).
+
+A calibration states its **domain**: the kind of data its pairs were (3D topography, native
+pixel size, the breech face cropped by a pre-processing step, the region). For a pair outside
+it, :meth:`Calibration.domain_reason` says why, and the application shows the score without an
+LR.
 
 References
 ----------
 Morrison, G. S. (2013). Tutorial on logistic-regression calibration and fusion: converting a
 score to a likelihood ratio. Australian J. Forensic Sciences 45(2), 173-197.
+Vergeer, P., van Es, A., de Jongh, A., Alberink, I., Stoel, R. (2016). Numerical likelihood
+ratios outputted by LR systems are often based on extrapolation: when to stop extrapolating?
+Science & Justice 56, 482-491.
+Brümmer, N., du Preez, J. (2006). Application-independent evaluation of speaker detection.
+Computer Speech and Language 20, 230-275 (Cllr, Cllr_min).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 
 import numpy as np
@@ -24,82 +39,188 @@ from ballistics.imaging.errors import ImagingError
 from ballistics.imaging.version import ALGORITHM_VERSION
 
 
-def _density(x: np.ndarray, data: np.ndarray, lo: float, hi: float, min_bw: float) -> np.ndarray:
-    n = data.size
-    bw = max(1.06 * data.std() * n ** (-0.2), min_bw)
-    z = (x[:, None] - data[None, :]) / bw
-    kde = np.exp(-0.5 * z * z).sum(1) / (n * bw * np.sqrt(2 * np.pi))
-    uni = 1.0 / max(hi - lo, 1e-9)
-    return (n * kde + uni) / (n + 1)
-
-
 @dataclass
 class Calibration:
-    """Known-match / known-non-match score distributions of one algorithm version.
+    """A fitted, bounded, monotone score -> LR mapping of one algorithm version.
 
     Attributes
     ----------
-    km_scores, knm_scores : list of float
-        Training scores.
+    intercept, slope : float
+        ``log10 LR = intercept + slope * score`` before bounding (``slope > 0``).
+    llr_bounds : (float, float)
+        ELUB lower and upper bounds of ``log10 LR``.
+    score_range : (float, float)
+        Lowest and highest calibration score (the fitted range).
+    domain : dict
+        What the calibration pairs were (see :meth:`domain_reason`).
     description : str
-        Which data the scores come from.
-    algorithm_version : str
-    min_bandwidth : float
-        Lower bound on the kernel bandwidth (score units).
+        Which data, how fitted, how validated (one sentence for a footnote).
+    training : dict
+        Counts of the calibration pairs.
+    validation : dict
+        Figures per data set (see :func:`performance`), each saying how it was obtained.
     """
 
-    km_scores: list[float]
-    knm_scores: list[float]
+    intercept: float
+    slope: float
+    llr_bounds: tuple[float, float]
+    score_range: tuple[float, float]
+    domain: dict
     description: str
     algorithm_version: str = ALGORITHM_VERSION
-    min_bandwidth: float = 0.5
-    extra: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if len(self.km_scores) < 2 or len(self.knm_scores) < 2:
-            raise ImagingError("calibration needs at least 2 known-match and 2 non-match scores")
-        self._km = np.asarray(self.km_scores, dtype=np.float64)
-        self._knm = np.asarray(self.knm_scores, dtype=np.float64)
-        both = np.concatenate([self._km, self._knm])
-        self._lo, self._hi = float(both.min()) - 1.0, float(both.max()) + 1.0
+        self.llr_bounds = (float(self.llr_bounds[0]), float(self.llr_bounds[1]))
+        self.score_range = (float(self.score_range[0]), float(self.score_range[1]))
+        if not (np.isfinite(self.intercept) and np.isfinite(self.slope) and self.slope > 0):
+            raise ImagingError(f"calibration slope must be a positive number, got {self.slope}")
+        if not self.llr_bounds[0] <= 0 <= self.llr_bounds[1]:
+            raise ImagingError(f"calibration bounds {self.llr_bounds} must enclose log10 LR 0")
+
+    def log10_lr(self, score: float | np.ndarray) -> float | np.ndarray:
+        """Bounded ``log10 LR`` of a score (non-decreasing in the score)."""
+        s = np.asarray(score, dtype=np.float64)
+        llr = np.clip(self.intercept + self.slope * s, *self.llr_bounds)
+        return float(llr) if llr.ndim == 0 else llr
 
     def likelihood_ratio(self, score: float) -> float:
-        """``f_KM(score) / f_KNM(score)``."""
-        x = np.array([float(score)])
-        num = _density(x, self._km, self._lo, self._hi, self.min_bandwidth)[0]
-        den = _density(x, self._knm, self._lo, self._hi, self.min_bandwidth)[0]
-        return float(num / den)
+        """``10 ** log10_lr(score)``."""
+        return float(10.0 ** self.log10_lr(score))
 
-    def error_rates(self, threshold: float) -> dict:
-        """Rates when calling "same source" for ``score >= threshold``."""
-        return {
-            "threshold": float(threshold),
-            "false_positive_rate": float(np.mean(self._knm >= threshold)),
-            "false_negative_rate": float(np.mean(self._km < threshold)),
-            "n_km": int(self._km.size),
-            "n_knm": int(self._knm.size),
-        }
+    def threshold(self) -> float:
+        """The score at which the LR is 1 (above it the LR supports same source)."""
+        return -self.intercept / self.slope
+
+    def domain_reason(self, a: dict, b: dict, region: str = "breech_face") -> str | None:
+        """Why a pair is outside the calibration's domain, or None if it is inside.
+
+        Parameters
+        ----------
+        a, b : dict
+            ``Features.meta`` of the two scans (``modality``, ``native_pixel_um``,
+            ``input_height_range_um`` written by ``extract_features``).
+        region : str
+            The region both scans show.
+        """
+        d = self.domain
+        if region != d.get("region", "breech_face"):
+            return (f"the calibration covers {d.get('region', 'breech_face').replace('_', ' ')} "
+                    f"scans, not {region.replace('_', ' ')}")
+        lo, hi = d.get("native_pixel_um", (0.0, np.inf))
+        for name, m in (("query", a), ("reference", b)):
+            if m.get("modality", "3d") != d.get("modality", "3d"):
+                return (f"the {name} is a 2D image; the calibration covers 3D topography only "
+                        "(a grey-level image is not a height map)")
+            px = m.get("native_pixel_um")
+            if px is None:
+                return f"the {name}'s pixel size is not recorded (features made before 2.0.0)"
+            if not lo <= px <= hi:
+                return (f"the {name}'s pixel size {px:.3g} µm is outside the calibration's "
+                        f"{lo:g}-{hi:g} µm")
+            top = d.get("input_height_range_um", (0.0, np.inf))[1]
+            spread = m.get("input_height_range_um")
+            if spread is None or spread > top:
+                return (f"the {name} is a raw scan (heights spread over {spread or 0:.0f} µm); "
+                        "the calibration covers breech faces levelled and band-pass filtered "
+                        f"before upload (spread at most {top:g} µm), and raw scans processed "
+                        "here score differently (raw non-matches of consecutively made slides "
+                        "reach 12-16 cells)")
+        return None
 
     def to_dict(self) -> dict:
         """JSON-safe dict."""
-        return {
-            "km_scores": [float(v) for v in self._km],
-            "knm_scores": [float(v) for v in self._knm],
-            "description": self.description,
-            "algorithm_version": self.algorithm_version,
-            "min_bandwidth": self.min_bandwidth,
-            "extra": self.extra,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Calibration:
         """Inverse of :meth:`to_dict`."""
         try:
-            return cls(list(d["km_scores"]), list(d["knm_scores"]), str(d["description"]),
-                       str(d["algorithm_version"]), float(d.get("min_bandwidth", 0.5)),
-                       dict(d.get("extra", {})))
-        except (KeyError, TypeError) as exc:
+            return cls(float(d["intercept"]), float(d["slope"]), tuple(d["llr_bounds"]),
+                       tuple(d["score_range"]), dict(d["domain"]), str(d["description"]),
+                       str(d["algorithm_version"]), dict(d.get("training", {})),
+                       dict(d.get("validation", {})))
+        except (KeyError, TypeError, ValueError) as exc:
             raise ImagingError(f"calibration dict is malformed ({exc})") from exc
+
+
+def fit_calibration(scores: Sequence[float], labels: Sequence[int], *, domain: dict,
+                    description: str, training: dict | None = None) -> Calibration:
+    """Fit ``log10 LR`` on labelled scores with ``lir`` (logistic regression, ELUB bounds).
+
+    Parameters
+    ----------
+    scores : sequence of float
+    labels : sequence of int
+        1 for a known match (same source), 0 for a known non-match.
+    """
+    from lir.algorithms.bayeserror import elub
+    from lir.algorithms.logistic_regression import LogitCalibrator
+
+    x = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=int)
+    if x.shape != y.shape or set(np.unique(y)) != {0, 1}:
+        raise ImagingError("calibration needs scores with labels 0 and 1 of both kinds")
+    model = LogitCalibrator().fit(x, y)
+    intercept = float(model.transform(np.array([0.0]))[0])
+    slope = float(model.transform(np.array([1.0]))[0]) - intercept
+    lo, hi = elub(intercept + slope * x, y.astype(float), add_misleading=1)
+    tr = {"n_km": int(y.sum()), "n_knm": int((1 - y).sum()), **(training or {})}
+    return Calibration(intercept, slope, (float(lo), float(hi)),
+                       (float(x.min()), float(x.max())), domain, description, ALGORITHM_VERSION,
+                       tr)
+
+
+def cross_validated_llrs(scores: Sequence[float], labels: Sequence[int],
+                         sources: Sequence[tuple[str, str]]) -> np.ndarray:
+    """``log10 LR`` of every pair from a calibration that never saw its sources.
+
+    For a pair of sources ``{s, t}`` (one source for a known match) the calibration is fitted
+    on the pairs that involve neither ``s`` nor ``t`` (leave-one-firearm-out for known
+    matches, leave-two-out for non-matches): no pair is calibrated and validated on the same
+    firearm.
+    """
+    x = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=int)
+    groups = [frozenset(p) for p in sources]
+    out = np.empty(x.size)
+    for held in set(groups):
+        test = np.array([g == held for g in groups])
+        train = np.array([not (g & held) for g in groups])
+        if len(set(y[train])) < 2:
+            raise ImagingError(f"holding out {sorted(held)} leaves one class only")
+        cal = fit_calibration(x[train], y[train], domain={}, description="fold")
+        out[test] = cal.log10_lr(x[test])
+    return out
+
+
+def performance(llrs: Sequence[float], labels: Sequence[int], scores: Sequence[float] | None
+                = None) -> dict:
+    """Cllr, Cllr_min (``lir.metrics``), rates of misleading evidence and ROC AUC.
+
+    ``rate_misleading_km``: known matches with LR < 1; ``rate_misleading_knm``: known
+    non-matches with LR > 1.
+    """
+    from lir.data.models import LLRData
+    from lir.metrics import cllr, cllr_min
+
+    llr = np.asarray(llrs, dtype=np.float64)
+    y = np.asarray(labels, dtype=int)
+    data = LLRData(features=llr.copy(), labels=y)
+    km, knm = llr[y == 1], llr[y == 0]
+    s = np.asarray(scores if scores is not None else llrs, dtype=np.float64)
+    a, b = s[y == 1][:, None], s[y == 0][None, :]
+    return {
+        "n_km": int(km.size), "n_knm": int(knm.size),
+        "cllr": float(cllr(data)), "cllr_min": float(cllr_min(data)),
+        "rate_misleading_km": float(np.mean(km < 0)) if km.size else None,
+        "rate_misleading_knm": float(np.mean(knm > 0)) if knm.size else None,
+        "n_misleading_km": int(np.sum(km < 0)), "n_misleading_knm": int(np.sum(knm > 0)),
+        "roc_auc": float(((a > b) + 0.5 * (a == b)).mean()) if km.size and knm.size else None,
+        "min_lr_km": float(10 ** km.min()) if km.size else None,
+        "max_lr_knm": float(10 ** knm.max()) if knm.size else None,
+    }
 
 
 def default_calibration() -> Calibration:

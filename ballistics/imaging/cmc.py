@@ -50,7 +50,9 @@ class CMCParams:
     ``angle_step_deg`` within ``+-angle_window_deg`` (default: the global angle only);
     ``n_angle_candidates`` spatial-polar and ``n_spectral_candidates`` Fourier-magnitude peaks
     (each giving two angles) are ranked by whole-face correlation within
-    ``global_max_shift_um``.
+    ``global_max_shift_um``; the best ``n_registration_candidates`` angles, each with the
+    translation found from either side, are voted on by the cells of ``a``; the best
+    ``n_bidirectional`` also by the cells of ``b``.
     """
 
     n_cells: int = 8
@@ -66,6 +68,8 @@ class CMCParams:
     n_spectral_candidates: int = 2
     global_max_shift_um: float = 500.0
     anchor_consensus: bool = True
+    n_registration_candidates: int = 3
+    n_bidirectional: int = 2
 
 
 @dataclass

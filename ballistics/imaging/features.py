@@ -71,6 +71,17 @@ def extract_features(scan: Surface | ProcessedScan,
     p = scan if isinstance(scan, ProcessedScan) else preprocess(scan, params)
     sig = compute_signature(p.heights, p.mask, p.pixel_um)
     meta = {k: v for k, v in p.meta.items() if isinstance(v, (str, int, float, bool, list))}
+    # What the calibration's domain is judged on (calibration.Calibration.domain_reason).
+    if isinstance(scan, Surface):
+        meta["modality"] = "2d" if scan.meta.get("format") in ("png", "tiff") else "3d"
+        meta["native_pixel_um"] = float(min(scan.pixel_um_x, scan.pixel_um_y))
+        meta["valid_fraction"] = float(np.isfinite(scan.heights).mean())
+        vals = np.asarray(scan.heights)[np.isfinite(scan.heights)]
+        # Spread of the heights as uploaded: ~5-15 µm for a levelled, band-passed breech face,
+        # ~80-400 µm for a raw scan with primer curvature and firing-pin impression.
+        meta["input_height_range_um"] = float(np.percentile(vals, 99) - np.percentile(vals, 1))
+    meta["geometry"] = p.geometry.method
+    meta["aperture_unmeasured"] = bool(p.geometry.aperture_unmeasured)
     return Features(p.heights.astype(np.float32), p.mask.astype(bool), sig, p.pixel_um,
                     ALGORITHM_VERSION, meta)
 

@@ -86,8 +86,13 @@ def robust_poly_fit(z: np.ndarray, mask: np.ndarray, order: int, x: np.ndarray, 
     return design(x, y) @ coef
 
 
-def _fit_circle(points: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarray, float] | None:
-    """RANSAC circle through ``(y, x)`` points; None if no consistent circle."""
+def _fit_circle(points: np.ndarray, tol: float, seed: int = 0,
+                min_inlier_frac: float = 0.0) -> tuple[np.ndarray, float] | None:
+    """RANSAC circle through ``(y, x)`` points; None if no consistent circle.
+
+    ``min_inlier_frac``: the fraction of the points the circle must pass within ``tol`` of (a
+    straight-sided outline, such as a rotated rectangular scan's, fits no circle well).
+    """
     if len(points) < 8:
         return None
     if len(points) > 4000:
@@ -96,6 +101,8 @@ def _fit_circle(points: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarr
                                     residual_threshold=tol, max_trials=200, rng=seed)
     if model is None or inliers is None or inliers.sum() < 8:
         return None
+    if inliers.mean() < min_inlier_frac:
+        return None
     cy, cx = model.center
     return np.array([cy, cx]), float(model.radius)
 
@@ -103,6 +110,24 @@ def _fit_circle(points: np.ndarray, tol: float, seed: int = 0) -> tuple[np.ndarr
 def _boundary(region: np.ndarray) -> np.ndarray:
     edge = region & ~ndimage.binary_erosion(region, border_value=0)
     return np.argwhere(edge).astype(float)
+
+
+def _is_rectangle(hull: np.ndarray, fill: float = 0.95) -> bool:
+    """True if a convex region fills ``fill`` of its smallest enclosing rectangle (any angle).
+
+    A disk fills pi/4 = 0.785 of it, a hand-masked breech face less; a full rectangular scan
+    rotated with empty corners fills it up to the pixel staircase of its edges.
+    """
+    pts = _boundary(hull)
+    if len(pts) < 8:
+        return False
+    area = float(hull.sum())
+    best = np.inf
+    for t in np.deg2rad(np.arange(0.0, 90.0, 1.0)):
+        u = pts[:, 0] * np.cos(t) + pts[:, 1] * np.sin(t)
+        v = -pts[:, 0] * np.sin(t) + pts[:, 1] * np.cos(t)
+        best = min(best, (np.ptp(u) + 1) * (np.ptp(v) + 1))
+    return area >= fill * best
 
 
 def _primer_circle(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float, str]:
@@ -116,9 +141,12 @@ def _primer_circle(z: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float,
             sizes = ndimage.sum(region, lab, range(1, n + 1))
             region = lab == (1 + int(np.argmax(sizes)))
             hull = morphology.convex_hull_image(region)
-            fit = _fit_circle(_boundary(hull), tol=1.5)
-            if fit is not None and fit[1] > 0.15 * side:
-                return fit[0], fit[1], "outline"
+            # A full scan stored rotated, with empty corners, is no crop: its measured region
+            # is a (rotated) rectangle, not a primer or a breech face.
+            if not _is_rectangle(hull):
+                fit = _fit_circle(_boundary(hull), tol=1.5)
+                if fit is not None and fit[1] > 0.15 * side:
+                    return fit[0], fit[1], "outline"
     # Full scan: strongest circular height edge (primer gap) by Hough transform.
     filled = np.where(valid, z, np.nanmedian(z))
     edges = feature.canny(filled, sigma=2.0, low_threshold=None, high_threshold=None,

@@ -13,11 +13,16 @@ odd harmonics vanish). A rotation by ``t`` multiplies every ``F_r(k)`` by ``exp(
 signature stores ``F`` (real and imaginary parts, each harmonic block normalised to unit
 energy, then the whole vector L2-normalised: float32, length ``SIGNATURE_LENGTH`` = 256).
 
-Similarity (:func:`signature_similarity`) is ``sum_k |<F^a_k, F^b_k>|`` over harmonic blocks: the
-modulus removes the unknown rotation phase, while the inner product over circles keeps the
+Similarity (:func:`signature_similarity`, since cmc-2.0.0) is
+``max_t sum_k Re(exp(i k t) <F^a_k, F^b_k>)``: the inner products over circles keep the
 arrangement of the spectral speckle, which is individual to the marks (a plain power spectrum
-would keep only texture statistics shared by every firearm of a make). For a database it is one
-product per harmonic (see :class:`~ballistics.imaging.index.SignatureIndex`).
+would keep only texture statistics shared by every firearm of a make), and *one* rotation ``t``
+must explain all harmonics at once. cmc-1.x summed the moduli ``sum_k |<F^a_k, F^b_k>|``, which
+lets every harmonic pick its own rotation; that sum is an upper bound of the new similarity
+(:func:`similarity_from_products`) and is kept as the index's first, cheap pass. On Baldwin
+queries among 3,810 Weller-derived and synthetic distractors the mate's top-10 rate went from
+0.25 to 0.58 (Weller: 1.00 either way). For a database it is one product per harmonic (see
+:class:`~ballistics.imaging.index.SignatureIndex`), then :func:`rotation_similarity`.
 """
 
 from __future__ import annotations
@@ -99,11 +104,34 @@ def query_matrix(q: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Rotations at which :func:`rotation_similarity` is evaluated, over 0-180 degrees (the
+#: harmonics are even). At 1 degree the highest harmonic (16) loses at most 1 - cos 8 deg = 1 %.
+SIM_N_ANGLES = 180
+_K = 2 * np.arange(1, SIG_FREQS + 1)
+_T = np.linspace(0.0, np.pi, SIM_N_ANGLES, endpoint=False)
+#: ``[Re, Im] @ _ROTATIONS = Re(sum_k exp(i k t) <q_k, x_k>)`` for every angle ``t``.
+_ROTATIONS = np.concatenate([np.cos(np.outer(_K, _T)), -np.sin(np.outer(_K, _T))]
+                            ).astype(np.float32)
+
+
 def similarity_from_products(p: np.ndarray) -> np.ndarray:
-    """Combine ``X @ query_matrix(q)`` into rotation-invariant similarities (rows of ``p``)."""
+    """Upper bound ``sum_k |<q_k, x_k>|`` of :func:`rotation_similarity` (the 1.x similarity).
+
+    ``p`` is ``X @ query_matrix(q)``: columns ``k`` and ``SIG_FREQS + k`` are ``Re`` and ``Im``
+    of ``<q_k, x_k>``.
+    """
     return np.hypot(p[..., :SIG_FREQS], p[..., SIG_FREQS:]).sum(axis=-1)
 
 
+def rotation_similarity(p: np.ndarray) -> np.ndarray:
+    """``max_t sum_k Re(exp(i k t) <q_k, x_k>)`` from the products ``p = X @ query_matrix(q)``.
+
+    Rotation-invariant, at most :func:`similarity_from_products` of the same rows, 1 for a
+    signature with itself.
+    """
+    return (np.asarray(p, np.float32) @ _ROTATIONS).max(axis=-1)
+
+
 def signature_similarity(a: np.ndarray, b: np.ndarray) -> float:
-    """Rotation-invariant similarity ``sum_k |<a_k, b_k>|`` in [0, 1] of two signatures."""
-    return float(similarity_from_products(np.asarray(b, np.float32) @ query_matrix(a)))
+    """Rotation-invariant similarity in [-1, 1] of two signatures (:func:`rotation_similarity`)."""
+    return float(rotation_similarity(np.asarray(b, np.float32) @ query_matrix(a)))

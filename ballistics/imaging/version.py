@@ -1,4 +1,4 @@
 """Version of the features and scores; bump it whenever either would change."""
 
 #: Changes whenever preprocessing, signature, comparison or calibration would change results.
-ALGORITHM_VERSION = "cmc-1.1.0"
+ALGORITHM_VERSION = "cmc-2.0.0"

@@ -15,6 +15,7 @@ Part 72: XML file format x3p. The openGPS reference implementation defines the s
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -25,6 +26,8 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 import numpy as np
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
 
 from ballistics.imaging.errors import ScanFormatError, ScanTooLargeError
 from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, check_not_empty
@@ -37,6 +40,11 @@ MAX_XML_BYTES = 1024 * 1024
 MAX_COMPRESSION_RATIO = 200.0
 
 _DTYPES = {"I": "<i2", "L": "<i4", "F": "<f4", "D": "<f8"}
+#: Plausible lateral pixel size of a breech-face scan (µm) and field of view (mm).
+PLAUSIBLE_PIXEL_UM = (0.2, 50.0)
+PLAUSIBLE_FIELD_MM = (0.01, 100.0)
+#: Units an exporter may have written instead of metres, with their size in metres.
+_UNITS = (("m", Decimal(1)), ("mm", Decimal("1e-3")), ("µm", Decimal("1e-6")))
 _NS = "http://www.opengps.eu/2008/ISO5436_2"
 
 
@@ -57,6 +65,37 @@ def _as_bytes(source: bytes | str | Path | BinaryIO, max_bytes: int) -> bytes:
     return data
 
 
+# Byte-order marks, and the first bytes of "<?" in each encoding family without one (XML 1.0,
+# appendix F). UTF-32 before UTF-16: their little-endian marks share a prefix.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+_NO_BOM = ((b"<\0\0\0", "utf-32-le"), (b"\0\0\0<", "utf-32-be"), (b"<\0?\0", "utf-16-le"),
+           (b"\0<\0?", "utf-16-be"))
+_DECLARED = re.compile(r"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z][\w.:-]*)["']""")
+
+
+def parse_main_xml(xml: bytes) -> ET.Element:
+    """Parse main.xml: decoded by its byte-order mark or declared encoding (UTF-8 without
+    either), then parsed by defusedxml, so a DOCTYPE or entity declaration is refused in any
+    encoding (a byte pattern check misses UTF-16)."""
+    encoding = next((enc for mark, enc in (*_BOMS, *_NO_BOM) if xml.startswith(mark)), None)
+    if encoding is None:
+        declared = _DECLARED.match(xml[:256].decode("latin-1"))
+        encoding = declared.group(1) if declared else "utf-8"
+    try:
+        text = xml.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise ScanFormatError(f"x3p main.xml cannot be decoded as {encoding} ({exc})") from exc
+    try:
+        # Parsed as text: the declaration's encoding has been applied already.
+        return SafeET.fromstring(text, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities") from exc
+    except ET.ParseError as exc:
+        raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
+
+
 def _find(root: ET.Element, path: str) -> ET.Element | None:
     # main.xml is namespaced only at the root; child records are usually unqualified.
     el = root.find(path)
@@ -72,6 +111,48 @@ def _text(root: ET.Element, path: str, *, required: bool = True) -> str | None:
             raise ScanFormatError(f"x3p main.xml lacks required element {path}")
         return None
     return el.text.strip()
+
+
+def _plausible_increments(sx: Decimal, sy: Decimal, nx: int, ny: int
+                          ) -> tuple[float, float, str | None]:
+    """Increments in µm from the stored numbers, converted if the file evidently used mm or µm.
+
+    ISO 25178-72 stores lateral increments in metres, but some exports (TopMatch / CSAFE
+    conversions) write ``7.3774`` for 7.37 µm, which read as metres is a 7.4 m pixel. A
+    breech-face pixel is 0.2-50 µm (:data:`PLAUSIBLE_PIXEL_UM`): the one unit that makes the
+    pixel and the field of view plausible is used, with a warning; if none does, the file is
+    refused with a message naming the unit.
+
+    Returns
+    -------
+    (dx_um, dy_um, warning or None)
+    """
+    def um(scale: Decimal) -> tuple[float, float]:
+        return float(sx * scale * 10**6), float(sy * scale * 10**6)
+
+    def plausible(scale: Decimal) -> bool:
+        px = um(scale)
+        fov_mm = (nx * px[0] / 1000, ny * px[1] / 1000)
+        return (all(PLAUSIBLE_PIXEL_UM[0] <= p <= PLAUSIBLE_PIXEL_UM[1] for p in px)
+                and all(PLAUSIBLE_FIELD_MM[0] <= f <= PLAUSIBLE_FIELD_MM[1] for f in fov_mm))
+
+    if not (sx.is_finite() and sy.is_finite() and sx > 0 and sy > 0) or plausible(Decimal(1)):
+        return (*um(Decimal(1)), None)  # non-positive values are refused by the caller
+    fits = [(name, size) for name, size in _UNITS[1:] if plausible(size)]
+    if len(fits) == 1:
+        name, size = fits[0]
+        dx, dy = um(size)
+        warning = (f"x3p lateral increments {sx}, {sy} are implausible in metres (a "
+                   f"{float(sx):.3g} m pixel); read as {name}: {dx:g} x {dy:g} µm pixels")
+        return dx, dy, warning
+    dx, dy = um(Decimal(1))
+    raise ScanFormatError(
+        f"x3p lateral increments {sx}, {sy} (CX, CY) are implausible in metres, the unit ISO "
+        f"25178-72 requires ({dx:.4g} x {dy:.4g} µm pixels, a {nx * dx / 1000:.4g} x "
+        f"{ny * dy / 1000:.4g} mm field of view; a breech-face pixel is "
+        f"{PLAUSIBLE_PIXEL_UM[0]:g}-{PLAUSIBLE_PIXEL_UM[1]:g} µm), and neither mm nor µm makes "
+        "them plausible: write the increments in metres"
+    )
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, expected: int | None, limit: int) -> bytes:
@@ -137,13 +218,7 @@ def read_x3p(
     except zipfile.BadZipFile as exc:
         raise ScanFormatError(f"not an x3p file: corrupt zip archive ({exc})") from exc
     with zf:
-        xml = _read_member(zf, "main.xml", None, MAX_XML_BYTES)
-        if re.search(rb"<!(DOCTYPE|ENTITY)", xml):
-            raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities")
-        try:
-            root = ET.fromstring(xml)  # noqa: S314 - DOCTYPE/ENTITY refused above
-        except ET.ParseError as exc:
-            raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
+        root = parse_main_xml(_read_member(zf, "main.xml", None, MAX_XML_BYTES))
         ftype = _text(root, "Record1/FeatureType")
         if ftype != "SUR":
             raise ScanFormatError(f"x3p FeatureType {ftype!r} unsupported (only SUR)")
@@ -152,8 +227,9 @@ def read_x3p(
             ny = int(_text(root, "Record3/MatrixDimension/SizeY"))  # type: ignore[arg-type]
             nz = int(_text(root, "Record3/MatrixDimension/SizeZ") or 1)  # type: ignore[arg-type]
             # Decimal scaling keeps "6.25e-6" m exactly 6.25 µm (float * 1e6 would not).
-            dx = float(Decimal(_text(root, "Record1/Axes/CX/Increment")) * 10**6)  # type: ignore
-            dy = float(Decimal(_text(root, "Record1/Axes/CY/Increment")) * 10**6)  # type: ignore
+            sx = Decimal(_text(root, "Record1/Axes/CX/Increment"))  # type: ignore[arg-type]
+            sy = Decimal(_text(root, "Record1/Axes/CY/Increment"))  # type: ignore[arg-type]
+            dx, dy = float(sx * 10**6), float(sy * 10**6)
         except (ValueError, ArithmeticError) as exc:
             raise ScanFormatError(
                 f"x3p main.xml holds a non-numeric size or increment ({exc})"
@@ -164,6 +240,7 @@ def read_x3p(
             raise ScanTooLargeError(f"x3p matrix {nx}x{ny} = {nx * ny} pixels exceeds {max_pixels}")
         if not (np.isfinite(dx) and np.isfinite(dy) and dx > 0 and dy > 0):
             raise ScanFormatError(f"x3p axis increments must be positive, got {dx}, {dy}")
+        dx, dy, unit_warning = _plausible_increments(sx, sy, nx, ny)
         if (_text(root, "Record1/Axes/CX/AxisType", required=False) or "I") != "I":
             raise ScanFormatError("x3p CX axis must be incremental (AxisType I)")
         dtype_code = _text(root, "Record1/Axes/CZ/DataType", required=False) or "D"
@@ -180,7 +257,8 @@ def read_x3p(
         values = np.frombuffer(raw, dtype=dtype).reshape(ny, nx).astype(np.float64)
         if dtype.kind == "i":
             values = values * z_inc + z_off
-        heights = values * 1e6
+        with np.errstate(invalid="ignore"):  # R's NA is a signalling NaN
+            heights = values * 1e6
         vlink = _text(root, "Record3/ValidPointsLink", required=False)
         if vlink:
             nbytes = (nx * ny + 7) // 8
@@ -201,6 +279,8 @@ def read_x3p(
         }.items()
         if v
     }
+    if unit_warning:
+        meta["warnings"] = [unit_warning]
     surf = Surface(heights, dx, dy, meta)
     check_not_empty(surf)
     return surf

@@ -14,8 +14,10 @@ from ballistics.extensions import db
 
 
 class Topic(StrEnum):
-    #: a Celery task sent by name with JSON arguments
+    #: a Celery task sent by name with JSON arguments (sent by the relay)
     CELERY = "celery"
+    #: a delivery to the regional hub, sent in order by the network's deliverer
+    HUB = "hub"
 
 
 class OutboxMessage(db.Model):

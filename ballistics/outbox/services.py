@@ -39,6 +39,14 @@ def enqueue(task_name: str, *args: int | str, **options) -> OutboxMessage:
     return message
 
 
+def post(topic: Topic, name: str, payload: dict) -> OutboxMessage:
+    """Write a message for another topic's sender (e.g. a delivery to the hub) in the current
+    transaction; that sender reads its topic in order."""
+    message = OutboxMessage(topic=topic, name=name, payload=payload)
+    db.session.add(message)
+    return message
+
+
 def _send(message: OutboxMessage) -> None:
     if message.topic == Topic.CELERY:
         celery = current_app.extensions["celery"]
@@ -57,7 +65,8 @@ def relay(limit: int = 200, ids: list[int] | None = None) -> tuple[int, int]:
     so two relays never send the same row at the same time), sent, and marked.
     """
     now, token = utcnow(), uuid.uuid4().hex
-    pending = (OutboxMessage.sent_at.is_(None) & (OutboxMessage.available_at <= now)
+    pending = (OutboxMessage.sent_at.is_(None) & (OutboxMessage.topic == Topic.CELERY)
+               & (OutboxMessage.available_at <= now)
                & (OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until < now)))
     batch = select(OutboxMessage.id).where(pending).order_by(OutboxMessage.id).limit(limit)
     if ids is not None:

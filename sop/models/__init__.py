@@ -8,6 +8,7 @@ from sop.models.examinations import (
     ExaminationEquipment,
     ExaminationItem,
     ExaminationReview,
+    ReviewerConclusion,
     StepRecord,
 )
 from sop.models.personnel import (
@@ -22,7 +23,8 @@ from sop.models.quality import CorrectiveAction, Finding, Nonconformity
 __all__ = [
     "AfteResult", "Authorisation", "CalibrationRecord", "CompetencyAssessment",
     "CompetencyRating", "CorrectiveAction", "Equipment", "Examination", "ExaminationEquipment",
-    "ExaminationItem", "ExaminationReview", "Finding", "Nonconformity", "ProficiencyTest", "Sop",
+    "ExaminationItem", "ExaminationReview", "Finding", "Nonconformity", "ProficiencyTest",
+    "ReviewerConclusion", "Sop",
     "SopAcknowledgement", "SopStep", "SopVersion", "StepRecord", "TrainingRecord",
     "VersionStatus",
 ]

@@ -70,6 +70,9 @@ class Examination(db.Model):
     result_notes: Mapped[str] = mapped_column(Text, default="")
     released_at: Mapped[datetime | None]
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: blind verification: a technical reviewer records their own conclusion before the
+    #: examiner's is shown to them (see ReviewerConclusion)
+    is_blind_review: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case | None] = relationship()
@@ -83,6 +86,8 @@ class Examination(db.Model):
                                                           viewonly=True)
     reviews: Mapped[list[ExaminationReview]] = relationship(order_by="ExaminationReview.id",
                                                             viewonly=True)
+    reviewer_conclusions: Mapped[list[ReviewerConclusion]] = relationship(
+        order_by="ReviewerConclusion.id", viewonly=True)
 
 
 class ExaminationItem(db.Model):
@@ -138,5 +143,26 @@ class ExaminationReview(db.Model):
     #: why (required for a disagreement or a return)
     reasons: Mapped[str] = mapped_column(Text, default="")
     reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+@append_only
+class ReviewerConclusion(db.Model):
+    """A technical reviewer's own conclusion in a blind verification, recorded before the
+    examiner's conclusion is shown to them. Append-only, one per reviewer and examination: it
+    stays on record beside the review that follows, whatever that review says."""
+
+    __tablename__ = "reviewer_conclusions"
+    __table_args__ = (UniqueConstraint("examination_id", "reviewer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    examination_id: Mapped[int] = mapped_column(ForeignKey("examinations.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    result: Mapped[AfteResult] = mapped_column(db_enum(AfteResult))
+    #: the basis for it, in the reviewer's words
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     reviewer: Mapped[User] = relationship()

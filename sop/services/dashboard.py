@@ -22,6 +22,7 @@ from sop.models import (
     SopVersion,
 )
 from sop.models.quality import NonconformityStatus
+from sop.services.calibration import state_on
 from sop.services.compliance.registry import all_rules
 
 HORIZON_DAYS = 30
@@ -145,23 +146,23 @@ def build(lab_id: int, today: date, period: Period | None = None,
 
 
 def calibration_status(lab_id: int, today: date, horizon: date):
-    """Instruments whose current calibration is due by ``horizon`` (or overdue / failed), and
-    instruments out of service (2 queries)."""
-    latest: dict[int, CalibrationRecord] = {}
+    """Instruments that are not usable today (failed check, overdue, never calibrated, taken
+    out of service) or whose next calibration or check falls due by ``horizon``, each with its
+    state; and the instruments a manager took out of service (2 queries)."""
+    records: dict[int, list[CalibrationRecord]] = {}
     for rec in db.session.execute(select(CalibrationRecord)
                                   .where(CalibrationRecord.lab_id == lab_id,
                                          CalibrationRecord.performed_on <= today)
                                   .order_by(CalibrationRecord.performed_on,
                                             CalibrationRecord.id)).scalars():
-        latest[rec.equipment_id] = rec
+        records.setdefault(rec.equipment_id, []).append(rec)
     equipment = db.session.execute(select(Equipment).where(Equipment.lab_id == lab_id)
                                    .order_by(Equipment.code)).scalars().all()
     due = []
     for eq in equipment:
-        rec = latest.get(eq.id)
-        if rec is None or not rec.is_passed or rec.due_on <= horizon:
-            due.append({"equipment": eq, "record": rec,
-                        "overdue": rec is None or not rec.is_passed or rec.due_on < today})
+        state = state_on(records.get(eq.id, []), today)
+        if not state.usable or state.due_on <= horizon:
+            due.append({"equipment": eq, "state": state, "record": state.record})
     return due, [eq for eq in equipment if eq.is_out_of_service]
 
 

@@ -6,10 +6,20 @@ from datetime import date
 
 from ballistics.auth.access import lab_select, require_role
 from ballistics.auth.models import User
+from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.extensions import db
 from sop.models import CalibrationRecord, Equipment
 from sop.permissions import MANAGE_QUALITY
+from sop.services.calibration import ServiceState, state_on
+
+
+def current_state(equipment: Equipment) -> ServiceState:
+    """Whether the instrument may be used today, and why not."""
+    records = sorted(equipment.calibrations, key=lambda r: (r.performed_on, r.id))
+    return state_on(records, timeutil.utcnow().date(),
+                    out_of_service=equipment.is_out_of_service,
+                    out_of_service_reason=equipment.out_of_service_reason)
 
 
 def register(actor: User, *, code: str, name: str, kind: str, manufacturer: str = "",

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from blinker import Namespace
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.evidence.holds import Hold, HoldKind, require_in_custody
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
 from sop.models import (
@@ -23,6 +25,7 @@ from sop.models import (
     ExaminationEquipment,
     ExaminationItem,
     ExaminationReview,
+    ReviewerConclusion,
     SopStep,
     SopVersion,
     StepRecord,
@@ -31,6 +34,10 @@ from sop.models.examinations import ExamStatus, ReviewKind, ReviewOutcome
 from sop.permissions import PERFORM_EXAMINATIONS, RELEASE_REPORTS, REVIEW_TECHNICALLY, SUPERVISE
 from sop.services.compliance.engine import enforce, refresh_findings
 from sop.services.compliance.facts import ExamFacts, load_examinations, load_reference
+
+_signals = Namespace()
+#: sent after a technical review is appended: sender the examination, ``review`` the new row
+technical_review_recorded = _signals.signal("technical-review-recorded")
 
 
 def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
@@ -46,9 +53,11 @@ def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
 
 def start(actor: User, *, sop_version_id: int, item_ids: list[int],
           equipment_ids: list[int] | tuple = (), requested_at: datetime | None = None,
-          performed_at: datetime | None = None) -> Examination:
+          performed_at: datetime | None = None, blind_review: bool = False) -> Examination:
     """Open an examination by the actor; the blocking rules are judged before anything is
-    written (an unauthorised examiner or a version not in force is refused)."""
+    written (an unauthorised examiner, a version not in force or an instrument out of service
+    is refused). ``blind_review``: its technical reviewers record their own conclusion before
+    they see the examiner's."""
     require_role(actor, PERFORM_EXAMINATIONS, "perform examinations")
     now = timeutil.utcnow()
     performed_at = performed_at or now
@@ -63,6 +72,8 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
     items = _in_lab(Item, list(dict.fromkeys(item_ids)), actor, "item_ids")
     if not items:
         raise Unprocessable("Name the items examined.", fields={"item_ids": ["Required."]})
+    for item in items:
+        require_in_custody(item, "new examinations")
     equipment = _in_lab(Equipment, list(dict.fromkeys(equipment_ids)), actor, "equipment_ids")
     down = [e.code for e in equipment if e.is_out_of_service]
     if down:
@@ -74,7 +85,8 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
             facts, "start")
     exam = Examination(lab_id=actor.lab_id, sop_version_id=version.id, examiner_id=actor.id,
                        case_id=items[0].case_id, requested_at=requested_at,
-                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS)
+                       performed_at=performed_at, status=ExamStatus.IN_PROGRESS,
+                       is_blind_review=blind_review)
     db.session.add(exam)
     db.session.flush()
     db.session.add_all([ExaminationItem(lab_id=actor.lab_id, examination_id=exam.id,
@@ -145,20 +157,94 @@ def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
                        code="not_reviewable")
 
 
-def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
-                     ) -> ExaminationReview:
-    """Append a technical review by a different examiner authorised for the SOP."""
-    _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
-    now = timeutil.utcnow()
+def require_authorised_reviewer(actor: User, exam: Examination, now: datetime) -> None:
+    """Refuse (403) a reviewer not authorised for the examination's SOP on ``now``."""
     sop_id = exam.sop_version.sop_id
     facts = load_reference(exam.lab_id, now)
     if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
         raise Forbidden(f"You are not authorised for {exam.sop_version.sop.code}, so you "
                         "cannot review work under it.", code="reviewer_not_authorised")
+
+
+def own_conclusion(exam: Examination, user: User) -> ReviewerConclusion | None:
+    return next((c for c in exam.reviewer_conclusions if c.reviewer_id == user.id), None)
+
+
+def record_reviewer_conclusion(actor: User, exam: Examination, *, result: str,
+                               notes: str = "") -> ReviewerConclusion:
+    """Blind verification: the reviewer's own conclusion, recorded before the examiner's is
+    shown to them (once per reviewer; it stays on record whatever the review says)."""
+    _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
+    if not exam.is_blind_review:
+        raise Conflict(f"Examination {exam.id} is not under blind verification; record your "
+                       "technical review directly.", code="not_blind")
+    now = timeutil.utcnow()
+    require_authorised_reviewer(actor, exam, now)
+    mine = own_conclusion(exam, actor)
+    if mine is not None:
+        raise Conflict(f"You recorded your conclusion ({mine.result.replace('_', ' ')}) on "
+                       f"{mine.recorded_at:%Y-%m-%d %H:%M} UTC; it is not changed.",
+                       code="conclusion_recorded")
+    row = ReviewerConclusion(lab_id=exam.lab_id, examination_id=exam.id, reviewer_id=actor.id,
+                             result=AfteResult(result), notes=notes, recorded_at=now)
+    db.session.add(row)
+    db.session.flush()
+    db.session.expire(exam, ["reviewer_conclusions"])
+    return row
+
+
+def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
+                     ) -> ExaminationReview:
+    """Append a technical review by a different examiner authorised for the SOP (in blind
+    verification, once they recorded their own conclusion)."""
+    _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
+    now = timeutil.utcnow()
+    require_authorised_reviewer(actor, exam, now)
+    if exam.is_blind_review and own_conclusion(exam, actor) is None:
+        raise Conflict("Blind verification: record your own conclusion first; the examiner's "
+                       "conclusion is shown to you once it is recorded.",
+                       code="conclusion_first")
     if outcome == ReviewOutcome.DISAGREE and not reasons.strip():
         raise Unprocessable("Give the reasons for the disagreement.",
                             fields={"reasons": ["Required when you disagree."]})
-    return _review(actor, exam, ReviewKind.TECHNICAL, outcome, reasons, now)
+    review = _review(actor, exam, ReviewKind.TECHNICAL, outcome, reasons, now)
+    # Receivers act on the review in the same transaction (comparisons: a verified hit links
+    # its two cases); a receiver that refuses raises, and the whole request rolls back.
+    technical_review_recorded.send(exam, review=review)
+    return review
+
+
+def is_blind_to(exam: Examination, user: User) -> bool:
+    """True while ``user`` may not see the examiner's conclusion: a blind verification whose
+    technical review has not agreed yet, seen by anyone but the examiner before they recorded
+    their own conclusion."""
+    if not exam.is_blind_review or exam.examiner_id == user.id:
+        return False
+    if exam.status == ExamStatus.RELEASED or own_conclusion(exam, user) is not None:
+        return False
+    technical = [r for r in exam.reviews if r.kind == ReviewKind.TECHNICAL]
+    return not (technical and technical[-1].outcome == ReviewOutcome.AGREE)
+
+
+class BlindView:
+    """An examination as someone still blind to it sees it: no conclusion, no notes, no
+    reviews or other reviewers' conclusions (their reasons could tell it)."""
+
+    result = None
+    result_notes = ""
+    reviews = ()
+    reviewer_conclusions = ()
+    is_result_hidden = True
+
+    def __init__(self, exam: Examination):
+        self._exam = exam
+
+    def __getattr__(self, name: str):
+        return getattr(self._exam, name)
+
+
+def as_seen_by(exam: Examination, user: User) -> Examination | BlindView:
+    return BlindView(exam) if is_blind_to(exam, user) else exam
 
 
 def administrative_review(actor: User, exam: Examination, *, outcome: str, reasons: str = ""
@@ -194,3 +280,15 @@ def release(actor: User, exam: Examination) -> Examination:
     exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)
     return _rejudged(exam)
+
+
+def open_examinations_hold(item: Item) -> list[Hold]:
+    """An examination not yet released keeps its items in the lab (a source of
+    :mod:`ballistics.evidence.holds`)."""
+    rows = db.session.execute(
+        select(Examination.id, Examination.status).join(
+            ExaminationItem, ExaminationItem.examination_id == Examination.id)
+        .where(ExaminationItem.item_id == item.id, Examination.status != ExamStatus.RELEASED)
+        .order_by(Examination.id)).all()
+    return [Hold(HoldKind.EXAMINATION, f"it is in open examination {exam_id} "
+                 f"({status.replace('_', ' ')})") for exam_id, status in rows]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from marshmallow import fields, validate
+from marshmallow import validate
 from sqlalchemy import select
 
 from ballistics.auth.models import Lab, User
-from ballistics.core import timeutil
+from ballistics.core import fields, timeutil
 from ballistics.core.schema import BaseSchema
 from ballistics.extensions import db
 from sop.models import Sop, SopVersion, VersionStatus

@@ -46,12 +46,15 @@ def due_reminders(lab_id: int, today: date, days: int = 30) -> list[Reminder]:
                             grant.expires_on.isoformat(), (grant.user_id, *managers)))
     due, _ = calibration_status(lab_id, today, horizon)
     for row in due:
-        eq, rec = row["equipment"], row["record"]
-        when = rec.due_on.isoformat() if rec else None
-        state = "is overdue for" if row["overdue"] else "falls due for"
-        out.append(Reminder("calibration_overdue" if row["overdue"] else "calibration_due",
-                            lab_id, f"{eq.code} ({eq.name}) {state} calibration"
-                            + (f" on {when}" if when else ""), when, managers))
+        eq, state = row["equipment"], row["state"]
+        when = state.due_on.isoformat() if state.due_on else None
+        if state.usable:
+            out.append(Reminder("calibration_due", lab_id, f"{eq.code} ({eq.name}) falls due for "
+                                f"calibration on {when}", when, managers))
+        else:
+            out.append(Reminder("calibration_overdue", lab_id,
+                                f"{eq.code} ({eq.name}) is out of service: it {state.reason}",
+                                when, managers))
     return out
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from ballistics.extensions import db
-from tests.browser.conftest import login, screenshot
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 from tests.support.web import Api
 from tests.workerproc import worker_process
@@ -80,9 +80,26 @@ def test_upload_search_view_and_mark_a_lead(pg_app, live_server, page, tmp_path)
         rows.first.locator("text=View").click()
         page.wait_for_load_state("load")  # the images are in
         widths = page.locator("img[data-frame]").evaluate_all("l => l.map(i => i.naturalWidth)")
-        assert len(widths) == 2 and min(widths) > 0
+        # Full resolution: the 4 mm frame at the scans' own 6.25 µm is 640 px, not 160.
+        assert widths == [640, 640], widths
         assert page.locator("svg.cells rect.congruent").count() >= 2
         screenshot(page, "comparisons-4-viewer")
+        # Zoom and pan act on both panels alike.
+        page.click("button[data-zoom=in]")
+        page.click("button[data-zoom=in]")
+        transforms = page.locator(".frame .zoom").evaluate_all(
+            "l => l.map(e => e.style.transform)")
+        assert len(set(transforms)) == 1 and "scale(2.25)" in transforms[0], transforms
+        frame = page.locator(".panel.query .frame").bounding_box()
+        page.mouse.move(frame["x"] + 100, frame["y"] + 100)
+        page.mouse.down()
+        page.mouse.move(frame["x"] + 160, frame["y"] + 140)
+        page.mouse.up()
+        moved = page.locator(".frame .zoom").evaluate_all("l => l.map(e => e.style.transform)")
+        assert len(set(moved)) == 1 and moved[0] != transforms[0], moved
+        screenshot(page, "comparisons-4b-viewer-zoomed")
+        page.click("button[data-zoom=fit]")
+        assert page.locator("#viewer").get_attribute("data-zoom") == "1.000"
         page.click("button[data-set-mode=overlay]")
         page.locator("#opacity").fill("60")
         opacity = page.locator(".panel.reference").evaluate("e => e.style.opacity")

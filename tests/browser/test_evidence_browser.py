@@ -4,7 +4,7 @@ it on the timeline, open its label and its court report."""
 from __future__ import annotations
 
 from ballistics.extensions import db
-from tests.browser.conftest import ARTIFACTS, login, screenshot
+from tests.support.browser import ARTIFACTS, login, screenshot
 from tests.support.labs import make_lab
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ballistics.extensions import db
-from tests.browser.conftest import login, screenshot
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 
 

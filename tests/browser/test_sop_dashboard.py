@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from sop.services.compliance.engine import refresh_findings
-from tests.browser.conftest import login, screenshot
 from tests.sop.bulk import seed
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 
 pytestmark = pytest.mark.browser

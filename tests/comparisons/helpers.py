@@ -47,3 +47,36 @@ def run_search_inline(search) -> None:
     chunks = searches.to_chunks(search, searches.rank(search))
     searches.finish(search.id, [r for chunk in chunks
                                 for r in searches.compare_chunk(search.id, chunk)])
+
+
+def searched_lab(client, kit) -> dict:
+    """Three cartridge cases of three cases, scanned (two firings of one firearm, one of
+    another), their features, and a done search of the first: the worker's steps, run
+    in-process. The items stay with the technician who received them."""
+    from sqlalchemy import select
+
+    from ballistics.comparisons import scans, searches
+    from ballistics.comparisons.models import Scan, ScanStatus
+    from ballistics.core.context import acting_as
+    from ballistics.extensions import db
+    from tests.support.web import Api
+
+    tech = Api(client, kit, "tech")
+    items = [tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+             for _ in range(3)]
+    ids = []
+    for item, (gun, shot) in zip(items, [(0, 0), (0, 1), (1, 0)], strict=True):
+        response = upload(client, kit.headers("examiner"), item["id"], x3p_bytes(gun, shot))
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    with acting_as(kit.id("examiner"), kit.lab.id, "test"):
+        for scan in db.session.scalars(select(Scan).where(Scan.id.in_(ids))):
+            scans.compute_features(scan)
+            scans.mark(scan, ScanStatus.DONE)
+        search = searches.start_search(kit.users["examiner"], db.session.get(Scan, ids[0]))
+        run_search_inline(search)
+        db.session.commit()
+    candidates = sorted(search.candidates, key=lambda c: c.rank)
+    return {"items": items, "scans": ids, "search": search.id,
+            "candidates": [c.id for c in candidates],
+            "mate": candidates[0].reference_scan_id}

@@ -12,11 +12,19 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from ballistics.comparisons import scans, searches
-from ballistics.comparisons.models import CaseLink, Scan, ScanStatus, Search
-from ballistics.core.context import acting_as
+from ballistics.audit.models import AuditEntry
+from ballistics.comparisons.models import (
+    Candidate,
+    CaseLink,
+    Confirmation,
+    Scan,
+    Search,
+)
 from ballistics.extensions import db
-from tests.comparisons.helpers import run_search_inline, upload, x3p_bytes
+from sop.models import Examination
+from tests.comparisons.confirming import ready_to_confirm
+from tests.comparisons.helpers import searched_lab, x3p_bytes
+from tests.evidence.helpers import refused
 from tests.support.web import Api, Browser, field_errors
 
 
@@ -40,31 +48,9 @@ def _count(model, *where) -> int:
     return db.session.scalar(select(func.count(model.id)).where(*where))
 
 
-def _searched(client, kit) -> dict:
-    """Three scans (two firings of one firearm, one of another), their features, and a done
-    search of the first: the worker's steps, run in-process."""
-    items = [_cartridge(client, kit) for _ in range(3)]
-    ids = []
-    for item, (gun, shot) in zip(items, [(0, 0), (0, 1), (1, 0)], strict=True):
-        response = upload(client, kit.headers("examiner"), item["id"], x3p_bytes(gun, shot))
-        assert response.status_code == 201, response.get_json()
-        ids.append(response.get_json()["id"])
-    with acting_as(kit.id("examiner"), kit.lab.id, "test"):
-        for scan in db.session.scalars(select(Scan).where(Scan.id.in_(ids))):
-            scans.compute_features(scan)
-            scans.mark(scan, ScanStatus.DONE)
-        search = searches.start_search(kit.users["examiner"], db.session.get(Scan, ids[0]))
-        run_search_inline(search)
-        db.session.commit()
-    candidates = sorted(search.candidates, key=lambda c: c.rank)
-    return {"items": items, "scans": ids, "search": search.id,
-            "candidates": [c.id for c in candidates],
-            "mate": candidates[0].reference_scan_id}
-
-
 @pytest.fixture
 def searched(client, lab) -> dict:
-    return _searched(client, lab)
+    return searched_lab(client, lab)
 
 
 def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
@@ -126,6 +112,14 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
         again = examiner.client.get(path, headers={"If-None-Match": response.headers["ETag"]})
         assert again.status_code == 304
 
+    # A released reference stays admissible and is marked as such on the list and the viewer.
+    mate_item = searched["items"][1]["id"]
+    Api(client, lab, "tech").post(f"/items/{mate_item}/release",
+                                  {"to_agency": "Defence expert", "reason": "re-examination"})
+    page = examiner.get(f"/searches/{searched['search']}")
+    assert page.count('data-disposed="released"') == 1
+    assert 'data-disposed="released"' in examiner.get(f"/candidates/{top}/view")
+
     started = examiner.post(f"/scans/{searched['scans'][0]}/searches", {})
     assert re.fullmatch(r"/searches/\d+", started.location)
     # Other tests share the database: count this lab's searches only.
@@ -148,48 +142,125 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
     assert _count(Search, Search.lab_id == lab.lab.id) == 2
 
 
-def test_mark_a_lead_and_confirm_it_links_both_cases(app, client, lab, searched):
+def test_confirming_a_lead_is_an_examination_reviewed_before_the_cases_are_linked(
+        app, client, lab, searched):
     top, second = searched["candidates"]
+    cases = [searched["items"][0]["case_id"], searched["items"][1]["case_id"]]
     assert db.session.get(Scan, searched["mate"]).item_id == searched["items"][1]["id"]
     examiner = Browser(app, lab, "examiner")
     _, page, flashes = examiner.submit(f"/candidates/{top}/decision",
                                        {"decision": "potential_lead", "from": "list"})
     assert flashes == [("success", "Candidate 1 marked: potential lead.")]
     assert 'data-decision="potential_lead"' in page
-
-    # Refusals flash and write nothing: a candidate that is no lead, a reviewer who is not one.
+    # No hit-confirmation SOP chosen yet: the viewer says what the lab must do.
     view = examiner.get(f"/candidates/{top}/view")
-    options = re.findall(r'<option value="(\d+)">([^<]+)</option>', view)
-    assert options == [(str(lab.id("reviewer")), "Reviewer")]
-    _, _, flashes = examiner.submit(f"/candidates/{second}/confirm",
-                                    {"reviewer_id": lab.id("reviewer"),
-                                     "conclusion": "identification"})
+    assert 'data-testid="confirm-problem"' in view and "comparison settings" in view
+    version, microscope = ready_to_confirm(lab)
+    view = examiner.get(f"/candidates/{top}/view")
+    assert 'id="confirm-form"' in view and "Submit for verification" in view
+    steps = [s.id for s in version.steps]
+    form = {"step_" + str(steps[0]): "y", "step_" + str(steps[1]): "20",
+            "step_" + str(steps[2]): "y", "equipment_ids": str(microscope),
+            "conclusion": "identification", "notes": "Marks agree."}
+
+    # Refusals: a candidate that is no lead, a missing conclusion, a value that is no number,
+    # an examiner not authorised for the SOP. Nothing is written.
+    before = _counts_all(lab)
+    _, _, flashes = examiner.submit(f"/candidates/{second}/confirm", form)
     assert flashes[0][0] == "error" and "potential lead" in flashes[0][1]
     _, view, flashes = examiner.submit(f"/candidates/{top}/confirm",
-                                       {"reviewer_id": lab.id("examiner2"),
-                                        "conclusion": "identification"})
-    assert flashes[0][0] == "error" and "technical reviewer" in flashes[0][1]
-    # The refusal sits beside the reviewer field of the viewer, shown again.
-    assert field_errors(view) == {"reviewer_id": "Not an independent technical reviewer."}
-    assert 'class="congruent"' in view
-    tech = Browser(app, lab, "tech")
-    assert "Potential lead</button>" not in tech.get(f"/searches/{searched['search']}")
-    _, _, flashes = tech.submit(f"/candidates/{second}/decision", {"decision": "no_association"})
-    assert flashes[0][0] == "error" and "role does not allow" in flashes[0][1]
-    assert _count(CaseLink) == 0
+                                       {**form, "conclusion": ""})
+    assert field_errors(view) == {"conclusion": "Missing data for required field."}
+    _, view, flashes = examiner.submit(f"/candidates/{top}/confirm",
+                                       {**form, f"step_{steps[1]}": "twenty"})
+    assert field_errors(view) == {f"step_{steps[1]}": "Not a valid number."}
+    _, view, flashes = Browser(app, lab, "examiner2").submit(f"/candidates/{top}/confirm", form)
+    assert flashes[0][0] == "error" and "held no authorisation for FA-09" in flashes[0][1]
+    assert _counts_all(lab) == before
 
-    _, view, flashes = examiner.submit(f"/candidates/{top}/confirm", {
-        "reviewer_id": lab.id("reviewer"), "conclusion": "identification",
-        "examination_ref": "EX-2026-3"})
-    assert flashes[0][0] == "success" and "are now linked" in flashes[0][1], flashes
-    assert 'data-decision="confirmed"' in view and "Confirm identification" not in view
-    link = db.session.scalars(select(CaseLink).where(CaseLink.candidate_id == top)).one()
-    assert (link.reviewed_by_id, link.confirmed_by_id) == (lab.id("reviewer"),
+    _, view, flashes = examiner.submit(f"/candidates/{top}/confirm", form)
+    assert flashes[0][0] == "success" and "sent for verification" in flashes[0][1], flashes
+    assert 'data-confirmation="awaiting_review"' in view and 'id="confirm-form"' not in view
+    exam = db.session.scalars(select(Examination).where(Examination.lab_id == lab.lab.id)
+                              .order_by(Examination.id.desc())).first()
+    assert (exam.status, exam.result, exam.examiner_id) == ("completed", "identification",
                                                            lab.id("examiner"))
-    cases = [searched["items"][0]["case_id"], searched["items"][1]["case_id"]]
+    assert sorted(i.id for i in exam.items) == sorted(
+        [searched["items"][0]["id"], searched["items"][1]["id"]])
+    assert [q.id for q in exam.equipment] == [microscope] and len(exam.step_records) == 3
+    # Nothing is linked before an independent reviewer has logged in and agreed.
+    assert _count(CaseLink, CaseLink.lab_id == lab.lab.id) == 0
+    assert "No case is linked to this one" in examiner.get(f"/cases/{cases[0]}")
+    confirmation = db.session.scalar(select(Confirmation).where(Confirmation.candidate_id == top))
+    page = f"/verifications/{confirmation.id}"
+    assert "your own examination" in examiner.get(page)
+    _, _, flashes = examiner.submit(f"{page}/review", {"outcome": "agree"})
+    assert flashes[0][0] == "error" and "role does not allow" in flashes[0][1]
+
+    reviewer = Browser(app, lab, "reviewer")
+    assert page in reviewer.get("/verifications")
+    html = reviewer.get(page)
+    assert "Identification" in html and 'data-testid="conclusion-hidden"' not in html
+    _, html, flashes = reviewer.submit(f"{page}/review", {"outcome": "disagree", "reasons": ""})
+    assert field_errors(html) == {"reasons": "Required when you disagree."}
+    _, html, flashes = reviewer.submit(f"{page}/review", {
+        "outcome": "disagree", "reasons": "Agreement at 3 o'clock is subclass-prone."})
+    assert flashes == [("success", "Review recorded: you disagree. Both records are kept.")]
+    assert _count(CaseLink, CaseLink.lab_id == lab.lab.id) == 0
+    _, html, flashes = reviewer.submit(f"{page}/review", {
+        "outcome": "agree", "reasons": "Resolved together at the microscope: marks persist."})
+    assert "the cases are linked" in flashes[0][1], flashes
+    outcomes = re.findall(r'data-kind="review" data-outcome="(\w+)"', html)
+    assert outcomes == ["disagree", "agree"]  # the disagreement stays on record
+    link = db.session.scalars(select(CaseLink).where(CaseLink.candidate_id == top)).one()
+    assert (link.examination_id, link.reviewed_by_id, link.confirmed_by_id) == (
+        exam.id, lab.id("reviewer"), lab.id("examiner"))
     for mine, other in (cases, cases[::-1]):
-        page = examiner.get(f"/cases/{mine}")
-        linked = page[page.index('id="linked-cases"'):]
-        assert f'href="/cases/{other}"' in linked and "EX-2026-3" in linked
-    unlinked = examiner.get(f"/cases/{searched['items'][2]['case_id']}")
-    assert "No case is linked to this one" in unlinked
+        html = examiner.get(f"/cases/{mine}")
+        linked = html[html.index('id="linked-cases"'):]
+        assert f'href="/cases/{other}"' in linked and f"{exam.id} · FA-09 v1" in linked
+        assert 'data-link-status="active"' in linked
+    assert "No case is linked to this one" in examiner.get(
+        f"/cases/{searched['items'][2]['case_id']}")
+
+    # The link keeps its items from destruction until it is withdrawn.
+    # (its examination, verified but not yet released, holds it too: both reasons are named)
+    body = refused(Api(client, lab, "tech"), f"/items/{searched['items'][1]['id']}/destroy",
+                   {"witness_id": lab.id("examiner"), "reason": "retention"}, 409,
+                   "item_in_examination", "grounds the identification linking cases", lab.lab.id)
+    assert f"it is in open examination {exam.id}" in body["message"]
+
+    # Withdrawal: a recorded correction that an independent reviewer agrees with.
+    manager = Browser(app, lab, "manager")
+    _, html, flashes = manager.submit(f"/case-links/{link.id}/corrections",
+                                      {"reason": "   ", "case_id": cases[1]})
+    assert field_errors(html) == {"reason": "Missing data for required field."}
+    _, html, flashes = manager.submit(f"/case-links/{link.id}/corrections", {
+        "reason": "Item 2 was mislabelled at intake.", "case_id": cases[1]})
+    assert "the link stands until" in flashes[0][1]
+    assert 'data-link-status="active"' in html and "waiting for review" in html
+    _, html, flashes = reviewer.submit(_correction_path(link.id), {
+        "outcome": "agree", "reasons": "Intake photos confirm.", "case_id": cases[0]})
+    assert flashes == [("success", "The link is withdrawn.")]
+    for case_id in cases:
+        html = examiner.get(f"/cases/{case_id}")
+        assert 'data-link-status="withdrawn"' in html
+        assert "asked to withdraw it: Item 2 was mislabelled" in html
+        assert "agreed: withdrawn — Intake photos confirm." in html
+    db.session.expire_all()
+    assert db.session.get(CaseLink, link.id).withdrawn_at is not None
+    assert db.session.get(Candidate, top).decision == "potential_lead"
+
+
+def _correction_path(link_id: int) -> str:
+    from ballistics.comparisons.models import LinkCorrection
+
+    db.session.expire_all()
+    row = db.session.scalar(select(LinkCorrection).where(LinkCorrection.link_id == link_id))
+    return f"/link-corrections/{row.id}/review"
+
+
+def _counts_all(kit) -> tuple:
+    counts = tuple(_count(model, model.lab_id == kit.lab.id)
+                   for model in (Examination, Confirmation, CaseLink))
+    return (*counts, _count(AuditEntry, AuditEntry.chain_key == kit.lab.id))

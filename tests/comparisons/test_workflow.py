@@ -87,7 +87,12 @@ def _flow(app) -> None:
         top = [c["reference_scan_id"] for c in candidates[:len(mates)]]
         for c in candidates[:5]:
             print(c["rank"], c["reference_scan_id"], round(c["score"], 2), c["cmc_count"],
-                  round(c["likelihood_ratio"], 3))
+                  c["likelihood_ratio"], c["lr_note"])
+        # Synthetic raw scans lie outside the shipped calibration's domain: a score, no LR, and
+        # the reason (a pair inside it would have an LR and no note).
+        for c in candidates:
+            assert (c["likelihood_ratio"] is None) == bool(c["lr_note"])
+        assert "raw scan" in candidates[0]["lr_note"]
         assert set(top) == mates, candidates[:4]
         assert [c["rank"] for c in candidates] == list(range(1, len(candidates) + 1))
         own = {s["id"] for s in all_scans}

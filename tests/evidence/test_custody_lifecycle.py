@@ -36,11 +36,15 @@ def test_full_lifecycle_and_tamper_detection(app, client, lab):
     for c in cases_:
         tech.post(f"/items/{c['id']}/store", {"location_id": lab.location_id})
     manager = tech.as_("manager")
+    manager.post(f"/items/{cases_[0]['id']}/check-out", {"reason": "to the court"})
     manager.post(f"/items/{cases_[0]['id']}/release",
                  {"to_agency": "Central Police", "reason": "court exhibit"})
-    manager.post(f"/items/{cases_[1]['id']}/destroy",
-                 {"witness_id": lab.id("tech"), "reason": "court order 12/2026",
-                  "method": "crushed"})
+    # Nobody holds an item in storage: the manager's override, confirmed by a second person.
+    request = manager.post(f"/items/{cases_[1]['id']}/disposal-requests", {
+        "action": "destroy", "override_reason": "court_order", "reason": "court order 12/2026",
+        "witness_id": lab.id("examiner"), "method": "crushed"})
+    assert tech.get(f"/items/{cases_[1]['id']}")["status"] == "in_custody"
+    tech.post(f"/disposal-requests/{request['id']}/confirm")
 
     history = tech.get(f"/items/{pistol['id']}/custody")
     assert [e["kind"] for e in history] == [
@@ -50,7 +54,11 @@ def test_full_lifecycle_and_tamper_detection(app, client, lab):
     assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(history))
     assert tech.get(f"/items/{cases_[0]['id']}")["status"] == "released"
     destroyed = tech.get(f"/items/{cases_[1]['id']}/custody")[-1]
-    assert destroyed["kind"] == "destroyed" and destroyed["witness_id"] == lab.id("tech")
+    assert destroyed["kind"] == "destroyed" and destroyed["witness_id"] == lab.id("examiner")
+    assert destroyed["actor_id"] == lab.id("manager")
+    assert destroyed["details"] == {"method": "crushed", "override": "court_order",
+                                    "override_request_id": request["id"],
+                                    "confirmed_by_id": lab.id("tech")}
     for item in [pistol, *cases_, *fires]:
         assert tech.get(f"/items/{item['id']}/verify")["ok"] is True
 

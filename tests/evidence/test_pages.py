@@ -168,3 +168,37 @@ def test_no_person_is_preselected_for_hand_over_or_witness(app, lab, received):
     _, _, flashes = tech.submit(f"/items/{received['id']}/transfer", {"to_user_id": ""})
     assert flashes[0][0] == "error" and "Hand over to" in flashes[0][1]
     assert _counts() == before
+
+
+def test_manager_override_on_the_item_page_waits_for_a_second_person(app, lab, received):
+    manager = Browser(app, lab, "manager")
+    page = manager.get(f"/items/{received['id']}")
+    # The manager does not hold the firearm: no direct release or destruction, the override.
+    assert f'/items/{received["id"]}/release"' not in page
+    assert f'/items/{received["id"]}/destroy"' not in page
+    seq = re.search(r'action="/items/\d+/disposal-requests".*?name="expected_seq" '
+                    r'type="hidden" value="(\d+)"', page, re.S).group(1)
+    before = _counts()
+    _, page, flashes = manager.submit(f"/items/{received['id']}/disposal-requests", {
+        "action": "destroy", "override_reason": "", "reason": "tech left",
+        "witness_id": lab.id("examiner"), "expected_seq": seq})
+    assert flashes[0][0] == "error" and "Why not its holder" in flashes[0][1]
+    assert _counts() == before
+    _, page, flashes = manager.submit(f"/items/{received['id']}/disposal-requests", {
+        "action": "destroy", "override_reason": "holder_left", "reason": "tech left the lab",
+        "witness_id": lab.id("examiner"), "method": "crushed", "expected_seq": seq})
+    assert flashes[0][0] == "success" and "only once a second person confirms" in flashes[0][1]
+    assert 'data-testid="override"' in page and "Confirm the destroy" not in page
+    assert _counts()[0] == before[0]  # the request is recorded (and audited), no custody event
+    request_id = int(re.search(r"/disposal-requests/(\d+)/cancel", page).group(1))
+    _, page, flashes = manager.submit(f"/disposal-requests/{request_id}/confirm", {})
+    assert flashes[0][0] == "error" and "a second person must confirm" in flashes[0][1]
+    assert _item(received["id"]).status == "in_custody"
+
+    tech = Browser(app, lab, "tech")
+    page = tech.get(f"/items/{received['id']}")
+    assert "Confirm the destroy" in page and "Cancel the request" not in page
+    _, page, flashes = tech.submit(f"/disposal-requests/{request_id}/confirm", {})
+    assert flashes[0][0] == "success" and "destroyed, event 2 recorded" in flashes[0][1]
+    assert _item(received["id"]).status == "destroyed"
+    assert 'data-testid="override"' not in page and "<h2>Actions</h2>" not in page

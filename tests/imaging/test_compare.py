@@ -20,7 +20,9 @@ from ballistics.imaging import (
     features_from_bytes,
     features_to_bytes,
 )
+from ballistics.imaging.calibration import cross_validated_llrs, fit_calibration, performance
 from ballistics.imaging.cmc import CMCParams, candidate_angles, cmc_one_direction
+from ballistics.imaging.compare import invert_registration
 from ballistics.imaging.reference import reference_one_direction
 from ballistics.imaging.registration import rotate
 from ballistics.imaging.synthetic import fire, make_firearm
@@ -129,24 +131,76 @@ def test_index_search(feats, compressed):
         idx.add(["x"], np.zeros((1, 3)))
 
 
-def test_calibration():
+def test_compare_is_symmetric(feats):
+    for x, y in [((1, 0), (1, 1)), ((1, 0), (2, 0)), ((2, 1), (1, 1))]:
+        ab, ba = compare(feats[x], feats[y]), compare(feats[y], feats[x])
+        assert ab.score == ba.score and ab.pairwise_ccf == ba.pairwise_ccf
+        assert (ab.cmc_count, ab.cmc_count_reverse) == (ba.cmc_count_reverse, ba.cmc_count)
+        assert ab.to_dict()["cells"] == ba.to_dict()["cells_reverse"]  # NaN-safe
+        assert ab.rotation_deg == ba.rotation_deg_reverse
+    # The registration seen from the other side is the inverse transform.
+    ab = compare(feats[(1, 0)], feats[(1, 1)])
+    theta, dx, dy = invert_registration(ab.rotation_deg, *ab.translation_px)
+    assert abs((theta - ab.rotation_deg_reverse + 180) % 360 - 180) < 3
+    assert np.hypot(dx - ab.translation_px_reverse[0], dy - ab.translation_px_reverse[1]) < 3
+
+
+def test_calibration_fit_is_monotone_and_bounded():
     rng = np.random.default_rng(3)
-    km, knm = list(rng.normal(20, 4, 60)), list(rng.normal(1, 1, 300))
-    cal = Calibration(km, knm, "toy")
-    assert cal.likelihood_ratio(25) > 100 and cal.likelihood_ratio(0.5) < 1e-2
-    # Bounded far beyond the data: a finite sample cannot support an infinite LR.
-    assert np.isfinite(cal.likelihood_ratio(1e6)) and cal.likelihood_ratio(1e6) < 1e4
-    er = cal.error_rates(6.0)
-    assert er["n_km"] == 60 and er["n_knm"] == 300
-    assert er["false_positive_rate"] == pytest.approx(np.mean(np.array(knm) >= 6))
-    assert er["false_negative_rate"] == pytest.approx(np.mean(np.array(km) < 6))
+    km, knm = rng.normal(20, 4, 60), rng.normal(1, 1, 300)
+    scores = np.r_[km, knm]
+    labels = np.r_[np.ones(60, int), np.zeros(300, int)]
+    cal = fit_calibration(scores, labels, domain={"modality": "3d"}, description="toy")
+    grid = np.linspace(-10, 60, 701)
+    assert np.all(np.diff(cal.log10_lr(grid)) >= 0)
+    assert cal.likelihood_ratio(25) > 10 and cal.likelihood_ratio(0.5) < 0.1
+    # ELUB: a sample of 300 non-matches cannot support an LR beyond ~300.
+    assert cal.likelihood_ratio(1e6) <= 301 and cal.likelihood_ratio(-1e6) >= 1 / 61
+    assert 1.0 < cal.threshold() < 20.0
     again = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
     assert again.likelihood_ratio(10) == pytest.approx(cal.likelihood_ratio(10))
+    perf = performance(cal.log10_lr(scores), labels, scores)
+    assert perf["n_km"] == 60 and perf["roc_auc"] > 0.99 and perf["cllr"] < 0.2
+    assert perf["cllr_min"] <= perf["cllr"]
+    with pytest.raises(ImagingError, match="slope"):
+        Calibration(0.0, -1.0, (-1, 1), (0, 1), {}, "bad")
+
+
+def test_cross_validated_llrs_never_see_their_sources():
+    # Source "s3" alone scores oddly; left out, its pairs get LRs from the other sources only.
+    rng = np.random.default_rng(5)
+    sources, scores, labels = [], [], []
+    for i in range(6):
+        for j in range(i, 6):
+            for _ in range(4):
+                km = i == j
+                sources.append((f"s{i}", f"s{j}"))
+                labels.append(int(km))
+                scores.append(rng.normal(20 if km else 2, 2) - (15 if km and i == 3 else 0))
+    llrs = cross_validated_llrs(scores, labels, sources)
+    odd = [k for k, (a, b) in enumerate(sources) if a == b == "s3"]
+    assert all(llrs[k] < 0 for k in odd)  # misleading, as it must be when nothing saw s3
+
+
+def test_domain_reason():
+    cal = default_calibration()
+    inside = {"modality": "3d", "native_pixel_um": 6.25, "input_height_range_um": 8.0}
+    assert cal.domain_reason(inside, dict(inside)) is None
+    assert "2D image" in cal.domain_reason(inside, {**inside, "modality": "2d"})
+    assert "pixel size" in cal.domain_reason({**inside, "native_pixel_um": 1.0}, inside)
+    assert "raw scan" in cal.domain_reason(inside, {**inside, "input_height_range_um": 120.0})
+    assert "firing pin" in cal.domain_reason(inside, inside, region="firing_pin")
+    assert "not recorded" in cal.domain_reason({"modality": "3d"}, inside)
 
 
 def test_default_calibration_shipped():
     cal = default_calibration()
-    assert cal.algorithm_version == ALGORITHM_VERSION and "synthetic" in cal.description
-    lr = [cal.likelihood_ratio(s) for s in (0.5, 10.0, 40.0)]
-    print("default calibration LR at 0.5, 10, 40:", lr)
-    assert lr[0] < 0.1 and lr[2] > 10 and lr[0] < lr[1] < lr[2]
+    assert cal.algorithm_version == ALGORITHM_VERSION and "Weller" in cal.description
+    assert cal.slope > 0 and cal.llr_bounds[0] < 0 < cal.llr_bounds[1]
+    grid = np.linspace(*cal.score_range, 1001)
+    assert np.all(np.diff(cal.log10_lr(grid)) >= 0)
+    weller = cal.validation["weller2012"]
+    assert weller["n_km"] == 370 and weller["n_knm"] == 4095 and "slide" in weller["how"]
+    print("shipped: LR = 1 at score", cal.threshold(), "Weller LOSO", {
+        k: weller[k] for k in ("roc_auc", "cllr", "cllr_min", "rate_misleading_km",
+                               "rate_misleading_knm")})

@@ -105,6 +105,39 @@ def test_doctype_refused():
         read_x3p(_zip(m))
 
 
+def _utf16(xml: str) -> bytes:
+    return xml.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+
+
+def test_utf16_main_xml_is_read_by_its_declared_encoding():
+    m = _members(_surface())
+    m["main.xml"] = _utf16(m["main.xml"].decode())
+    assert m["main.xml"][:2] in (b"\xff\xfe", b"\xfe\xff")
+    assert read_x3p(_zip(m)).shape == (37, 53)
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_utf16_internal_entity_refused(bom):
+    """The entity is declared in UTF-16, where a byte pattern check for "<!ENTITY" sees
+    nothing; it must be refused, not expanded into the creator field."""
+    m = _members(_surface())
+    xml = m["main.xml"].decode().replace(
+        "?>", '?><!DOCTYPE p:ISO5436_2 [<!ENTITY who "expanded">]>', 1).replace(
+        "<Creator>ballistics.imaging</Creator>", "<Creator>&who;</Creator>")
+    m["main.xml"] = _utf16(xml) if bom else _utf16(xml)[2:]
+    assert b"<!ENTITY" not in m["main.xml"]
+    with pytest.raises(ScanFormatError, match="DOCTYPE or entities"):
+        read_x3p(_zip(m))
+
+
+def test_undecodable_main_xml_refused():
+    m = _members(_surface())
+    m["main.xml"] = m["main.xml"].decode().replace('encoding="UTF-8"',
+                                                   'encoding="no-such-codec"').encode()
+    with pytest.raises(ScanFormatError, match="cannot be decoded"):
+        read_x3p(_zip(m))
+
+
 def test_bad_checksum():
     m = _members(_surface())
     raw = bytearray(m["bindata/data.bin"])
@@ -144,3 +177,32 @@ def test_tiff_float_image():
     tif = iio.imwrite("<bytes>", arr, extension=".tif")
     s = read_image(tif, 3.0)
     np.testing.assert_allclose(s.heights, arr, rtol=1e-6)
+
+
+def _with_increments(s: Surface, cx: str, cy: str) -> bytes:
+    members = _members(s)
+    xml = members["main.xml"].decode()
+    xml = xml.replace(f"<Increment>{s.pixel_um_x!r}e-6</Increment>", f"<Increment>{cx}</Increment>")
+    xml = xml.replace(f"<Increment>{s.pixel_um_y!r}e-6</Increment>", f"<Increment>{cy}</Increment>")
+    members["main.xml"] = xml.encode()
+    return _zip(members)
+
+
+@pytest.mark.parametrize(("cx", "cy", "unit"), [("7.3774", "7.3774", "µm"),
+                                                ("0.0073774", "0.0073774", "mm")])
+def test_increments_in_micrometres_or_millimetres_are_converted(cx, cy, unit):
+    # Some TopMatch / CSAFE exports write 7.3774 for a 7.3774 µm pixel (read as metres: 7.4 m).
+    s = Surface(np.random.default_rng(2).normal(size=(400, 420)), 7.3774, 7.3774)
+    r = read_x3p(_with_increments(s, cx, cy))
+    assert r.pixel_um_x == pytest.approx(7.3774, abs=1e-12) and r.pixel_um_y == r.pixel_um_x
+    assert len(r.meta["warnings"]) == 1 and f"read as {unit}" in r.meta["warnings"][0]
+    assert "implausible in metres" in r.meta["warnings"][0]
+    # A file in metres is read as before, without a warning.
+    assert "warnings" not in read_x3p(write_x3p(s)).meta
+
+
+def test_implausible_increments_refused_naming_the_unit():
+    s = Surface(np.zeros((40, 40)), 6.25, 6.25)
+    with pytest.raises(ScanFormatError, match="implausible in metres") as exc:
+        read_x3p(_with_increments(s, "50000", "50000"))
+    assert "µm" in str(exc.value) and "CX, CY" in str(exc.value)

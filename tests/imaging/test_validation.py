@@ -6,13 +6,20 @@ are separate ``xfail`` tests whose reason says why (see docs/imaging.md, "Valida
 
 from __future__ import annotations
 
-import csv
 import itertools
 
 import numpy as np
 import pytest
 
-from ballistics.imaging import SignatureIndex, compare, extract_features, load_npz
+from ballistics.imaging import (
+    SignatureIndex,
+    Surface,
+    compare,
+    default_calibration,
+    extract_features,
+    load_npz,
+    read_image,
+)
 from ballistics.imaging.synthetic import make_set
 
 
@@ -21,86 +28,113 @@ def _auc(km, knm) -> float:
     return float(((a > b) + 0.5 * (a == b)).mean())
 
 
-def _run_real(data_dir, raw: bool):
-    with open(data_dir / "manifest.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["firearm_id"] != "unknown"
-                and r["scan_id"].endswith("_raw") == raw]
-    feats = {r["scan_id"]: extract_features(load_npz(data_dir / r["file"])) for r in rows}
-    out = []
-    for a, b in itertools.combinations(rows, 2):
-        if a["study"] != b["study"]:
-            continue  # cross-study pairs differ trivially (make, scanner) and prove nothing
-        res = compare(feats[a["scan_id"]], feats[b["scan_id"]])
-        km = a["firearm_id"] == b["firearm_id"]
-        out.append((a["scan_id"], b["scan_id"], km, res))
-        print(f"{a['scan_id']:20s} {b['scan_id']:20s} {'KM ' if km else 'KNM'} "
-              f"cmc {res.cmc_count:2d}/{res.n_cells:2d} rev {res.cmc_count_reverse:2d}/"
-              f"{res.n_cells_reverse:2d} ccf {res.pairwise_ccf:5.2f} score {res.score:6.2f} "
-              f"rot {res.rotation_deg:6.1f}")
-    km = [r.score for *_, k, r in out if k]
-    knm = [r.score for *_, k, r in out if not k]
-    return out, km, knm
+def _run(data_dir):
+    from benchmarks.imaging import npz_sets
+
+    feats = npz_sets.features()
+    out = {}
+    for name, pairs in npz_sets.pairs().items():
+        out[name] = []
+        for a, b, km in pairs:
+            res = compare(feats[a], feats[b])
+            out[name].append((a, b, km, res))
+            print(f"{name:8s} {a:20s} {b:20s} {'KM ' if km else 'KNM'} cmc {res.cmc_count:2d}/"
+                  f"{res.n_cells:2d} rev {res.cmc_count_reverse:2d}/{res.n_cells_reverse:2d} "
+                  f"ccf {res.pairwise_ccf:5.2f} score {res.score:6.2f} rot "
+                  f"{res.rotation_deg:6.1f}")
+    return feats, out
 
 
 @pytest.fixture(scope="module")
-def processed(data_dir):
-    return _run_real(data_dir, raw=False)
+def real(data_dir):
+    return _run(data_dir)
 
 
-@pytest.fixture(scope="module")
-def raw(data_dir):
-    return _run_real(data_dir, raw=True)
+def _split(rows, keep=lambda a, b: True):
+    km = [r.score for a, b, k, r in rows if k and keep(a, b)]
+    knm = [r.score for a, b, k, r in rows if not k and keep(a, b)]
+    return km, knm
 
 
-def _fadul(out):
-    return next(r for a, b, _, r in out if {a, b} == {"fadul1-1_processed", "fadul1-2_processed"})
+def test_baldwin_with_and_without_k004fa3(real):
+    _, out = real
+    rows = out["baldwin"]
+    km, knm = _split(rows)
+    km2, knm2 = _split(rows, lambda a, b: "K004fA3" not in (a, b))
+    auc, auc2 = _auc(km, knm), _auc(km2, knm2)
+    print(f"Baldwin pre-processed: {len(km)} KM / {len(knm)} KNM, AUC {auc:.4f} (KM min "
+          f"{min(km):.2f}, KNM max {max(knm):.2f}); without K004fA3's pairs: {len(km2)} KM / "
+          f"{len(knm2)} KNM, AUC {auc2:.4f} (KM min {min(km2):.2f}, KNM max {max(knm2):.2f}); "
+          "a peer's CMC count: AUC 0.835")
+    # Achieved bounds guarding against regressions (cmc-1.1.0: 0.855 and 1.000 with a thin
+    # margin, 9.6 vs 8.6); not 1.0: kit-4 non-matches share structure (see docs/imaging.md).
+    assert auc >= 0.80 and auc2 >= 0.99
 
 
-def test_real_processed(processed):
-    out, km, knm = processed
-    auc = _auc(km, knm)
-    fad = _fadul(out)
-    fadul = [r.score for a, b, _, r in out if a.startswith("fadul")]
-    print(f"processed: {len(km)} KM, {len(knm)} KNM, AUC {auc:.3f}; fadul1-1/1-2 CMC "
-          f"{fad.cmc_count} (reverse {fad.cmc_count_reverse}) of 64 cells")
-    # Achieved bounds (the peer's figure is AUC 0.835): these guard against regressions.
-    assert auc >= 0.83
-    assert fad.score > max(s for s in fadul if s != fad.score)
+def test_repeat_scans_score_as_matches(real):
+    _, out = real
+    cal = default_calibration()
+    knm_max = max(_split(out["baldwin"])[1])
+    for a, b, _, r in out["repeats"]:
+        lr = cal.likelihood_ratio(r.score)
+        print(f"repeat scan {a} / {b}: {r.cmc_count}/{r.cmc_count_reverse} cells, score "
+              f"{r.score:.2f}, LR {lr:.3g} (Baldwin KNM max {knm_max:.2f})")
+        assert r.score > knm_max and lr > 1
+
+
+def test_fadul(real):
+    _, out = real
+    fad = next(r for a, b, _, r in out["fadul"] if {a, b} == {"fadul1-1_processed",
+                                                            "fadul1-2_processed"})
+    others = [r.score for a, b, k, r in out["fadul"] if not k]
+    print(f"fadul1-1/1-2: {fad.cmc_count} / {fad.cmc_count_reverse} congruent cells of 64 "
+          f"(published 18), score {fad.score:.2f}; non-matches {others}")
+    assert fad.score > max(others)
     assert fad.cmc_count >= 15 and fad.cmc_count_reverse >= 15
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "K004fA3 (kit 4, 'barrel A') correlates with none of the kit-13/14 barrel-A scans at any "
-    "rotation (whole-face correlation <= 0.20 over 0-360 deg, like non-matches; the other "
-    "barrel-A pairs reach 0.22-0.41), while same-kit non-matches reach 7-10 cells; see "
-    "docs/imaging.md"))
-def test_real_processed_auc_is_one(processed):
-    _, km, knm = processed
-    assert _auc(km, knm) == 1.0
-
-
-def test_real_processed_without_k004fa3(processed):
-    """Every other known match outscores every known non-match."""
-    out, _, _ = processed
-    km = [r.score for a, b, k, r in out if k and "K004fA3" not in (a, b)]
-    knm = [r.score for a, b, k, r in out if not k]
-    print(f"processed without K004fA3 KM pairs: KM min {min(km):.2f}, KNM max {max(knm):.2f}")
-    assert _auc(km, knm) == 1.0
 
 
 @pytest.mark.xfail(strict=False, reason=(
     "with the global pre-alignment we find 21 congruent cells forward (19 reverse) of 24 cells "
     "with data at 25 µm, above the published 15-19 (cmcR at 6.25 µm); see docs/imaging.md"))
-def test_fadul_cmc_in_published_range(processed):
-    fad = _fadul(processed[0])
+def test_fadul_cmc_in_published_range(real):
+    fad = next(r for a, b, _, r in real[1]["fadul"] if {a, b} == {"fadul1-1_processed",
+                                                                "fadul1-2_processed"})
     assert 15 <= fad.cmc_count <= 19
 
 
-def test_real_raw(raw):
-    _, km, knm = raw
-    auc = _auc(km, knm)
-    print(f"raw (own preprocessing): {len(km)} KM, {len(knm)} KNM, AUC {auc:.3f}")
-    assert auc >= 0.95
+def test_raw_scans_rank_but_get_no_lr(real):
+    feats, out = real
+    cal = default_calibration()
+    km, knm = _split(out["raw"])
+    print(f"raw (own preprocessing): {len(km)} KM {km}, {len(knm)} KNM {knm}, AUC "
+          f"{_auc(km, knm):.3f}")
+    assert _auc(km, knm) >= 0.95
+    for a, b, _, _ in out["raw"]:
+        reason = cal.domain_reason(feats[a].meta, feats[b].meta)
+        assert reason and "raw scan" in reason
+
+
+def test_2d_image_and_mirror_get_no_misleading_lr(real, data_dir, tmp_path):
+    from skimage import io as skio
+
+    feats, _ = real
+    cal = default_calibration()
+    f = feats["fadul1-1_processed"]
+    # The processed surface saved as an 8-bit grey image and read back as an upload would be.
+    h = np.where(f.mask, f.heights, np.nan)
+    grey = np.nan_to_num((h - np.nanmin(h)) / np.ptp(h[f.mask]) * 254 + 1).astype(np.uint8)
+    skio.imsave(tmp_path / "g.png", grey, check_contrast=False)
+    img = extract_features(read_image(tmp_path / "g.png", f.pixel_um))
+    reason = cal.domain_reason(img.meta, feats["fadul1-2_processed"].meta)
+    print("2D image vs its mate:", reason)
+    assert reason and "2D image" in reason
+    mirror = extract_features(Surface(load_npz(data_dir / "fadul1-1_processed.npz")
+                                      .heights[:, ::-1], f.meta["native_pixel_um"],
+                                      f.meta["native_pixel_um"], {}))
+    r = compare(mirror, feats["fadul1-2_processed"])
+    print(f"mirrored fadul1-1 vs fadul1-2: score {r.score:.2f}, LR "
+          f"{cal.likelihood_ratio(r.score):.3g}")
+    assert cal.likelihood_ratio(r.score) < 1
 
 
 def test_synthetic_60x3():
@@ -129,3 +163,20 @@ def test_synthetic_60x3():
           f"top-10 {top10 / 180:.3f}")
     assert auc >= 0.99
     assert top10 / 180 >= 0.95
+
+
+def test_full_scan_stored_rotated_with_empty_corners(data_dir):
+    """A raw full scan rotated by 37 deg (NaN corners) is read as a full scan, not a crop
+    (cmc-1.1.0: EmptyScanError), and still matches its mate."""
+    from scipy import ndimage
+
+    s = load_npz(data_dir / "K013sA1_raw.npz")
+    m = np.isfinite(s.heights)
+    h = ndimage.rotate(np.where(m, s.heights, 0), 37.0, order=1, cval=0.0)
+    valid = ndimage.rotate(m.astype(float), 37.0, order=1, cval=0.0) > 0.999
+    rotated = extract_features(Surface(np.where(valid, h, np.nan), s.pixel_um_x, s.pixel_um_y))
+    mate = extract_features(load_npz(data_dir / "K013sA2_raw.npz"))
+    base = compare(extract_features(s), mate).score
+    r = compare(rotated, mate)
+    print(f"K013sA1_raw rotated 37 deg vs K013sA2_raw: {r.score:.2f} (unrotated {base:.2f})")
+    assert rotated.meta["geometry"] == "hough" and r.score > 0.8 * base

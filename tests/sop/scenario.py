@@ -107,11 +107,10 @@ def build(kit: LabKit, *, break_: str | None = None, calibration_due: date | Non
     with as_(manager):
         microscope = equipment.register(manager, code="MIC-01", name="Comparison microscope",
                                         kind="comparison_microscope")
-        due = calibration_due or (today - timedelta(days=1) if break_ == "EQUIPMENT-CALIBRATED"
-                                  else today + timedelta(days=170))
-        equipment.record_calibration(manager, microscope, kind="calibration",
-                                     performed_on=min(due, today) - timedelta(days=180),
-                                     due_on=due, is_passed=True, performed_by="MetroCal")
+        due = calibration_due or today + timedelta(days=170)
+        certificate = equipment.record_calibration(
+            manager, microscope, kind="calibration", performed_on=min(due, today)
+            - timedelta(days=180), due_on=due, is_passed=True, performed_by="MetroCal")
     with as_(tech):
         case = create_case(tech, submitting_agency="Central Police")
         items = [custody.receive(tech, case, kind="cartridge_case", from_agency="Central Police")
@@ -153,6 +152,11 @@ def build(kit: LabKit, *, break_: str | None = None, calibration_due: date | Non
             grant = next(a for a in _grants(version, examiner))
             personnel.revoke_authorisation(manager, grant, reason="found unqualified",
                                            revoked_on=today)
+        if break_ == "EQUIPMENT-CALIBRATED":
+            # The blocking rule refused a lapsed instrument at the start; a corrected record
+            # (the certificate actually ran out yesterday) shows up as a finding afterwards.
+            certificate.due_on = today - timedelta(days=1)
+            db.session.flush()
         if break_ == "SOP-EFFECTIVE":
             # Corrected record: the version actually came into force only tomorrow.
             version.effective_from = today + timedelta(days=1)

@@ -88,8 +88,8 @@ def test_step_without_value_label_is_422_naming_the_field(app, client):
     body = api.post(f"/sops/{sop['id']}/versions",
                     {"steps": [{"title": "Trigger pull", "is_value_required": True}]},
                     expect=422)
-    assert body["fields"] == {"steps": {"0": {"value_label": [
-        "Name the value the step must record."]}}}
+    # flat, as documented: a nested field is named by its path
+    assert body["fields"] == {"steps.0.value_label": ["Name the value the step must record."]}
 
 
 def _completed_exam(kit, client):

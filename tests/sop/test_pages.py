@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -43,6 +44,9 @@ def test_dashboard_export_and_drill_down(app):
     rows = list(csv.DictReader(io.StringIO(client.get("/quality/export?format=csv").text)))
     assert [(int(r["examination_id"]), r["compliant"], r["rule_ids"]) for r in rows] == [
         (exam_id, "no", "CUSTODY-HELD")]
+    # Timestamps say their zone: a spreadsheet in another zone must not shift them silently.
+    stamps = [rows[0][name] for name in ("performed_at", "completed_at", "released_at")]
+    assert all(datetime.fromisoformat(s).utcoffset() == timedelta(0) for s in stamps), stamps
     bad = client.get("/quality/export?start=yesterday")
     assert bad.status_code == 422 and "start must be a date" in bad.text
     other = make_lab().users["manager"].username

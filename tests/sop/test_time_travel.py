@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from ballistics.core import timeutil
+from ballistics.core.errors import Conflict
 from ballistics.extensions import db
 from sop.models import Finding
 from sop.services import examinations
@@ -32,10 +34,10 @@ def test_calibration_expiring_after_the_examination_is_no_finding(app, monkeypat
     monkeypatch.setattr("ballistics.core.timeutil.utcnow", lambda: later)
     monkeypatch.setattr("ballistics.evidence.custody.utcnow", lambda: later)
     examiner = kit.users["examiner"]
-    with as_(examiner):
-        second = examinations.start(examiner, sop_version_id=sc.version.id,
-                                    item_ids=sc.ids["items"][:1],
-                                    equipment_ids=[sc.ids["microscope"]])
+    with as_(examiner), pytest.raises(Conflict) as refused:
+        examinations.start(examiner, sop_version_id=sc.version.id,
+                           item_ids=sc.ids["items"][:1], equipment_ids=[sc.ids["microscope"]])
+    db.session.rollback()
     with as_(kit.users["manager"]):
         refresh_findings(kit.lab.id)
     db.session.commit()
@@ -43,8 +45,6 @@ def test_calibration_expiring_after_the_examination_is_no_finding(app, monkeypat
     # Judged 60 days later, the first examination is still compliant: on its own date the
     # calibration was current.
     assert rules(sc.exam.id) == []
-    # The same instrument used today (60 days on) is out of calibration.
-    assert rules(second.id) == ["EQUIPMENT-CALIBRATED"]
-    message = db.session.scalar(select(Finding.message).where(Finding.examination_id ==
-                                                              second.id))
-    assert f"was due for calibration on {now.date().isoformat()}" in message
+    # The same instrument cannot be used today (60 days on): it is out of calibration.
+    assert refused.value.code == "equipment_calibrated"
+    assert f"was due for calibration on {now.date().isoformat()}" in refused.value.message

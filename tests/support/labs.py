@@ -40,13 +40,14 @@ ROLES = {
 }
 
 
-def make_lab(extra_users: int = 0) -> LabKit:
-    """Create a lab, its users (``extra_users`` more examiners), tokens and a storage location.
+def make_lab(extra_users: int = 0, code: str | None = None) -> LabKit:
+    """Create a lab (``code``, or a random one), its users (``extra_users`` more examiners),
+    tokens and a storage location.
 
     Needs an app context; commits."""
     from ballistics.evidence.services import create_location
 
-    code = "L" + uuid.uuid4().hex[:8].upper()
+    code = code or "L" + uuid.uuid4().hex[:8].upper()
     roles = dict(ROLES)
     roles.update({f"extra{i}": [Role.EXAMINER] for i in range(extra_users)})
     with acting_as(None, None, "test"):

@@ -10,6 +10,7 @@ from bisect import bisect_right
 from datetime import timedelta
 
 from sop.models.examinations import ReviewKind, ReviewOutcome
+from sop.services.calibration import state_on
 from sop.services.compliance.facts import ExamFacts, LabFacts, upto
 from sop.services.compliance.registry import Severity, Violation, rule
 
@@ -124,32 +125,25 @@ def sop_acknowledged(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     return None
 
 
-@rule("EQUIPMENT-CALIBRATED", Severity.MAJOR, "Equipment in calibration",
-      "Every instrument used must have a passing calibration or performance check whose due "
-      "date had not passed on the day of the examination.")
+@rule("EQUIPMENT-CALIBRATED", Severity.BLOCKING, "Equipment in calibration",
+      "Every instrument used must be in service on the day of the examination: the latest "
+      "calibration and the latest performance check before then must have passed and not be "
+      "past their due dates. A failed check or a lapsed calibration takes the instrument out "
+      "of service until a passing record.", stage="start")
 def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     problems, evidence = [], []
     for eq_id in exam.equipment_ids:
         name = facts.equipment.get(eq_id, f"equipment {eq_id}")
-        done = upto(facts.calibrations.get(eq_id, []), exam.day, "performed_on")
-        if not done:
-            problems.append(f"{name} had no calibration record")
-            evidence.append({"equipment_id": eq_id})
+        state = state_on(facts.calibrations.get(eq_id, []), exam.day)
+        if state.usable:
             continue
-        last = done[-1]
-        if last.is_passed and last.due_on >= exam.day:
-            continue
-        entry = {"equipment_id": eq_id, "calibration_id": last.id, "kind": last.kind,
-                 "performed_on": _d(last.performed_on), "due_on": _d(last.due_on),
-                 "is_passed": last.is_passed}
-        if not last.is_passed:
-            problems.append(f"{name} failed its {last.kind.replace('_', ' ')} on "
-                            f"{_d(last.performed_on)}")
-            evidence.append(entry)
-        else:
-            problems.append(f"{name} was due for calibration on {_d(last.due_on)} "
-                            f"(record #{last.id})")
-            evidence.append(entry)
+        problems.append(f"{name} {state.reason}")
+        last = state.record
+        evidence.append({"equipment_id": eq_id, "state": state.state.value} if last is None
+                        else {"equipment_id": eq_id, "state": state.state.value,
+                              "calibration_id": last.id, "kind": last.kind,
+                              "performed_on": _d(last.performed_on), "due_on": _d(last.due_on),
+                              "is_passed": last.is_passed})
     if not problems:
         return None
     return Violation(f"On {_d(exam.day)}: " + "; ".join(problems) + ".",

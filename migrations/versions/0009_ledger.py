@@ -1,8 +1,8 @@
 """ledger: each lab's custody events and audit entries sealed into a Merkle-tree log with signed,
 witnessed checkpoints (issue 10); audit entries no longer chain per lab
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-26 08:14:22.590766
 
 New tables: ledger_logs, ledger_leaves, ledger_nodes, ledger_checkpoints, ledger_cosignatures
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0004'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

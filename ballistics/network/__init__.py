@@ -1,0 +1,15 @@
+"""The regional ballistic information network: lab nodes share features of scans through a
+regional hub, search what partners share, and exchange leads, each look signed, audited on both
+sides and kept. One codebase: ``APP_ROLE=lab`` (a national lab's node) or ``hub``."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from ballistics.core.domains import install
+    from ballistics.extensions import csrf
+    from ballistics.network import hub_api
+
+    install(app, __name__)
+    csrf.exempt(hub_api.bp)  # requests are signed by member labs, never cookie-borne
+    app.register_blueprint(hub_api.bp)

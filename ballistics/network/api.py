@@ -1,0 +1,102 @@
+"""A lab node's network API for its own users (bearer tokens): sharing policy, partner searches,
+leads and who looked at the lab's data."""
+
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import select
+
+from ballistics.auth.access import get_in_lab, require_role
+from ballistics.comparisons.models import Scan
+from ballistics.core.api import ApiBlueprint
+from ballistics.evidence.models import Case
+from ballistics.extensions import db
+from ballistics.network import node
+from ballistics.network import schemas as s
+from ballistics.network.models import NetworkAccess, PartnerLead, PartnerSearch
+from ballistics.network.permissions import MANAGE_SHARING
+
+bp = ApiBlueprint("network_api", __name__, url_prefix="/api/v1")
+TAGS = ["network"]
+
+
+def _policy_out(policy) -> dict:
+    return {"mode": policy.mode.value, "partners": policy.partners,
+            "offence_contains": policy.criteria.get("offence_contains", []),
+            "agency_contains": policy.criteria.get("agency_contains", [])}
+
+
+@bp.operation("/network/policy", summary="What the lab shares with the region", tags=TAGS,
+              errors=(403,))
+def policy_get():
+    require_role(g.api_user, MANAGE_SHARING, "see the sharing policy")
+    return _policy_out(node.policy_of(g.api_user.lab_id))
+
+
+@bp.operation("/network/policy", "PUT", summary="Set what the lab shares (applied at once)",
+              tags=TAGS, body=s.PolicyIn, errors=(403, 409, 422))
+def policy_put(data: dict):
+    return _policy_out(node.set_policy(g.api_user, **data))
+
+
+@bp.operation("/network/exclusions", "POST", summary="Never share a case (e.g. sealed)",
+              tags=TAGS, body=s.ExclusionIn, status=201, errors=(403, 404, 422))
+def exclusion_create(data: dict):
+    case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
+    exclusion = node.exclude_case(g.api_user, case, data["reason"])
+    return {"id": exclusion.id, "case_id": case.id}
+
+
+@bp.operation("/scans/<int:scan_id>/share/withdraw", "POST",
+              summary="Withdraw a shared record (removed from every later result)", tags=TAGS,
+              body=s.WithdrawShareIn, status=202, errors=(403, 404, 409, 422))
+def share_withdraw(scan_id: int, data: dict):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    shared = node.withdraw_scan(g.api_user, scan, data["reason"])
+    return {"scan_id": scan.id, "reference": shared.reference, "withdrawn": True}
+
+
+@bp.operation("/scans/<int:scan_id>/partner-searches", "POST",
+              summary="Search a scan against what partner labs share", tags=TAGS,
+              body=s.PartnerSearchIn, response=s.PartnerSearchOut, status=202,
+              errors=(403, 404, 409, 422))
+def partner_search_create(scan_id: int, data: dict):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    return node.start_partner_search(g.api_user, scan, k=data["k"])
+
+
+@bp.operation("/partner-searches/<int:search_id>", summary="A partner search and its candidates",
+              tags=TAGS, response=s.PartnerSearchOut, errors=(404,))
+def partner_search_get(search_id: int):
+    return get_in_lab(PartnerSearch, search_id, g.api_user, what="partner search")
+
+
+@bp.operation("/partner-searches/<int:search_id>/leads", "POST",
+              summary="Ask the owning lab about a candidate", tags=TAGS, body=s.LeadRequestIn,
+              response=s.PartnerLeadOut, status=201, errors=(403, 404, 409, 422))
+def lead_request(search_id: int, data: dict):
+    search = get_in_lab(PartnerSearch, search_id, g.api_user, what="partner search")
+    return node.request_lead(g.api_user, search, data["record"], data["note"])
+
+
+@bp.operation("/network/leads", summary="Leads asked by and of this lab", tags=TAGS,
+              response=s.PartnerLeadOut, many=True)
+def leads():
+    return db.session.scalars(select(PartnerLead).where(PartnerLead.lab_id == g.api_user.lab_id)
+                              .order_by(PartnerLead.id.desc())).all()
+
+
+@bp.operation("/network/leads/<int:lead_id>/answer", "POST",
+              summary="Answer a partner's lead on our record", tags=TAGS, body=s.LeadAnswerIn,
+              response=s.PartnerLeadOut, errors=(403, 404, 409, 422))
+def lead_answer(lead_id: int, data: dict):
+    return node.answer_lead(g.api_user, node.lead_in_lab(g.api_user, lead_id), data["status"],
+                            data["answer"])
+
+
+@bp.operation("/network/accesses", summary="Who looked at our data, and when", tags=TAGS,
+              response=s.AccessOut, many=True, errors=(403,))
+def accesses():
+    require_role(g.api_user, MANAGE_SHARING, "see who looked at the lab's data")
+    return db.session.scalars(select(NetworkAccess).where(
+        NetworkAccess.lab_id == g.api_user.lab_id).order_by(NetworkAccess.id.desc())).all()

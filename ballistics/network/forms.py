@@ -1,0 +1,50 @@
+"""Page forms of the network pages (collect input; the API's schemas load it)."""
+
+from __future__ import annotations
+
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+
+from ballistics.core.forms import PageForm
+from ballistics.network import schemas as s
+from ballistics.network.models import LeadStatus, ShareMode
+
+
+class PolicyForm(PageForm):
+    schema = s.PolicyIn
+    mode = SelectField("Share", validate_choice=False, choices=[
+        SelectChoice(ShareMode.NONE, "nothing"),
+        SelectChoice(ShareMode.ALL, "with every partner lab"),
+        SelectChoice(ShareMode.NAMED, "with the partner labs named below")])
+    partners = StringField("Partner labs (codes, comma-separated)")
+    offence_contains = StringField("Only cases whose offence mentions (comma-separated)")
+    agency_contains = StringField("Or whose submitting agency mentions (comma-separated)")
+
+
+class ExclusionForm(PageForm):
+    schema = s.ExclusionIn
+    case_id = SelectField("Case", coerce=str, default="", validate_choice=False)
+    reason = StringField("Reason (e.g. sealed investigation)")
+
+
+class LeadRequestForm(PageForm):
+    schema = s.LeadRequestIn
+    note = StringField("Note to the owning lab")
+
+
+class AnswerForm(PageForm):
+    schema = s.AnswerIn
+    status = SelectField("Answer", validate_choice=False, choices=[
+        SelectChoice(LeadStatus.DISCLOSED, "Disclose a contact and our case reference"),
+        SelectChoice(LeadStatus.EXHIBIT_REQUESTED,
+                     "Ask for the physical exhibit or a double cast first"),
+        SelectChoice(LeadStatus.DECLINED, "Decline")])
+    answer = TextAreaField("What we disclose, or why")
+
+
+class ButtonForm(PageForm):
+    """A button that posts: its CSRF token only."""
+
+
+def as_list(text: str | None) -> list[str]:
+    """"A, b ,c" -> ["A", "b", "c"]: list fields typed as one line on a page."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]

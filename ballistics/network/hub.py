@@ -1,0 +1,314 @@
+"""The hub's rules: members and keys, shared records, partner searches, leads and the inbox
+each member pulls. Called by the signed hub API (:mod:`.hub_api`), the hub's tasks and its
+command line. Services only flush; the request or task commits."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import or_, select
+
+from ballistics import imaging
+from ballistics.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from ballistics.core.timeutil import utcnow
+from ballistics.extensions import db
+from ballistics.network.models import (
+    EventKind,
+    HubEvent,
+    HubFeatureBlob,
+    HubLead,
+    HubMember,
+    HubMemberKey,
+    HubRecord,
+    HubSearch,
+    LeadStatus,
+    MemberStatus,
+    SearchState,
+)
+from ballistics.outbox.services import enqueue
+
+#: answers an owner may give a lead
+ANSWERS = (LeadStatus.DISCLOSED, LeadStatus.EXHIBIT_REQUESTED, LeadStatus.DECLINED)
+
+
+def key_id_for(code: str, public_key: bytes) -> str:
+    """The RFC 9421 key id of a member's key: the lab code and 8 hex digits of its SHA-256."""
+    return f"{code}:{hashlib.sha256(public_key).hexdigest()[:8]}"
+
+
+# -- members and keys (the hub administrator, from the command line) -----------------------
+
+
+def add_member(code: str, name: str, public_key: bytes, country: str = "") -> HubMember:
+    if db.session.scalar(select(HubMember).where(HubMember.code == code)) is not None:
+        raise Conflict(f"Lab {code} is already a member; use add-key to rotate its key.",
+                       code="member_exists")
+    member = HubMember(code=code, name=name, country=country)
+    db.session.add(member)
+    db.session.flush()
+    add_key(member, public_key)
+    return member
+
+
+def member(code: str) -> HubMember:
+    found = db.session.scalar(select(HubMember).where(HubMember.code == code))
+    if found is None:
+        raise NotFound(f"No member lab {code}.")
+    return found
+
+
+def add_key(member_: HubMember, public_key: bytes, *, retire_others: bool = True
+            ) -> HubMemberKey:
+    """Register a member's new key; the older ones are retired (kept on record, refused)."""
+    if len(public_key) != 32:
+        raise Unprocessable("An Ed25519 public key is 32 bytes.", fields={"key": ["32 bytes."]})
+    now = utcnow()
+    if retire_others:
+        for old in member_.keys:
+            if old.retired_at is None:
+                old.retired_at = now
+    key = HubMemberKey(member=member_, key_id=key_id_for(member_.code, public_key),
+                       public_key=public_key, added_at=now)
+    db.session.add(key)
+    db.session.flush()
+    return key
+
+
+def revoke(member_: HubMember, reason: str) -> None:
+    member_.status, member_.revoked_at, member_.revoked_reason = (
+        MemberStatus.REVOKED, utcnow(), reason)
+
+
+def reinstate(member_: HubMember) -> None:
+    member_.status, member_.revoked_at, member_.revoked_reason = MemberStatus.ACTIVE, None, ""
+
+
+# -- shared records --------------------------------------------------------------------------
+
+
+def _record(owner: str, record_id: int) -> HubRecord | None:
+    return db.session.scalar(select(HubRecord).where(HubRecord.owner_code == owner,
+                                                     HubRecord.record_id == record_id))
+
+
+def store_record(owner: HubMember, data: dict) -> tuple[HubRecord, bool]:
+    """Store or update a shared record; a delivery of a version already held is a duplicate
+    (the node retries until it hears back), answered without a change."""
+    record = _record(owner.code, data["record_id"])
+    if record is not None and record.version >= data["version"]:
+        return record, False
+    features = data["features"]
+    sha = hashlib.sha256(features).hexdigest()
+    if db.session.get(HubFeatureBlob, sha) is None:
+        db.session.add(HubFeatureBlob(sha256=sha, data=features))
+    fields = {k: data[k] for k in ("reference", "version", "algorithm_version", "region",
+                                   "calibre", "firing_pin_shape", "breech_face_class",
+                                   "shared_with", "signature", "scanned_at")}
+    if record is None:
+        record = HubRecord(owner_code=owner.code, record_id=data["record_id"],
+                           features_sha256=sha, **fields)
+        db.session.add(record)
+    else:
+        for name, value in fields.items():
+            setattr(record, name, value)
+        record.features_sha256, record.withdrawn_at = sha, None
+    db.session.flush()
+    return record, True
+
+
+def withdraw_record(owner: HubMember, record_id: int, version: int) -> bool:
+    record = _record(owner.code, record_id)
+    if record is None or record.version >= version:
+        return False
+    record.version, record.withdrawn_at = version, utcnow()
+    return True
+
+
+def apply_batch(owner: HubMember, operations: list[dict]) -> list[dict]:
+    """A node's deliveries in the order it wrote them (each one idempotent by version)."""
+    results = []
+    for op in operations:
+        if op["op"] == "publish":
+            record, stored = store_record(owner, op["record"])
+            results.append({"record_id": record.record_id, "stored": stored})
+        else:
+            results.append({"record_id": op["record_id"], "stored": withdraw_record(
+                owner, op["record_id"], op["version"])})
+    return results
+
+
+def _admissible(requester: str, search: HubSearch):
+    """Records a member may search: current, same algorithm version, region and calibre (or no
+    calibre recorded), shared with everyone or with the requester, or its own."""
+    stmt = select(HubRecord.id, HubRecord.signature).where(
+        HubRecord.withdrawn_at.is_(None), HubRecord.algorithm_version == search.algorithm_version,
+        HubRecord.region == search.region)
+    if search.calibre:
+        stmt = stmt.where(or_(HubRecord.calibre == search.calibre, HubRecord.calibre == ""))
+    rows = db.session.execute(stmt.add_columns(HubRecord.shared_with, HubRecord.owner_code)).all()
+    return [(rid, sig) for rid, sig, shared, owner in rows
+            if owner == requester or "*" in shared or requester in shared]
+
+
+# -- partner searches ------------------------------------------------------------------------
+
+
+def submit_search(requester: HubMember, data: dict) -> tuple[HubSearch, bool]:
+    existing = db.session.scalar(select(HubSearch).where(
+        HubSearch.requester_code == requester.code, HubSearch.request_ref == data["request_ref"]))
+    if existing is not None:
+        return existing, False
+    search = HubSearch(requester_code=requester.code, **data)
+    db.session.add(search)
+    db.session.flush()
+    enqueue("network.hub_run_search", search.id)
+    return search, True
+
+
+def get_search(requester: HubMember, search_id: int) -> HubSearch:
+    search = db.session.get(HubSearch, search_id)
+    if search is None or search.requester_code != requester.code:
+        raise NotFound(f"No search {search_id} of lab {requester.code}.")
+    return search
+
+
+def run_search(search_id: int) -> HubSearch:
+    """Both stages over the admissible shared records; the candidates name the owning lab and
+    its opaque reference, with the score and likelihood ratio, never more. Each owner whose
+    records came back is told who searched (an access event in its inbox)."""
+    from ballistics.comparisons import validation
+
+    search = db.session.get(HubSearch, search_id)
+    search.status = SearchState.RUNNING
+    rows = _admissible(search.requester_code, search)
+    search.n_references = len(rows)
+    top: list[tuple[int, float]] = []
+    if rows:
+        index = imaging.SignatureIndex()
+        index.add([r[0] for r in rows], np.stack([np.frombuffer(r[1], np.float32) for r in rows]))
+        top = [(int(i), float(s)) for i, s in
+               index.search(np.frombuffer(search.signature, np.float32), search.k)]
+    query = imaging.features_from_bytes(search.features)
+    records = {r.id: r for r in db.session.scalars(
+        select(HubRecord).where(HubRecord.id.in_([i for i, _ in top])))}
+    blobs = {b.sha256: b.data for b in db.session.scalars(select(HubFeatureBlob).where(
+        HubFeatureBlob.sha256.in_({r.features_sha256 for r in records.values()})))}
+    found = []
+    for record_id, similarity in top:
+        record = records[record_id]
+        reference = imaging.features_from_bytes(blobs[record.features_sha256])
+        result = imaging.compare(query, reference)
+        # Outside the calibration's domain (e.g. 2D images, raw scans) the score goes alone.
+        lr, note = validation.likelihood_ratio(result.score, query.meta, reference.meta,
+                                               search.region)
+        found.append({"record": record.id, "owner": record.owner_code,
+                      "reference": record.reference, "calibre": record.calibre,
+                      "score": result.score, "cmc_count": result.cmc_count,
+                      "signature_similarity": similarity, "likelihood_ratio": lr,
+                      "lr_note": note})
+    found.sort(key=lambda c: (-c["score"], -c["signature_similarity"]))
+    for rank, candidate in enumerate(found, start=1):
+        candidate["rank"] = rank
+    search.candidates, search.status, search.finished_at = found, SearchState.DONE, utcnow()
+    owners: dict[str, list[str]] = {}
+    for candidate in found:
+        if candidate["owner"] != search.requester_code:
+            owners.setdefault(candidate["owner"], []).append(candidate["reference"])
+    for owner, references in sorted(owners.items()):
+        _event(owner, EventKind.ACCESS, {"partner": search.requester_code, "search": search.id,
+                                         "references": references,
+                                         "at": search.finished_at.isoformat()})
+    return search
+
+
+def fail_search(search_id: int, reason: str) -> None:
+    search = db.session.get(HubSearch, search_id)
+    if search is not None:
+        search.status, search.error, search.finished_at = SearchState.FAILED, reason, utcnow()
+
+
+# -- leads -----------------------------------------------------------------------------------
+
+
+def _event(member_code: str, kind: EventKind, body: dict) -> None:
+    db.session.add(HubEvent(member_code=member_code, kind=kind, body=body))
+
+
+def _lead_body(lead: HubLead) -> dict:
+    return {"lead": lead.id, "requester": lead.requester_code, "owner": lead.owner_code,
+            "reference": lead.record.reference, "record_id": lead.record.record_id,
+            "score": lead.score, "likelihood_ratio": lead.likelihood_ratio, "note": lead.note,
+            "status": lead.status.value, "answer": lead.answer,
+            "due_at": lead.due_at.isoformat(), "request_ref": lead.request_ref}
+
+
+def create_lead(requester: HubMember, data: dict) -> tuple[HubLead, bool]:
+    """The requesting lab's examiner asks the owner about a candidate of its search."""
+    existing = db.session.scalar(select(HubLead).where(
+        HubLead.requester_code == requester.code, HubLead.request_ref == data["request_ref"]))
+    if existing is not None:
+        return existing, False
+    search = get_search(requester, data["search_id"])
+    candidate = next((c for c in search.candidates if c["record"] == data["record"]), None)
+    if candidate is None:
+        raise Unprocessable(f"Record {data['record']} is not a candidate of search {search.id}.",
+                            fields={"record": ["Not a candidate of this search."]})
+    if candidate["owner"] == requester.code:
+        raise Unprocessable("That record is your own lab's; look it up at home.",
+                            fields={"record": ["Your own record."]})
+    record = db.session.get(HubRecord, candidate["record"])
+    if record.withdrawn_at is not None:
+        raise Conflict(f"Record {record.reference} was withdrawn by {record.owner_code}.",
+                       code="withdrawn")
+    now = utcnow()
+    lead = HubLead(search_id=search.id, record=record, requester_code=requester.code,
+                   request_ref=data["request_ref"], owner_code=record.owner_code,
+                   score=candidate["score"], likelihood_ratio=candidate["likelihood_ratio"],
+                   note=data.get("note", ""), created_at=now,
+                   due_at=now + timedelta(hours=current_app.config["NETWORK_LEAD_HOURS"]))
+    db.session.add(lead)
+    db.session.flush()
+    _event(lead.owner_code, EventKind.LEAD, _lead_body(lead))
+    return lead, True
+
+
+def answer_lead(owner: HubMember, lead_id: int, status: str, answer: str) -> HubLead:
+    lead = db.session.get(HubLead, lead_id)
+    if lead is None or lead.owner_code != owner.code:
+        raise NotFound(f"No lead {lead_id} for lab {owner.code}.")
+    if lead.status not in (LeadStatus.OPEN, LeadStatus.EXHIBIT_REQUESTED):
+        raise Conflict(f"Lead {lead.id} is already {lead.status.value.replace('_', ' ')}.",
+                       code="lead_closed")
+    if LeadStatus(status) not in ANSWERS:
+        raise Unprocessable("Answer with disclosed, exhibit_requested or declined.",
+                            fields={"status": ["Not an answer."]})
+    lead.status, lead.answer, lead.answered_at = LeadStatus(status), answer, utcnow()
+    _event(lead.requester_code, EventKind.ANSWER, _lead_body(lead))
+    return lead
+
+
+def expire_leads(now: datetime | None = None) -> int:
+    """Open leads past their due date expire; both labs are told."""
+    now = now or utcnow()
+    overdue = db.session.scalars(select(HubLead).where(HubLead.status == LeadStatus.OPEN,
+                                                       HubLead.due_at < now)).all()
+    for lead in overdue:
+        lead.status = LeadStatus.EXPIRED
+        for code in (lead.requester_code, lead.owner_code):
+            _event(code, EventKind.EXPIRED, _lead_body(lead))
+    return len(overdue)
+
+
+def inbox(member_: HubMember, after: int, limit: int) -> list[HubEvent]:
+    return list(db.session.scalars(select(HubEvent).where(
+        HubEvent.member_code == member_.code, HubEvent.id > after)
+        .order_by(HubEvent.id).limit(limit)))
+
+
+def require_member(member_: HubMember, code: str) -> None:
+    if member_.code != code:
+        raise Forbidden(f"Lab {member_.code} cannot act for lab {code}.", code="not_your_lab")
+

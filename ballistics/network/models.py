@@ -1,0 +1,373 @@
+"""Regional network records.
+
+At the **hub** (``APP_ROLE=hub``): member labs and their public keys, the nonces seen (replay
+protection), the records labs share (features, signature, class characteristics, an opaque
+reference, the owner's code, dates: never case numbers, item descriptions, names or images),
+partner searches with their candidates, leads, and the access events each owner is told of.
+
+At a **lab node** (``APP_ROLE=lab``): the lab's sharing policy and exclusions, what it has
+shared, its partner searches, leads in both directions, and who looked at its data.
+
+Both sets of tables exist in every database (one schema, one migration history); each role
+uses its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from ballistics.core.enums import db_enum
+from ballistics.core.timeutil import utcnow
+from ballistics.extensions import db
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    #: refused on every request from then on (keys compromised, lab left the network)
+    REVOKED = "revoked"
+
+
+class ShareMode(StrEnum):
+    #: nothing leaves the lab
+    NONE = "none"
+    #: every partner lab may search what the rules select
+    ALL = "all"
+    #: only the partner labs named in the policy
+    NAMED = "named"
+
+
+class SearchState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LeadStatus(StrEnum):
+    #: waiting for the owning lab's examiner
+    OPEN = "open"
+    #: the owner disclosed a contact and case reference
+    DISCLOSED = "disclosed"
+    #: the owner asks for the physical exhibit or a double cast first
+    EXHIBIT_REQUESTED = "exhibit_requested"
+    DECLINED = "declined"
+    #: nobody answered in time
+    EXPIRED = "expired"
+
+
+class LeadDirection(StrEnum):
+    #: a partner found our record
+    INCOMING = "incoming"
+    #: we found a partner's record
+    OUTGOING = "outgoing"
+
+
+class EventKind(StrEnum):
+    #: a partner asks the member about one of its records
+    LEAD = "lead"
+    #: the owner answered the member's lead
+    ANSWER = "answer"
+    #: a lead passed its due date unanswered
+    EXPIRED = "expired"
+    #: a partner's search returned the member's records
+    ACCESS = "access"
+
+
+class AccessKind(StrEnum):
+    #: a partner's search returned our record
+    SEARCH = "search"
+    #: a partner asked about our record (a lead)
+    LEAD = "lead"
+    #: we answered a lead (disclosed, asked for the exhibit, declined)
+    ANSWER = "answer"
+
+
+# -- hub -----------------------------------------------------------------------------------
+
+
+class HubMember(db.Model):
+    """A lab registered at the hub."""
+
+    __tablename__ = "hub_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(80), default="")
+    status: Mapped[MemberStatus] = mapped_column(db_enum(MemberStatus),
+                                                 default=MemberStatus.ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+
+    keys: Mapped[list[HubMemberKey]] = relationship(order_by="HubMemberKey.id",
+                                                    back_populates="member")
+
+
+class HubMemberKey(db.Model):
+    """One of a member's Ed25519 public keys; rotation retires the old one (kept on record)."""
+
+    __tablename__ = "hub_member_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("hub_members.id"), index=True)
+    #: the RFC 9421 ``keyid``: "<lab code>:<8 hex digits of the key's SHA-256>"
+    key_id: Mapped[str] = mapped_column(String(40), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+    member: Mapped[HubMember] = relationship(back_populates="keys")
+
+
+class SeenNonce(db.Model):
+    """Nonces of accepted requests, kept for the freshness window so a replay is refused."""
+
+    __tablename__ = "hub_seen_nonces"
+    __table_args__ = (UniqueConstraint("key_id", "nonce"),)
+    __audit__ = False  # protocol state, not a lab record
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    nonce: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class HubRecord(db.Model):
+    """A record a lab shares: what a search needs, nothing that names a case or a person."""
+
+    __tablename__ = "hub_records"
+    __table_args__ = (UniqueConstraint("owner_code", "record_id"),
+                      Index("ix_hub_records_admissible", "algorithm_version", "region",
+                            "calibre"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_code: Mapped[str] = mapped_column(String(16), index=True)
+    #: the owner's own id for the record (its node maps it back to the scan)
+    record_id: Mapped[int]
+    #: what partners see: an opaque reference chosen by the owner
+    reference: Mapped[str] = mapped_column(String(40))
+    #: the owner's version; a delivery with an older or equal version is a duplicate
+    version: Mapped[int]
+    algorithm_version: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(20))
+    calibre: Mapped[str] = mapped_column(String(40), default="")
+    firing_pin_shape: Mapped[str] = mapped_column(String(40), default="")
+    breech_face_class: Mapped[str] = mapped_column(String(40), default="")
+    #: labs allowed to see it: ["*"] for every member, else their codes
+    shared_with: Mapped[list] = mapped_column(JSON, default=list)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the full features, stored once per content in hub_feature_blobs
+    features_sha256: Mapped[str] = mapped_column(ForeignKey("hub_feature_blobs.sha256"))
+    #: when the owner scanned it (from the owner), and when the hub received it
+    scanned_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class HubFeatureBlob(db.Model):
+    """Full features of shared records, once per content (stage 2 loads them by the top K)."""
+
+    __tablename__ = "hub_feature_blobs"
+    __audit__ = False  # derived data; the record that points to it is audited
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class HubSearch(db.Model):
+    """A partner search run on the hub's workers for a requesting lab."""
+
+    __tablename__ = "hub_searches"
+    __table_args__ = (UniqueConstraint("requester_code", "request_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_code: Mapped[str] = mapped_column(String(16), index=True)
+    #: the requester's own search id (idempotent submission)
+    request_ref: Mapped[int]
+    algorithm_version: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(20))
+    calibre: Mapped[str] = mapped_column(String(40), default="")
+    k: Mapped[int] = mapped_column(default=50)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    features: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    status: Mapped[SearchState] = mapped_column(db_enum(SearchState), default=SearchState.QUEUED)
+    error: Mapped[str] = mapped_column(Text, default="")
+    n_references: Mapped[int] = mapped_column(default=0)
+    #: [{"record": hub record id, "owner": code, "reference": ..., "score", "lr", ...}]
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class HubLead(db.Model):
+    """A requesting lab's examiner asks the owner about a candidate; the owner answers."""
+
+    __tablename__ = "hub_leads"
+    __table_args__ = (UniqueConstraint("requester_code", "request_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("hub_searches.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("hub_records.id"))
+    requester_code: Mapped[str] = mapped_column(String(16), index=True)
+    #: the requester's own lead id (idempotent)
+    request_ref: Mapped[int]
+    owner_code: Mapped[str] = mapped_column(String(16), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    likelihood_ratio: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[LeadStatus] = mapped_column(db_enum(LeadStatus), default=LeadStatus.OPEN)
+    #: what the owner chose to disclose (a contact, a case reference), or why not
+    answer: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+
+    record: Mapped[HubRecord] = relationship()
+
+
+class HubEvent(db.Model):
+    """What a member lab must be told and pulls from its inbox: a lead for it, an answer to
+    its lead, a search that returned its records. Positions per member are its cursor."""
+
+    __tablename__ = "hub_events"
+    __table_args__ = (Index("ix_hub_events_member_id", "member_code", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_code: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[EventKind] = mapped_column(db_enum(EventKind))
+    body: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- lab node ------------------------------------------------------------------------------
+
+
+class SharePolicy(db.Model):
+    """What the lab shares with the region, decided by its manager."""
+
+    __tablename__ = "share_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), unique=True)
+    mode: Mapped[ShareMode] = mapped_column(db_enum(ShareMode), default=ShareMode.NONE)
+    #: partner lab codes (mode "named")
+    partners: Mapped[list] = mapped_column(JSON, default=list)
+    #: rules; a scan is shared when its case matches any (empty: every open-case scan), e.g.
+    #: {"offence_contains": ["trafficking"], "agency_contains": ["border"]}
+    criteria: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ShareExclusion(db.Model):
+    """A case (e.g. a sealed investigation) or one scan (a withdrawn record) never shared,
+    whatever the policy says."""
+
+    __tablename__ = "share_exclusions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SharedScan(db.Model):
+    """A scan this lab has published to the hub (or withdrawn); its version orders deliveries."""
+
+    __tablename__ = "shared_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), unique=True)
+    #: the opaque reference partners see, e.g. "DEMO-7K2Q9X"
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+    shared_with: Mapped[list] = mapped_column(JSON, default=list)
+    is_withdrawn: Mapped[bool] = mapped_column(default=False)
+    shared_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+
+class PartnerSearch(db.Model):
+    """A search of one of our scans against the regional pool, run by the hub."""
+
+    __tablename__ = "partner_searches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), index=True)
+    k: Mapped[int] = mapped_column(default=50)
+    status: Mapped[SearchState] = mapped_column(db_enum(SearchState), default=SearchState.QUEUED)
+    error: Mapped[str] = mapped_column(Text, default="")
+    hub_search_id: Mapped[int | None]
+    n_references: Mapped[int] = mapped_column(default=0)
+    #: the hub's answer: owner code, opaque reference, score, LR; never more
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class PartnerLead(db.Model):
+    """A lead as this lab sees it: one we asked (outgoing) or one asked of us (incoming)."""
+
+    __tablename__ = "partner_leads"
+    __table_args__ = (UniqueConstraint("lab_id", "direction", "hub_lead_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    direction: Mapped[LeadDirection] = mapped_column(db_enum(LeadDirection))
+    #: the hub's id once the hub has it (outgoing leads wait for delivery)
+    hub_lead_id: Mapped[int | None]
+    #: the other lab
+    partner_code: Mapped[str] = mapped_column(String(16))
+    #: outgoing: our search and the candidate's opaque reference; incoming: our scan
+    search_id: Mapped[int | None] = mapped_column(ForeignKey("partner_searches.id"))
+    reference: Mapped[str] = mapped_column(String(40), default="")
+    scan_id: Mapped[int | None] = mapped_column(ForeignKey("scans.id"))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    likelihood_ratio: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[LeadStatus] = mapped_column(db_enum(LeadStatus), default=LeadStatus.OPEN)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+
+class NetworkAccess(db.Model):
+    """Who looked at our data: one row per hub event about our records."""
+
+    __tablename__ = "network_accesses"
+    __table_args__ = (UniqueConstraint("lab_id", "hub_event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    hub_event_id: Mapped[int]
+    kind: Mapped[AccessKind] = mapped_column(db_enum(AccessKind))
+    partner_code: Mapped[str] = mapped_column(String(16))
+    #: our references involved
+    references: Mapped[list] = mapped_column(JSON, default=list)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NodeCursor(db.Model):
+    """How far this lab has read its hub inbox."""
+
+    __tablename__ = "network_cursors"
+    __audit__ = False
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), primary_key=True,
+                                        autoincrement=False)
+    last_event_id: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,204 @@
+"""Schemas of the hub's wire API (node to hub) and of the node's own API (examiners)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from marshmallow import ValidationError, validate, validates_schema
+
+from ballistics.comparisons.models import Region
+from ballistics.core import fields
+from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
+from ballistics.network.models import LeadStatus, ShareMode
+
+_code = validate.Regexp(r"^[A-Z0-9-]{2,16}$", error="A lab code (A-Z, 0-9, -).")
+
+
+class Base64(fields.Field):
+    """Bytes on the wire as standard base64 text."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else base64.b64encode(value).decode()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Base64 text expected.")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValidationError("Not valid base64.") from exc
+
+
+# -- node -> hub -------------------------------------------------------------------------------
+
+
+class RecordIn(BaseSchema):
+    record_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    reference = fields.String(required=True, validate=validate.Length(min=4, max=40))
+    algorithm_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    region = fields.String(required=True, validate=one_of(*Region))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    firing_pin_shape = fields.String(load_default="", validate=validate.Length(max=40))
+    breech_face_class = fields.String(load_default="", validate=validate.Length(max=40))
+    shared_with = fields.List(fields.String(validate=validate.Length(min=1, max=16)),
+                              required=True, validate=validate.Length(min=1, max=200))
+    scanned_at = fields.NaiveDateTime(required=True)
+    signature = Base64(required=True)
+    features = Base64(required=True)
+
+
+class WithdrawIn(BaseSchema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class OperationIn(BaseSchema):
+    """One step of a batch: publish a record (``record``) or withdraw one (``record_id`` and
+    ``version``)."""
+
+    op = fields.String(required=True, validate=validate.OneOf(["publish", "withdraw"]))
+    record = fields.Nested(RecordIn, load_default=None)
+    record_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _complete(self, data, **_kwargs):
+        if data["op"] == "publish" and data["record"] is None:
+            raise ValidationError("A publish carries its record.", "record")
+        if data["op"] == "withdraw" and (data["record_id"] is None or data["version"] is None):
+            raise ValidationError("A withdrawal names record_id and version.", "record_id")
+
+
+class BatchIn(BaseSchema):
+    operations = fields.List(fields.Nested(OperationIn), required=True,
+                             validate=validate.Length(min=1, max=100))
+
+
+class BatchOut(BaseSchema):
+    results = fields.List(fields.Dict())
+
+
+class SearchIn(BaseSchema):
+    request_ref = fields.Integer(required=True, validate=validate.Range(min=1))
+    algorithm_version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    region = fields.String(required=True, validate=one_of(*Region))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    k = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    signature = Base64(required=True)
+    features = Base64(required=True)
+
+
+class LeadIn(BaseSchema):
+    request_ref = fields.Integer(required=True, validate=validate.Range(min=1))
+    search_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    record = fields.Integer(required=True, validate=validate.Range(min=1))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AnswerIn(BaseSchema):
+    status = fields.String(required=True, validate=one_of(
+        LeadStatus.DISCLOSED, LeadStatus.EXHIBIT_REQUESTED, LeadStatus.DECLINED))
+    answer = fields.String(load_default="", validate=validate.Length(max=4000))
+
+
+class InboxQuery(BaseSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+
+
+class Stored(BaseSchema):
+    id = fields.Integer()
+    stored = fields.Boolean()
+
+
+class HubSearchOut(BaseSchema):
+    id = fields.Integer()
+    status = fields.String()
+    error = fields.String()
+    n_references = fields.Integer()
+    candidates = fields.List(fields.Dict())
+    finished_at = UtcDateTime(allow_none=True)
+
+
+class HubLeadOut(BaseSchema):
+    id = fields.Integer()
+    status = fields.String()
+    due_at = UtcDateTime()
+
+
+class EventOut(BaseSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    body = fields.Dict()
+    created_at = UtcDateTime()
+
+
+# -- examiners and managers at a node -----------------------------------------------------------
+
+
+class PolicyIn(BaseSchema):
+    mode = fields.String(required=True, validate=one_of(*ShareMode))
+    partners = fields.List(fields.String(validate=_code), load_default=list,
+                           validate=validate.Length(max=200))
+    offence_contains = fields.List(fields.String(validate=validate.Length(min=2, max=80)),
+                                   load_default=list, validate=validate.Length(max=50))
+    agency_contains = fields.List(fields.String(validate=validate.Length(min=2, max=80)),
+                                  load_default=list, validate=validate.Length(max=50))
+
+
+class ExclusionIn(BaseSchema):
+    case_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class WithdrawShareIn(BaseSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class PartnerSearchIn(BaseSchema):
+    k = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class PartnerSearchOut(BaseSchema):
+    id = fields.Integer()
+    scan_id = fields.Integer()
+    status = fields.String()
+    error = fields.String()
+    n_references = fields.Integer()
+    candidates = fields.List(fields.Dict())
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
+
+
+class LeadRequestIn(BaseSchema):
+    record = fields.Integer(required=True, validate=validate.Range(min=1))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class LeadAnswerIn(AnswerIn):
+    pass
+
+
+class PartnerLeadOut(BaseSchema):
+    id = fields.Integer()
+    direction = fields.String()
+    partner_code = fields.String()
+    reference = fields.String()
+    scan_id = fields.Integer(allow_none=True)
+    score = fields.Float()
+    likelihood_ratio = fields.Float(allow_none=True)
+    note = fields.String()
+    status = fields.String()
+    answer = fields.String()
+    due_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    answered_at = UtcDateTime(allow_none=True)
+
+
+class AccessOut(BaseSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    partner_code = fields.String()
+    references = fields.List(fields.String())
+    occurred_at = UtcDateTime()

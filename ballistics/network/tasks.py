@@ -1,0 +1,137 @@
+"""Network tasks. At a lab node: deliver to the hub in order, submit and follow partner
+searches, pull the inbox, keep what is shared in line with the policy. At the hub: run partner
+searches, expire unanswered leads, forget old nonces. Each does nothing in the other role."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+from ballistics.core.celery import task
+from ballistics.core.context import acting_as
+from ballistics.core.timeutil import utcnow
+from ballistics.extensions import db
+from ballistics.network import hub, node, trust
+from ballistics.network.models import PartnerSearch, SearchState
+
+BEAT_SCHEDULE = {
+    "network-deliver": {"task": "network.deliver", "schedule": 30.0},
+    "network-pull": {"task": "network.pull", "schedule": 30.0},
+    "network-sync": {"task": "network.sync", "schedule": 300.0},
+    "network-hub-expire-leads": {"task": "network.hub_expire_leads", "schedule": 3600.0},
+    "network-hub-forget-nonces": {"task": "network.hub_forget_nonces", "schedule": 600.0},
+}
+
+
+def _role() -> str:
+    return current_app.config["APP_ROLE"]
+
+
+def _node_ready() -> bool:
+    cfg = current_app.config
+    return _role() == "lab" and bool(cfg["NETWORK_HUB_URL"] and cfg["NETWORK_LAB"])
+
+
+# -- lab node --------------------------------------------------------------------------------
+
+
+@task("network.deliver", acks_late=False)
+def deliver() -> dict:
+    """Send what waits for the hub, in order (also every 30 s by beat)."""
+    if not _node_ready():
+        return {"skipped": "not a connected lab node"}
+    sent, failed = node.deliver()
+    return {"sent": sent, "failed": failed}
+
+
+@task("network.sync", acks_late=False)
+def sync() -> dict:
+    if not _node_ready():
+        return {"skipped": "not a connected lab node"}
+    lab = node.node_lab()
+    with acting_as(None, lab.id, "task:network.sync"):
+        counts = node.sync_shares(lab.id)
+        db.session.commit()
+    return counts
+
+
+@task("network.pull", acks_late=False)
+def pull() -> dict:
+    if not _node_ready():
+        return {"skipped": "not a connected lab node"}
+    lab = node.node_lab()
+    with acting_as(None, lab.id, "task:network.pull"):
+        count = node.pull()
+        db.session.commit()
+    return {"events": count}
+
+
+def _search_gave_up(exc: BaseException, search_id: int) -> None:
+    node.fail_search(search_id, f"The hub could not be reached or refused the search: {exc}")
+
+
+@task("network.submit_search", on_give_up=_search_gave_up, retry_on=(OSError,))
+def submit_search(search_id: int) -> str:
+    search = db.session.get(PartnerSearch, search_id)
+    if search is None or search.status != SearchState.QUEUED:
+        return "skipped"
+    with acting_as(search.created_by_id, search.lab_id, "task:network.submit_search"):
+        node.submit_search(search)
+        db.session.commit()
+    poll_search.apply_async((search_id,), countdown=1)
+    return "submitted"
+
+
+@task("network.poll_search", on_give_up=_search_gave_up, retry_on=(OSError,))
+def poll_search(search_id: int) -> str:
+    search = db.session.get(PartnerSearch, search_id)
+    if search is None or search.status != SearchState.RUNNING:
+        return "skipped"
+    with acting_as(search.created_by_id, search.lab_id, "task:network.poll_search"):
+        if node.poll_search(search):
+            db.session.commit()
+            return search.status.value
+        limit = timedelta(seconds=current_app.config["NETWORK_SEARCH_TIMEOUT"])
+        if utcnow() - search.created_at > limit:
+            node.fail_search(search.id, f"The hub did not answer within {limit.seconds} s.")
+            db.session.commit()
+            return "timed out"
+    poll_search.apply_async((search_id,), countdown=1)
+    return "waiting"
+
+
+# -- hub -------------------------------------------------------------------------------------
+
+
+def _hub_search_gave_up(exc: BaseException, search_id: int) -> None:
+    hub.fail_search(search_id, f"{type(exc).__name__}: {exc}")
+
+
+@task("network.hub_run_search", on_give_up=_hub_search_gave_up)
+def hub_run_search(search_id: int) -> str:
+    with acting_as(None, None, "task:network.hub_run_search"):
+        search = hub.run_search(search_id)
+        db.session.commit()
+    return f"{len(search.candidates)} candidates"
+
+
+@task("network.hub_expire_leads", acks_late=False)
+def hub_expire_leads() -> dict:
+    if _role() != "hub":
+        return {"skipped": "not the hub"}
+    with acting_as(None, None, "task:network.hub_expire_leads"):
+        expired = hub.expire_leads()
+        db.session.commit()
+    return {"expired": expired}
+
+
+@task("network.hub_forget_nonces", acks_late=False)
+def hub_forget_nonces() -> dict:
+    if _role() != "hub":
+        return {"skipped": "not the hub"}
+    forgotten = trust.forget_old_nonces()
+    db.session.commit()
+    return {"forgotten": forgotten}
+
+

@@ -1,0 +1,235 @@
+"""Network pages. At a lab node: the network overview (sharing policy, exclusions, leads, who
+looked), partner searches and leads. At the hub: the dashboard of members, shared records,
+searches and leads against the 24-48 h that leads are expected in."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ballistics.auth.access import get_in_lab, lab_select, require_role
+from ballistics.comparisons.models import Scan, ScanStatus
+from ballistics.comparisons.panels import likelihood_ratio
+from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
+from ballistics.core.forms import load, submit
+from ballistics.evidence.models import Case
+from ballistics.extensions import db
+from ballistics.network import dashboard, forms, node
+from ballistics.network.models import (
+    LeadDirection,
+    NetworkAccess,
+    PartnerLead,
+    PartnerSearch,
+    SearchState,
+    SharedScan,
+    ShareExclusion,
+)
+from ballistics.network.permissions import MANAGE_SHARING, OPERATE_HUB
+
+bp = Blueprint("network", __name__)
+FINAL = (SearchState.DONE, SearchState.FAILED)
+
+
+def connected() -> bool:
+    cfg = current_app.config
+    return cfg["APP_ROLE"] == "lab" and bool(cfg["NETWORK_HUB_URL"] and cfg["NETWORK_LAB"])
+
+
+@bp.app_context_processor
+def _nav() -> dict:
+    return {"network_nav": connected(), "hub_nav": current_app.config["APP_ROLE"] == "hub"}
+
+
+@bp.app_template_global()
+def partner_search_button(scan: Scan) -> forms.ButtonForm | None:
+    """The "search the region" button of a scan on the item page, where it applies."""
+    if (not connected() or scan.status != ScanStatus.DONE
+            or not current_user.has_role(*SCAN_AND_SEARCH)):
+        return None
+    return forms.ButtonForm(formdata=None)
+
+
+def _node_only() -> None:
+    if not connected():
+        abort(404)
+
+
+# -- the lab node ----------------------------------------------------------------------------
+
+
+@bp.route("/network")
+@login_required
+def overview() -> ResponseReturnValue:
+    _node_only()
+    return _overview()
+
+
+def _overview(policy_form: forms.PolicyForm | None = None,
+              exclusion_form: forms.ExclusionForm | None = None) -> str:
+    lab_id = current_user.lab_id
+    leads = db.session.scalars(lab_select(PartnerLead, current_user)
+                               .order_by(PartnerLead.id.desc()).limit(200)).all()
+    manager = current_user.has_role(*MANAGE_SHARING)
+    context = {"incoming": [x for x in leads if x.direction == LeadDirection.INCOMING],
+               "outgoing": [x for x in leads if x.direction == LeadDirection.OUTGOING],
+               "searches": db.session.scalars(lab_select(PartnerSearch, current_user)
+                                              .order_by(PartnerSearch.id.desc()).limit(20)).all(),
+               "manager": manager}
+    if manager:
+        policy = node.policy_of(lab_id)
+        if policy_form is None:
+            policy_form = forms.PolicyForm(
+                formdata=None, mode=policy.mode, partners=", ".join(policy.partners),
+                offence_contains=", ".join(policy.criteria.get("offence_contains", [])),
+                agency_contains=", ".join(policy.criteria.get("agency_contains", [])))
+        if exclusion_form is None:
+            exclusion_form = forms.ExclusionForm(formdata=None)
+        cases = db.session.scalars(lab_select(Case, current_user)
+                                   .order_by(Case.id.desc()).limit(500)).all()
+        exclusion_form.case_id.choices = [("", "— choose —")] + [
+            (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
+        context.update(
+            policy_form=policy_form, exclusion_form=exclusion_form,
+            exclusions=db.session.scalars(lab_select(ShareExclusion, current_user)
+                                          .order_by(ShareExclusion.id.desc())).all(),
+            shared=db.session.scalar(select(db.func.count(SharedScan.id)).where(
+                SharedScan.lab_id == lab_id, SharedScan.is_withdrawn.is_(False))),
+            accesses=db.session.scalars(lab_select(NetworkAccess, current_user)
+                                        .order_by(NetworkAccess.id.desc()).limit(100)).all())
+    return render_template("network/overview.html", **context)
+
+
+@bp.post("/network/policy")
+@login_required
+def policy_set() -> ResponseReturnValue:
+    _node_only()
+    form = forms.PolicyForm()
+    render = partial(_overview)
+
+    def call(_data: dict):
+        data = load(form, forms.PolicyForm.schema, render, {
+            "mode": form.mode.data, "partners": forms.as_list(form.partners.data),
+            "offence_contains": forms.as_list(form.offence_contains.data),
+            "agency_contains": forms.as_list(form.agency_contains.data)})
+        return node.set_policy(current_user, **data)
+
+    return submit(form, call, render=render,
+                  done=lambda p: (f"Sharing set to {p.mode.value}; what the hub holds follows "
+                                  "within a minute.", url_for(".overview")))
+
+
+@bp.post("/network/exclusions")
+@login_required
+def exclusion_create() -> ResponseReturnValue:
+    _node_only()
+    form = forms.ExclusionForm()
+
+    def call(data: dict):
+        case = get_in_lab(Case, data["case_id"], current_user, what="case")
+        return node.exclude_case(current_user, case, data["reason"])
+
+    return submit(form, call, schema=forms.ExclusionForm.schema,
+                  render=lambda bound: _overview(exclusion_form=bound),
+                  done=lambda _e: ("The case is excluded; its records leave the hub.",
+                                   url_for(".overview")))
+
+
+@bp.post("/scans/<int:scan_id>/partner-searches")
+@login_required
+def search_start(scan_id: int) -> ResponseReturnValue:
+    _node_only()
+    scan = get_in_lab(Scan, scan_id, current_user, what="scan")
+    from ballistics.evidence.views import item_page_html
+
+    return submit(forms.ButtonForm(), lambda _d: node.start_partner_search(current_user, scan),
+                  render=lambda _f: item_page_html(scan.item),
+                  done=lambda s: (f"Partner search {s.id} sent to the regional hub.",
+                                  url_for(".search_page", search_id=s.id)))
+
+
+@bp.route("/network/searches/<int:search_id>")
+@login_required
+def search_page(search_id: int) -> ResponseReturnValue:
+    _node_only()
+    return _search_page(get_in_lab(PartnerSearch, search_id, current_user,
+                                   what="partner search"))
+
+
+def _search_page(search: PartnerSearch, bound: forms.LeadRequestForm | None = None) -> str:
+    asked = {x.reference: x for x in db.session.scalars(
+        lab_select(PartnerLead, current_user).where(PartnerLead.search_id == search.id))}
+    may_ask = current_user.has_role(*REVIEW_CANDIDATES)
+    return render_template("network/search.html", search=search, scan=db.session.get(
+        Scan, search.scan_id), asked=asked, lr=likelihood_ratio, own=node.node_lab().code,
+        form=bound or (forms.LeadRequestForm(formdata=None) if may_ask else None),
+        final=search.status in FINAL)
+
+
+@bp.route("/network/searches/<int:search_id>/status.json")
+@login_required
+def search_status(search_id: int) -> ResponseReturnValue:
+    search = get_in_lab(PartnerSearch, search_id, current_user, what="partner search")
+    return jsonify(status=search.status.value, reason=search.error,
+                   final=search.status in FINAL)
+
+
+@bp.post("/network/searches/<int:search_id>/candidates/<int:record>/lead")
+@login_required
+def lead_request(search_id: int, record: int) -> ResponseReturnValue:
+    search = get_in_lab(PartnerSearch, search_id, current_user, what="partner search")
+    form = forms.LeadRequestForm()
+
+    def call(data: dict) -> PartnerLead:
+        return node.request_lead(current_user, search, record, data["note"])
+
+    return submit(form, lambda _d: call(load(form, forms.LeadRequestForm.schema,
+                                             partial(_search_page, search),
+                                             {"record": record, "note": form.note.data or ""})),
+                  render=partial(_search_page, search),
+                  done=lambda lead: (f"{lead.partner_code} is asked about {lead.reference}; "
+                                     "its answer appears under Network.",
+                                     url_for(".lead_page", lead_id=lead.id)))
+
+
+@bp.route("/network/leads/<int:lead_id>")
+@login_required
+def lead_page(lead_id: int) -> ResponseReturnValue:
+    return _lead_page(node.lead_in_lab(current_user, lead_id))
+
+
+def _lead_page(lead: PartnerLead, bound: forms.AnswerForm | None = None) -> str:
+    may_answer = (lead.direction == LeadDirection.INCOMING
+                  and current_user.has_role(*REVIEW_CANDIDATES))
+    return render_template("network/lead.html", lead=lead, lr=likelihood_ratio,
+                           scan=db.session.get(Scan, lead.scan_id) if lead.scan_id else None,
+                           form=bound or (forms.AnswerForm(formdata=None) if may_answer
+                                          else None))
+
+
+@bp.post("/network/leads/<int:lead_id>/answer")
+@login_required
+def lead_answer(lead_id: int) -> ResponseReturnValue:
+    lead = node.lead_in_lab(current_user, lead_id)
+    return submit(forms.AnswerForm(),
+                  lambda data: node.answer_lead(current_user, lead, data["status"],
+                                                data["answer"]),
+                  schema=forms.AnswerForm.schema, render=partial(_lead_page, lead),
+                  done=lambda x: (f"Answer recorded ({x.status.value.replace('_', ' ')}); "
+                                  f"{x.partner_code} sees it once the hub has it.",
+                                  url_for(".lead_page", lead_id=x.id)))
+
+
+# -- the hub ---------------------------------------------------------------------------------
+
+
+@bp.route("/hub")
+@login_required
+def hub_dashboard() -> ResponseReturnValue:
+    if current_app.config["APP_ROLE"] != "hub":
+        abort(404)
+    require_role(current_user, OPERATE_HUB, "see the hub dashboard")
+    return render_template("network/hub.html", dash=dashboard.build())

@@ -1,0 +1,74 @@
+"""The OpenAPI document is valid, and what it promises the answers keep (schemathesis checks
+the rest under fuzzing: tests/core/test_api_fuzz.py)."""
+
+from __future__ import annotations
+
+import jsonschema_rs
+import pytest
+import schemathesis
+
+from ballistics.core.fields import DB_INT_MAX
+from tests.support.labs import make_lab
+
+
+@pytest.fixture(scope="module")
+def spec(sqlite_app) -> dict:
+    return sqlite_app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+def _validator(spec: dict, schema: dict) -> jsonschema_rs.Validator:
+    # OpenAPI 3.0 schemas are a JSON Schema draft 4 dialect; "nullable" is ignored here.
+    return jsonschema_rs.Draft4Validator({**schema, "components": spec["components"]})
+
+
+def test_document_is_valid_openapi(spec):
+    schemathesis.openapi.from_dict(spec).validate()  # the OpenAPI 3.0 meta-schema
+    broken = {**spec, "paths": {"/x": {"get": {"responses": {"200": {"description": 5}}}}}}
+    with pytest.raises(jsonschema_rs.ValidationError):
+        schemathesis.openapi.from_dict(broken).validate()
+
+
+def test_scan_upload_body_can_be_satisfied(spec):
+    body = spec["paths"]["/api/v1/items/{item_id}/scans"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]
+    valid = _validator(spec, schema)
+    assert valid.is_valid({"file": "bytes", "region": "firing_pin", "calibre": "9mm Luger",
+                           "pixel_um": 3.5, "open_case": False})
+    assert not valid.is_valid({"region": "breech_face"})  # the file is required
+    assert not valid.is_valid({"file": "bytes", "colour": "red"})  # unknown fields refused
+
+
+def test_every_operation_documents_its_refusals(spec):
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            answers = set(op["responses"])
+            assert "422" in answers, (method, path)  # bad body, query or out-of-range id
+            if op.get("security"):
+                assert "401" in answers, (method, path)
+            ids = [p for p in op["parameters"] if p["in"] == "path"]
+            if ids:
+                assert "404" in answers, (method, path)
+            for param in ids:
+                assert param["schema"]["maximum"] == DB_INT_MAX, (method, path)
+    integer_fields = [prop for schema in spec["components"]["schemas"].values()
+                      for prop in schema.get("properties", {}).values()
+                      if prop.get("type") == "integer"]
+    assert integer_fields and all(p.get("maximum", 0) <= DB_INT_MAX for p in integer_fields)
+
+
+def test_error_bodies_match_the_documented_flat_schema(sqlite_app, spec):
+    error = _validator(spec, {"$ref": "#/components/schemas/Error"})
+    with sqlite_app.app_context():
+        kit = make_lab()
+    client = sqlite_app.test_client()
+    sop = client.post("/api/v1/sops", headers=kit.headers("manager"),
+                      json={"code": "FA-01", "title": "Function testing"}).get_json()
+    nested = client.post(f"/api/v1/sops/{sop['id']}/versions", headers=kit.headers("manager"),
+                         json={"steps": [{"title": ""}, {"title": "x", "unit": 5}]})
+    assert nested.status_code == 422
+    body = nested.get_json()
+    error.validate(body)
+    assert set(body["fields"]) == {"steps.0.title", "steps.1.unit"}, body
+    for response in (client.get("/api/v1/me"), client.delete("/api/v1/me"),
+                     client.get("/api/v1/nowhere")):
+        error.validate(response.get_json())
