@@ -13,3 +13,7 @@ def init_app(app: Flask) -> None:
     install(app, __name__)
     csrf.exempt(hub_api.bp)  # requests are signed by member labs, never cookie-borne
     app.register_blueprint(hub_api.bp)
+    if app.config["APP_ROLE"] == "hub":
+        from ballistics.network.hub_witness import mount
+
+        mount(app)

@@ -121,11 +121,41 @@ def add_key(code: str, public_key: str) -> None:
 @click.argument("code")
 @click.option("--reason", required=True)
 def revoke(code: str, reason: str) -> None:
-    """Refuse every request of a member from now on."""
+    """Refuse every request of a member from now on (and witness no more of its ledger)."""
     _hub_only()
+    from ballistics.network import hub_witness
+
     with acting_as(None, None, "cli:network-revoke"):
         _commit_or_fail(lambda: hub.revoke(hub.member(code), reason))
-    click.echo(f"{code} revoked")
+    removed = hub_witness.forget_member(code)
+    click.echo(f"{code} revoked; {removed} ledger key(s) no longer witnessed")
+
+
+@cli.command("add-ledger-key")
+@click.argument("code")
+@click.argument("vkey")
+def add_ledger_key(code: str, vkey: str) -> None:
+    """Witness a member lab's custody ledger: its ledger verifier key (``flask ledger vkey`` on
+    the lab's node); checkpoints of that log are countersigned at /hub/witness."""
+    _hub_only()
+    from ballistics.network import hub_witness
+
+    hub.member(code)
+    try:
+        origin = hub_witness.add_ledger_key(code, vkey)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"witnessing {origin}; the lab sets LEDGER_WITNESSES=\"<hub URL>/hub/witness "
+               f"{hub_witness.witness().vkey()}\"")
+
+
+@cli.command("witness-key")
+def witness_key() -> None:
+    """The hub witness's cosignature verifier key (for the labs' LEDGER_WITNESSES)."""
+    _hub_only()
+    from ballistics.network import hub_witness
+
+    click.echo(hub_witness.witness().vkey())
 
 
 @cli.command("reinstate")

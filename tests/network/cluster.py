@@ -14,7 +14,9 @@ from flask import Flask
 
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
+from ballistics.ledger import labkeys
 from ballistics.network import client, hub
+from ballistics.network import hub_witness as hub_witness_module
 from tests.support.labs import LabKit, make_lab
 from tests.support.services import create_pg_database, drop_pg_database, free_port, migrated_app
 from tests.workerproc import stop, web_process, worker_process
@@ -58,8 +60,10 @@ class Group:
 
 
 @contextlib.contextmanager
-def cluster(tmp_path: Path, labs: tuple[str, ...] = ("LABA", "LABB")
-            ) -> Iterator[dict[str, Group]]:
+def cluster(tmp_path: Path, labs: tuple[str, ...] = ("LABA", "LABB"), *,
+            hub_witness: bool = False, **lab_settings) -> Iterator[dict[str, Group]]:
+    """``hub_witness``: the labs' custody ledgers are witnessed by the hub (their ledger keys
+    registered there, LEDGER_WITNESSES pointing at /hub/witness)."""
     urls, groups = [], {}
     hub_port = free_port()
     hub_url = f"http://127.0.0.1:{hub_port}"
@@ -68,7 +72,11 @@ def cluster(tmp_path: Path, labs: tuple[str, ...] = ("LABA", "LABB")
             url = create_pg_database(f"ballistics_net_{name.lower()}")
             urls.append(url)
             port = hub_port if name == "HUB" else free_port()
-            settings = {"APP_ROLE": "hub" if name == "HUB" else "lab",
+            extra = {} if name == "HUB" else dict(lab_settings)
+            if name != "HUB" and hub_witness:
+                vkey = groups["HUB"].app.extensions["hub_witness"].vkey()
+                extra["LEDGER_WITNESSES"] = f"{hub_url}/hub/witness {vkey}"
+            settings = {"APP_ROLE": "hub" if name == "HUB" else "lab", **extra,
                         "NETWORK_HUB_URL": "" if name == "HUB" else hub_url,
                         "NETWORK_LAB": "" if name == "HUB" else name,
                         "CELERY_BROKER_URL": BROKER, "CELERY_RESULT_BACKEND": RESULTS,
@@ -83,9 +91,13 @@ def cluster(tmp_path: Path, labs: tuple[str, ...] = ("LABA", "LABB")
                 groups[name].usernames = {w: u.username for w, u in groups[name].kit.users.items()}
                 _, _, public = client.identity(name)
                 db.session.remove()
+                ledger_vkey = labkeys.keyring(name, labkeys.origin_for(name)).signer() \
+                    .verifier().vkey()
             with groups["HUB"].app.app_context(), acting_as(None, None, "test:register"):
                 hub.add_member(name, f"Laboratory {name}", public)
                 db.session.commit()
+                if hub_witness:
+                    hub_witness_module.add_ledger_key(name, ledger_vkey)
                 db.session.remove()
         for group in groups.values():
             group.start_web()
