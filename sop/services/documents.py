@@ -122,3 +122,18 @@ def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     db.session.add(ack)
     db.session.flush()
     return ack
+
+
+def acknowledgements(version: SopVersion) -> tuple[list[tuple[User, SopAcknowledgement]],
+                                                   list[User]]:
+    """Who in the version's lab has read and acknowledged it (with when), and who of those
+    expected to (active members whose role reads SOPs) has not yet."""
+    acks = {a.user_id: a for a in db.session.execute(select(SopAcknowledgement).where(
+        SopAcknowledgement.lab_id == version.lab_id,
+        SopAcknowledgement.version_id == version.id)).scalars()}
+    members = db.session.execute(select(User).where(User.lab_id == version.lab_id)
+                                 .order_by(User.full_name)).scalars().all()
+    done = [(u, acks[u.id]) for u in members if u.id in acks]
+    pending = [u for u in members if u.id not in acks and u.is_active
+               and u.has_role(*ACKNOWLEDGE_SOPS)]
+    return done, pending
