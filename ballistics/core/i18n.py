@@ -22,7 +22,10 @@ from flask_login import current_user
 #: the languages every page is translated to; the first is the source language
 LANGUAGES = ("en", "es")
 LANG_COOKIE = "lang"
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+_ROOT = Path(__file__).resolve().parent.parent.parent
+#: one catalogue per domain package that has pages, merged at run time (Flask-Babel reads every
+#: directory), so a domain's strings and their translations live beside its templates
+TRANSLATIONS = (_ROOT / "ballistics" / "translations", _ROOT / "sop" / "translations")
 
 babel = Babel()
 
@@ -66,10 +69,10 @@ def _user():
         return None
 
 
-def compile_catalogues(root: Path = TRANSLATIONS) -> None:
+def compile_catalogues(*roots: Path) -> None:
     """Compile each ``messages.po`` whose ``.mo`` is missing or older, atomically (several
     processes may start at once). Only the .po files are kept in git."""
-    for po in root.glob("*/LC_MESSAGES/messages.po"):
+    for po in (po for root in roots or TRANSLATIONS for po in root.glob("*/LC_MESSAGES/*.po")):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue
@@ -83,7 +86,7 @@ def compile_catalogues(root: Path = TRANSLATIONS) -> None:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[0])
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(map(str, TRANSLATIONS)))
     try:
         compile_catalogues()
     except OSError:  # a read-only install: the packaging step compiled them
