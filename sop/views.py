@@ -146,9 +146,12 @@ def _owners(form: ActionForm) -> ActionForm:
 @bp.route("/nonconformities/<int:nc_id>")
 @login_required
 def nonconformity_page(nc_id: int):
-    _manager()
-    return _nonconformity_page(get_in_lab(Nonconformity, nc_id, current_user,
-                                          what="nonconformity"))
+    nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
+    # An action's owner sees the nonconformity to do and complete their action; the rest of
+    # it (planning, verifying, closing) stays the manager's.
+    if not any(a.owner_id == current_user.id for a in nc.actions):
+        _manager()
+    return _nonconformity_page(nc)
 
 
 def _nonconformity_page(nc: Nonconformity, form: ActionForm | None = None,
@@ -164,7 +167,8 @@ def _nonconformity_page(nc: Nonconformity, form: ActionForm | None = None,
     if verifying is not None:
         verifies[verifying[0]] = verifying[1]
     return render_template("sop/nonconformity.html", nc=nc, form=form, completes=completes,
-                           verifies=verifies, close=closing or CloseForm(formdata=None))
+                           verifies=verifies, close=closing or CloseForm(formdata=None),
+                           can_manage=current_user.has_role(*MANAGE_QUALITY))
 
 
 @bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])

@@ -31,7 +31,9 @@ def post(form: PageForm, call: Callable[[dict[str, Any]], Any], *,
     """:func:`ballistics.core.forms.submit` with values the page itself supplies (the person
     or the instrument in the URL, the button pressed) added to what was typed, all loaded by
     the form's schema (the API's)."""
-    data = load(form, form.schema, render, data={**form_input(form), **(extra or {})})
+    data = {**form_input(form), **(extra or {})}
+    if form.schema is not None:
+        data = load(form, form.schema, render, data=data)
     return submit(form, lambda _typed: call(data), render=render, done=done)
 
 

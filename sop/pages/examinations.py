@@ -56,12 +56,16 @@ def examination_start():
     form = ExamStartForm()
     # Lists come as every selected value (the form convention reads one value per field).
     return post(form, lambda data: examinations.start(current_user, **data),
-                extra={"item_ids": form.item_ids.raw_data or [],
-                       "equipment_ids": form.equipment_ids.raw_data or []},
+                extra={"item_ids": _chosen(form.item_ids),
+                       "equipment_ids": _chosen(form.equipment_ids)},
                 render=_start_page,
                 done=lambda e: (_("Examination #%(id)s started under %(label)s.", id=e.id,
                                   label=e.sop_version.label),
                                 url_for("sop.examination_page", exam_id=e.id)))
+
+
+def _chosen(field) -> list[str]:
+    return [v for v in field.raw_data or [] if v.strip()]
 
 
 @bp.route("/examinations/<int:exam_id>")
