@@ -15,6 +15,7 @@ from ballistics.core.forms import PageForm
 from sop import schemas as s
 from sop.models.equipment import CalibrationKind, EquipmentKind
 from sop.models.quality import ActionKind, Severity
+from sop.services.personnel import AREA_CODES, COMPETENCY_AREAS, SCALE
 
 
 def _yes_no(yes, no) -> list[SelectChoice]:
@@ -168,3 +169,43 @@ class ExamStartForm(PageForm):
     item_ids = SelectMultipleField(_l("Items (in your custody)"), coerce=str,
                                    validate_choice=False)
     equipment_ids = SelectMultipleField(_l("Equipment"), coerce=str, validate_choice=False)
+
+
+# Competency assessment tool --------------------------------------------------------------------
+
+def _scale() -> list[SelectChoice]:
+    return [SelectChoice("", "—")] + [SelectChoice(str(score), f"{score} · {meaning}")
+                                      for score, meaning in SCALE.items()]
+
+
+class _Ratings(PageForm):
+    """One score per competency area (``score_<area>``); the page gathers them into the API's
+    ``ratings`` object."""
+
+    notes = TextAreaField(_l("Notes"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code in AREA_CODES:
+            self[f"score_{code}"].flags.required = True
+
+    def ratings(self) -> dict[str, str]:
+        """The scores chosen, by area (an area left unchosen is left out: the service names
+        it)."""
+        return {code: raw for code in AREA_CODES
+                if (raw := (self[f"score_{code}"].raw_data or [""])[0].strip())}
+
+
+class SelfAssessForm(_Ratings):
+    schema = s.SelfAssessSchema
+    assessed_on = DateField(_l("Assessed on"))
+
+
+class SuperviseForm(_Ratings):
+    schema = s.SuperviseSchema
+
+
+for _code, _label in COMPETENCY_AREAS:
+    for _form in (SelfAssessForm, SuperviseForm):
+        setattr(_form, f"score_{_code}", SelectField(_label, choices=_scale(),
+                                                     validate_choice=False))

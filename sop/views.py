@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
@@ -32,7 +32,7 @@ from sop.forms import (
 )
 from sop.models import CorrectiveAction, Examination, Finding, Nonconformity, Sop
 from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY, SUPERVISE
-from sop.services import dashboard, personnel, quality
+from sop.services import dashboard, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
 from sop.services.examinations import as_seen_by
@@ -236,16 +236,6 @@ def _csv(rows, period: dashboard.Period) -> Response:
 def _cell(text: str) -> str:
     # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-@bp.route("/examiners/<int:user_id>/competency")
-@login_required
-def competency_page(user_id: int):
-    if user_id != current_user.id:
-        require_role(current_user, SUPERVISE, "see others' competency")
-    user = colleague(user_id, current_user, field="user_id")
-    return render_template("sop/competency.html", progress=personnel.progress(user),
-                           areas=personnel.COMPETENCY_AREAS)
 
 
 @bp.route("/sops")

@@ -27,11 +27,13 @@ def reader(action: str) -> None:
 
 def post(form: PageForm, call: Callable[[dict[str, Any]], Any], *,
          render: Callable[[PageForm], Any], done: Callable[[Any], tuple[str, str]],
-         extra: dict[str, Any] | None = None) -> ResponseReturnValue:
+         extra: dict[str, Any] | None = None,
+         typed: dict[str, Any] | None = None) -> ResponseReturnValue:
     """:func:`ballistics.core.forms.submit` with values the page itself supplies (the person
     or the instrument in the URL, the button pressed) added to what was typed, all loaded by
-    the form's schema (the API's)."""
-    data = {**form_input(form), **(extra or {})}
+    the form's schema (the API's). ``typed``: the input gathered by the page itself, when the
+    form's fields are not the API's one for one."""
+    data = {**(form_input(form) if typed is None else typed), **(extra or {})}
     if form.schema is not None:
         data = load(form, form.schema, render, data=data)
     return submit(form, lambda _typed: call(data), render=render, done=done)

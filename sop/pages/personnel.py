@@ -11,14 +11,25 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ballistics.auth.access import get_in_lab, lab_select
+from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
+from ballistics.core.errors import Forbidden
+from ballistics.core.forms import form_input
 from ballistics.extensions import db
 from sop import charts
-from sop.forms import AuthorisationForm, ProficiencyForm, RevokeForm, TrainingForm
-from sop.models import Authorisation, Sop
+from sop.forms import (
+    AuthorisationForm,
+    ProficiencyForm,
+    RevokeForm,
+    SelfAssessForm,
+    SuperviseForm,
+    TrainingForm,
+)
+from sop.models import Authorisation, CompetencyAssessment, Sop
+from sop.models.personnel import AssessmentStatus
 from sop.pages import manager, members, post
+from sop.permissions import PERFORM_EXAMINATIONS, SUPERVISE
 from sop.services import personnel
 from sop.views import bp
 
@@ -61,13 +72,17 @@ def _person_page(person, **forms) -> str:
     if revoking is not None:
         revokes[revoking[0]] = revoking[1]
     progress = personnel.progress(person)
-    chart = charts.ratings_over_time([
+    return render_template("sop/person.html", person=person, record=record, forms=forms,
+                           revokes=revokes, progress=progress, chart=_chart(progress))
+
+
+def _chart(progress: dict) -> dict:
+    """Each assessment's mean self and mean supervisor score, in date order."""
+    return charts.ratings_over_time([
         (a.assessed_on.isoformat(),
          _mean([r.self_score for r in a.ratings]),
          _mean([r.supervisor_score for r in a.ratings if r.supervisor_score is not None]))
         for a in progress["assessments"]])
-    return render_template("sop/person.html", person=person, record=record, forms=forms,
-                           revokes=revokes, progress=progress, chart=chart)
 
 
 def _mean(scores: list[int]) -> float | None:
@@ -129,3 +144,62 @@ def authorisation_revoke(auth_id: int):
                 done=lambda a: (_("Authorisation #%(id)s revoked from %(day)s.", id=a.id,
                                   day=a.revoked_on.isoformat()),
                                 url_for("sop.person_page", user_id=person.id)))
+
+
+# The competency assessment tool ----------------------------------------------------------------
+
+@bp.route("/examiners/<int:user_id>/competency")
+@login_required
+def competency_page(user_id: int):
+    if user_id != current_user.id:
+        require_role(current_user, SUPERVISE, _("see others' competency"))
+    return _competency_page(colleague(user_id, current_user, field="user_id"))
+
+
+def _competency_page(user: User, self_form: SelfAssessForm | None = None,
+                     supervising: tuple[int, SuperviseForm] | None = None) -> str:
+    progress = personnel.progress(user)
+    pending = [a for a in progress["assessments"] if a.status == AssessmentStatus.SELF_ASSESSED]
+    may_rate = current_user.id != user.id and current_user.has_role(*SUPERVISE)
+    supervise = {a.id: SuperviseForm(formdata=None) for a in pending} if may_rate else {}
+    if supervising is not None:
+        supervise[supervising[0]] = supervising[1]
+    may_self = current_user.id == user.id and current_user.has_role(*PERFORM_EXAMINATIONS)
+    if may_self and self_form is None:
+        self_form = SelfAssessForm(formdata=None, assessed_on=timeutil.utcnow().date())
+    return render_template("sop/competency.html", progress=progress, person=user,
+                           areas=personnel.COMPETENCY_AREAS, chart=_chart(progress),
+                           self_form=self_form if may_self else None, supervise=supervise)
+
+
+@bp.route("/examiners/<int:user_id>/competency", methods=["POST"])
+@login_required
+def self_assess(user_id: int):
+    if user_id != current_user.id:
+        raise Forbidden(_("Only the examiner rates themself."), code="not_self")
+    require_role(current_user, PERFORM_EXAMINATIONS, _("self-assess competency"))
+    form = SelfAssessForm()
+    typed = {k: v for k, v in form_input(form).items() if not k.startswith("score_")}
+    return post(form, lambda data: personnel.self_assess(current_user, **data),
+                typed={**typed, "ratings": form.ratings()},
+                render=lambda f: _competency_page(current_user, self_form=f),
+                done=lambda a: (_("Self-assessment recorded; a supervisor rates it next."),
+                                url_for("sop.competency_page", user_id=current_user.id)))
+
+
+@bp.route("/competency-assessments/<int:assessment_id>/supervise", methods=["POST"])
+@login_required
+def supervise_assessment(assessment_id: int):
+    require_role(current_user, SUPERVISE, _("rate competency as a supervisor"))
+    assessment = get_in_lab(CompetencyAssessment, assessment_id, current_user,
+                            what="competency assessment")
+    form = SuperviseForm()
+    typed = {k: v for k, v in form_input(form).items() if not k.startswith("score_")}
+    return post(form, lambda data: personnel.supervise(current_user, assessment, **data),
+                typed={**typed, "ratings": form.ratings()},
+                render=lambda f: _competency_page(assessment.user,
+                                                  supervising=(assessment.id, f)),
+                done=lambda a: (_("%(name)s rated: %(outcome)s.", name=a.user.full_name,
+                                  outcome=_("competent") if a.is_competent
+                                  else _("not yet competent")),
+                                url_for("sop.competency_page", user_id=a.user_id)))

@@ -16,6 +16,7 @@ from ballistics.extensions import db
 from sop.models import (
     Authorisation,
     CalibrationRecord,
+    CompetencyAssessment,
     CorrectiveAction,
     Equipment,
     Examination,
@@ -294,3 +295,36 @@ def test_examiner_starts_an_examination_only_when_authorised(app):
     assert "in progress" in text and item.barcode in text
     Browser(app, kit, "manager").post("/quality/examinations", form, expect=403)
     assert _count(Examination, lab_id=kit.lab.id) == 1
+
+
+def test_competency_self_assessment_then_supervisor_rating(app):
+    kit = make_lab()
+    examiner = kit.users["examiner"]
+    page_url = f"/quality/examiners/{examiner.id}/competency"
+    scores = {f"score_{code}": "3" for code in personnel.AREA_CODES}
+    web = Browser(app, kit, "examiner")
+    assert 'id="self-form"' in web.get(page_url)
+    # One area left unrated: refused, naming it; nothing saved.
+    _, text, flashed = web.submit(page_url, {**scores, "score_testimony": ""})
+    assert flashed == [("error", "Rate every competency area once: missing areas testimony.")]
+    assert _count(CompetencyAssessment, user_id=examiner.id) == 0
+    _, text, flashed = web.submit(page_url, {**scores, "score_microscopy": "7"})
+    assert flashed[0][0] == "error" and "ratings" in flashed[0][1]
+    assert _count(CompetencyAssessment, user_id=examiner.id) == 0
+    _, text, flashed = web.submit(page_url, {**scores, "score_testimony": "2"})
+    assert flashed == [("success", "Self-assessment recorded; a supervisor rates it next.")]
+    assessment_id = db.session.scalar(select(CompetencyAssessment.id).where(
+        CompetencyAssessment.user_id == examiner.id))
+    rate_url = f"/quality/competency-assessments/{assessment_id}/supervise"
+    # Neither the examiner nor a fellow examiner rates as supervisor; no one rates for another.
+    web.post(rate_url, scores, expect=403)
+    Browser(app, kit, "examiner2").post(page_url, scores, expect=403)
+    Browser(app, kit, "examiner2").post(rate_url, scores, expect=403)
+
+    supervisor = Browser(app, kit, "reviewer")
+    page = supervisor.get(page_url)
+    assert "supervise-form" in page and "self-form" not in page
+    _, text, flashed = supervisor.submit(rate_url, scores)
+    assert flashed == [("success", "Examiner rated: competent.")]
+    assert text.count('data-series="self"') == 1 and text.count('data-series="supervisor"') == 1
+    assert "supervise-form" not in text
