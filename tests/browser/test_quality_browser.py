@@ -31,6 +31,17 @@ def _switch(page, base: str, username: str) -> None:
     login(page, base, username)
 
 
+def _fits_a_phone(page) -> None:
+    """At 390 px the page's content does not scroll sideways (wide tables scroll inside their
+    own box). The site header is the layout's, checked with it."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    content, box = page.evaluate("[document.querySelector('main').scrollWidth, "
+                                 "document.querySelector('main').clientWidth]")
+    page.set_viewport_size(size)
+    assert content <= box, (page.url, content, box)
+
+
 def _bench(kit: LabKit):
     """An SOP in force, a calibrated microscope and an item in the examiner's custody."""
     version = make_sop(kit)
@@ -81,6 +92,7 @@ def test_training_and_authorisation_let_an_examiner_start(pg_app, live_server, p
     expect(page.locator("#authorisations tbody tr")).to_have_count(1)
     expect(page.locator("#authorisations")).to_contain_text("current")
     screenshot(page, "quality-a1-training-authorisation")
+    _fits_a_phone(page)
 
     _switch(page, live_server, names["examiner"])
     page.click("header nav >> text=SOPs")
@@ -95,6 +107,7 @@ def test_training_and_authorisation_let_an_examiner_start(pg_app, live_server, p
     expect(page.locator(".exam-status")).to_have_text("in progress")
     expect(page.locator("dl.facts")).to_contain_text(barcode)
     screenshot(page, "quality-a2-examination-started")
+    _fits_a_phone(page)
 
 
 def test_sop_version_approved_by_another_manager_and_acknowledged(pg_app, live_server, page):
@@ -143,6 +156,7 @@ def test_sop_version_approved_by_another_manager_and_acknowledged(pg_app, live_s
     pending = page.locator("#pending").inner_text()
     assert "Examiner\n" not in pending + "\n" and "Examiner2" not in pending
     screenshot(page, "quality-b-sop-approved-acknowledged")
+    _fits_a_phone(page)
 
 
 def test_failed_check_takes_an_instrument_out_of_service(pg_app, live_server, page):
@@ -176,6 +190,7 @@ def test_failed_check_takes_an_instrument_out_of_service(pg_app, live_server, pa
     expect(page.locator("#service-state .state")).to_have_text("failed check")
     expect(page.locator(".state-reason")).to_contain_text("Must not be used for casework")
     screenshot(page, "quality-c1-failed-check")
+    _fits_a_phone(page)
     page.click(".subnav >> text=Equipment")
     expect(page.locator("tr[data-equipment='MIC-01'] .state")).to_have_text("failed check")
 
@@ -237,3 +252,4 @@ def test_capa_is_verified_and_closed(pg_app, live_server, page):
     expect(page.locator(".nc-status")).to_have_text("closed")
     expect(page.locator(".root-cause")).to_have_text("The form had no field for it.")
     screenshot(page, "quality-d-capa-verified")
+    _fits_a_phone(page)
