@@ -1,6 +1,6 @@
 """SOP pages: one SOP with its versions (draft a new one), one version's text and required
-steps, its way from draft through approval (never by its author: the service refuses, the page
-says why) to being in force, and read-and-acknowledge with who has not yet.
+steps, its way from draft through review and approval (never by its author: the service
+refuses, the page says why) to being in force, and read-and-acknowledge with who has not yet.
 
 Reading and acknowledging is for everyone whose work follows SOPs; writing, approving and
 putting in force is the lab manager's."""
@@ -66,7 +66,7 @@ def version_add(sop_id: int):
     return post(form, lambda data: documents.create_version(current_user, sop, **data),
                 extra={"steps": _steps(form_input(form).get("steps", ""))},
                 render=lambda f: _sop_page(sop, f),
-                done=lambda v: (_("%(label)s drafted; another manager reviews and approves it.",
+                done=lambda v: (_("%(label)s drafted; send it for review when it is ready.",
                                   label=v.label),
                                 url_for("sop.version_page", version_id=v.id)))
 
@@ -94,6 +94,15 @@ def _version_action(version_id: int, call, message):
     version = get_in_lab(SopVersion, version_id, current_user, what="SOP version")
     return post(EmptyForm(), lambda _data: call(version), render=lambda _f: _version_page(version),
                 done=lambda v: (message(v), url_for("sop.version_page", version_id=v.id)))
+
+
+@bp.route("/sop-versions/<int:version_id>/submit-for-review", methods=["POST"])
+@login_required
+def version_submit(version_id: int):
+    manager(_("send SOP versions for review"))
+    return _version_action(version_id, lambda v: documents.submit_for_review(current_user, v),
+                           lambda v: _("%(label)s sent for review; a manager other than its "
+                                       "author approves it.", label=v.label))
 
 
 @bp.route("/sop-versions/<int:version_id>/approve", methods=["POST"])

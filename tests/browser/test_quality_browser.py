@@ -122,6 +122,7 @@ def test_sop_version_approved_by_another_manager_and_acknowledged(pg_app, live_s
                 body="1. Scope\nFired cartridge cases.\n2. Procedure\nScan, then compare.",
                 steps=[{"title": "Check the microscope", "instruction": "Daily check."},
                        {"title": "Scan in 3D", "instruction": "At 2 µm lateral resolution."}])
+            documents.submit_for_review(author, draft)
         db.session.commit()
         names = {w: u.username for w, u in kit.users.items()}
         version_path = f"/quality/sop-versions/{draft.id}"
@@ -135,6 +136,7 @@ def test_sop_version_approved_by_another_manager_and_acknowledged(pg_app, live_s
     expect(page.locator("#text")).to_contain_text("Scan, then compare.")
     expect(page.locator("#steps li")).to_have_count(2)
     expect(page.locator(".muted").first).to_contain_text("written by Second Manager")
+    expect(page.locator(".lifecycle [aria-current=step]")).to_have_text("In review")
     page.click("#approve-form button")
     expect(_flash(page)).to_have_text("FA-06 v2 approved; put it in force when ready.")
     page.click("#activate-form button[type=submit]")

@@ -174,14 +174,20 @@ def test_sop_version_approval_by_another_manager_and_acknowledgement(app):
     version_url = landing
     assert "Scan in 3D" in text and "Cartridge cases." in text and "FA-06 v2" in text
 
-    # The author cannot approve: the refusal is shown and the draft stays a draft.
+    # A draft is not approved before it is sent for review.
+    approver = Browser(app, kit, "manager2")
+    _, text, flashed = approver.submit(f"{version_url}/approve", {})
+    assert flashed == [("error", "FA-06 v2 is draft; only a version sent for review can be "
+                                 "approved.")]
+    _, text, flashed = web.submit(f"{version_url}/submit-for-review", {})
+    assert '<strong class="version-status">in review</strong>' in text
+    # The author cannot approve: the refusal is shown and the version stays in review.
     _, text, flashed = web.submit(f"{version_url}/approve", {})
     assert flashed == [("error", "You wrote FA-06 v2; another manager must approve it.")]
-    assert '<strong class="version-status">draft</strong>' in text
+    assert '<strong class="version-status">in review</strong>' in text
     # An examiner cannot approve at all.
     Browser(app, kit, "examiner").post(f"{version_url}/approve", {}, expect=403)
 
-    approver = Browser(app, kit, "manager2")
     _, text, flashed = approver.submit(f"{version_url}/approve", {})
     assert flashed == [("success", "FA-06 v2 approved; put it in force when ready.")]
     _, text, flashed = approver.submit(f"{version_url}/activate", {"effective_from": "soon"})
