@@ -210,8 +210,9 @@ def test_sop_version_approval_by_another_manager_and_acknowledgement(app):
     assert flashed[0][0] == "error" and "You acknowledged FA-06 v2 on" in flashed[0][1]
     version_id = int(version_url.rsplit("/", 1)[1])
     assert _count(SopAcknowledgement, version_id=version_id) == 1
-    # An examiner reads but does not write SOPs.
+    # An examiner reads but does not write SOPs; another lab does not see them.
     reader.post("/quality/sops", {"code": "FA-99", "title": "Mine"}, expect=403)
+    Browser(app, make_lab(), "examiner").get(version_url, expect=404)
 
 
 def test_capa_through_verification_and_close(app):
@@ -264,6 +265,8 @@ def test_capa_through_verification_and_close(app):
     assert '<strong class="nc-status">closed</strong>' in text
     assert "No due-date reminder." in text
     Browser(app, kit, "examiner").get("/quality/nonconformities", expect=403)
+    Browser(app, kit, "examiner2").get(nc_url, expect=403)
+    Browser(app, make_lab(), "manager").get(nc_url, expect=404)
 
 
 def test_examiner_starts_an_examination_only_when_authorised(app):
