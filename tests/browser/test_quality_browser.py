@@ -62,10 +62,26 @@ def _bench(kit: LabKit):
     return version, microscope, item
 
 
+def _assessed(kit: LabKit) -> None:
+    """Two sittings of the assessment tool a year apart: the examiner rated themself higher
+    than the supervisor did the first time."""
+    examiner, supervisor = kit.users["examiner"], kit.users["reviewer"]
+    today = timeutil.utcnow().date()
+    for days, own, theirs in ((330, 4, 2), (20, 3, 3)):
+        with as_(examiner):
+            sitting = personnel.self_assess(examiner, assessed_on=today - timedelta(days=days),
+                                            ratings={a: own for a in personnel.AREA_CODES})
+        with as_(supervisor):
+            personnel.supervise(supervisor, sitting,
+                                ratings={a: theirs for a in personnel.AREA_CODES})
+    db.session.commit()
+
+
 def test_training_and_authorisation_let_an_examiner_start(pg_app, live_server, page):
     with pg_app.app_context():
         kit = make_lab()
         version, _microscope, item = _bench(kit)
+        _assessed(kit)
         names = {w: u.username for w, u in kit.users.items()}
         sop_label, barcode = f"{version.label} · {version.sop.title}", item.barcode
         db.session.remove()
@@ -75,6 +91,8 @@ def test_training_and_authorisation_let_an_examiner_start(pg_app, live_server, p
     page.click(".subnav >> text=Personnel")
     page.click(f"tr[data-person='{names['examiner']}'] a")
     expect(page.locator("h1")).to_have_text("Examiner")
+    expect(page.locator("#competency circle.dot.supervisor")).to_have_count(2)
+    expect(page.locator("#competency polyline.line.self")).to_have_count(1)
 
     training = page.locator("#training-form")
     training.locator("input[name=title]").fill("FA-06 comparison microscopy, supervised casework")
