@@ -70,7 +70,7 @@ def ratings_over_time(rows: list[tuple[str, float | None, float | None]], *, wid
     """Two lines over the assessments (label, mean self score, mean supervisor score): how
     the examiner sees themself against how the supervisor rates them, on the 1-4 scale, with
     the competence threshold drawn across."""
-    left, right, top, bottom = 40, 16, 12, 34
+    left, right, top, bottom = 72, 56, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(rows)
 
