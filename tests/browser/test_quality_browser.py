@@ -271,5 +271,7 @@ def test_capa_is_verified_and_closed(pg_app, live_server, page):
     page.locator("#close-form button").click()
     expect(page.locator(".nc-status")).to_have_text("closed")
     expect(page.locator(".root-cause")).to_have_text("The form had no field for it.")
+    # The actions are laid out as a table (the evidence page's .actions grid once broke it).
+    assert page.locator("table.actions").evaluate("t => getComputedStyle(t).display") == "table"
     screenshot(page, "quality-d-capa-verified")
     _fits_a_phone(page)
