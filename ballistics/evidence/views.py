@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import custody, disposal, forms, labels, reports
+from ballistics.evidence import court_reports, custody, disposal, forms, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item
 from ballistics.evidence.services import create_case, search_cases
@@ -141,6 +141,31 @@ def item_report(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     report = reports.custody_report(current_user, item)
     return render_template("evidence/report.html", r=report, badge=report.verdict.badge)
+
+
+@bp.route("/items/<int:item_id>/report.pdf")
+@login_required
+def item_report_pdf(item_id: int) -> ResponseReturnValue:
+    """The court report as a PDF; its data is kept under the digest printed in its footer."""
+    item = custody.load_item(current_user, item_id)
+    issued = court_reports.issue_pdf(
+        current_user, item, lambda digest: url_for(".court_report_data", digest=digest,
+                                                   _external=True))
+    return Response(issued.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{issued.filename}"',
+        "X-Report-SHA256": issued.sha256})
+
+
+@bp.route("/court-reports/<digest>.json")
+@login_required
+def court_report_data(digest: str) -> ResponseReturnValue:
+    """The data a court report PDF of this lab printed, byte for byte: its SHA-256 is the
+    digest in the PDF's footer."""
+    data = court_reports.stored_data(current_user.lab_id, digest)
+    if data is None:
+        abort(404, description="No report of your laboratory has this digest.")
+    return Response(data, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="custody-report-{digest[:16]}.json"'})
 
 
 @bp.route("/items/<int:item_id>/report/proof.json")
