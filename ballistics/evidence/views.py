@@ -7,6 +7,7 @@ from functools import partial
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ballistics.audit.services import record_read
@@ -163,7 +164,7 @@ def court_report_data(digest: str) -> ResponseReturnValue:
     digest in the PDF's footer."""
     data = court_reports.stored_data(current_user.lab_id, digest)
     if data is None:
-        abort(404, description="No report of your laboratory has this digest.")
+        abort(404, description=_("No report of your laboratory has this digest."))
     return Response(data, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="custody-report-{digest[:16]}.json"'})
 

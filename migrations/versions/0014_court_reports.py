@@ -2,7 +2,7 @@
 in its footer (issue 14, item 3)
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-26 11:20:00
 
 New table court_reports, append-only by trigger like custody_events.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
