@@ -27,7 +27,7 @@ MARGIN = 15 * mm
 FOOTER_HEIGHT = 14 * mm
 
 
-def _register_fonts() -> None:
+def register_fonts() -> None:
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
     # Vera ships inside the reportlab wheel (reportlab/fonts), found on its TTF search path.
@@ -238,7 +238,7 @@ def _canvas_maker(left: str, digest: str):
 
 def render(data: dict, digest: str, data_url: str) -> bytes:
     """The report as PDF bytes (A4)."""
-    _register_fonts()
+    register_fonts()
     s = _styles()
     buf = io.BytesIO()
     item, lab = data["item"], data["lab"]

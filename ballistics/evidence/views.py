@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import court_reports, custody, disposal, forms, labels, reports
+from ballistics.evidence import court_reports, custody, disposal, forms, label_pdf, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item
 from ballistics.evidence.services import create_case, search_cases
@@ -134,6 +134,36 @@ def item_label(item_id: int) -> ResponseReturnValue:
     return render_template("evidence/label.html", item=item,
                            code128=labels.code128_svg(item.barcode),
                            qr=labels.qr_svg(item.barcode))
+
+
+@bp.route("/items/<int:item_id>/label.pdf")
+@login_required
+def item_label_pdf(item_id: int) -> ResponseReturnValue:
+    """The item's label as a PDF page of the label's size (``?size=62mm`` or ``2x1in``)."""
+    item = custody.load_item(current_user, item_id)
+    return _labels_response([item], f"label-{item.barcode}")
+
+
+@bp.route("/cases/<int:case_id>/labels.pdf")
+@login_required
+def case_labels_pdf(case_id: int) -> ResponseReturnValue:
+    """A label for every item of the case (sub-items too), one per page, in item order."""
+    case = get_in_lab(Case, case_id, current_user, what="case")
+    return _labels_response(case.items, f"labels-{case.lab_case_number}")
+
+
+def _labels_response(items: list[Item], name: str) -> Response:
+    size = label_pdf.SIZES.get(request.args.get("size", label_pdf.DEFAULT_SIZE))
+    if size is None:
+        abort(404, description=_("Unknown label size; choose one of %(sizes)s.",
+                                 sizes=", ".join(label_pdf.SIZES)))
+    lab = current_user.lab.name
+    pdf = label_pdf.label_pdf((label_pdf.LabelText(
+        barcode=i.barcode, lab=lab, case=i.case.lab_case_number, number=i.number,
+        kind=i.kind.replace("_", " "), calibre=i.calibre) for i in items), size)
+    filename = f"{name.replace('/', '_')}-{size.key}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}"'})
 
 
 @bp.route("/items/<int:item_id>/report")
