@@ -181,12 +181,14 @@ def _about_hash(digest: str, data_url: str, s: dict) -> list:
            "digest in its audit log."), s["base"]),
         Spacer(1, 3),
         _p(_("To check a copy of this document: download the data from %(url)s (signed "
-           "in as a member of the laboratory), compute its SHA-256 (for example with "
+           "in as a member of the laboratory; at the laboratory's server also %(command)s), "
+           "compute its SHA-256 (for example with "
            "sha256sum) and compare it with the digest in the footer, then compare the data "
            "with the printed values. A different digest means this is not the document the "
            "laboratory issued. The digest identifies the document; the custody events' own "
            "hashes and the witnessed checkpoint are what show the chain was not altered.",
-           url=data_url), s["base"]),
+           url=data_url, command=f"flask --app wsgi evidence report-data {digest}"),
+           s["base"]),
         Spacer(1, 3),
         _p(_("Report data SHA-256: %(digest)s", digest=digest), s["mono"]),
         Spacer(1, 4),

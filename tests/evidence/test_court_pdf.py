@@ -97,6 +97,12 @@ def test_pdf_holds_every_event_the_verification_and_page_numbers(app, client, la
     data = tech.client.get(f"/court-reports/{digest}.json")
     assert data.status_code == 200 and hashlib.sha256(data.data).hexdigest() == digest
     stored = json.loads(data.data)
+    # The same bytes from the CLI at the lab's server, which recomputes the digest first.
+    cli = app.test_cli_runner().invoke(args=["evidence", "report-data", digest])
+    assert cli.exit_code == 0, cli.output
+    assert cli.stdout.rstrip("\n").encode() == data.data and "(matches)" in cli.stderr
+    missing = app.test_cli_runner().invoke(args=["evidence", "report-data", "0" * 64])
+    assert missing.exit_code != 0 and "No court report" in missing.output
     statement = stored["verification"]["statement"]
     assert statement.startswith("The chain of 32 events was checked on")
     assert "It is not anchored" in statement  # no witness here: the report must not claim more
