@@ -18,6 +18,7 @@ from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import CourtReport, CustodyEvent
 from ballistics.evidence.reports import fmt_utc
 from ballistics.extensions import db
+from tests.evidence.helpers import tamper_reason
 from tests.ledger.support import InProcessWitness
 from tests.support.services import REPO
 from tests.support.web import Api, Browser
@@ -150,3 +151,16 @@ def test_pdf_of_a_witnessed_chain_states_the_checkpoint(app, client, lab, witnes
     data = json.loads(tech.client.get(f"/court-reports/{digest}.json").data)
     assert data["checkpoint"]["cosigned_by"][0][0] == "witness.test/w1"
     assert data["verification"]["state"] == "witnessed"
+
+
+def test_pdf_of_a_tampered_chain_says_broken(app, client, lab):
+    item = _handled(client, lab, transfers=1)
+    tech = Browser(app, lab, "tech")
+    assert f"/items/{item['id']}/report.pdf" in tech.get(f"/items/{item['id']}")
+    tamper_reason(_events(item["id"])[1].id)
+    _, pages, _ = _pdf(tech, item["id"])
+    text = _flat("\n".join(pages))
+    assert "Chain BROKEN at event 2" in text
+    assert "is BROKEN at event 2" in text and "the laboratory must investigate" in text
+    assert "nothing to see" in text  # the altered record is printed as it now stands
+    assert "No event has been altered" not in text
