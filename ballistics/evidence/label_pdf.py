@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import barcode
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 from PIL import Image
 from reportlab.lib.units import inch, mm
 from reportlab.lib.utils import ImageReader
@@ -33,17 +32,14 @@ QR_PX, BAR_PX, BAR_HEIGHT_PX = 8, 4, 60
 @dataclass(frozen=True)
 class LabelSize:
     key: str
-    name: object  # a lazy string: the size's name in the reader's language
     width: float  # points
     height: float
 
 
-#: the sizes offered; 62 mm tape is continuous, cut at 29 mm (Brother's DK-11209 die-cut size)
-SIZES = {s.key: s for s in (
-    LabelSize("62mm", lazy_gettext("62 mm continuous tape (Brother QL), 62 x 29 mm"),
-              62 * mm, 29 * mm),
-    LabelSize("2x1in", lazy_gettext("2 x 1 in labels (Zebra, Dymo)"), 2 * inch, 1 * inch),
-)}
+#: the sizes offered: 62 mm continuous tape (Brother QL), cut at 29 mm (the height of Brother's
+#: DK-11209 die-cut labels), and 2 x 1 in die-cut labels (Zebra, Dymo)
+SIZES = {s.key: s for s in (LabelSize("62mm", 62 * mm, 29 * mm),
+                            LabelSize("2x1in", 2 * inch, 1 * inch))}
 DEFAULT_SIZE = "62mm"
 
 
