@@ -13,6 +13,8 @@ import re
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import DBAPIError
 
 from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import CourtReport, CustodyEvent
@@ -126,6 +128,12 @@ def test_pdf_holds_every_event_the_verification_and_page_numbers(app, client, la
     assert [r.after.get("sha256") for r in read] == [digest]
     assert db.session.scalar(select(CourtReport.item_id).where(CourtReport.sha256 == digest)) \
         == item["id"]
+    # The kept data cannot be changed, not even by plain SQL as the application.
+    for sql in ("UPDATE court_reports SET data = '{}' WHERE sha256 = :d",
+                "DELETE FROM court_reports WHERE sha256 = :d"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(sql_text(sql), {"d": digest})
+        db.session.rollback()
     theirs = Browser(app, other_lab, "manager")
     theirs.get(f"/court-reports/{digest}.json", expect=404)
     theirs.get(f"/items/{item['id']}/report.pdf", expect=404)
