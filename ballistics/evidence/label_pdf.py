@@ -22,6 +22,7 @@ from reportlab.pdfgen import canvas
 
 from ballistics.evidence.court_pdf import BOLD, FONT, register_fonts
 from ballistics.evidence.labels import qr_code
+from ballistics.evidence.models import Item
 
 #: Code 128 quiet zone on each side, in modules (the standard asks for at least 10)
 QUIET = 10
@@ -124,3 +125,10 @@ def label_pdf(labels: Iterable[LabelText], size: LabelSize) -> bytes:
         c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def item_labels(items: Iterable[Item], lab_name: str, size: LabelSize) -> bytes:
+    """The labels of ``items`` (one page each, in the order given)."""
+    return label_pdf((LabelText(barcode=i.barcode, lab=lab_name, case=i.case.lab_case_number,
+                                number=i.number, kind=i.kind.replace("_", " "),
+                                calibre=i.calibre) for i in items), size)

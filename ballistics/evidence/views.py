@@ -157,10 +157,7 @@ def _labels_response(items: list[Item], name: str) -> Response:
     if size is None:
         abort(404, description=_("Unknown label size; choose one of %(sizes)s.",
                                  sizes=", ".join(label_pdf.SIZES)))
-    lab = current_user.lab.name
-    pdf = label_pdf.label_pdf((label_pdf.LabelText(
-        barcode=i.barcode, lab=lab, case=i.case.lab_case_number, number=i.number,
-        kind=i.kind.replace("_", " "), calibre=i.calibre) for i in items), size)
+    pdf = label_pdf.item_labels(items, current_user.lab.name, size)
     filename = f"{name.replace('/', '_')}-{size.key}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{filename}"'})
