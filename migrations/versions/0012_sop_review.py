@@ -1,7 +1,7 @@
 """sop review: a version is sent for review before another manager approves it (issue 14)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0014
 Create Date: 2026-11-26 11:30:00
 
 Draft → in review → approved → effective: the version status check admits ``in_review``.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
