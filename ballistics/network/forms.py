@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 
 from ballistics.core.forms import PageForm
@@ -39,6 +40,21 @@ class AnswerForm(PageForm):
                      "Ask for the physical exhibit or a double cast first"),
         SelectChoice(LeadStatus.DECLINED, "Decline")])
     answer = TextAreaField("What we disclose, or why")
+
+
+class ImportForm(PageForm):
+    """Import an x3p scanned by another system as a reference scan of this item."""
+
+    schema = s.ImportIn
+    file = FileField("x3p file scanned by another system")
+    source_lab = StringField("Comes from (lab or system)")
+    calibre = StringField("Calibre", default="")
+    note = StringField("Note (how it reached us)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file.flags.required = True
+        self.source_lab.flags.required = True
 
 
 class ButtonForm(PageForm):

@@ -371,3 +371,38 @@ class NodeCursor(db.Model):
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), primary_key=True,
                                         autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(default=0)
+
+
+# -- interchange (x3p export and import) -------------------------------------------------------
+
+
+class ImportedScan(db.Model):
+    """Where a reference scan imported from another system came from: who scanned it, with
+    which system, the original file's hash, and who imported it when. The file itself is kept
+    unchanged in the image store under that hash (the scan's ``sha256``), so the provenance
+    can always be checked against it."""
+
+    __tablename__ = "imported_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), unique=True)
+    #: SHA-256 of the file exactly as received
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    #: the organisation the file came from, as the importer states it (e.g. a partner's code)
+    source_lab: Mapped[str] = mapped_column(String(200))
+    #: from the file's Record2: who measured (Creator) and when (Date)
+    scanned_by: Mapped[str] = mapped_column(String(200), default="")
+    measured_at: Mapped[str] = mapped_column(String(40), default="")
+    #: the measuring system: manufacturer, model and version as the file names them
+    system: Mapped[str] = mapped_column(String(300), default="")
+    instrument_serial: Mapped[str] = mapped_column(String(120), default="")
+    calibration_date: Mapped[str] = mapped_column(String(40), default="")
+    #: the whole Record2 as read, and the file's lateral resolution (µm)
+    record2: Mapped[dict] = mapped_column(JSON, default=dict)
+    pixel_um_x: Mapped[float] = mapped_column(Float)
+    pixel_um_y: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)

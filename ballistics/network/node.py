@@ -24,6 +24,7 @@ from ballistics.network import client, signing
 from ballistics.network.models import (
     AccessKind,
     EventKind,
+    ImportedScan,
     LeadDirection,
     LeadStatus,
     NetworkAccess,
@@ -134,7 +135,9 @@ def desired_shares(lab_id: int) -> dict[int, list[str]]:
         select(Scan.id, Case).join(Item, Item.id == Scan.item_id)
         .join(Case, Case.id == Item.case_id)
         .where(Scan.lab_id == lab_id, Scan.status == ScanStatus.DONE,
-               Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY)).all()
+               Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY,
+               # a reference imported from another system is its owner's to share, not ours
+               Scan.id.not_in(select(ImportedScan.scan_id)))).all()
     return {scan_id: audience for scan_id, case in rows
             if scan_id not in scans and case.id not in cases and _matches(policy.criteria, case)}
 

@@ -10,6 +10,7 @@ from marshmallow import ValidationError, validate, validates_schema
 from ballistics.comparisons.models import Region
 from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
+from ballistics.core.text import not_blank
 from ballistics.network.models import LeadStatus, ShareMode
 
 _code = validate.Regexp(r"^[A-Z0-9-]{2,16}$", error="A lab code (A-Z, 0-9, -).")
@@ -202,3 +203,38 @@ class AccessOut(BaseSchema):
     partner_code = fields.String()
     references = fields.List(fields.String())
     occurred_at = UtcDateTime()
+
+
+# -- interchange -------------------------------------------------------------------------------
+
+
+class ImportIn(BaseSchema):
+    """Form fields sent with an x3p file imported as a reference (multipart/form-data)."""
+
+    source_lab = fields.String(required=True, validate=validate.And(
+        validate.Length(min=1, max=200), not_blank),
+        metadata={"description": "the lab or system the file comes from"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    region = fields.String(load_default="breech_face", validate=one_of(*Region))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    firing_pin_shape = fields.String(load_default="", validate=validate.Length(max=40))
+    breech_face_class = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class ProvenanceOut(BaseSchema):
+    id = fields.Integer()
+    scan_id = fields.Integer()
+    original_sha256 = fields.String()
+    original_filename = fields.String()
+    source_lab = fields.String()
+    scanned_by = fields.String()
+    measured_at = fields.String()
+    system = fields.String()
+    instrument_serial = fields.String()
+    calibration_date = fields.String()
+    record2 = fields.Dict()
+    pixel_um_x = fields.Float()
+    pixel_um_y = fields.Float()
+    note = fields.String()
+    imported_by_id = fields.Integer()
+    imported_at = UtcDateTime()

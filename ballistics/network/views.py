@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,10 +15,12 @@ from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
-from ballistics.core.forms import load, submit
-from ballistics.evidence.models import Case
+from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.ratelimit import upload_limit
+from ballistics.evidence.custody import load_item
+from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
-from ballistics.network import dashboard, forms, node
+from ballistics.network import dashboard, forms, interchange, node
 from ballistics.network.models import (
     LeadDirection,
     NetworkAccess,
@@ -28,7 +30,12 @@ from ballistics.network.models import (
     SharedScan,
     ShareExclusion,
 )
-from ballistics.network.permissions import MANAGE_SHARING, OPERATE_HUB
+from ballistics.network.permissions import (
+    EXPORT_SCANS,
+    IMPORT_REFERENCES,
+    MANAGE_SHARING,
+    OPERATE_HUB,
+)
 
 bp = Blueprint("network", __name__)
 FINAL = (SearchState.DONE, SearchState.FAILED)
@@ -51,6 +58,30 @@ def partner_search_button(scan: Scan) -> forms.ButtonForm | None:
             or not current_user.has_role(*SCAN_AND_SEARCH)):
         return None
     return forms.ButtonForm(formdata=None)
+
+
+@bp.app_template_global()
+def scan_interchange(scans: list[Scan]) -> dict[int, dict]:
+    """Per scan of the item page: its provenance if imported, and whether this user may
+    export it as x3p (a shared 3D scan)."""
+    ids = [scan.id for scan in scans]
+    provenance = interchange.provenance_of(ids)
+    exportable: set[int] = set()
+    if ids and current_user.has_role(*EXPORT_SCANS):
+        exportable = set(db.session.scalars(select(SharedScan.scan_id).where(
+            SharedScan.scan_id.in_(ids), SharedScan.lab_id == current_user.lab_id,
+            SharedScan.is_withdrawn.is_(False))))
+    return {scan.id: {"provenance": provenance.get(scan.id),
+                      "export": scan.id in exportable and scan.file_format == "x3p"}
+            for scan in scans}
+
+
+@bp.app_template_global()
+def reference_import_form(item: Item, bound: forms.ImportForm | None = None
+                          ) -> forms.ImportForm | None:
+    if not current_user.has_role(*IMPORT_REFERENCES):
+        return None
+    return bound or forms.ImportForm(formdata=None, calibre=item.calibre)
 
 
 def _node_only() -> None:
@@ -221,6 +252,50 @@ def lead_answer(lead_id: int) -> ResponseReturnValue:
                   done=lambda x: (f"Answer recorded ({x.status.value.replace('_', ' ')}); "
                                   f"{x.partner_code} sees it once the hub has it.",
                                   url_for(".lead_page", lead_id=x.id)))
+
+
+# -- interchange -----------------------------------------------------------------------------
+
+
+@bp.route("/scans/<int:scan_id>/x3p")
+@login_required
+def scan_export(scan_id: int) -> ResponseReturnValue:
+    scan = get_in_lab(Scan, scan_id, current_user, what="scan")
+    export = interchange.export_scan(current_user, scan)
+    return Response(export.data, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
+@bp.post("/items/<int:item_id>/reference-imports")
+@login_required
+@upload_limit
+def reference_import(item_id: int) -> ResponseReturnValue:
+    from ballistics.evidence.views import item_page_html
+
+    item = load_item(current_user, item_id)
+    form = forms.ImportForm()
+
+    def render(bound: forms.ImportForm) -> str:
+        return item_page_html(item, reference_import=bound)
+
+    def call(data: dict):
+        upload = data.pop("file", None)
+        if not upload or not upload.filename:
+            missing = {"file": ["Choose the x3p file to import."]}
+            raise FormRefused(summary(form, missing), form, render, missing)
+        fields = load(form, forms.ImportForm.schema, render, data)
+        return interchange.import_reference(current_user, item, data=upload.read(),
+                                            filename=upload.filename, **fields)
+
+    def done(result) -> tuple[str, str]:
+        scan, provenance, created = result
+        page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
+        if not created:
+            return f"This file is already reference scan {scan.id} of this item.", page
+        return (f"Reference scan {scan.id} imported from {provenance.source_lab}; its "
+                "features are being computed.", page)
+
+    return submit(form, call, render=render, done=done)
 
 
 # -- the hub ---------------------------------------------------------------------------------
