@@ -14,9 +14,15 @@ from ballistics.core.ratelimit import upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
-from ballistics.network import interchange, node
+from ballistics.network import exchange, interchange, node
 from ballistics.network import schemas as s
-from ballistics.network.models import ImportedScan, NetworkAccess, PartnerLead, PartnerSearch
+from ballistics.network.models import (
+    ExhibitTransfer,
+    ImportedScan,
+    NetworkAccess,
+    PartnerLead,
+    PartnerSearch,
+)
 from ballistics.network.permissions import MANAGE_SHARING
 
 bp = ApiBlueprint("network_api", __name__, url_prefix="/api/v1")
@@ -144,3 +150,38 @@ def scan_provenance(scan_id: int):
     if found is None:
         raise NotFound(f"Scan {scan.id} was not imported from another system.")
     return found
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+@bp.operation("/items/<int:item_id>/exhibit-transfers", "POST",
+              summary="Send an exhibit to a partner lab: its release, linked across both "
+                      "ledgers", tags=TAGS, body=s.SendExhibitIn, response=s.ExhibitTransferOut,
+              status=201, errors=(403, 404, 409, 422))
+def exhibit_send(item_id: int, data: dict):
+    item = load_item(g.api_user, item_id)
+    return exchange.send_exhibit(g.api_user, item, **data)
+
+
+@bp.operation("/exhibit-transfers", summary="Exhibits sent to and from partner labs",
+              tags=TAGS, response=s.ExhibitTransferOut, many=True)
+def exhibit_transfers():
+    return db.session.scalars(select(ExhibitTransfer).where(
+        ExhibitTransfer.lab_id == g.api_user.lab_id).order_by(ExhibitTransfer.id.desc())).all()
+
+
+@bp.operation("/exhibit-transfers/<int:transfer_id>", summary="One exhibit transfer",
+              tags=TAGS, response=s.ExhibitTransferOut, errors=(404,))
+def exhibit_transfer(transfer_id: int):
+    return exchange.transfer_in_lab(g.api_user, transfer_id)
+
+
+@bp.operation("/exhibit-transfers/<int:transfer_id>/receipt", "POST",
+              summary="Record the arrival of a partner's exhibit (its receipt references the "
+                      "partner's release)", tags=TAGS, body=s.ReceiveExhibitIn,
+              response=s.ExhibitTransferOut, status=201, errors=(403, 404, 409, 422))
+def exhibit_receive(transfer_id: int, data: dict):
+    transfer = exchange.transfer_in_lab(g.api_user, transfer_id)
+    case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
+    return exchange.receive_exhibit(g.api_user, transfer, case, reason=data["reason"])

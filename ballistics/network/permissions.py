@@ -12,3 +12,9 @@ EXPORT_SCANS = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER, Role.LAB_MANAG
 #: import an x3p scanned by another system as a reference (whoever uploads scans)
 IMPORT_REFERENCES = frozenset({Role.EVIDENCE_TECHNICIAN, Role.EXAMINER,
                                Role.TECHNICAL_REVIEWER, Role.LAB_MANAGER})
+#: send an exhibit (cartridge case, cast) to a partner lab: its holder releases it, as any
+#: release (the custody rules decide who may)
+SEND_EXHIBITS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.EXAMINER, Role.TECHNICAL_REVIEWER,
+                           Role.LAB_MANAGER})
+#: record the receipt of a partner's exhibit (who receives evidence)
+RECEIVE_EXHIBITS = frozenset({Role.EVIDENCE_TECHNICIAN, Role.EXAMINER, Role.LAB_MANAGER})
