@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -56,18 +57,19 @@ def partner_agency(code: str) -> str:
 def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                  expected_seq: int | None = None) -> ExhibitTransfer:
     """Release an item the actor holds to a partner lab and queue the transfer for the hub."""
-    require_role(actor, SEND_EXHIBITS, "send exhibits to partner labs")
+    require_role(actor, SEND_EXHIBITS, _("send exhibits to partner labs"))
     lab = node_lab()
     if actor.lab_id != lab.id:
-        raise Conflict(f"This node speaks for lab {lab.code} at the hub, not yours.",
-                       code="not_the_node_lab")
+        raise Conflict(_("This node speaks for lab %(code)s at the hub, not yours.",
+                         code=lab.code), code="not_the_node_lab")
     if not _CODE.fullmatch(partner) or partner == lab.code:
-        raise Unprocessable("Name the partner lab by its network code (not your own).",
-                            fields={"partner": ["A partner lab's code."]})
+        raise Unprocessable(_("Name the partner lab by its network code (not your own)."),
+                            fields={"partner": [_("A partner lab's code.")]})
     if item.kind not in SENDABLE:
-        raise Unprocessable(f"Item {item.barcode} is a {item.kind}; only cartridge cases, test "
-                            "fires, bullets and casts go to partner labs this way.",
-                            fields={"item": ["Not sent to partner labs."]})
+        raise Unprocessable(_("Item %(item)s is a %(kind)s; only cartridge cases, test fires, "
+                              "bullets and casts go to partner labs this way.",
+                              item=item.barcode, kind=item.kind),
+                            fields={"item": [_("Not sent to partner labs.")]})
     seal = item.intact_seal.number if item.intact_seal is not None else ""
     transfer_id = uuid.uuid4().hex
     # The custody rules apply as for any release: in the actor's hands, nothing holding it.
@@ -190,27 +192,28 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
                     ) -> ExhibitTransfer:
     """Record the arrival of a partner's exhibit into ``case``: a received event that
     references the sender's release, and the receipt queued for the sender."""
-    require_role(actor, RECEIVE_EXHIBITS, "receive partner exhibits")
+    require_role(actor, RECEIVE_EXHIBITS, _("receive partner exhibits"))
     if transfer.direction != LeadDirection.INCOMING:
-        raise Conflict("This transfer is one we sent; the partner records its receipt.",
+        raise Conflict(_("This transfer is one we sent; the partner records its receipt."),
                        code="not_incoming")
     if transfer.status == TransferStatus.RECEIVED:
-        raise Conflict(f"Transfer {transfer.transfer_id} was already received (item "
-                       f"{transfer.item_id}).", code="already_received")
+        raise Conflict(_("Transfer %(id)s was already received (item %(item)s).",
+                         id=transfer.transfer_id, item=transfer.item_id),
+                       code="already_received")
     if not transfer.release_verified:
-        raise Conflict("The sender's release is not proven in its ledger "
-                       f"({transfer.verification}); receive the parcel as an ordinary "
-                       "submission and ask the sender.", code="release_unverified")
+        raise Conflict(_("The sender's release is not proven in its ledger (%(why)s); receive "
+                         "the parcel as an ordinary submission and ask the sender.",
+                         why=transfer.verification), code="release_unverified")
     check = check_release(transfer)
     if not check.ok:
-        raise Conflict(f"The sender's release no longer verifies: {check.reason}.",
-                       code="release_unverified")
+        raise Conflict(_("The sender's release no longer verifies: %(why)s.",
+                         why=check.reason), code="release_unverified")
     # Claim the transfer first: of two simultaneous receipts exactly one goes on.
     claimed = db.session.execute(update(ExhibitTransfer).where(
         ExhibitTransfer.id == transfer.id, ExhibitTransfer.status == TransferStatus.DELIVERED)
         .values(status=TransferStatus.RECEIVED)).rowcount
     if claimed != 1:
-        raise Conflict(f"Transfer {transfer.transfer_id} was already received.",
+        raise Conflict(_("Transfer %(id)s was already received.", id=transfer.transfer_id),
                        code="already_received")
     details = {"transfer_id": transfer.transfer_id, "sender_lab": transfer.partner_code,
                "sender_release_event_id": transfer.release_event_id,

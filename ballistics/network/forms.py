@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 
@@ -46,10 +47,10 @@ class ImportForm(PageForm):
     """Import an x3p scanned by another system as a reference scan of this item."""
 
     schema = s.ImportIn
-    file = FileField("x3p file scanned by another system")
-    source_lab = StringField("Comes from (lab or system)")
-    calibre = StringField("Calibre", default="")
-    note = StringField("Note (how it reached us)")
+    file = FileField(_l("x3p file scanned by another system"))
+    source_lab = StringField(_l("Comes from (lab or system)"))
+    calibre = StringField(_l("Calibre"), default="")
+    note = StringField(_l("Note (how it reached us)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics import imaging
@@ -62,15 +63,16 @@ def export_record(scan: Scan, source: imaging.X3pRecord2) -> imaging.X3pRecord2:
 def export_scan(actor: User, scan: Scan) -> Export:
     """An x3p file of a shared scan, with its metadata; the read is audited (the scan leaves
     the lab)."""
-    require_role(actor, EXPORT_SCANS, "export scans to other systems")
+    require_role(actor, EXPORT_SCANS, _("export scans to other systems"))
     shared = db.session.scalar(select(SharedScan).where(SharedScan.scan_id == scan.id))
     if shared is None or shared.is_withdrawn:
-        raise Conflict(f"Scan {scan.id} is not shared with the region; only shared scans are "
-                       "exported (the sharing policy decides what leaves the lab).",
-                       code="not_shared")
+        raise Conflict(_("Scan %(id)s is not shared with the region; only shared scans are "
+                         "exported (the sharing policy decides what leaves the lab).",
+                         id=scan.id), code="not_shared")
     if scan.file_format != ScanFormat.X3P:
-        raise Conflict(f"Scan {scan.id} is a 2D image ({scan.file_format}); an x3p file holds "
-                       "3D topography, so it is not exported as one.", code="not_topography")
+        raise Conflict(_("Scan %(id)s is a 2D image (%(format)s); an x3p file holds 3D "
+                         "topography, so it is not exported as one.", id=scan.id,
+                         format=scan.file_format), code="not_topography")
     surface = imaging.read_surface(store.read(scan.sha256), scan.filename, scan.pixel_um,
                                    max_bytes=scans.MAX_SCAN_BYTES,
                                    max_pixels=scans.MAX_SCAN_PIXELS)
@@ -90,13 +92,14 @@ def import_reference(actor: User, item: Item, *, data: bytes, filename: str, sou
     """Import an x3p scanned by another system as a reference scan of ``item``; return (scan,
     provenance, created). The same file imported again for the same item is found, not
     duplicated."""
-    require_role(actor, IMPORT_REFERENCES, "import reference scans")
+    require_role(actor, IMPORT_REFERENCES, _("import reference scans"))
     if not source_lab.strip():
-        raise Unprocessable("Say where the file comes from (the lab or system that scanned it).",
-                            fields={"source_lab": ["Required."]})
+        raise Unprocessable(_("Say where the file comes from (the lab or system that scanned "
+                              "it)."), fields={"source_lab": [_("Required.")]})
     if not data.startswith(b"PK"):
-        raise Unprocessable(f"{filename}: only x3p files (ISO 25178-72) are imported as "
-                            "references.", fields={"file": ["Not an x3p file."]})
+        raise Unprocessable(_("%(file)s: only x3p files (ISO 25178-72) are imported as "
+                              "references.", file=filename),
+                            fields={"file": [_("Not an x3p file.")]})
     sha = store.digest(data)
     existing = db.session.scalar(select(Scan).where(Scan.item_id == item.id,
                                                     Scan.sha256 == sha))
@@ -104,12 +107,13 @@ def import_reference(actor: User, item: Item, *, data: bytes, filename: str, sou
         provenance = db.session.scalar(select(ImportedScan).where(
             ImportedScan.scan_id == existing.id))
         if provenance is None:
-            raise Conflict(f"This file is already scan {existing.id} of item {item.barcode}, "
-                           "uploaded as the lab's own scan.", code="already_uploaded")
+            raise Conflict(_("This file is already scan %(id)s of item %(item)s, uploaded as "
+                             "the lab's own scan.", id=existing.id, item=item.barcode),
+                           code="already_uploaded")
         return existing, provenance, False
     # The upload path checks everything (size, zip bomb, XML, pixel count) before storing.
     # Kept as an open case: later searches are compared against the reference.
-    scan, _ = scans.upload_scan(actor, item, data=data, filename=filename, region=region,
+    scan, _new = scans.upload_scan(actor, item, data=data, filename=filename, region=region,
                                 calibre=calibre, firing_pin_shape=firing_pin_shape,
                                 breech_face_class=breech_face_class)
     surface = imaging.read_x3p(data, max_pixels=scans.MAX_SCAN_PIXELS)

@@ -8,6 +8,7 @@ from functools import partial
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -281,7 +282,7 @@ def reference_import(item_id: int) -> ResponseReturnValue:
     def call(data: dict):
         upload = data.pop("file", None)
         if not upload or not upload.filename:
-            missing = {"file": ["Choose the x3p file to import."]}
+            missing = {"file": [_("Choose the x3p file to import.")]}
             raise FormRefused(summary(form, missing), form, render, missing)
         fields = load(form, forms.ImportForm.schema, render, data)
         return interchange.import_reference(current_user, item, data=upload.read(),
@@ -291,9 +292,10 @@ def reference_import(item_id: int) -> ResponseReturnValue:
         scan, provenance, created = result
         page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
         if not created:
-            return f"This file is already reference scan {scan.id} of this item.", page
-        return (f"Reference scan {scan.id} imported from {provenance.source_lab}; its "
-                "features are being computed.", page)
+            return _("This file is already reference scan %(id)s of this item.",
+                     id=scan.id), page
+        return (_("Reference scan %(id)s imported from %(lab)s; its features are being "
+                  "computed.", id=scan.id, lab=provenance.source_lab), page)
 
     return submit(form, call, render=render, done=done)
 
