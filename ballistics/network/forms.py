@@ -58,6 +58,24 @@ class ImportForm(PageForm):
         self.source_lab.flags.required = True
 
 
+class SendExhibitForm(PageForm):
+    """Send an item the user holds to a partner lab (its release)."""
+
+    schema = s.SendExhibitIn
+    item_id = SelectField(_l("Item in your hands"), coerce=str, default="",
+                          validate_choice=False)
+    partner = StringField(_l("Partner lab (network code)"))
+    note = StringField(_l("Note to the partner (e.g. the lead it answers)"))
+
+
+class ReceiveExhibitForm(PageForm):
+    """Record the arrival of a partner's exhibit into one of our cases."""
+
+    schema = s.ReceiveExhibitIn
+    case_id = SelectField(_l("Into case"), coerce=str, default="", validate_choice=False)
+    reason = StringField(_l("Remark"), default="")
+
+
 class ButtonForm(PageForm):
     """A button that posts: its CSRF token only."""
 

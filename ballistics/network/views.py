@@ -21,8 +21,9 @@ from ballistics.core.ratelimit import upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
-from ballistics.network import dashboard, forms, interchange, node
+from ballistics.network import dashboard, exchange, forms, interchange, node
 from ballistics.network.models import (
+    ExhibitTransfer,
     LeadDirection,
     NetworkAccess,
     PartnerLead,
@@ -30,12 +31,15 @@ from ballistics.network.models import (
     SearchState,
     SharedScan,
     ShareExclusion,
+    TransferStatus,
 )
 from ballistics.network.permissions import (
     EXPORT_SCANS,
     IMPORT_REFERENCES,
     MANAGE_SHARING,
     OPERATE_HUB,
+    RECEIVE_EXHIBITS,
+    SEND_EXHIBITS,
 )
 
 bp = Blueprint("network", __name__)
@@ -298,6 +302,83 @@ def reference_import(item_id: int) -> ResponseReturnValue:
                   "computed.", id=scan.id, lab=provenance.source_lab), page)
 
     return submit(form, call, render=render, done=done)
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+@bp.route("/network/exhibits")
+@login_required
+def exhibits() -> ResponseReturnValue:
+    _node_only()
+    return _exhibits()
+
+
+def _exhibits(send: forms.SendExhibitForm | None = None,
+              receive: tuple[int, forms.ReceiveExhibitForm] | None = None) -> str:
+    transfers = db.session.scalars(lab_select(ExhibitTransfer, current_user)
+                                   .order_by(ExhibitTransfer.id.desc()).limit(200)).all()
+    if send is None and current_user.has_role(*SEND_EXHIBITS):
+        send = forms.SendExhibitForm(formdata=None)
+    if send is not None:
+        held = db.session.scalars(lab_select(Item, current_user).where(
+            Item.holder_user_id == current_user.id, Item.kind.in_(exchange.SENDABLE))
+            .order_by(Item.id.desc()).limit(500)).all()
+        send.item_id.choices = [("", _("— choose —"))] + [
+            (str(i.id), f"{i.barcode} · {i.kind.replace('_', ' ')}") for i in held]
+    forms_by_transfer: dict[int, forms.ReceiveExhibitForm] = {}
+    if current_user.has_role(*RECEIVE_EXHIBITS):
+        cases = db.session.scalars(lab_select(Case, current_user)
+                                   .order_by(Case.id.desc()).limit(500)).all()
+        for t in transfers:
+            if t.direction == LeadDirection.INCOMING and t.status == TransferStatus.DELIVERED:
+                form = (receive[1] if receive and receive[0] == t.id
+                        else forms.ReceiveExhibitForm(formdata=None))
+                form.case_id.choices = [("", _("— choose —"))] + [
+                    (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
+                forms_by_transfer[t.id] = form
+    return render_template("network/exhibits.html", transfers=transfers, send=send,
+                           receive=forms_by_transfer)
+
+
+@bp.post("/network/exhibits")
+@login_required
+def exhibit_send() -> ResponseReturnValue:
+    _node_only()
+    form = forms.SendExhibitForm()
+    render = partial(_exhibits)
+
+    def call(_data: dict) -> ExhibitTransfer:
+        data = load(form, forms.SendExhibitForm.schema, render,
+                    {"partner": (form.partner.data or "").strip().upper(),
+                     "note": form.note.data or ""})
+        if not (form.item_id.data or "").isdigit():
+            missing = {"item_id": [_("Choose the item you send.")]}
+            raise FormRefused(summary(form, missing), form, render, missing)
+        item = load_item(current_user, int(form.item_id.data))
+        return exchange.send_exhibit(current_user, item, **data)
+
+    return submit(form, call, render=render, done=lambda t: (
+        _("Item released to partner lab %(code)s (transfer %(id)s); the hub passes it on.",
+          code=t.partner_code, id=t.transfer_id), url_for(".exhibits")))
+
+
+@bp.post("/network/exhibits/<int:transfer_id>/receipt")
+@login_required
+def exhibit_receive(transfer_id: int) -> ResponseReturnValue:
+    _node_only()
+    transfer = exchange.transfer_in_lab(current_user, transfer_id)
+    form = forms.ReceiveExhibitForm()
+
+    def call(data: dict) -> ExhibitTransfer:
+        case = get_in_lab(Case, data["case_id"], current_user, what="case")
+        return exchange.receive_exhibit(current_user, transfer, case, reason=data["reason"])
+
+    return submit(form, call, schema=forms.ReceiveExhibitForm.schema,
+                  render=lambda bound: _exhibits(receive=(transfer.id, bound)),
+                  done=lambda t: (_("Received from %(code)s as item %(item)s; %(code)s is told.",
+                                    code=t.partner_code, item=t.item_id),
+                                  url_for(".exhibits")))
 
 
 # -- the hub ---------------------------------------------------------------------------------
