@@ -239,7 +239,7 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
     return transfer
 
 
-def receipt_reported(lab_id: int, body: dict) -> None:
+def receipt_reported(lab_id: int, lab_code: str, body: dict) -> None:
     """The partner recorded the receipt of our exhibit (relayed by the hub)."""
     transfer = db.session.scalar(select(ExhibitTransfer).where(
         ExhibitTransfer.lab_id == lab_id, ExhibitTransfer.direction == LeadDirection.OUTGOING,
@@ -247,10 +247,22 @@ def receipt_reported(lab_id: int, body: dict) -> None:
         ExhibitTransfer.transfer_id == body["transfer_id"]))
     if transfer is None:
         return
+    check = exchange_proof.verify_receipt(
+        body["proof"], transfer_id=transfer.transfer_id, sender=lab_code,
+        release_hash=transfer.release_hash, log_vkeys=body.get("log_vkeys", []),
+        cosigners=witnesses.verifiers())
+    proven = (body["proof"].get("event", {}).get("hash") == body["receipt_hash"]
+              if isinstance(body["proof"], dict) else False)
     transfer.status = TransferStatus.RECEIVED
     transfer.receipt_event_id, transfer.receipt_hash = body["receipt_event_id"], body[
         "receipt_hash"]
     transfer.receipt_leaf_index = body["receipt_leaf_index"]
+    transfer.receipt_proof = body["proof"] | {"log_vkeys": body.get("log_vkeys", [])}
+    transfer.receipt_verified = check.ok and proven
+    transfer.verification = (
+        f"receipt in {body['receiver']}'s ledger at leaf {body['receipt_leaf_index']} of its "
+        f"checkpoint of size {check.checkpoint_size}" if transfer.receipt_verified
+        else f"receipt not proven: {check.reason or 'its hash differs from the proof'}")
     transfer.received_at = utcnow()
 
 

@@ -30,6 +30,7 @@ from ballistics.ledger.leafdata import leaf_hash
 
 FORMAT = "ballistics-exhibit-release/v1"
 RELEASED = "released"
+RECEIVED = "received"
 
 
 @dataclass(frozen=True)
@@ -55,26 +56,42 @@ def build(*, lab_id: int, event_id: int, fields: Mapping, prev_hash: str, record
 def verify(proof: Mapping, *, transfer_id: str, receiver: str, log_vkeys: Iterable[str],
            cosigners: Iterable[notes.Verifier] = ()) -> ReleaseCheck:
     """Check a release proof as the receiving lab; never raises on bad input."""
+    return _checked(proof, RELEASED, {"transfer_id": transfer_id, "partner_lab": receiver},
+                    list(log_vkeys), list(cosigners))
+
+
+def verify_receipt(proof: Mapping, *, transfer_id: str, sender: str, release_hash: str,
+                   log_vkeys: Iterable[str], cosigners: Iterable[notes.Verifier] = ()
+                   ) -> ReleaseCheck:
+    """Check, as the sending lab, the proof that the partner's receipt event is in the
+    partner's ledger and answers our release (same proof format, a ``received`` event)."""
+    return _checked(proof, RECEIVED, {"transfer_id": transfer_id, "sender_lab": sender,
+                                      "sender_release_hash": release_hash},
+                    list(log_vkeys), list(cosigners))
+
+
+def _checked(proof: Mapping, kind: str, expect: dict, log_vkeys: list[str],
+             cosigners: list[notes.Verifier]) -> ReleaseCheck:
     try:
-        return _verify(proof, transfer_id, receiver, list(log_vkeys), list(cosigners))
+        return _verify(proof, kind, expect, log_vkeys, cosigners)
     except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
         # ProofError, NoteError and CheckpointError are ValueErrors: each says what failed.
         return ReleaseCheck(False, f"{type(exc).__name__}: {exc}")
 
 
-def _verify(proof: Mapping, transfer_id: str, receiver: str, log_vkeys: list[str],
+def _verify(proof: Mapping, kind: str, expect: dict, log_vkeys: list[str],
             cosigners: list[notes.Verifier]) -> ReleaseCheck:
     if proof.get("format") != FORMAT:
         return ReleaseCheck(False, f"not a {FORMAT} proof")
     event, lab_id = proof["event"], int(proof["lab_id"])
     fields = event["fields"]
     if chain_hash(event["prev_hash"], fields) != event["hash"]:
-        return ReleaseCheck(False, "the release event's fields do not hash to its hash")
+        return ReleaseCheck(False, f"the {kind} event's fields do not hash to its hash")
     details = fields.get("details") or {}
-    if (fields.get("kind") != RELEASED or details.get("transfer_id") != transfer_id
-            or details.get("partner_lab") != receiver or fields.get("lab_id") != lab_id):
-        return ReleaseCheck(False, f"the event is not lab {lab_id}'s release of transfer "
-                                   f"{transfer_id} to {receiver}")
+    if (fields.get("kind") != kind or fields.get("lab_id") != lab_id
+            or any(details.get(k) != v for k, v in expect.items())):
+        return ReleaseCheck(False, f"the event is not lab {lab_id}'s {kind} event of "
+                                   + ", ".join(f"{k} {v}" for k, v in expect.items()))
     if not log_vkeys:
         return ReleaseCheck(False, "the sender's ledger key is not known (the hub has none "
                                    "registered), so its checkpoint cannot be checked")

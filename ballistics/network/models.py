@@ -486,6 +486,9 @@ class ExhibitTransfer(db.Model):
     receipt_event_id: Mapped[int | None]
     receipt_hash: Mapped[str] = mapped_column(String(64), default="")
     receipt_leaf_index: Mapped[int | None]
+    #: outgoing: the proof of the partner's receipt in its ledger, and what checking it found
+    receipt_proof: Mapped[dict] = mapped_column(JSON, default=dict)
+    receipt_verified: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime | None]

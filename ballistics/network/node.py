@@ -416,7 +416,7 @@ def _apply(lab: Lab, event: dict) -> None:
         if kind == EventKind.TRANSFER:
             exchange.incoming(lab.id, lab.code, body)
         else:
-            exchange.receipt_reported(lab.id, body)
+            exchange.receipt_reported(lab.id, lab.code, body)
         return
     if kind == EventKind.ACCESS:
         db.session.add(NetworkAccess(lab_id=lab.id, hub_event_id=event["id"],

@@ -307,6 +307,7 @@ class ExhibitTransferOut(BaseSchema):
     receipt_event_id = fields.Integer(allow_none=True)
     receipt_hash = fields.String()
     receipt_leaf_index = fields.Integer(allow_none=True)
+    receipt_verified = fields.Boolean()
     created_at = UtcDateTime()
     received_at = UtcDateTime(allow_none=True)
     last_error = fields.String()

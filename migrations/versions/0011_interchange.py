@@ -72,6 +72,8 @@ def upgrade():
     sa.Column('receipt_event_id', sa.Integer(), nullable=True),
     sa.Column('receipt_hash', sa.String(length=64), nullable=False),
     sa.Column('receipt_leaf_index', sa.Integer(), nullable=True),
+    sa.Column('receipt_proof', sa.JSON(), nullable=False),
+    sa.Column('receipt_verified', sa.Boolean(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('received_at', sa.DateTime(), nullable=True),

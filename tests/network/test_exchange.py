@@ -151,6 +151,8 @@ def test_an_exhibit_sent_to_a_partner_is_linked_across_both_ledgers(tmp_path):
         assert back["receipt_hash"] == receipt.hash
         assert back["receipt_event_id"] == receipt.id
         assert back["receipt_leaf_index"] == _leaf(lab_b, receipt.id)
+        # ... and lab A checked that receipt in lab B's ledger, answering its release.
+        assert back["receipt_verified"], back["verification"]
 
         # The hub kept the references of both events, and nothing else of the exhibit.
         def hub_side():

@@ -72,3 +72,27 @@ def test_any_change_or_the_wrong_key_fails_with_a_reason():
                                      log_vkeys=[vkey]).ok
     assert not exchange_proof.verify({}, transfer_id=TRANSFER, receiver="LABB",
                                      log_vkeys=[vkey]).ok
+
+
+def test_a_receipt_is_checked_against_the_release_it_answers():
+    signer = notes.Ed25519Signer("ledger.example/ledger/LABB",
+                                 hashlib.sha256(b"lab B ledger key").digest())
+    fields = {"lab_id": 4, "item_id": 1, "seq": 1, "kind": "received", "reason": "arrived",
+              "details": {"transfer_id": TRANSFER, "sender_lab": "LABA",
+                          "sender_release_hash": "d" * 64, "sender_leaf_index": 6},
+              "occurred_at": "2026-11-26T12:00:00.000000Z"}
+    record = chain_hash("0" * 64, fields)
+    tree = merkle.MemoryTree([leaf_hash("custody_event", 4, 12, record)])
+    note = checkpoints.sign_checkpoint(
+        checkpoints.Checkpoint(signer.name, 1, tree.root()), signer).encode().decode()
+    proof = exchange_proof.build(lab_id=4, event_id=12, fields=fields, prev_hash="0" * 64,
+                                 record_hash=record, leaf_index=0, checkpoint=note,
+                                 inclusion_proof=[])
+    vkey = signer.verifier().vkey()
+    assert exchange_proof.verify_receipt(proof, transfer_id=TRANSFER, sender="LABA",
+                                         release_hash="d" * 64, log_vkeys=[vkey]).ok
+    assert not exchange_proof.verify_receipt(proof, transfer_id=TRANSFER, sender="LABA",
+                                             release_hash="e" * 64, log_vkeys=[vkey]).ok
+    # A receipt is not a release: the release check refuses it.
+    assert not exchange_proof.verify(proof, transfer_id=TRANSFER, receiver="LABB",
+                                     log_vkeys=[vkey]).ok
