@@ -3,7 +3,7 @@ physical exchange of exhibits between partner labs, linked across both ledgers (
 hub_transfers at the hub, exhibit_transfers at the nodes, hub event kinds transfer and receipt
 
 Revision ID: 0011
-Revises: 0014
+Revises: 0012
 Create Date: 2026-11-26 11:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011'
-down_revision = '0014'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
