@@ -163,6 +163,9 @@ class ChainState:
                     f"not be verified: {self.ledger_error}")
         if not self.ledger.ok:
             return f"Ledger BROKEN: {self.ledger.summary()}."
+        if not self.ledger.origin:
+            return (f"{self.audit.entries} audit entries match their hashes; nothing of the lab "
+                    "is sealed in its ledger yet.")
         return (f"{self.audit.entries} audit entries match their hashes; ledger "
                 f"{self.ledger.summary()}.")
 
