@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import custody, disposal, forms, labels, reports
+from ballistics.core.pagination import load_filters, paginate
+from ballistics.evidence import custody, disposal, forms, labels, lists, reports
 from ballistics.evidence.chain import verify_chain
-from ballistics.evidence.models import Case, DisposalRequest, Item
-from ballistics.evidence.services import create_case, search_cases
+from ballistics.evidence.models import Case, DisposalRequest, Item, ItemKind, ItemStatus
+from ballistics.evidence.services import create_case
 from ballistics.extensions import db
 
 bp = Blueprint("evidence", __name__)
@@ -38,9 +39,21 @@ def case_list() -> ResponseReturnValue:
 
 
 def _case_list(form: forms.CaseForm | None) -> str:
-    q = request.args.get("q", "").strip()
-    return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q,
-                           form=form)
+    filters = load_filters(lists.CaseFilterSchema)
+    page = paginate(lists.cases_select(current_user, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=lists.CASE_ORDER, filters=filters)
+    return render_template("evidence/case_list.html", page=page, filters=filters, form=form)
+
+
+@bp.route("/items")
+@login_required
+def item_list() -> ResponseReturnValue:
+    filters = load_filters(lists.ItemFilterSchema)
+    page = paginate(lists.items_select(current_user, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=lists.ITEM_ORDER, filters=filters)
+    return render_template("evidence/item_list.html", page=page, filters=filters,
+                           kinds=[k.value for k in ItemKind],
+                           statuses=[s.value for s in ItemStatus], holders=lists.HOLDERS)
 
 
 @bp.post("/cases")

@@ -47,7 +47,8 @@ def test_manager_filters_to_one_items_changes_and_exports_them(pg_app, live_serv
         page.click("[data-testid=export-csv]")
     download = info.value
     assert download.suggested_filename.endswith(".csv")
-    exported = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8").read())))
+    with open(download.path(), encoding="utf-8") as fh:
+        exported = list(csv.DictReader(io.StringIO(fh.read())))
     assert {(r["object_type"], r["object_id"]) for r in exported} == {("items", str(item["id"]))}
     assert {r["action"] for r in exported} == {"insert", "update"}
     assert str(other["id"]) not in {r["object_id"] for r in exported}
