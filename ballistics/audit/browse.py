@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ballistics.audit.models import AuditAction, AuditEntry
@@ -157,17 +158,17 @@ class ChainState:
     @property
     def sentence(self) -> str:
         if not self.audit.ok:
-            return f"Audit log BROKEN: {self.audit.reason}."
+            return _("Audit log BROKEN: %(reason)s.", reason=self.audit.reason)
         if self.ledger is None:
-            return (f"{self.audit.entries} audit entries match their hashes; the ledger could "
-                    f"not be verified: {self.ledger_error}")
+            return _("%(n)s audit entries match their hashes; the ledger could not be "
+                     "verified: %(error)s", n=self.audit.entries, error=self.ledger_error)
         if not self.ledger.ok:
-            return f"Ledger BROKEN: {self.ledger.summary()}."
+            return _("Ledger BROKEN: %(summary)s.", summary=self.ledger.summary())
         if not self.ledger.origin:
-            return (f"{self.audit.entries} audit entries match their hashes; nothing of the lab "
-                    "is sealed in its ledger yet.")
-        return (f"{self.audit.entries} audit entries match their hashes; ledger "
-                f"{self.ledger.summary()}.")
+            return _("%(n)s audit entries match their hashes; nothing of the lab is sealed "
+                     "in its ledger yet.", n=self.audit.entries)
+        return _("%(n)s audit entries match their hashes; ledger %(summary)s.",
+                 n=self.audit.entries, summary=self.ledger.summary())
 
 
 def chain_state(lab_id: int) -> ChainState:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, validate, validates_schema
 
 from ballistics.audit.models import AuditAction
@@ -17,7 +19,7 @@ class AuditFilterSchema(PageArgs):
     date_from = fields.Date()
     date_to = fields.Date()
     object_type = fields.String(validate=validate.Regexp(
-        r"^[a-z][a-z0-9_]{0,79}$", error="A table name: lower-case letters, digits and _."))
+        r"^[a-z][a-z0-9_]{0,79}$", error=_l("A table name: lower-case letters, digits and _.")))
     object_id = fields.String(validate=validate.Length(max=80))
     action = fields.String(validate=one_of(*AuditAction))
 
@@ -25,7 +27,7 @@ class AuditFilterSchema(PageArgs):
     def _dates_in_order(self, data: dict, **_kwargs) -> None:
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
-            raise ValidationError("The end date is before the start date.", "date_to")
+            raise ValidationError(_("The end date is before the start date."), "date_to")
         if data.get("object_id") and not data.get("object_type"):
-            raise ValidationError("Give the record type with its id.", "object_type")
+            raise ValidationError(_("Give the record type with its id."), "object_type")
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError, validate
 from sqlalchemy import Select, func, select
 
@@ -58,7 +59,7 @@ def load_filters(schema: type[BaseSchema], args: Mapping[str, str] | None = None
     except ValidationError as exc:
         messages = flat_messages(exc.messages)
         detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in messages.items())
-        raise BadFilter(f"Invalid filter: {detail}", fields=messages) from exc
+        raise BadFilter(_("Invalid filter: %(detail)s", detail=detail), fields=messages) from exc
 
 
 @dataclass

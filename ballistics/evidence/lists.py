@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from marshmallow import ValidationError, validate, validates_schema
 from sqlalchemy import Select, or_, select
 
@@ -44,7 +45,7 @@ class _Dated(PageArgs):
     def _in_order(self, data: dict, **_kwargs) -> None:
         if data.get("opened_from") and data.get("opened_to") and (
                 data["opened_to"] < data["opened_from"]):
-            raise ValidationError("The end date is before the start date.", "opened_to")
+            raise ValidationError(_("The end date is before the start date."), "opened_to")
 
 
 class CaseFilterSchema(_Dated):
