@@ -237,3 +237,6 @@ def sop_list():
     examiners = db.session.execute(select(User).where(User.lab_id == current_user.lab_id)
                                    .order_by(User.full_name)).scalars().all()
     return render_template("sop/sops.html", sops=sops, examiners=examiners)
+
+# The findings list lives in its own module on this blueprint (imported last: it uses ``bp``).
+from sop import finding_views  # noqa: E402, F401
