@@ -29,6 +29,7 @@ from ballistics.comparisons.permissions import (
     VERIFY_CONFIRMATIONS,
 )
 from ballistics.comparisons.scans import SCANNABLE
+from ballistics.core.confirm import ask
 from ballistics.core.errors import AppError
 from ballistics.core.forms import PageForm
 from ballistics.evidence.models import Case, Item
@@ -108,6 +109,7 @@ def linked_cases(case: Case, bound: tuple[int, PageForm] | None = None) -> list[
             if bound and isinstance(bound[1], forms.CorrectionReviewForm) \
                     and bound[0] == pending.id:
                 decide = bound[1]
+            ask(decide, forms.withdrawal_consequence(link))
         other = link.case_b if link.case_a_id == case.id else link.case_a
         confirmation = db.session.scalar(select(Confirmation).where(
             Confirmation.examination_id == link.examination_id)) if link.examination_id else None
