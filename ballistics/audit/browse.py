@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ballistics.audit.models import AuditAction, AuditEntry
-from ballistics.audit.services import ChainReport, verify_audit_chain
+from ballistics.audit.services import ChainReport, record_read, verify_audit_chain
 from ballistics.auth.models import User
 from ballistics.core.timeutil import canonical
 from ballistics.extensions import db
@@ -173,7 +173,10 @@ class ChainState:
 
 def chain_state(lab_id: int) -> ChainState:
     """Verify the lab's audit entries and its ledger (witnesses are not asked over the network
-    from a page: the checkpoints they cosigned, stored with the lab, are checked)."""
+    from a page: the checkpoints they cosigned, stored with the lab, are checked).
+
+    This reads and rehashes the lab's whole log (seconds for tens of thousands of entries), so
+    pages run it when a manager asks (:func:`verify_now`), not on every view."""
     from ballistics.ledger.verify import verify_lab
 
     audit = verify_audit_chain(db.session, lab_id)
@@ -183,3 +186,71 @@ def chain_state(lab_id: int) -> ChainState:
         log.exception("ledger verification of lab %s failed to run", lab_id)
         return ChainState(audit, None, str(exc) or type(exc).__name__)
     return ChainState(audit, ledger)
+
+
+#: the record type of a full verification's entry in the lab's own log
+VERIFICATION = "audit_verification"
+
+
+def verify_now(lab_id: int) -> ChainState:
+    """Verify the whole log and put the result on record, in the same log: the page shows the
+    latest such entry (who verified, when, and what was found) without verifying again."""
+    state = chain_state(lab_id)
+    ledger = state.ledger
+    record_read(db.session, lab_id=lab_id, object_type=VERIFICATION, object_id=str(lab_id),
+                detail={"ok": state.ok, "sentence": state.sentence,
+                        "audit_entries": state.audit.entries,
+                        "ledger_size": ledger.size if ledger is not None else None,
+                        "lines": list(ledger.lines) if ledger is not None else [],
+                        "problems": list(ledger.problems) if ledger is not None else []})
+    return state
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """What the page shows without reading the whole log: the ledger's own state (alarms
+    raised by the sealer or a witness, the latest checkpoint, what each witness cosigned) and
+    the latest full verification on record."""
+
+    ledger_size: int
+    sealed: bool
+    alarms: list[str]
+    checkpoint_size: int | None
+    checkpoint_at: datetime | None
+    witnesses: list[tuple[int, datetime | None]]
+    last: AuditEntry | None
+    #: entries written since the latest full verification
+    since: int
+
+    @property
+    def state(self) -> str:
+        """verified, broken or unverified (never verified, or an alarm since)."""
+        if self.alarms or (self.last is not None and not self.last.after.get("ok")):
+            return "broken"
+        return "verified" if self.last is not None else "unverified"
+
+
+def log_status(lab_id: int) -> LogStatus:
+    from sqlalchemy import func
+
+    from ballistics.ledger.models import LedgerCheckpoint, LedgerLog, LedgerWitness
+
+    ledger = db.session.get(LedgerLog, lab_id)
+    alarms = [ledger.alarm] if ledger is not None and ledger.alarm else []
+    witnesses = []
+    for w in db.session.scalars(select(LedgerWitness).where(LedgerWitness.lab_id == lab_id)):
+        if w.alarm:
+            alarms.append(w.alarm)
+        witnesses.append((w.size, w.last_success_at))
+    checkpoint = db.session.execute(
+        select(LedgerCheckpoint.size, LedgerCheckpoint.created_at)
+        .where(LedgerCheckpoint.lab_id == lab_id)
+        .order_by(LedgerCheckpoint.size.desc(), LedgerCheckpoint.id.desc()).limit(1)).first()
+    last = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.chain_key == lab_id, AuditEntry.object_type == VERIFICATION,
+        AuditEntry.action == AuditAction.READ).order_by(AuditEntry.id.desc()).limit(1)).first()
+    since = db.session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.chain_key == lab_id, AuditEntry.id > (last.id if last else 0))) or 0
+    return LogStatus(ledger.size if ledger else 0, ledger is not None, alarms,
+                     checkpoint.size if checkpoint else None,
+                     checkpoint.created_at if checkpoint else None, witnesses, last, since)

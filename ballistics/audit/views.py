@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, render_template, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -15,6 +23,7 @@ from ballistics.audit.permissions import READ_AUDIT
 from ballistics.audit.schemas import AuditFilterSchema
 from ballistics.audit.services import record_read
 from ballistics.auth.access import require_role
+from ballistics.core.forms import PageForm
 from ballistics.core.pagination import load_filters, paginate
 from ballistics.extensions import db
 
@@ -52,8 +61,22 @@ def log_page() -> ResponseReturnValue:
     lab_id = current_user.lab_id
     page = paginate(browse.entries_select(lab_id, filters), page=filters["page"],
                     per_page=filters["per_page"], order_by=browse.ORDER, filters=filters)
-    return render_template("audit/log.html", page=page, state=browse.chain_state(lab_id),
-                           **_context(filters))
+    return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
+                           verify_form=VerifyForm(formdata=None), **_context(filters))
+
+
+@bp.post("/audit/verify")
+@login_required
+def verify() -> ResponseReturnValue:
+    """Verify the lab's whole log now (seconds on a large log) and put the result on record."""
+    require_role(current_user, READ_AUDIT, "verify the audit log")
+    state = browse.verify_now(current_user.lab_id)
+    flash(state.sentence, "success" if state.ok else "error")
+    return redirect(url_for(".log_page", _anchor="verification"), 303)
+
+
+class VerifyForm(PageForm):
+    """The "verify now" button: its CSRF token only."""
 
 
 @bp.route("/audit/print")
@@ -64,7 +87,7 @@ def print_page() -> ResponseReturnValue:
     page = paginate(browse.entries_select(lab_id, filters), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "print", page.total)
-    return render_template("audit/print.html", page=page, state=browse.chain_state(lab_id),
+    return render_template("audit/print.html", page=page, status=browse.log_status(lab_id),
                            limit=PRINT_LIMIT, generated_at=datetime.now(UTC),
                            **_context(filters))
 

@@ -160,15 +160,28 @@ def test_printable_page_lists_the_filtered_entries(app, lab, moved):
 def test_the_verification_state_of_the_labs_log_is_shown(app, lab, moved):
     manager = Browser(app, lab, "manager")
     page = manager.get("/audit")
-    assert 'data-chain="verified"' in page and "audit entries match their hashes" in page
+    assert 'data-chain="unverified"' in page and "has not been verified" in page
+    Browser(app, lab, "examiner").post("/audit/verify", {}, expect=403)
+    _, page, flashes = manager.submit("/audit/verify", {})
+    assert flashes[0][0] == "success" and "audit entries match their hashes" in flashes[0][1]
+    assert 'data-chain="verified"' in page and "Last full verification" in page
     seal_all(lab.lab.id)
-    page = manager.get("/audit")
-    assert 'data-chain="verified"' in page and "entries verified" in page
-    # Someone with database access edits an entry: the page says the log is broken.
+    _, page, flashes = manager.submit("/audit/verify", {})
+    assert 'data-chain="verified"' in page and "entries verified" in flashes[0][1]
+    assert "Ledger: " in page and "entries sealed." in page
+    # The verification is on record in the lab's own log.
+    db.session.expire_all()
+    last = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.chain_key == lab.lab.id, AuditEntry.object_type == "audit_verification")
+        .order_by(AuditEntry.id.desc())).first()
+    assert last.after["ok"] is True and last.actor_id == lab.id("manager")
+    # Someone with database access edits an entry: the next verification says so, and the
+    # page keeps saying it.
     victim = db.session.scalar(select(AuditEntry.id).where(
         AuditEntry.chain_key == lab.lab.id, AuditEntry.object_type == "items"))
     without_triggers(db.session.connection(), ["audit_entries"], lambda c: c.execute(
         text("UPDATE audit_entries SET origin = 'forged' WHERE id = :id"), {"id": victim}))
     db.session.commit()
-    page = manager.get("/audit")
-    assert 'data-chain="broken"' in page and f"audit entry {victim} does not match" in page
+    _, page, flashes = manager.submit("/audit/verify", {})
+    assert flashes[0][0] == "error" and f"audit entry {victim} does not match" in flashes[0][1]
+    assert 'data-chain="broken"' in manager.get("/audit")
