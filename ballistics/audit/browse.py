@@ -87,14 +87,6 @@ class Change:
     before: Any
     after: Any
 
-    @property
-    def before_text(self) -> str:
-        return _show(self.before)
-
-    @property
-    def after_text(self) -> str:
-        return _show(self.after)
-
 
 def changes(entry: AuditEntry) -> list[Change]:
     """What the entry records, column by column: an insert has only ``after``, a delete only
@@ -102,6 +94,21 @@ def changes(entry: AuditEntry) -> list[Change]:
     before, after = entry.before or {}, entry.after or {}
     return [Change(name, before.get(name), after.get(name))
             for name in sorted({*before, *after})]
+
+
+#: columns that hold a person's id (shown with the person's name on the page)
+PERSON_COLUMNS = ("actor_id", "witness_id", "examiner_id", "reviewer_id", "user_id")
+
+
+def shown(field: str, value: Any, names: dict[int, str]) -> str:
+    """A recorded value as the page shows it: a person's id with their name, "∅" for none."""
+    text = _show(value)
+    if not text:
+        return "∅"
+    is_person = field.endswith(("_user_id", "_by_id")) or field in PERSON_COLUMNS
+    if is_person and isinstance(value, int) and value in names:
+        return f"{value} ({names[value]})"
+    return text
 
 
 def _show(value: Any) -> str:

@@ -44,7 +44,7 @@ def _context(filters: dict) -> dict:
     types = browse.record_types(lab_id)
     return {"filters": filters, "names": names, "types": types,
             "actions": [a.value for a in AuditAction], "record_pages": browse.RECORD_PAGES,
-            "changes": browse.changes, "actor_name": browse.actor_name,
+            "changes": browse.changes, "actor_name": browse.actor_name, "shown": browse.shown,
             "export_args": {k: v for k, v in _raw(filters).items()
                             if k not in {"page", "per_page"}}}
 

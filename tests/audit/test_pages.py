@@ -74,8 +74,8 @@ def test_filters_to_one_items_changes_with_before_and_after(app, lab, moved):
     # The hand-over's entry shows the holder before (the technician) and after (the examiner).
     update = page.split('data-action="update"', 1)[1].split("</tr>\n    <tr data-entry", 1)[0]
     holder = update.split('data-field="holder_user_id"', 1)[1].split("</tr>", 1)[0]
-    assert re.search(rf'class="before">{lab.id("tech")}<', holder)
-    assert re.search(rf'class="after">{lab.id("examiner")}<', holder)
+    assert f'class="before">{lab.id("tech")} (Tech)<' in holder
+    assert f'class="after">{lab.id("examiner")} (Examiner)<' in holder
     # By action and by person.
     page = manager.get(f"/audit?object_type=items&object_id={moved['id']}&action=update")
     assert re.findall(r'data-action="(\w+)"', page) == ["update", "update"]

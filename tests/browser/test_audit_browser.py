@@ -42,8 +42,8 @@ def test_manager_filters_to_one_items_changes_and_exports_them(pg_app, live_serv
     assert records == {f"items:{item['id']}"} and rows.count() == 3 < everything
     # The hand-over (newest) shows the holder before and after.
     holder = rows.first.locator("tr[data-field=holder_user_id]")
-    assert holder.locator(".before").inner_text() == str(tech_id)
-    assert holder.locator(".after").inner_text() == str(examiner_id)
+    assert holder.locator(".before").inner_text() == f"{tech_id} (Tech)"
+    assert holder.locator(".after").inner_text() == f"{examiner_id} (Examiner)"
     screenshot(page, "audit-viewer-one-item")
 
     with page.expect_download() as info:
