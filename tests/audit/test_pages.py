@@ -40,6 +40,10 @@ def test_only_a_lab_manager_reads_the_log(app, lab, moved):
         Browser(app, lab, who).get("/audit/export.csv", expect=403)
     page = Browser(app, lab, "manager").get("/audit")
     assert 'data-testid="audit-entries"' in page and f"items {moved['id']}" in page
+    # The item page links its own entries for a manager only.
+    link = f'href="/audit?object_type=items&amp;object_id={moved["id"]}"'
+    assert link in Browser(app, lab, "manager").get(f"/items/{moved['id']}")
+    assert link not in Browser(app, lab, "examiner").get(f"/items/{moved['id']}")
 
 
 def test_a_manager_sees_only_their_own_labs_entries(app, lab, other_lab, client, moved):
