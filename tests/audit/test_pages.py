@@ -189,3 +189,20 @@ def test_the_verification_state_of_the_labs_log_is_shown(app, lab, moved):
     _, page, flashes = manager.submit("/audit/verify", {})
     assert flashes[0][0] == "error" and f"audit entry {victim} does not match" in flashes[0][1]
     assert 'data-chain="broken"' in manager.get("/audit")
+
+
+def test_pdf_export_holds_the_filtered_entries_and_the_verification(app, lab, moved):
+    import pypdf
+
+    manager = Browser(app, lab, "manager")
+    manager.submit("/audit/verify", {})
+    response = manager.client.get(f"/audit/export.pdf?object_type=items&object_id={moved['id']}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
+    content = " ".join(page.extract_text() for page in reader.pages)
+    assert "Audit log extract" in content and "Entries: 3 of 3" in content
+    assert f"object_type = items · object_id = {moved['id']}" in content
+    assert "audit entries match their hashes" in content and "Page 1 of" in content
+    assert f"holder_user_id: {lab.id('tech')} (Tech) -> {lab.id('examiner')} (Examiner)" in content
+    assert "\x00" not in content  # every glyph is in the embedded font
+    assert moved["barcode"] in content
