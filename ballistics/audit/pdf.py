@@ -1,8 +1,8 @@
-"""The audit log extract as a PDF (ReportLab, the project's one PDF library): the filters, the
-latest verification of the lab's log, every entry with its before/after, page N of M.
+"""The audit log extract as a PDF (ReportLab, the project's one PDF library): the filters,
+the latest verification of the lab's log, every entry with its before/after, page N of M.
 
-No database access: it draws what the view hands it. ReportLab carries its own fonts
-(Bitstream Vera, embedded as a subset), so no system library is needed.
+No database access: it draws what the view hands it, in the court report's look (its embedded
+Vera fonts and table grid), so no system library is needed.
 """
 
 from __future__ import annotations
@@ -13,40 +13,19 @@ from datetime import datetime
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
 from ballistics.audit.browse import LogStatus, changes, shown
 from ballistics.audit.models import AuditEntry
 from ballistics.core.timeutil import canonical
+from ballistics.evidence.court_pdf import BOLD, FONT, GRID, register_fonts
 
-FONT, BOLD = "Vera", "VeraBd"
 MARGIN = 12 * mm
 FOOTER = 10 * mm
-GRID = TableStyle([
-    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa3ad")),
-    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecf0")),
-    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-])
-
-
-def _fonts() -> None:
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    # Vera ships inside the reportlab wheel, on its TTF search path.
-    for name, file in ((FONT, "Vera.ttf"), (BOLD, "VeraBd.ttf"), ("VeraIt", "VeraIt.ttf"),
-                       ("VeraBI", "VeraBI.ttf")):
-        pdfmetrics.registerFont(TTFont(name, file))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic="VeraIt",
-                                  boldItalic="VeraBI")
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -101,7 +80,7 @@ def render(*, lab_name: str, generated_by: str, generated_at: datetime,
            status: LogStatus, names: dict[int, str],
            actor_name: Callable[[AuditEntry, dict[int, str]], str]) -> bytes:
     """The extract as PDF bytes (A4 landscape): ``entries`` newest first, ``total`` matching."""
-    _fonts()
+    register_fonts()
     s = _styles()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=MARGIN, rightMargin=MARGIN,

@@ -1,10 +1,12 @@
-"""The audit viewer in a real browser: a lab manager filters the log to one item's changes and
-exports them as CSV."""
+"""The audit viewer in a real browser: a lab manager verifies the log, filters it to one item's
+changes and exports them as CSV and PDF."""
 
 from __future__ import annotations
 
 import csv
 import io
+
+import pypdf
 
 from ballistics.extensions import db
 from tests.support.browser import login, screenshot
@@ -57,3 +59,9 @@ def test_manager_filters_to_one_items_changes_and_exports_them(pg_app, live_serv
     assert str(other["id"]) not in {r["object_id"] for r in exported}
     assert any(r["field"] == "holder_user_id" and r["after"] == str(examiner_id)
                for r in exported)
+
+    with page.expect_download() as info:
+        page.click("[data-testid=export-pdf]")
+    reader = pypdf.PdfReader(info.value.path())
+    text = " ".join(p.extract_text() for p in reader.pages)
+    assert f"items {item['id']}" in text and "Entries: 3 of 3" in text
