@@ -17,8 +17,8 @@ from ballistics.extensions import db
 from tests.support.labs import make_lab
 from tests.support.web import Api
 
-#: the longest file name a file system allows; no spaces, so only overflow-wrap can break it
-LONG_FILENAME = ("breech-face_" + "Kalashnikov-AK47-test-fire-" * 9)[:251] + ".x3p"
+#: the longest file name a file system allows; no space or hyphen: only overflow-wrap breaks it
+LONG_FILENAME = ("KCP_2024_000117_breechface_" + "Kalashnikov_AK47_testfire_" * 10)[:251] + ".x3p"
 LONG_WORD = "Attempted-homicide-with-a-firearm-at-the-" + "Estación-Central-de-Ferrocarril-" * 5
 LONG_TITLE = (LONG_WORD + " and " + "aggravated robbery of a bank " * 6)[:200]
 LONG_AGENCY = ("Policía Nacional de la República, Dirección de Investigación Criminal, "
