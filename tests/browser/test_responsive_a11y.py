@@ -146,7 +146,7 @@ FOCUS_RING = """() => {
   const el = document.activeElement;
   const s = getComputedStyle(el);
   return {tag: el.tagName.toLowerCase(), text: (el.innerText || el.value || el.name || '').trim(),
-          href: el.getAttribute('href'),
+          href: el.getAttribute('href'), outline: `${s.outlineStyle} ${s.outlineWidth}`,
           ring: (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2)
                 || s.boxShadow !== 'none'};
 }"""
@@ -160,7 +160,13 @@ def test_keyboard_skip_link_and_visible_focus(name, site, pg_app, live_server, c
     spec = next(p for p in PAGES if p.name == name)
     tab = _open(spec, site, pg_app, live_server, contexts, monkeypatch, DESKTOP)
     try:
-        tab.keyboard.press("Tab")
+        if tab.evaluate("() => document.activeElement === document.body"):
+            tab.keyboard.press("Tab")
+        else:  # a field with autofocus (login): the skip link is still the first stop
+            for _ in range(10):
+                if tab.evaluate("() => document.activeElement.matches('a.skip')"):
+                    break
+                tab.keyboard.press("Shift+Tab")
         first = tab.evaluate(FOCUS_RING)
         assert first["href"] == "#content" and first["ring"], first
         assert tab.locator("a.skip").is_visible()  # shown when focused
