@@ -29,8 +29,9 @@ HUB_URL = "http://127.0.0.1:9"  # nothing answers: the network pages render from
 @dataclass(frozen=True)
 class Page:
     """One page as a user meets it: who is logged in (a key of the lab's users, or None), the
-    path (a format string over the seeded ids), whether axe checks it, and config the page
-    needs (applied to the served app for that page only)."""
+    path (a format string over the seeded ids), config the page needs (applied to the served
+    app for that page only). axe checks every page at desktop width; ``axe=True`` marks the
+    pages the accessibility acceptance names, checked at phone width too."""
 
     name: str
     who: str | None
@@ -53,7 +54,7 @@ PAGES: list[Page] = [
     Page("item-long-case", "tech", "/items/{long_item}"),
     Page("item-report", "examiner", "/items/{item}/report"),
     Page("search", "examiner", "/searches/{search}", axe=True),
-    Page("candidate-view", "examiner", "/candidates/{candidate}/view"),
+    Page("candidate-view", "examiner", "/candidates/{candidate}/view", axe=True),
     Page("verifications", "reviewer", "/verifications"),
     Page("comparison-settings", "manager", "/comparison-settings"),
     Page("validation", "manager", "/comparisons/validation"),
