@@ -75,6 +75,10 @@ PAGES: list[Page] = [
     Page("hub", "admin", "/hub", config={"APP_ROLE": "hub"}),
     # Pages other branches are adding (one line each; skipped until the route is on main):
     Page("audit", "manager", "/audit", axe=True, optional=True),
+    Page("audit-print", "manager", "/audit/print", optional=True),
+    Page("item-list", "tech", "/items", optional=True),
+    Page("search-list", "examiner", "/searches", optional=True),
+    Page("finding-list", "manager", "/quality/findings", optional=True),
 ]
 
 
