@@ -53,6 +53,7 @@ PAGES: list[Page] = [
     Page("item", "examiner", "/items/{item}", axe=True),
     Page("item-long-case", "tech", "/items/{long_item}"),
     Page("item-report", "examiner", "/items/{item}/report"),
+    Page("item-label", "tech", "/items/{long_item}/label"),
     Page("search", "examiner", "/searches/{search}", axe=True),
     Page("candidate-view", "examiner", "/candidates/{candidate}/view", axe=True),
     Page("verifications", "reviewer", "/verifications"),
