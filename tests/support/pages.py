@@ -66,6 +66,15 @@ PAGES: list[Page] = [
     Page("sops", "manager", "/quality/sops"),
     Page("competency", "manager", "/quality/examiners/{examiner}/competency"),
     Page("quality-export", "manager", "/quality/export"),
+    Page("people", "manager", "/quality/people"),
+    Page("person", "manager", "/quality/people/{examiner}"),
+    Page("equipment", "manager", "/quality/equipment"),
+    Page("instrument", "manager", "/quality/equipment/{instrument}"),
+    Page("sop", "manager", "/quality/sops/{sop}"),
+    Page("sop-version", "manager", "/quality/sop-versions/{sop_version}"),
+    Page("examination", "manager", "/quality/examinations/{examination}"),
+    Page("examination-new", "examiner", "/quality/examinations/new"),
+    Page("nonconformities", "manager", "/quality/nonconformities"),
     Page("accounts", "manager", "/accounts"),
     Page("account-user", "manager", "/accounts/{examiner}"),
     Page("my-account", "examiner", "/account"),
@@ -96,6 +105,7 @@ def seed_site(pg_app) -> dict:
         PartnerSearch,
         SearchState,
     )
+    from sop.models import Equipment, Examination, Sop, SopVersion
     from sop.models.quality import Finding
     from sop.services.compliance.engine import refresh_findings
     from sop.services.quality import open_nonconformity
@@ -150,7 +160,13 @@ def seed_site(pg_app) -> dict:
                            due_at=now + timedelta(hours=48), created_at=now)
         db.session.add(lead)
         db.session.commit()
-        ids = {"lab": kit.lab.code, "case": item["case_id"], "item": item["id"],
+        def first(model) -> int:
+            return db.session.scalar(select(model.id).where(model.lab_id == kit.lab.id)
+                                     .order_by(model.id).limit(1))
+
+        ids = {"instrument": first(Equipment), "sop": first(Sop),
+               "sop_version": first(SopVersion), "examination": first(Examination),
+               "lab": kit.lab.code, "case": item["case_id"], "item": item["id"],
                "long_case": long_case["id"], "long_item": long_item["id"],
                "search": searched["search"], "candidate": searched["candidates"][0],
                "finding": finding.id, "nc": nc.id, "examiner": kit.id("examiner"),
