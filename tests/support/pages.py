@@ -82,6 +82,7 @@ PAGES: list[Page] = [
     Page("network", "manager", "/network", config=NODE),
     Page("network-search", "examiner", "/network/searches/{partner_search}", config=NODE),
     Page("network-lead", "examiner", "/network/leads/{lead}", config=NODE),
+    Page("network-exhibits", "manager", "/network/exhibits", config=NODE),
     Page("hub", "admin", "/hub", config={"APP_ROLE": "hub"}),
     # Pages other branches are adding (one line each; skipped until the route is on main):
     Page("audit", "manager", "/audit", axe=True, optional=True),
