@@ -48,8 +48,6 @@ def contexts(browser, live_server, site):
 
 def _open(spec: Page, site: dict, pg_app, live_server, contexts, monkeypatch, width: int,
           locale: str = "en-GB"):
-    if spec.optional and not _routed(pg_app, spec.path.split("?")[0].format(**site)):
-        pytest.skip(f"{spec.path} is not on this branch yet")
     for key, value in spec.config.items():
         monkeypatch.setitem(pg_app.config, key,
                             value.format(**site) if isinstance(value, str) else value)
@@ -61,16 +59,6 @@ def _open(spec: Page, site: dict, pg_app, live_server, contexts, monkeypatch, wi
     assert "/login" not in tab.url or spec.who is None, f"{spec.who} was sent to the login"
     tab.wait_for_load_state("load")
     return tab
-
-
-def _routed(pg_app, path: str) -> bool:
-    from werkzeug.exceptions import HTTPException
-
-    try:
-        pg_app.url_map.bind("localhost").match(path, method="GET")
-    except HTTPException:
-        return False
-    return True
 
 
 #: the elements that stick out past the right edge, innermost first (for the failure message)

@@ -39,7 +39,6 @@ class Page:
     axe: bool = False
     config: dict = field(default_factory=dict)
     #: a page another branch is adding: skipped (with a reason) until its route exists
-    optional: bool = False
 
 
 NODE = {"NETWORK_HUB_URL": HUB_URL, "NETWORK_LAB": "{lab}"}
@@ -85,11 +84,11 @@ PAGES: list[Page] = [
     Page("network-exhibits", "manager", "/network/exhibits", config=NODE),
     Page("hub", "admin", "/hub", config={"APP_ROLE": "hub"}),
     # Pages other branches are adding (one line each; skipped until the route is on main):
-    Page("audit", "manager", "/audit", axe=True, optional=True),
-    Page("audit-print", "manager", "/audit/print", optional=True),
-    Page("item-list", "tech", "/items", optional=True),
-    Page("search-list", "examiner", "/searches", optional=True),
-    Page("finding-list", "manager", "/quality/findings", optional=True),
+    Page("audit", "manager", "/audit", axe=True),
+    Page("audit-print", "manager", "/audit/print"),
+    Page("item-list", "tech", "/items"),
+    Page("search-list", "examiner", "/searches"),
+    Page("finding-list", "manager", "/quality/findings"),
 ]
 
 
