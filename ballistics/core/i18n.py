@@ -19,6 +19,8 @@ from flask import Flask, request
 from flask_babel import Babel, format_date, format_datetime
 from flask_login import current_user
 
+from ballistics.core.labels import label
+
 #: the languages every page is translated to; the first is the source language
 LANGUAGES = ("en", "es")
 LANG_COOKIE = "lang"
@@ -94,6 +96,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["localdate"] = local_date
+    app.jinja_env.filters["label"] = label
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
 
     @app.context_processor
