@@ -1,6 +1,7 @@
 """Page forms of the quality pages: they only collect input; the API's schemas load it
 (:mod:`ballistics.core.forms`)."""
 
+from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField
 
 from ballistics.core.forms import PageForm
@@ -10,23 +11,24 @@ from sop.models.quality import ActionKind
 
 class NonconformityForm(PageForm):
     schema = s.NonconformityCreateSchema
-    title = StringField("Title")
-    description = TextAreaField("Description")
+    title = StringField(_l("Title"))
+    description = TextAreaField(_l("Description"))
 
 
 class ActionForm(PageForm):
     schema = s.ActionCreateSchema
-    kind = SelectField("Kind", choices=[SelectChoice(ActionKind.CORRECTIVE, "Corrective"),
-                                        SelectChoice(ActionKind.PREVENTIVE, "Preventive")],
+    kind = SelectField(_l("Kind"), choices=[
+        SelectChoice(ActionKind.CORRECTIVE, _l("Corrective")),
+        SelectChoice(ActionKind.PREVENTIVE, _l("Preventive"))],
                        validate_choice=False)
-    description = TextAreaField("Action")
-    owner_id = SelectField("Owner", coerce=str, validate_choice=False)
-    due_on = DateField("Due")
+    description = TextAreaField(_l("Action"))
+    owner_id = SelectField(_l("Owner"), coerce=str, validate_choice=False)
+    due_on = DateField(_l("Due"))
 
 
 class ActionCompleteForm(PageForm):
     schema = s.ActionCompleteSchema
-    note = StringField("What was done")
+    note = StringField(_l("What was done"))
 
 
 class EmptyForm(PageForm):

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -49,7 +51,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Unknown username or wrong password.", "error")
+        flash(_("Unknown username or wrong password."), "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
 
 
@@ -130,7 +132,7 @@ def password_change() -> ResponseReturnValue:
         return user
 
     return submit(form, call, schema=form.schema, render=_account,
-                  done=lambda _u: ("Password changed. Your other sessions were ended.",
+                  done=lambda _u: (_("Password changed. Your other sessions were ended."),
                                    url_for(".account_page")))
 
 
@@ -150,7 +152,8 @@ def token_create() -> ResponseReturnValue:
 def token_revoke(token_id: int) -> ResponseReturnValue:
     token = accounts.own_token(current_user, token_id)
     return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_account,
-                  done=lambda _n: (f"Token “{token.name}” revoked.", url_for(".account_page")))
+                  done=lambda _n: (_("Token “%(name)s” revoked.", name=token.name),
+                                   url_for(".account_page")))
 
 
 # --- the lab's accounts (lab managers and admins) ---------------------------------------------
@@ -215,17 +218,18 @@ def user_roles(user_id: int) -> ResponseReturnValue:
     render = partial(_user, user)
     data = load(form, form.schema, render, _roles_input(form))
     return submit(form, lambda _d: accounts.set_roles(current_user, user, data["roles"]),
-                  render=render, done=lambda u: (f"Roles of {u.username} saved.",
+                  render=render, done=lambda u: (_("Roles of %(u)s saved.", u=u.username),
                                                  url_for(".user_page", user_id=u.id)))
 
 
 #: account actions behind one button: the service and what the page says when it is done
-ACTIONS: dict[str, tuple[Callable[[User, User], Any], str]] = {
-    "deactivate": (accounts.deactivate, "{u} deactivated: sessions ended, API tokens revoked."),
-    "reactivate": (accounts.reactivate, "{u} reactivated."),
+ACTIONS: dict[str, tuple[Callable[[User, User], Any], Any]] = {
+    "deactivate": (accounts.deactivate,
+                   _l("%(u)s deactivated: sessions ended, API tokens revoked.")),
+    "reactivate": (accounts.reactivate, _l("%(u)s reactivated.")),
     "force-password-change": (accounts.force_password_change,
-                              "{u} must choose a new password at the next login."),
-    "revoke-tokens": (accounts.revoke_tokens, "API tokens of {u} revoked."),
+                              _l("%(u)s must choose a new password at the next login.")),
+    "revoke-tokens": (accounts.revoke_tokens, _l("API tokens of %(u)s revoked.")),
 }
 
 
@@ -238,7 +242,7 @@ def user_action(user_id: int, action: str) -> ResponseReturnValue:
     service, message = ACTIONS[action]
     return submit(forms.ButtonForm(), lambda _d: service(current_user, user),
                   render=partial(_user, user),
-                  done=lambda _r: (message.format(u=user.username),
+                  done=lambda _r: (str(message) % {"u": user.username},
                                    url_for(".user_page", user_id=user.id)))
 
 
@@ -263,7 +267,8 @@ def lab_token_revoke(token_id: int) -> ResponseReturnValue:
     if token.user_id != current_user.id:
         accounts.managed_user(current_user, token.user_id)
     return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_accounts,
-                  done=lambda _n: (f"Token “{token.name}” of {token.user.username} revoked.",
+                  done=lambda _n: (_("Token “%(name)s” of %(u)s revoked.", name=token.name,
+                                     u=token.user.username),
                                    url_for(".accounts_page")))
 
 
@@ -292,5 +297,5 @@ def reset_submit(token: str) -> ResponseReturnValue:
         return done
 
     return submit(form, call, schema=form.schema, render=partial(_reset, user),
-                  done=lambda u: (f"Password set. Welcome, {u.full_name}.",
+                  done=lambda u: (_("Password set. Welcome, %(name)s.", name=u.full_name),
                                   url_for("evidence.case_list")))

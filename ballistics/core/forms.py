@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
 from wtforms import BooleanField, FileField
@@ -85,7 +86,9 @@ def summary(form: FlaskForm, messages: Mapping[str, Any]) -> str:
     """"Please correct the form. Label: message; ..." with the form's own labels."""
     parts = [f"{form[name].label.text if name in form else name}: {' '.join(_flat(msgs))}"
              for name, msgs in messages.items() if name not in PLUMBING]
-    return "Please correct the form. " + "; ".join(parts) if parts else "Please correct the form."
+    if not parts:
+        return _("Please correct the form.")
+    return _("Please correct the form. %(problems)s", problems="; ".join(parts))
 
 
 def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], Any],

@@ -7,11 +7,13 @@ from functools import partial
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
+from ballistics.core.labels import label
 from ballistics.evidence import custody, disposal, forms, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item
@@ -48,7 +50,7 @@ def _case_list(form: forms.CaseForm | None) -> str:
 def case_create() -> ResponseReturnValue:
     return submit(forms.CaseForm(), lambda data: create_case(current_user, **data),
                   schema=forms.CaseForm.schema, render=_case_list,
-                  done=lambda case: (f"Case {case.lab_case_number} opened.",
+                  done=lambda case: (_("Case %(number)s opened.", number=case.lab_case_number),
                                      url_for(".case_page", case_id=case.id)))
 
 
@@ -77,7 +79,8 @@ def item_receive(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
     return submit(forms.ReceiveForm(), lambda data: custody.receive(current_user, case, **data),
                   schema=forms.ReceiveForm.schema, render=partial(_case_page, case),
-                  done=lambda item: (f"Item {item.barcode} received into your custody.",
+                  done=lambda item: (_("Item %(barcode)s received into your custody.",
+                                       barcode=item.barcode),
                                      url_for(".item_page", item_id=item.id)))
 
 
@@ -166,10 +169,16 @@ def _badge(item: Item) -> tuple[bool, str]:
 
 def _done(item: Item, result) -> str:
     if isinstance(result, Item):
-        return f"Sub-item {result.barcode} created and recorded on both chains."
+        return _("Sub-item %(barcode)s created and recorded on both chains.",
+                 barcode=result.barcode)
     if isinstance(result, DisposalRequest):
         if result.status == "cancelled":
-            return f"Override request {result.id} cancelled; item {item.barcode} is unchanged."
-        return (f"Override request {result.id} recorded: item {item.barcode} is "
-                f"{result.action}d only once a second person confirms it.")
-    return f"Item {item.barcode}: {result.kind.replace('_', ' ')}, event {result.seq} recorded."
+            return _("Override request %(id)s cancelled; item %(barcode)s is unchanged.",
+                     id=result.id, barcode=item.barcode)
+        if result.action == "release":
+            return _("Override request %(id)s recorded: item %(barcode)s is released only once "
+                     "a second person confirms it.", id=result.id, barcode=item.barcode)
+        return _("Override request %(id)s recorded: item %(barcode)s is destroyed only once "
+                 "a second person confirms it.", id=result.id, barcode=item.barcode)
+    return _("Item %(barcode)s: %(kind)s, event %(seq)s recorded.", barcode=item.barcode,
+             kind=label(result.kind), seq=result.seq)
