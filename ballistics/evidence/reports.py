@@ -12,11 +12,14 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ballistics.audit.services import record_read
 from ballistics.auth.models import Lab, User
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import ChainVerification, verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, Item, StorageLocation
@@ -59,7 +62,7 @@ class EventRow:
 
     @property
     def label(self) -> str:
-        return self.kind.replace("_", " ")
+        return label(self.kind)
 
 
 def timeline(item: Item) -> list[EventRow]:
@@ -82,13 +85,15 @@ def timeline(item: Item) -> list[EventRow]:
 
 def badge(result: ChainVerification) -> str:
     if result.ok:
-        return f"Chain verified ({_events(result.events)})"
-    where = f" at event {result.broken_seq}" if result.broken_seq else ""
-    return f"Chain BROKEN{where}: {result.reason}"
+        return _("Chain verified (%(events)s)", events=_events(result.events))
+    if result.broken_seq:
+        return _("Chain BROKEN at event %(seq)s: %(reason)s", seq=result.broken_seq,
+                 reason=result.reason)
+    return _("Chain BROKEN: %(reason)s", reason=result.reason)
 
 
 def _events(n: int) -> str:
-    return f"{n} event" if n == 1 else f"{n} events"
+    return ngettext("%(num)d event", "%(num)d events", n)
 
 
 @dataclass(frozen=True)
