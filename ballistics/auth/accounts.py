@@ -20,14 +20,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ballistics.auth import passwords, services
 from ballistics.auth.access import require_role
 from ballistics.auth.models import ApiToken, Lab, PasswordReset, User, UserRole
-from ballistics.auth.permissions import MANAGE_ACCOUNTS, grantable
+from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
 from ballistics.auth.roles import Role
 from ballistics.core.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
+from ballistics.core.i18n import valid_time_zone
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -69,6 +71,22 @@ def set_password(user: User, password: str, *, field: str = "password") -> None:
 
 def set_language(user: User, lang: str) -> None:
     user.locale = lang
+
+
+def set_time_zone(actor: User, time_zone: str) -> Lab:
+    """The lab's time zone, in which its pages show times (stored times stay UTC). A lab
+    manager's decision; the change is audited like every write."""
+    require_role(actor, MANAGE_LAB_SETTINGS, "set the lab's time zone")
+    zone = time_zone.strip()
+    if not valid_time_zone(zone):
+        raise Unprocessable(
+            _("Time zone: %(zone)s is not a time zone name (e.g. America/Bogota); the lab's "
+              "time zone was not changed.", zone=zone[:64]),
+            fields={"time_zone": [_("Not a time zone name (e.g. America/Bogota).")]})
+    lab = db.session.get(Lab, actor.lab_id, with_for_update=True)
+    lab.time_zone = zone
+    db.session.flush()
+    return lab
 
 
 def create_token(user: User, name: str, password: str) -> str:

@@ -3,9 +3,10 @@ it and the services in ``accounts.py`` hold every rule (:mod:`ballistics.core.fo
 
 from __future__ import annotations
 
+import pytz
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -49,6 +50,12 @@ class UserCreateForm(PageForm):
     username = StringField(_l("Username"))
     full_name = StringField(_l("Full name"))
     roles = RolesField(_l("Roles"), choices=ROLE_CHOICES, validate_choice=False)
+
+
+class LabSettingsForm(PageForm):
+    schema = s.LabSettingsSchema
+    time_zone = SelectField(_l("Time zone"), validate_choice=False,
+                            choices=[SelectChoice(z, z) for z in pytz.common_timezones])
 
 
 class RolesForm(PageForm):

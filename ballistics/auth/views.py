@@ -22,7 +22,7 @@ from sqlalchemy import select
 from ballistics.auth import accounts, forms, services
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.auth.permissions import MANAGE_ACCOUNTS, grantable
+from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
 from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.forms import FormRefused, PageForm, form_input, load, submit
 from ballistics.core.i18n import LANG_COOKIE, LANGUAGES
@@ -170,13 +170,18 @@ def accounts_page() -> ResponseReturnValue:
 
 
 def _accounts(form: PageForm | None, secret: tuple | None = None) -> str:
+    settings = form if isinstance(form, forms.LabSettingsForm) else forms.LabSettingsForm(
+        formdata=None, data={"time_zone": current_user.lab.time_zone})
+    if isinstance(form, forms.LabSettingsForm):
+        form = None
     users = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
                                .order_by(User.full_name)).all()
     tokens = services.active_tokens([u.id for u in users])
     return render_template("auth/accounts.html", users=users, tokens=tokens,
                            form=form or forms.UserCreateForm(formdata=None),
                            button=forms.ButtonForm(formdata=None), new_user=secret,
-                           grantable=grantable(current_user.roles))
+                           grantable=grantable(current_user.roles), settings_form=settings,
+                           may_set_lab=current_user.has_role(*MANAGE_LAB_SETTINGS))
 
 
 @bp.post("/accounts")
@@ -193,6 +198,18 @@ def user_create() -> ResponseReturnValue:
         return user, url_for(".reset_page", token=token, _external=True), expires_at
 
     return _shown_once(form, call, render, _roles_input(form))
+
+
+@bp.post("/accounts/time-zone")
+@login_required
+def lab_time_zone() -> ResponseReturnValue:
+    """The lab's time zone (a lab manager's setting): every page shows times in it."""
+    _manager()
+    form = forms.LabSettingsForm()
+    return submit(form, lambda data: accounts.set_time_zone(current_user, data["time_zone"]),
+                  schema=form.schema, render=_accounts,
+                  done=lambda lab: (_("Times are now shown in %(zone)s.", zone=lab.time_zone),
+                                    url_for(".accounts_page")))
 
 
 @bp.route("/accounts/<int:user_id>")
