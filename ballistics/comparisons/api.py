@@ -169,4 +169,4 @@ def validation_summary():
     """The calibration's method, domain and validation figures per data set (Cllr, Cllr_min,
     rates of misleading evidence, ECE curves), and the full calibration record."""
     cal = validation.calibration()
-    return {**validation.summary(), "calibration": cal.to_dict(), "note": s.VALIDATION_NOTE}
+    return {**validation.summary(), "calibration": cal.to_dict(), "note": str(s.VALIDATION_NOTE)}

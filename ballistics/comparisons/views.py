@@ -29,6 +29,7 @@ from ballistics.comparisons.models import (
 from ballistics.core.forms import FormRefused, load, submit, summary
 from ballistics.core.labels import label
 from ballistics.core.ratelimit import search_limit, upload_limit
+from ballistics.core.validation_messages import localize_all
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.views import item_page_html
 from ballistics.imaging import ALGORITHM_VERSION
@@ -219,7 +220,7 @@ def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
         try:
             data = s.ConfirmSchema().load(form.api_input())
         except ValidationError as exc:
-            messages = form.page_messages(exc.messages)
+            messages = localize_all(form.page_messages(exc.messages))
             raise FormRefused(summary(form, messages), form, render, messages) from exc
         return confirmations.confirm(current_user, candidate, **data)
 

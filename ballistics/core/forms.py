@@ -22,6 +22,7 @@ from wtforms import BooleanField, FileField
 
 from ballistics.core.errors import AppError
 from ballistics.core.fields import text_input
+from ballistics.core.validation_messages import localize_all
 
 #: form fields that are plumbing, not input
 PLUMBING = {"csrf_token", "submit"}
@@ -102,6 +103,7 @@ def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], An
             return schema().load(form_input(form) if data is None else data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
+        messages = localize_all(messages)  # the page speaks the reader's language; the API not
         raise FormRefused(summary(form, messages), form, render, messages) from exc
 
 

@@ -155,7 +155,7 @@ ACTIONS: dict[str, Action] = {
     "transfer": Action(TransferForm, _l("Hand over"), ("to_user_id", "reason"), _l("Hand over")),
     "store": Action(StoreForm, _l("Put in storage"), ("location_id", "reason"), _l("Store")),
     "return": Action(StoreForm, _l("Return to storage"), ("location_id", "reason"), _l("Return")),
-    "seal": Action(SealForm, _l("Seal"), ("seal_number", "reason"), _l("Seal")),
+    "seal": Action(SealForm, _l("Seal the item"), ("seal_number", "reason"), _l("Apply seal")),
     "unseal": Action(UnsealForm, _l("Break seal"), ("reason",), _l("Break seal")),
     "sample": Action(SampleForm, _l("Create sub-item"), ("kind", "description", "reason"),
                      _l("Create sub-item")),

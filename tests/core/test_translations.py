@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 from ballistics.extensions import db
 from tests.comparisons.helpers import searched_lab
-from tests.support.web import Browser
+from tests.support.web import Browser, field_errors
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
@@ -130,4 +130,7 @@ def test_refusal_and_flash_are_spanish(app, lab):
     assert '<html lang="es">' in response.text
     flash = re.search(r'<p class="flash error" role="alert">([^<]*)</p>', response.text)
     assert flash and "Corrija el formulario" in html.unescape(flash.group(1)), flash
+    # the field's own label and the schema's refusal, both in Spanish, beside the field too
+    assert "Contraseña actual: Falta este dato obligatorio." in html.unescape(flash.group(1))
+    assert field_errors(response.text)["current_password"] == "Falta este dato obligatorio."
     db.session.rollback()
