@@ -15,7 +15,7 @@ from pathlib import Path
 import pytz
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime
 from flask_login import current_user
 
@@ -33,6 +33,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a worker or the CLI: messages in the source language
+        return LANGUAGES[0]
     user = _user()
     if user is not None and getattr(user, "locale", None) in LANGUAGES:
         return user.locale

@@ -134,3 +134,13 @@ def test_refusal_and_flash_are_spanish(app, lab):
     assert "Contraseña actual: Falta este dato obligatorio." in html.unescape(flash.group(1))
     assert field_errors(response.text)["current_password"] == "Falta este dato obligatorio."
     db.session.rollback()
+
+
+def test_messages_outside_a_request_are_english(app):
+    """A worker or the CLI raises the same refusals: no request, so no language to choose."""
+    from flask_babel import gettext, refresh
+
+    with app.app_context():
+        refresh()
+        assert gettext("Cases") == "Cases"
+        assert gettext("Item %(barcode)s", barcode="X-1") == "Item X-1"
