@@ -10,7 +10,9 @@ from sqlalchemy import Select, select
 
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Forbidden, NotFound
+from ballistics.core.labels import label
 from ballistics.extensions import db
 
 M = TypeVar("M")
@@ -18,9 +20,9 @@ M = TypeVar("M")
 
 def require_role(user: User, roles: frozenset[Role] | set[Role], action: str) -> None:
     if not user.has_role(*roles):
-        needed = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
+        needed = ", ".join(label(r) for r in sorted(roles, key=lambda r: r.value))
         raise Forbidden(_("Your role does not allow you to %(action)s (needs: %(needed)s).",
-                          action=action, needed=needed))
+                          action=action_words(action), needed=needed))
 
 
 def lab_select(model: type[M], user: User) -> Select:

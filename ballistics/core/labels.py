@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+#: the English label is the code with spaces (what the pages showed before they were translated)
 LABELS = {
     # roles
     "evidence_technician": _l("evidence technician"), "examiner": _l("examiner"),
     "technical_reviewer": _l("technical reviewer"), "lab_manager": _l("lab manager"),
-    "admin": _l("administrator"),
+    "admin": _l("admin"),
     # items and custody
     "firearm": _l("firearm"), "cartridge_case": _l("cartridge case"), "bullet": _l("bullet"),
     "fragment": _l("fragment"), "magazine": _l("magazine"), "ammunition": _l("ammunition"),
@@ -24,8 +25,8 @@ LABELS = {
     "checked_out": _l("checked out"), "returned": _l("returned"), "sealed": _l("sealed"),
     "unsealed": _l("unsealed"), "sampled": _l("sampled"),
     "release": _l("release"), "destroy": _l("destroy"),
-    "holder_absent": _l("holder absent"), "holder_left": _l("holder left the lab"),
-    "court_order": _l("court order"), "retention_expired": _l("retention period expired"),
+    "holder_absent": _l("holder absent"), "holder_left": _l("holder left"),
+    "court_order": _l("court order"), "retention_expired": _l("retention expired"),
     "pending": _l("pending"), "confirmed": _l("confirmed"), "cancelled": _l("cancelled"),
     # scans, searches, candidates
     "queued": _l("queued"), "running": _l("running"), "done": _l("done"), "failed": _l("failed"),
@@ -39,12 +40,12 @@ LABELS = {
     "granular": _l("granular"), "crosshatch": _l("crosshatch"), "smooth": _l("smooth"),
     # network
     "active": _l("active"), "revoked": _l("revoked"), "none": _l("none"), "all": _l("all"),
-    "named": _l("named labs"), "open": _l("open"), "disclosed": _l("disclosed"),
+    "named": _l("named"), "open": _l("open"), "disclosed": _l("disclosed"),
     "exhibit_requested": _l("exhibit requested"), "declined": _l("declined"),
     "expired": _l("expired"), "incoming": _l("incoming"), "outgoing": _l("outgoing"),
     # examinations (AFTE range of conclusions) and quality
-    "identification": _l("identification"), "inconclusive_a": _l("inconclusive A"),
-    "inconclusive_b": _l("inconclusive B"), "inconclusive_c": _l("inconclusive C"),
+    "identification": _l("identification"), "inconclusive_a": _l("inconclusive a"),
+    "inconclusive_b": _l("inconclusive b"), "inconclusive_c": _l("inconclusive c"),
     "elimination": _l("elimination"), "unsuitable": _l("unsuitable"),
     "in_progress": _l("in progress"), "completed": _l("completed"),
     "technical": _l("technical"), "administrative": _l("administrative"),
@@ -56,13 +57,13 @@ LABELS = {
     "retired": _l("retired"),
     "comparison_microscope": _l("comparison microscope"),
     "stereo_microscope": _l("stereo microscope"), "imaging_station": _l("imaging station"),
-    "test_fire_tank": _l("test-fire tank"), "bullet_trap": _l("bullet trap"),
+    "test_fire_tank": _l("test fire tank"), "bullet_trap": _l("bullet trap"),
     "balance": _l("balance"), "measuring_instrument": _l("measuring instrument"),
     "chronograph": _l("chronograph"), "calibration": _l("calibration"),
     "performance_check": _l("performance check"), "in_service": _l("in service"),
     "out_of_service": _l("out of service"), "failed_check": _l("failed check"),
     "overdue": _l("overdue"), "never_calibrated": _l("never calibrated"),
-    "self_assessed": _l("self-assessed"),
+    "self_assessed": _l("self assessed"),
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ballistics.auth.access import colleague, get_in_lab, require_role
 from ballistics.auth.models import User
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS
 from ballistics.core.timeutil import utcnow
@@ -96,12 +97,13 @@ def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
                          barcode=item.barcode, status=item.status),
                        code="item_disposed")
     if in_hand and item.holder_user_id != actor.id:
-        who = ("as a lab manager you may request an override (a reason from the list, "
-               "confirmed by a second person)" if actor.has_role(*OVERRIDE_CUSTODY)
-               else "its holder does it, or a lab manager by a confirmed override")
+        who = (_("as a lab manager you may request an override (a reason from the list, "
+                 "confirmed by a second person)") if actor.has_role(*OVERRIDE_CUSTODY)
+               else _("its holder does it, or a lab manager by a confirmed override"))
         raise Conflict(_("You do not hold item %(barcode)s (it is with %(holder_label)s); to "
                          "%(action)s the item must be in your hands: %(who)s.",
-                         barcode=item.barcode, holder_label=item.holder_label, action=action,
+                         barcode=item.barcode, holder_label=item.holder_label,
+                         action=action_words(action),
                          who=who), code="not_holder")
     if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_CUSTODY):
         raise Conflict(_("You do not hold item %(barcode)s (it is with %(holder_label)s); only "

@@ -23,7 +23,9 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict
+from ballistics.core.labels import label
 from ballistics.evidence.models import CustodyKind, Item, ItemStatus
 
 
@@ -78,7 +80,8 @@ def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
 def _disposed_on(item: Item) -> str:
     last = next((e for e in reversed(item.events)
                  if e.kind in (CustodyKind.RELEASED, CustodyKind.DESTROYED)), None)
-    return f" on {last.occurred_at:%Y-%m-%d}" if last is not None else ""
+    return (_(" on %(date)s", date=last.occurred_at.strftime("%Y-%m-%d")) if last is not None
+            else "")
 
 
 def require_in_custody(item: Item, takes: str) -> None:
@@ -86,8 +89,9 @@ def require_in_custody(item: Item, takes: str) -> None:
     item."""
     if item.status != ItemStatus.IN_CUSTODY:
         raise Conflict(_("Item %(barcode)s was %(status)s%(value)s; it takes no %(takes)s.",
-                         barcode=item.barcode, status=item.status, value=_disposed_on(item),
-                         takes=takes), code="item_disposed")
+                         barcode=item.barcode, status=label(item.status),
+                         value=_disposed_on(item), takes=action_words(takes)),
+                       code="item_disposed")
 
 
 def require_unsealed(item: Item, action: str) -> None:
