@@ -146,7 +146,7 @@ def settings_page() -> ResponseReturnValue:
 
 def _settings(form: forms.SettingsForm) -> str:
     sops = db.session.scalars(lab_select(Sop, current_user).order_by(Sop.code)).all()
-    form.confirmation_sop_id.choices = [SelectChoice("", "— none chosen —"),
+    form.confirmation_sop_id.choices = [SelectChoice("", _("— none chosen —")),
                                         *(SelectChoice(str(x.id), f"{x.code} · {x.title}")
                                           for x in sops)]
     return render_template("comparisons/settings.html", form=form,
