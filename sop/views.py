@@ -264,3 +264,5 @@ def sop_list(form: SopForm | None = None):
 # The page groups register their routes on ``bp`` (imported last: they import it).
 for _group in ("personnel", "equipment", "documents", "capa", "examinations"):
     importlib.import_module(f"sop.pages.{_group}")
+# The findings list lives in its own module on this blueprint too.
+importlib.import_module("sop.finding_views")

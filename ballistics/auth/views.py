@@ -61,7 +61,9 @@ def language() -> ResponseReturnValue:
     lang = request.form.get("lang", "")
     if lang not in LANGUAGES:
         choices = ", ".join(LANGUAGES)
-        raise Unprocessable(f"lang: one of {choices}.", fields={"lang": [f"One of {choices}."]})
+        raise Unprocessable(_("lang: one of %(choices)s.", choices=choices),
+                            fields={"lang": [_("One of %(choices)s.",
+                                                                           choices=choices)]})
     if current_user.is_authenticated:
         accounts.set_language(current_user, lang)
     response = redirect(_safe_next(request.form.get("next")))

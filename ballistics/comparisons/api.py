@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import gettext as _
 
 from ballistics.auth.access import get_in_lab
 from ballistics.comparisons import confirmations, links, review, scans, searches, validation
@@ -28,14 +29,14 @@ TAGS = ["comparisons"]
 
 @bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
               tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201, also=(200,),
-              errors=(404, 413, 422, 429))
+              errors=(404, 409, 413, 422, 429))
 @upload_limit
 def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     upload = request.files.get("file")
     if upload is None:
-        raise Unprocessable("Attach the scan as the multipart field 'file'.",
-                            fields={"file": ["Missing file."]})
+        raise Unprocessable(_("Attach the scan as the multipart field 'file'."),
+                            fields={"file": [_("Missing file.")]})
     content = upload.read()
     scan, created = scans.upload_scan(g.api_user, item, data=content,
                                       filename=upload.filename or "upload", **data)
