@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -145,7 +146,8 @@ def _register_error_handlers(app: Flask) -> None:
     def validation_error(exc: ValidationError):
         messages = flat_messages(exc.messages)
         names = ", ".join(sorted(messages))
-        return _error_response(422, "validation_error", f"Invalid input in: {names}.", messages)
+        return _error_response(422, "validation_error", _("Invalid input in: %(names)s.",
+                                                           names=names), messages)
 
     @app.errorhandler(AppendOnlyViolation)
     def append_only(exc: AppendOnlyViolation):
@@ -162,5 +164,5 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error")
-        return _error_response(500, "internal_error", "An internal error occurred; it was "
-                               "logged and nothing was saved.")
+        return _error_response(500, "internal_error", _("An internal error occurred; it was "
+                                                        "logged and nothing was saved."))

@@ -264,8 +264,8 @@ def examination_release(exam_id: int):
 @bp.operation("/compliance/rules", summary="The compliance rules", tags=QUALITY,
               response=s.RuleSchema, many=True)
 def rule_list():
-    return [{"id": r.id, "severity": r.severity.value, "title": r.title,
-             "explanation": r.explanation, "stage": r.stage} for r in all_rules()]
+    return [{"id": r.id, "severity": r.severity.value, "title": str(r.title),
+             "explanation": str(r.explanation), "stage": r.stage} for r in all_rules()]
 
 
 @bp.operation("/compliance/findings", summary="Stored findings", tags=QUALITY,

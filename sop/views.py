@@ -10,6 +10,8 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -52,8 +54,8 @@ def _date(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise Unprocessable(f"{name} must be a date (YYYY-MM-DD).",
-                            fields={name: ["Not a date."]}) from exc
+        raise Unprocessable(_("%(name)s must be a date (YYYY-MM-DD).", name=name),
+                            fields={name: [_("Not a date.")]}) from exc
 
 
 def _period() -> dashboard.Period:
@@ -61,7 +63,8 @@ def _period() -> dashboard.Period:
     period = dashboard.Period.default(today)
     period = dashboard.Period(_date("start") or period.start, _date("end") or period.end)
     if period.end < period.start:
-        raise Unprocessable("The period ends before it starts.", fields={"end": ["Before start."]})
+        raise Unprocessable(_("The period ends before it starts."),
+                            fields={"end": [_("Before start.")]})
     return period
 
 
@@ -72,12 +75,14 @@ def dashboard_page():
     rule_id = request.args.get("rule") or None
     rules = {r.id: r for r in all_rules()}
     if rule_id and rule_id not in rules:
-        raise Unprocessable(f"Unknown rule {rule_id}.", fields={"rule": ["Unknown rule."]})
+        raise Unprocessable(_("Unknown rule %(rule)s.", rule=rule_id),
+                            fields={"rule": [_("Unknown rule.")]})
     dash = dashboard.build(current_user.lab_id, timeutil.utcnow().date(), _period(), rule_id)
-    by_rule = charts.horizontal([(r["rule"].id, r["rate"], f"{r['broken']} findings")
+    by_rule = charts.horizontal([(r["rule"].id, r["rate"], _("%(num)s findings", num=r["broken"]))
                                  for r in dash.by_rule])
     by_month = charts.vertical([(m["month"], m["rate"],
-                                 f"{m['with_findings']} of {m['examinations']} with findings")
+                                 _("%(num)s of %(total)s with findings",
+                                   num=m["with_findings"], total=m["examinations"]))
                                 for m in dash.by_month])
     return render_template("sop/dashboard.html", dash=dash, by_rule=by_rule, by_month=by_month,
                            rules=rules, rule_id=rule_id, form=EmptyForm(),
@@ -90,8 +95,9 @@ def evaluate():
     _manager()
 
     def done(summary) -> tuple[str, str]:
-        return (f"Re-evaluated {summary.examinations} examinations: {summary.findings} "
-                "findings.", url_for("sop.dashboard_page"))
+        return (_("Re-evaluated %(exams)s examinations: %(findings)s findings.",
+                  exams=summary.examinations, findings=summary.findings),
+                url_for("sop.dashboard_page"))
 
     return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),
                   render=lambda _form: dashboard_page(), done=done)
@@ -131,8 +137,8 @@ def finding_nonconformity(finding_id: int):
 
     return submit(NonconformityForm(), call, schema=NonconformityForm.schema,
                   render=lambda form: _finding_page(finding, form),
-                  done=lambda nc: (f"Nonconformity {nc.reference} recorded; plan its "
-                                   "corrective action.",
+                  done=lambda nc: (_("Nonconformity %(ref)s recorded; plan its corrective action.",
+                                     ref=nc.reference),
                                    url_for("sop.nonconformity_page", nc_id=nc.id)))
 
 
@@ -178,8 +184,11 @@ def nonconformity_action(nc_id: int):
     nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
 
     def done(action: CorrectiveAction) -> tuple[str, str]:
-        return (f"{action.kind.title()} action planned for {action.owner.full_name}, due "
-                f"{action.due_on:%Y-%m-%d}.", url_for("sop.nonconformity_page", nc_id=nc.id))
+        facts = {"name": action.owner.full_name, "due": format_date(action.due_on)}
+        message = (_("Corrective action planned for %(name)s, due %(due)s.", **facts)
+                   if action.kind == "corrective" else
+                   _("Preventive action planned for %(name)s, due %(due)s.", **facts))
+        return message, url_for("sop.nonconformity_page", nc_id=nc.id)
 
     return submit(_owners(ActionForm()), lambda data: quality.add_action(current_user, nc, **data),
                   schema=ActionForm.schema, render=lambda form: _nonconformity_page(nc, form),
@@ -195,7 +204,7 @@ def action_complete(action_id: int):
                   lambda data: quality.complete_action(current_user, action, **data),
                   schema=ActionCompleteForm.schema,
                   render=lambda form: _nonconformity_page(nc, completing=(action.id, form)),
-                  done=lambda _a: ("Action marked done; its effectiveness is verified next.",
+                  done=lambda _a: (_("Action marked done; its effectiveness is verified next."),
                                    url_for("sop.nonconformity_page", nc_id=nc.id)))
 
 

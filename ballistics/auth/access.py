@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Forbidden, NotFound
+from ballistics.core.labels import label
 from ballistics.extensions import db
 
 M = TypeVar("M")
@@ -17,8 +20,9 @@ M = TypeVar("M")
 
 def require_role(user: User, roles: frozenset[Role] | set[Role], action: str) -> None:
     if not user.has_role(*roles):
-        needed = ", ".join(sorted(r.value.replace("_", " ") for r in roles))
-        raise Forbidden(f"Your role does not allow you to {action} (needs: {needed}).")
+        needed = ", ".join(label(r) for r in sorted(roles, key=lambda r: r.value))
+        raise Forbidden(_("Your role does not allow you to %(action)s (needs: %(needed)s).",
+                          action=action_words(action), needed=needed))
 
 
 def lab_select(model: type[M], user: User) -> Select:
@@ -33,7 +37,8 @@ def get_in_lab(model: type[M], ident: int, user: User, *, what: str | None = Non
         stmt = stmt.with_for_update()
     obj = db.session.execute(stmt).scalar_one_or_none()
     if obj is None:
-        raise NotFound(f"No {what or model.__name__.lower()} {ident} in your lab.")
+        raise NotFound(_("No %(value)s %(ident)s in your lab.",
+                         value=what or model.__name__.lower(), ident=ident))
     return obj
 
 
@@ -43,8 +48,9 @@ def colleague(user_id: int, user: User, *, field: str) -> User:
 
     other = db.session.get(User, user_id)
     if other is None or other.lab_id != user.lab_id or not other.is_active:
-        raise Unprocessable(f"User {user_id} is not an active member of your lab.",
-                            fields={field: ["Unknown user in this lab."]})
+        raise Unprocessable(_("User %(user_id)s is not an active member of your lab.",
+                              user_id=user_id),
+                            fields={field: [_("Unknown user in this lab.")]})
     return other
 
 

@@ -20,14 +20,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ballistics.auth import passwords, services
 from ballistics.auth.access import require_role
 from ballistics.auth.models import ApiToken, Lab, PasswordReset, User, UserRole
-from ballistics.auth.permissions import MANAGE_ACCOUNTS, grantable
+from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
 from ballistics.auth.roles import Role
 from ballistics.core.errors import AppError, Conflict, Forbidden, NotFound, Unprocessable
+from ballistics.core.i18n import valid_time_zone
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
@@ -48,11 +50,11 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     """Change one's own password (the current one is required). Ends every other session:
     the caller's own session is renewed by the view."""
     if not user.check_password(current_password):
-        raise Unprocessable("The current password is wrong; the password was not changed.",
-                            fields={"current_password": ["Wrong password."]})
+        raise Unprocessable(_("The current password is wrong; the password was not changed."),
+                            fields={"current_password": [_("Wrong password.")]})
     if current_password == new_password:
-        raise Unprocessable("The new password must differ from the current one.",
-                            fields={"new_password": ["Same as the current password."]})
+        raise Unprocessable(_("The new password must differ from the current one."),
+                            fields={"new_password": [_("Same as the current password.")]})
     set_password(user, new_password, field="new_password")
     return user
 
@@ -71,26 +73,42 @@ def set_language(user: User, lang: str) -> None:
     user.locale = lang
 
 
+def set_time_zone(actor: User, time_zone: str) -> Lab:
+    """The lab's time zone, in which its pages show times (stored times stay UTC). A lab
+    manager's decision; the change is audited like every write."""
+    require_role(actor, MANAGE_LAB_SETTINGS, "set the lab's time zone")
+    zone = time_zone.strip()
+    if not valid_time_zone(zone):
+        raise Unprocessable(
+            _("Time zone: %(zone)s is not a time zone name (e.g. America/Bogota); the lab's "
+              "time zone was not changed.", zone=zone[:64]),
+            fields={"time_zone": [_("Not a time zone name (e.g. America/Bogota).")]})
+    lab = db.session.get(Lab, actor.lab_id, with_for_update=True)
+    lab.time_zone = zone
+    db.session.flush()
+    return lab
+
+
 def create_token(user: User, name: str, password: str) -> str:
     """A new API token for oneself from a page (the password again: a borrowed session must
     not mint a credential that outlives it)."""
     if not user.check_password(password):
-        raise Unprocessable("The password is wrong; no token was created.",
-                            fields={"password": ["Wrong password."]})
+        raise Unprocessable(_("The password is wrong; no token was created."),
+                            fields={"password": [_("Wrong password.")]})
     require_no_forced_change(user)
     return services.issue_token(user, name)
 
 
 def require_no_forced_change(user: User) -> None:
     if user.must_change_password:
-        raise Forbidden("Choose a new password first (log in on the web); a manager asked "
-                        "for it.", code="password_change_required")
+        raise Forbidden(_("Choose a new password first (log in on the web); a manager asked for "
+                          "it."), code="password_change_required")
 
 
 def own_token(user: User, token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
-        raise NotFound(f"No API token {token_id} of yours.")
+        raise NotFound(_("No API token %(token_id)s of yours.", token_id=token_id))
     return token
 
 
@@ -101,12 +119,12 @@ def managed_user(actor: User, user_id: int) -> User:
     require_role(actor, MANAGE_ACCOUNTS, "manage accounts")
     user = db.session.get(User, user_id)
     if user is None or user.lab_id != actor.lab_id:
-        raise NotFound(f"No user {user_id} in your lab.")
+        raise NotFound(_("No user %(user_id)s in your lab.", user_id=user_id))
     beyond = user.roles - grantable(actor.roles)
     if beyond:
         names = ", ".join(sorted(_label(r) for r in beyond))
-        raise Forbidden(f"{user.username} holds roles you may not grant ({names}); ask an "
-                        "admin to manage this account.")
+        raise Forbidden(_("%(username)s holds roles you may not grant (%(names)s); ask an admin "
+                          "to manage this account.", username=user.username, names=names))
     return user
 
 
@@ -114,13 +132,13 @@ def _check_grant(actor: User | None, roles: Iterable[Role]) -> list[Role]:
     """``actor`` None: the operator at the command line, who may grant every role."""
     roles = sorted({Role(r) for r in roles})
     if not roles:
-        raise Unprocessable("Give the user at least one role.",
-                            fields={"roles": ["Choose at least one role."]})
+        raise Unprocessable(_("Give the user at least one role."),
+                            fields={"roles": [_("Choose at least one role.")]})
     beyond = set(roles) - (grantable(actor.roles) if actor is not None else frozenset(Role))
     if beyond:
         names = ", ".join(sorted(_label(r) for r in beyond))
-        raise Forbidden(f"You may not grant the role {names}.", fields={"roles": [
-            f"Not yours to grant: {names}."]})
+        raise Forbidden(_("You may not grant the role %(names)s.", names=names), fields={"roles": [
+            _("Not yours to grant: %(names)s.", names=names)]})
     return roles
 
 
@@ -150,9 +168,9 @@ def set_roles(actor: User | None, user: User, roles: Iterable[Role]) -> User:
 
 def deactivate(actor: User | None, user: User) -> User:
     if actor is not None and user.id == actor.id:
-        raise Conflict("You cannot deactivate your own account; ask another manager or admin.")
+        raise Conflict(_("You cannot deactivate your own account; ask another manager or admin."))
     if not user.is_active_account:
-        raise Conflict(f"{user.username} is already deactivated.")
+        raise Conflict(_("%(username)s is already deactivated.", username=user.username))
     _lock_lab(user.lab_id)
     _keep_an_admin(user, "deactivate")
     user.is_active_account = False
@@ -164,7 +182,7 @@ def deactivate(actor: User | None, user: User) -> User:
 
 def reactivate(actor: User | None, user: User) -> User:
     if user.is_active_account:
-        raise Conflict(f"{user.username} is already active.")
+        raise Conflict(_("%(username)s is already active.", username=user.username))
     user.is_active_account = True
     db.session.flush()
     return user
@@ -196,8 +214,8 @@ def _keep_an_admin(user: User, verb: str) -> None:
         .where(User.lab_id == user.lab_id, User.id != user.id, User.is_active_account,
                UserRole.role == Role.ADMIN))
     if not others:
-        raise Conflict(f"You cannot {verb} {user.username}: the lab's last active admin. Make "
-                       "another user admin first.")
+        raise Conflict(_("You cannot %(verb)s %(username)s: the lab's last active admin. Make "
+                         "another user admin first.", verb=verb, username=user.username))
 
 
 # --- one-time set-password links ----------------------------------------------------------
@@ -225,15 +243,15 @@ def open_reset(token: str) -> PasswordReset:
     reset = db.session.scalar(select(PasswordReset).where(
         PasswordReset.token_hash == ApiToken.digest(token)))
     if reset is None:
-        raise NotFound("This password link is not known. Ask your lab manager for a new one.")
+        raise NotFound(_("This password link is not known. Ask your lab manager for a new one."))
     if reset.used_at is not None:
-        raise LinkGone("This password link was already used. Ask your lab manager for a new "
-                       "one.")
+        raise LinkGone(_("This password link was already used. Ask your lab manager for a new "
+                         "one."))
     if reset.expires_at <= utcnow():
-        raise LinkGone("This password link has expired (or a newer one was issued). Ask your "
-                       "lab manager for a new one.")
+        raise LinkGone(_("This password link has expired (or a newer one was issued). Ask your "
+                         "lab manager for a new one."))
     if not reset.user.is_active:
-        raise LinkGone("This account is deactivated.")
+        raise LinkGone(_("This account is deactivated."))
     return reset
 
 

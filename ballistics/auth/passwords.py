@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 
 from ballistics.core.errors import Unprocessable
@@ -29,7 +30,8 @@ def check(password: str, *, field: str = "password", context: Iterable[str] = ()
     """Refuse a password that breaks the policy, naming ``field`` and the reason (422)."""
     reason = problem(password, context=context)
     if reason:
-        raise Unprocessable(f"The new password is refused: {reason}", fields={field: [reason]})
+        raise Unprocessable(_("The new password is refused: %(reason)s", reason=reason),
+                            fields={field: [reason]})
 
 
 def problem(password: str, *, context: Iterable[str] = ()) -> str | None:

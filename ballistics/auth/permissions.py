@@ -7,6 +7,9 @@ from ballistics.auth.roles import Role
 #: see the lab's accounts and tokens, add users, reset passwords, deactivate, change roles
 MANAGE_ACCOUNTS = frozenset({Role.LAB_MANAGER, Role.ADMIN})
 
+#: the lab's own settings (its time zone, in which every page shows times)
+MANAGE_LAB_SETTINGS = frozenset({Role.LAB_MANAGER})
+
 #: the roles each role may grant. A manager runs the bench staff but cannot make a manager or
 #: an admin (no one raises anyone, themselves included, above their own standing); the admin,
 #: who manages accounts and not evidence, may grant every role. A user may manage an account

@@ -72,6 +72,12 @@ class UserCreateSchema(BaseSchema):
     roles = _roles()
 
 
+class LabSettingsSchema(BaseSchema):
+    """A lab's own settings; the zone name is checked against the tz database by the service."""
+
+    time_zone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
 class RolesSchema(BaseSchema):
     roles = _roles()
 

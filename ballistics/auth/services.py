@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -34,13 +35,13 @@ def normal_username(username: str) -> str:
 def create_lab(code: str, name: str, country: str = "") -> Lab:
     code = code.strip().upper()
     if not LAB_CODE.match(code):
-        raise Unprocessable(f"Lab code {code!r} is not valid.", fields={"code": [
-            "Use 1-16 letters, digits or hyphens, e.g. NFL or JM-FL."]})
+        raise Unprocessable(_("Lab code %(code)s is not valid.", code=repr(code)), fields={"code": [
+            _("Use 1-16 letters, digits or hyphens, e.g. NFL or JM-FL.")]})
     if not name.strip():
-        raise Unprocessable("The lab needs a name.", fields={"name": ["Required."]})
+        raise Unprocessable(_("The lab needs a name."), fields={"name": [_("Required.")]})
     if db.session.scalar(select(Lab).where(Lab.code == code)) is not None:
-        raise Conflict(f"Lab code {code} is already in use.",
-                       fields={"code": ["Already in use."]})
+        raise Conflict(_("Lab code %(code)s is already in use.", code=code),
+                       fields={"code": [_("Already in use.")]})
     lab = Lab(code=code, name=name.strip(), country=country)
     db.session.add(lab)
     db.session.flush()
@@ -63,19 +64,22 @@ def create_user(lab: Lab, username: str, full_name: str, password: str | None,
     """
     username = normal_username(username)
     if not USERNAME.match(username):
-        raise Unprocessable(f"Username {username!r} is not valid.", fields={"username": [
-            "Use 2-80 lower-case letters, digits, dots, hyphens or underscores."]})
+        raise Unprocessable(_("Username %(username)s is not valid.", username=repr(username)),
+                            fields={"username": [
+            _("Use 2-80 lower-case letters, digits, dots, hyphens or underscores.")]})
     if not full_name.strip():
-        raise Unprocessable("The user needs a full name.", fields={"full_name": ["Required."]})
+        raise Unprocessable(_("The user needs a full name."),
+                            fields={"full_name": [_("Required.")]})
     roles = sorted({Role(r) for r in roles})
     if not roles:
-        raise Unprocessable("Give the user at least one role.",
-                            fields={"roles": ["Choose at least one role."]})
+        raise Unprocessable(_("Give the user at least one role."),
+                            fields={"roles": [_("Choose at least one role.")]})
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"Username {username} is already taken in this installation (usernames "
-                       "are unique across all labs). Choose another, e.g. with your lab's code "
-                       f"as a suffix: {username}.{lab.code.lower()}.",
-                       fields={"username": ["Already taken in this installation."]})
+        raise Conflict(_("Username %(username)s is already taken in this installation (usernames "
+                         "are unique across all labs). Choose another, e.g. with your lab's code "
+                         "as a suffix: %(username)s.%(value)s.", username=username,
+                         value=lab.code.lower()),
+                       fields={"username": [_("Already taken in this installation.")]})
     user = User(lab_id=lab.id, username=username, full_name=full_name.strip(),
                 role_rows=[UserRole(role=r) for r in roles], password_hash=UNUSABLE)
     if password is not None:
@@ -111,7 +115,7 @@ def user_for_token(token: str) -> User:
                             .where(ApiToken.token_hash == ApiToken.digest(token)))
     if (row is None or row.revoked_at is not None
             or (row.expires_at and row.expires_at < utcnow()) or not row.user.is_active):
-        raise Unauthorized("The bearer token is unknown, expired or revoked.")
+        raise Unauthorized(_("The bearer token is unknown, expired or revoked."))
     return row.user
 
 
@@ -126,7 +130,7 @@ def active_tokens(users: Iterable[int]) -> list[ApiToken]:
 def token_in_lab(token_id: int, lab_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user.lab_id != lab_id:
-        raise NotFound(f"No API token {token_id} in your lab.")
+        raise NotFound(_("No API token %(token_id)s in your lab.", token_id=token_id))
     return token
 
 

@@ -14,13 +14,15 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ballistics.auth import accounts, forms, services
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.auth.permissions import MANAGE_ACCOUNTS, grantable
+from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
 from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.forms import FormRefused, PageForm, form_input, load, submit
 from ballistics.core.i18n import LANG_COOKIE, LANGUAGES
@@ -49,7 +51,7 @@ def login():
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        flash("Unknown username or wrong password.", "error")
+        flash(_("Unknown username or wrong password."), "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
 
 
@@ -59,7 +61,9 @@ def language() -> ResponseReturnValue:
     lang = request.form.get("lang", "")
     if lang not in LANGUAGES:
         choices = ", ".join(LANGUAGES)
-        raise Unprocessable(f"lang: one of {choices}.", fields={"lang": [f"One of {choices}."]})
+        raise Unprocessable(_("lang: one of %(choices)s.", choices=choices),
+                            fields={"lang": [_("One of %(choices)s.",
+                                                                           choices=choices)]})
     if current_user.is_authenticated:
         accounts.set_language(current_user, lang)
     response = redirect(_safe_next(request.form.get("next")))
@@ -130,7 +134,7 @@ def password_change() -> ResponseReturnValue:
         return user
 
     return submit(form, call, schema=form.schema, render=_account,
-                  done=lambda _u: ("Password changed. Your other sessions were ended.",
+                  done=lambda _u: (_("Password changed. Your other sessions were ended."),
                                    url_for(".account_page")))
 
 
@@ -150,7 +154,8 @@ def token_create() -> ResponseReturnValue:
 def token_revoke(token_id: int) -> ResponseReturnValue:
     token = accounts.own_token(current_user, token_id)
     return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_account,
-                  done=lambda _n: (f"Token “{token.name}” revoked.", url_for(".account_page")))
+                  done=lambda _n: (_("Token “%(name)s” revoked.", name=token.name),
+                                   url_for(".account_page")))
 
 
 # --- the lab's accounts (lab managers and admins) ---------------------------------------------
@@ -167,13 +172,18 @@ def accounts_page() -> ResponseReturnValue:
 
 
 def _accounts(form: PageForm | None, secret: tuple | None = None) -> str:
+    settings = form if isinstance(form, forms.LabSettingsForm) else forms.LabSettingsForm(
+        formdata=None, data={"time_zone": current_user.lab.time_zone})
+    if isinstance(form, forms.LabSettingsForm):
+        form = None
     users = db.session.scalars(select(User).where(User.lab_id == current_user.lab_id)
                                .order_by(User.full_name)).all()
     tokens = services.active_tokens([u.id for u in users])
     return render_template("auth/accounts.html", users=users, tokens=tokens,
                            form=form or forms.UserCreateForm(formdata=None),
                            button=forms.ButtonForm(formdata=None), new_user=secret,
-                           grantable=grantable(current_user.roles))
+                           grantable=grantable(current_user.roles), settings_form=settings,
+                           may_set_lab=current_user.has_role(*MANAGE_LAB_SETTINGS))
 
 
 @bp.post("/accounts")
@@ -190,6 +200,18 @@ def user_create() -> ResponseReturnValue:
         return user, url_for(".reset_page", token=token, _external=True), expires_at
 
     return _shown_once(form, call, render, _roles_input(form))
+
+
+@bp.post("/accounts/time-zone")
+@login_required
+def lab_time_zone() -> ResponseReturnValue:
+    """The lab's time zone (a lab manager's setting): every page shows times in it."""
+    _manager()
+    form = forms.LabSettingsForm()
+    return submit(form, lambda data: accounts.set_time_zone(current_user, data["time_zone"]),
+                  schema=form.schema, render=_accounts,
+                  done=lambda lab: (_("Times are now shown in %(zone)s.", zone=lab.time_zone),
+                                    url_for(".accounts_page")))
 
 
 @bp.route("/accounts/<int:user_id>")
@@ -215,17 +237,18 @@ def user_roles(user_id: int) -> ResponseReturnValue:
     render = partial(_user, user)
     data = load(form, form.schema, render, _roles_input(form))
     return submit(form, lambda _d: accounts.set_roles(current_user, user, data["roles"]),
-                  render=render, done=lambda u: (f"Roles of {u.username} saved.",
+                  render=render, done=lambda u: (_("Roles of %(u)s saved.", u=u.username),
                                                  url_for(".user_page", user_id=u.id)))
 
 
 #: account actions behind one button: the service and what the page says when it is done
-ACTIONS: dict[str, tuple[Callable[[User, User], Any], str]] = {
-    "deactivate": (accounts.deactivate, "{u} deactivated: sessions ended, API tokens revoked."),
-    "reactivate": (accounts.reactivate, "{u} reactivated."),
+ACTIONS: dict[str, tuple[Callable[[User, User], Any], Any]] = {
+    "deactivate": (accounts.deactivate,
+                   _l("%(u)s deactivated: sessions ended, API tokens revoked.")),
+    "reactivate": (accounts.reactivate, _l("%(u)s reactivated.")),
     "force-password-change": (accounts.force_password_change,
-                              "{u} must choose a new password at the next login."),
-    "revoke-tokens": (accounts.revoke_tokens, "API tokens of {u} revoked."),
+                              _l("%(u)s must choose a new password at the next login.")),
+    "revoke-tokens": (accounts.revoke_tokens, _l("API tokens of %(u)s revoked.")),
 }
 
 
@@ -238,7 +261,7 @@ def user_action(user_id: int, action: str) -> ResponseReturnValue:
     service, message = ACTIONS[action]
     return submit(forms.ButtonForm(), lambda _d: service(current_user, user),
                   render=partial(_user, user),
-                  done=lambda _r: (message.format(u=user.username),
+                  done=lambda _r: (str(message) % {"u": user.username},
                                    url_for(".user_page", user_id=user.id)))
 
 
@@ -263,7 +286,8 @@ def lab_token_revoke(token_id: int) -> ResponseReturnValue:
     if token.user_id != current_user.id:
         accounts.managed_user(current_user, token.user_id)
     return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_accounts,
-                  done=lambda _n: (f"Token “{token.name}” of {token.user.username} revoked.",
+                  done=lambda _n: (_("Token “%(name)s” of %(u)s revoked.", name=token.name,
+                                     u=token.user.username),
                                    url_for(".accounts_page")))
 
 
@@ -292,5 +316,5 @@ def reset_submit(token: str) -> ResponseReturnValue:
         return done
 
     return submit(form, call, schema=form.schema, render=partial(_reset, user),
-                  done=lambda u: (f"Password set. Welcome, {u.full_name}.",
+                  done=lambda u: (_("Password set. Welcome, %(name)s.", name=u.full_name),
                                   url_for("evidence.case_list")))

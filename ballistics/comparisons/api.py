@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import gettext as _
 
 from ballistics.auth.access import get_in_lab
 from ballistics.comparisons import confirmations, links, review, scans, searches, validation
@@ -34,8 +35,8 @@ def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     upload = request.files.get("file")
     if upload is None:
-        raise Unprocessable("Attach the scan as the multipart field 'file'.",
-                            fields={"file": ["Missing file."]})
+        raise Unprocessable(_("Attach the scan as the multipart field 'file'."),
+                            fields={"file": [_("Missing file.")]})
     content = upload.read()
     scan, created = scans.upload_scan(g.api_user, item, data=content,
                                       filename=upload.filename or "upload", **data)
@@ -169,4 +170,4 @@ def validation_summary():
     """The calibration's method, domain and validation figures per data set (Cllr, Cllr_min,
     rates of misleading evidence, ECE curves), and the full calibration record."""
     cal = validation.calibration()
-    return {**validation.summary(), "calibration": cal.to_dict(), "note": s.VALIDATION_NOTE}
+    return {**validation.summary(), "calibration": cal.to_dict(), "note": str(s.VALIDATION_NOTE)}

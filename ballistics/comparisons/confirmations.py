@@ -13,6 +13,7 @@ records their own conclusion before they see the examiner's.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
@@ -51,8 +52,9 @@ def update_settings(actor: User, *, confirmation_sop_id: int | None,
     if confirmation_sop_id is not None:
         sop = db.session.get(Sop, confirmation_sop_id)
         if sop is None or sop.lab_id != actor.lab_id:
-            raise Unprocessable(f"SOP {confirmation_sop_id} is not an SOP of your lab.",
-                                fields={"confirmation_sop_id": ["Unknown SOP in this lab."]})
+            raise Unprocessable(_("SOP %(confirmation_sop_id)s is not an SOP of your lab.",
+                                  confirmation_sop_id=confirmation_sop_id),
+                                fields={"confirmation_sop_id": [_("Unknown SOP in this lab.")]})
     row = db.session.get(ComparisonSettings, actor.lab_id)
     if row is None:
         row = ComparisonSettings(lab_id=actor.lab_id)
@@ -69,18 +71,18 @@ def confirmation_version(lab_id: int) -> SopVersion:
     what the lab must do."""
     settings = settings_of(lab_id)
     if settings.confirmation_sop_id is None:
-        raise Conflict("Your lab has not chosen the SOP that leads are confirmed under; a lab "
-                       "manager chooses it in the comparison settings (e.g. FA-09 Hit "
-                       "confirmation).", code="no_confirmation_sop")
+        raise Conflict(_("Your lab has not chosen the SOP that leads are confirmed under; a lab "
+                         "manager chooses it in the comparison settings (e.g. FA-09 Hit "
+                         "confirmation)."), code="no_confirmation_sop")
     today = timeutil.utcnow().date()
     version = db.session.scalar(select(SopVersion).where(
         SopVersion.sop_id == settings.confirmation_sop_id,
         SopVersion.status == VersionStatus.EFFECTIVE, SopVersion.effective_from <= today))
     if version is None:
         sop = settings.confirmation_sop
-        raise Conflict(f"The hit-confirmation SOP {sop.code} ({sop.title}) has no version in "
-                       "force today; a lab manager puts one in force before leads are "
-                       "confirmed.", code="no_confirmation_sop_version")
+        raise Conflict(_("The hit-confirmation SOP %(code)s (%(title)s) has no version in force "
+                         "today; a lab manager puts one in force before leads are confirmed.",
+                         code=sop.code, title=sop.title), code="no_confirmation_sop_version")
     return version
 
 
@@ -101,12 +103,14 @@ def confirm(actor: User, candidate: Candidate, *, conclusion: str,
     the hit-confirmation SOP, waiting for its technical review. Links nothing."""
     require_role(actor, REVIEW_CANDIDATES, "confirm leads")
     if candidate.decision != Decision.POTENTIAL_LEAD:
-        raise Conflict("Only a candidate marked as a potential lead is confirmed at the "
-                       "microscope.", code="not_a_lead")
+        raise Conflict(_("Only a candidate marked as a potential lead is confirmed at the "
+                         "microscope."), code="not_a_lead")
     current = open_confirmation(candidate)
     if current is not None:
-        raise Conflict(f"Candidate {candidate.rank} is already being verified (examination "
-                       f"{current.examination_id}, {current.status.replace('_', ' ')}).",
+        raise Conflict(_("Candidate %(rank)s is already being verified (examination "
+                         "%(examination_id)s, %(value)s).", rank=candidate.rank,
+                         examination_id=current.examination_id,
+                         value=current.status.replace('_', ' ')),
                        code="confirmation_open")
     version = confirmation_version(candidate.lab_id)
     items = [candidate.search.query_scan.item, candidate.reference_scan.item]
@@ -135,9 +139,10 @@ def settle(exam: Examination, *, review: ExaminationReview) -> None:
     if row is None:
         return
     if row.status == ConfirmationStatus.VERIFIED:
-        raise Conflict(f"Examination {exam.id} was verified on {row.reviewed_at:%Y-%m-%d}; a "
-                       "later review does not undo it. Ask for a correction of the case link "
-                       "instead.", code="already_verified")
+        raise Conflict(_("Examination %(id)s was verified on %(reviewed_at)s; a later review does"
+                         " not undo it. Ask for a correction of the case link instead.",
+                         id=exam.id, reviewed_at=format(row.reviewed_at, '%Y-%m-%d')),
+                       code="already_verified")
     now = timeutil.utcnow()
     row.reviewed_at = now
     if review.outcome != ReviewOutcome.AGREE:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -23,13 +24,14 @@ from ballistics.comparisons.models import CaseLink, Decision, Region
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, VERIFY_CONFIRMATIONS
 from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
+from ballistics.core.labels import LABELS, label
 from sop.models import AfteResult, Equipment, SopStep, SopVersion
 from sop.schemas import ReviewerConclusionInSchema, TechnicalReviewInSchema
 
 
 def _choices(values: list[str], blank: str | None = None) -> list[SelectChoice]:
     head = [SelectChoice("", blank)] if blank is not None else []
-    return head + [SelectChoice(v, v.replace("_", " ")) for v in values]
+    return head + [SelectChoice(v, LABELS.get(v, v.replace("_", " "))) for v in values]
 
 
 # Common class-characteristic terms; the API accepts any short text, the page offers a list so
@@ -40,16 +42,16 @@ BREECH_FACE_CLASSES = ["parallel", "arched", "circular", "granular", "crosshatch
 
 class ScanUploadForm(PageForm):
     schema = s.ScanUploadSchema
-    file = FileField("Scan file (x3p, PNG or TIFF)")
-    pixel_um = StringField("Pixel size (µm, PNG/TIFF only)", default="")
-    region = SelectField("Region", choices=_choices(list(Region)), default=Region.BREECH_FACE,
+    file = FileField(_l("Scan file (x3p, PNG or TIFF)"))
+    pixel_um = StringField(_l("Pixel size (µm, PNG/TIFF only)"), default="")
+    region = SelectField(_l("Region"), choices=_choices(list(Region)), default=Region.BREECH_FACE,
                          validate_choice=False)
-    calibre = StringField("Calibre", default="")
-    firing_pin_shape = SelectField("Firing-pin shape", default="", validate_choice=False,
-                                   choices=_choices(FIRING_PIN_SHAPES, "— not recorded —"))
-    breech_face_class = SelectField("Breech-face class", default="", validate_choice=False,
-                                    choices=_choices(BREECH_FACE_CLASSES, "— not recorded —"))
-    open_case = BooleanField("Keep as an open case (later scans are compared with it)",
+    calibre = StringField(_l("Calibre"), default="")
+    firing_pin_shape = SelectField(_l("Firing-pin shape"), default="", validate_choice=False,
+                                   choices=_choices(FIRING_PIN_SHAPES, _l("— not recorded —")))
+    breech_face_class = SelectField(_l("Breech-face class"), default="", validate_choice=False,
+                                    choices=_choices(BREECH_FACE_CLASSES, _l("— not recorded —")))
+    open_case = BooleanField(_l("Keep as an open case (later scans are compared with it)"),
                              default=True)
 
     def __init__(self, *args, **kwargs):
@@ -61,24 +63,25 @@ class ButtonForm(PageForm):
     """A button that posts (search, retry): its CSRF token and nothing else."""
 
 
-DECISIONS = [SelectChoice(Decision.NO_ASSOCIATION, "No association"),
-             SelectChoice(Decision.POTENTIAL_LEAD, "Potential lead")]
+DECISIONS = [SelectChoice(Decision.NO_ASSOCIATION, _l("No association")),
+             SelectChoice(Decision.POTENTIAL_LEAD, _l("Potential lead"))]
 
 
 class DecisionForm(PageForm):
     schema = s.DecisionSchema
     # Posted by one of two buttons named "decision"; the note is optional.
-    decision = SelectField("Decision", choices=DECISIONS, validate_choice=False)
-    note = StringField("Note", default="")
+    decision = SelectField(_l("Decision"), choices=DECISIONS, validate_choice=False)
+    note = StringField(_l("Note"), default="")
 
 
-AFTE_LABELS = {AfteResult.IDENTIFICATION: "Identification",
-               AfteResult.INCONCLUSIVE_A: "Inconclusive A (some agreement)",
-               AfteResult.INCONCLUSIVE_B: "Inconclusive B (neither)",
-               AfteResult.INCONCLUSIVE_C: "Inconclusive C (some disagreement)",
-               AfteResult.ELIMINATION: "Elimination",
-               AfteResult.UNSUITABLE: "Unsuitable for comparison"}
-AFTE = [SelectChoice("", "— choose —"), *(SelectChoice(k.value, v) for k, v in AFTE_LABELS.items())]
+AFTE_LABELS = {AfteResult.IDENTIFICATION: _l("Identification"),
+               AfteResult.INCONCLUSIVE_A: _l("Inconclusive A (some agreement)"),
+               AfteResult.INCONCLUSIVE_B: _l("Inconclusive B (neither)"),
+               AfteResult.INCONCLUSIVE_C: _l("Inconclusive C (some disagreement)"),
+               AfteResult.ELIMINATION: _l("Elimination"),
+               AfteResult.UNSUITABLE: _l("Unsuitable for comparison")}
+AFTE = [SelectChoice("", _l("— choose —")),
+        *(SelectChoice(k.value, v) for k, v in AFTE_LABELS.items())]
 
 
 class ConfirmForm(PageForm):
@@ -86,9 +89,9 @@ class ConfirmForm(PageForm):
     step, a number for a step that records a value): see :func:`confirm_form`."""
 
     schema = s.ConfirmSchema
-    conclusion = SelectField("AFTE conclusion", choices=AFTE, default="", validate_choice=False)
-    equipment_ids = SelectMultipleField("Equipment used", coerce=str, validate_choice=False)
-    notes = TextAreaField("Basis for the conclusion")
+    conclusion = SelectField(_l("AFTE conclusion"), choices=AFTE, default="", validate_choice=False)
+    equipment_ids = SelectMultipleField(_l("Equipment used"), coerce=str, validate_choice=False)
+    notes = TextAreaField(_l("Basis for the conclusion"))
 
     #: (step, field name) in the SOP's order
     step_fields: list[tuple[SopStep, str]] = []
@@ -146,9 +149,10 @@ def confirm_form(version: SopVersion | None, equipment: list[tuple[Equipment, st
         attrs["step_fields"].append((step, name))
     cls = type("ConfirmStepsForm", (ConfirmForm,), attrs)
     form = cls() if bound else cls(formdata=None)
-    form.equipment_ids.choices = [SelectChoice(str(eq.id), f"{eq.code} · {eq.name}"
-                                               + ("" if state == "in service" else f" ({state})"))
-                                  for eq, state in equipment]
+    form.equipment_ids.choices = [
+        SelectChoice(str(eq.id), f"{eq.code} · {eq.name}" + (
+            "" if state == "in service" else f" ({label(state.replace(' ', '_'))})"))
+        for eq, state in equipment]
     return form
 
 
@@ -156,30 +160,31 @@ class ConclusionForm(PageForm):
     """Blind verification: the reviewer's own conclusion, before the examiner's is shown."""
 
     schema = ReviewerConclusionInSchema
-    result = SelectField("Your AFTE conclusion", choices=AFTE, default="", validate_choice=False)
-    notes = TextAreaField("Basis for your conclusion")
+    result = SelectField(_l("Your AFTE conclusion"), choices=AFTE, default="",
+                         validate_choice=False)
+    notes = TextAreaField(_l("Basis for your conclusion"))
 
 
 class ReviewForm(PageForm):
     schema = TechnicalReviewInSchema
     # Posted by one of two buttons named "outcome".
-    outcome = SelectField("Review", choices=[SelectChoice("agree", "Agree"),
-                                             SelectChoice("disagree", "Disagree")],
+    outcome = SelectField(_l("Review"), choices=[SelectChoice("agree", _l("Agree")),
+                                             SelectChoice("disagree", _l("Disagree"))],
                           validate_choice=False)
-    reasons = TextAreaField("Reasons (required to disagree)")
+    reasons = TextAreaField(_l("Reasons (required to disagree)"))
 
 
 class CorrectionForm(PageForm):
     schema = s.LinkCorrectionCreateSchema
-    reason = TextAreaField("Why the link should be withdrawn")
+    reason = TextAreaField(_l("Why the link should be withdrawn"))
 
 
 class CorrectionReviewForm(PageForm):
     schema = s.LinkCorrectionReviewSchema
-    outcome = SelectField("Decision", choices=[SelectChoice("agree", "Agree: withdraw"),
-                                               SelectChoice("disagree", "Disagree: it stands")],
+    outcome = SelectField(_l("Decision"), choices=[SelectChoice("agree", _l("Agree: withdraw")),
+                                               SelectChoice("disagree", _l("Disagree: it stands"))],
                           validate_choice=False)
-    reasons = TextAreaField("Your reasons")
+    reasons = TextAreaField(_l("Your reasons"))
     #: needed to agree (the withdrawal), not to disagree
     confirm = confirm_field()
 
@@ -194,10 +199,10 @@ def withdrawal_consequence(link: CaseLink) -> str:
 
 class SettingsForm(PageForm):
     schema = s.SettingsSchema
-    confirmation_sop_id = SelectField("SOP that leads are confirmed under", coerce=str,
+    confirmation_sop_id = SelectField(_l("SOP that leads are confirmed under"), coerce=str,
                                       default="", validate_choice=False)
-    is_blind_verification = BooleanField("Blind verification: the verifier records their own "
-                                         "conclusion before seeing the examiner's")
+    is_blind_verification = BooleanField(_l("Blind verification: the verifier records their own "
+                                            "conclusion before seeing the examiner's"))
 
 
 def may_review(user: User) -> bool:

@@ -9,6 +9,7 @@ examination are kept from destruction (a hold on :mod:`ballistics.evidence.holds
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from ballistics.auth.access import require_role
@@ -44,12 +45,13 @@ def pending_correction(link: CaseLink) -> LinkCorrection | None:
 def request_withdrawal(actor: User, link: CaseLink, *, reason: str) -> LinkCorrection:
     require_role(actor, REQUEST_CORRECTIONS, "ask for a case link to be withdrawn")
     if not link.is_active:
-        raise Conflict(f"Link {link.id} was withdrawn on {link.withdrawn_at:%Y-%m-%d}.",
+        raise Conflict(_("Link %(id)s was withdrawn on %(withdrawn_at)s.", id=link.id,
+                         withdrawn_at=format(link.withdrawn_at, '%Y-%m-%d')),
                        code="link_withdrawn")
     pending = pending_correction(link)
     if pending is not None:
-        raise Conflict(f"A correction of link {link.id} (#{pending.id}) is waiting for its "
-                       "review.", code="correction_pending")
+        raise Conflict(_("A correction of link %(id)s (#%(id2)s) is waiting for its review.",
+                         id=link.id, id2=pending.id), code="correction_pending")
     row = LinkCorrection(lab_id=link.lab_id, link_id=link.id, reason=reason,
                          requested_by_id=actor.id, requested_at=timeutil.utcnow())
     db.session.add(row)
@@ -64,19 +66,20 @@ def review_correction(actor: User, correction: LinkCorrection, *, outcome: str,
     stands), with reasons either way."""
     require_role(actor, VERIFY_CONFIRMATIONS, "review corrections of case links")
     if correction.status != CorrectionStatus.PENDING:
-        raise Conflict(f"Correction {correction.id} was already {correction.status}.",
+        raise Conflict(_("Correction %(id)s was already %(status)s.", id=correction.id,
+                         status=correction.status),
                        code="correction_decided")
     link = correction.link
     exam = link.examination
     if actor.id == correction.requested_by_id or (exam and actor.id == exam.examiner_id):
-        raise Forbidden("You asked for this correction or made the identification; an "
-                        "independent reviewer decides it.", code="not_independent")
+        raise Forbidden(_("You asked for this correction or made the identification; an "
+                          "independent reviewer decides it."), code="not_independent")
     now = timeutil.utcnow()
     if exam is not None:
         examinations.require_authorised_reviewer(actor, exam, now)
     if not reasons.strip():
-        raise Unprocessable("Give the reasons for your decision.",
-                            fields={"reasons": ["Required."]})
+        raise Unprocessable(_("Give the reasons for your decision."),
+                            fields={"reasons": [_("Required.")]})
     correction.reviewed_by_id, correction.review_reasons = actor.id, reasons
     correction.reviewed_at = now
     if outcome != "agree":

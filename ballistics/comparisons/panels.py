@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -32,6 +33,7 @@ from ballistics.comparisons.scans import SCANNABLE
 from ballistics.core.confirm import ask
 from ballistics.core.errors import AppError
 from ballistics.core.forms import PageForm
+from ballistics.core.labels import label
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from sop.models import Equipment
@@ -151,8 +153,9 @@ def confirm_panel(candidate: Candidate, form: forms.ConfirmForm | None = None) -
             version, problem = None, exc.message
         for item in (candidate.search.query_scan.item, candidate.reference_scan.item):
             if item.is_disposed:
-                problem = (f"Item {item.barcode} was {item.status}: it can no longer be "
-                           "examined, so this lead cannot be confirmed at the microscope.")
+                problem = _("Item %(barcode)s was %(status)s: it can no longer be examined, "
+                            "so this lead cannot be confirmed at the microscope.",
+                            barcode=item.barcode, status=label(item.status))
         if version is not None and not problem and form is None:
             form = forms.confirm_form(version, _equipment(user), bound=False)
     return ConfirmPanel(history, current, blind, form if not problem else None, problem)
@@ -187,11 +190,11 @@ def verification(row: Confirmation, bound: PageForm | None = None) -> Verificati
     exam = row.examination
     cannot = ""
     if exam.examiner_id == user.id:
-        cannot = "This is your own examination: another reviewer verifies it."
+        cannot = _("This is your own examination: another reviewer verifies it.")
     elif not forms.may_verify(user):
-        cannot = "Only a technical reviewer verifies a confirmation."
+        cannot = _("Only a technical reviewer verifies a confirmation.")
     elif row.status not in confirmations.OPEN:
-        cannot = f"This confirmation is {row.status.replace('_', ' ')}."
+        cannot = _("This confirmation is %(status)s.", status=label(row.status))
     blind = is_blind_to(exam, user)
     mine = own_conclusion(exam, user)
     conclusion = review_form = None

@@ -3,6 +3,7 @@ microscope: :mod:`ballistics.comparisons.confirmations`)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
@@ -26,15 +27,16 @@ def decide(actor: User, candidate: Candidate, decision: str, note: str = "") -> 
     microscope)."""
     require_role(actor, REVIEW_CANDIDATES, "review candidates")
     if candidate.decision == Decision.CONFIRMED:
-        raise Conflict("This candidate was confirmed as an identification; it cannot be "
-                       "re-marked.", code="already_confirmed")
+        raise Conflict(_("This candidate was confirmed as an identification; it cannot be "
+                         "re-marked."), code="already_confirmed")
     pending = db.session.scalar(select(Confirmation.examination_id).where(
         Confirmation.candidate_id == candidate.id,
         Confirmation.status.in_([ConfirmationStatus.AWAITING_REVIEW,
                                  ConfirmationStatus.DISPUTED])))
     if pending is not None:
-        raise Conflict(f"Candidate {candidate.rank} is being verified (examination {pending}); "
-                       "it is not re-marked meanwhile.", code="confirmation_open")
+        raise Conflict(_("Candidate %(rank)s is being verified (examination %(pending)s); it is "
+                         "not re-marked meanwhile.", rank=candidate.rank, pending=pending),
+                       code="confirmation_open")
     candidate.decision, candidate.decision_note = Decision(decision), note
     candidate.decided_by_id, candidate.decided_at = actor.id, utcnow()
     return candidate

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -47,8 +48,9 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     """
     require_role(actor, SCAN_AND_SEARCH, "upload scans")
     if item.kind not in SCANNABLE:
-        raise Unprocessable(f"Item {item.barcode} is a {item.kind}; only cartridge cases and test "
-                            "fires are scanned.", fields={"item": ["Not a scannable item."]})
+        raise Unprocessable(_("Item %(barcode)s is a %(kind)s; only cartridge cases and test "
+                              "fires are scanned.", barcode=item.barcode, kind=item.kind),
+                            fields={"item": [_("Not a scannable item.")]})
     require_in_custody(item, "new scans")
     require_unsealed(item, "scanning")
     sha = store.digest(data)
@@ -63,7 +65,7 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     except imaging.ImagingError as exc:
         raise Unprocessable(str(exc), fields={"file": [str(exc)]}) from exc
     height, width = surface.heights.shape
-    _, path, created = store.put(data)
+    _sha, path, created = store.put(data)
     if created:
         track_new_file(path)
     scan = Scan(lab_id=item.lab_id, item_id=item.id, sha256=sha, filename=filename[:255],
@@ -129,7 +131,8 @@ def retry_extraction(actor: User, scan: Scan) -> Scan:
     """Queue a FAILED scan's feature extraction again."""
     require_role(actor, SCAN_AND_SEARCH, "retry scans")
     if scan.status != ScanStatus.FAILED:
-        raise Conflict(f"Scan {scan.id} is {scan.status}; only a failed scan is retried.",
+        raise Conflict(_("Scan %(id)s is %(status)s; only a failed scan is retried.", id=scan.id,
+                         status=scan.status),
                        code="not_failed")
     mark(scan, ScanStatus.QUEUED, "retried")
     enqueue("comparisons.extract_features", scan.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 
 from ballistics.comparisons.models import Decision, Region
@@ -92,13 +93,14 @@ class SearchSchema(BaseSchema):
     created_at = UtcDateTime()
     finished_at = UtcDateTime(allow_none=True)
     candidates = fields.List(fields.Nested(CandidateSchema))
-    validation = fields.Function(lambda s: VALIDATION_NOTE)
+    validation = fields.Function(lambda s: str(VALIDATION_NOTE))
 
 
-VALIDATION_NOTE = ("Scores rank candidates for an examiner's review; they are not an "
-                   "identification. Likelihood ratios come from the calibration shipped with "
-                   "the algorithm version, validated on firearms it was not fitted on (see GET "
-                   "/api/v1/comparisons/validation); outside its domain no LR is given.")
+#: lazy: said in the reader's language (str() of it where it leaves as JSON)
+VALIDATION_NOTE = _l("Scores rank candidates for an examiner's review; they are not an "
+                     "identification. Likelihood ratios come from the calibration shipped with "
+                     "the algorithm version, validated on firearms it was not fitted on (see GET "
+                     "/api/v1/comparisons/validation); outside its domain no LR is given.")
 
 
 class DecisionSchema(BaseSchema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from ballistics import imaging
@@ -44,8 +45,8 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
         require_role(actor, SCAN_AND_SEARCH, "search scans")
     require_in_custody(scan.item, "new searches")
     if scan.status != ScanStatus.DONE:
-        raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
-                       "done.", code="scan_not_ready")
+        raise Conflict(_("Scan %(id)s has no features yet (%(status)s); search once it is done.",
+                         id=scan.id, status=scan.status), code="scan_not_ready")
     search = Search(lab_id=scan.lab_id, query_scan_id=scan.id, scope=scope, k=k,
                     algorithm_version=imaging.ALGORITHM_VERSION, is_automatic=automatic,
                     filters={"region": scan.region, "calibre": scan.calibre},
@@ -175,7 +176,8 @@ def retry_search(actor: User, search: Search) -> Search:
     """A new search of the same scan with the same size, for one that failed (the failed one
     stays on record)."""
     if search.status != SearchStatus.FAILED:
-        raise Conflict(f"Search {search.id} is {search.status}; only a failed search is retried.",
+        raise Conflict(_("Search %(id)s is %(status)s; only a failed search is retried.",
+                         id=search.id, status=search.status),
                        code="not_failed")
     return start_search(actor, search.query_scan, k=search.k, scope=search.scope)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -75,13 +76,14 @@ def verification_record(confirmation_id: int, step: str) -> ResponseReturnValue:
 
     def done(result) -> tuple[str, str]:
         if step == "conclusion":
-            return ("Your conclusion is recorded; the examiner's is shown below. Now record "
-                    "your review.", page)
+            return (_("Your conclusion is recorded; the examiner's is shown below. Now record "
+                      "your review."), page)
         db.session.refresh(row)
         if row.status == ConfirmationStatus.VERIFIED:
-            return ("Review recorded: you agree. The examination is verified"
-                    + ("; the cases are linked." if _linked(row) else "."), page)
-        return "Review recorded: you disagree. Both records are kept.", page
+            return (_("Review recorded: you agree. The examination is verified; the cases are "
+                      "linked.") if _linked(row)
+                    else _("Review recorded: you agree. The examination is verified."), page)
+        return _("Review recorded: you disagree. Both records are kept."), page
 
     return submit(form, lambda data: service(current_user, exam, **data), schema=form.schema,
                   render=lambda bound: _verification(row, bound), done=done)
@@ -109,8 +111,8 @@ def link_correction(link_id: int) -> ResponseReturnValue:
                   lambda data: links.request_withdrawal(current_user, link, **data),
                   schema=forms.CorrectionForm.schema,
                   render=lambda bound: case_page_html(case, links_bound=(link.id, bound)),
-                  done=lambda c: (f"Correction {c.id} recorded: the link stands until an "
-                                  "independent reviewer agrees.",
+                  done=lambda c: (_("Correction %(id)s recorded: the link stands until an "
+                                    "independent reviewer agrees.", id=c.id),
                                   url_for("evidence.case_page", case_id=case.id,
                                           _anchor="linked-cases")))
 
@@ -132,8 +134,8 @@ def link_correction_review(correction_id: int) -> ResponseReturnValue:
         return links.review_correction(current_user, row, **data)
 
     return submit(form, call, schema=forms.CorrectionReviewForm.schema, render=again,
-                  done=lambda c: ("The link is withdrawn." if c.status == "accepted"
-                                  else "The correction is rejected: the link stands.",
+                  done=lambda c: (_("The link is withdrawn.") if c.status == "accepted"
+                                  else _("The correction is rejected: the link stands."),
                                   url_for("evidence.case_page", case_id=case.id,
                                           _anchor="linked-cases")))
 
@@ -153,7 +155,7 @@ def settings_page() -> ResponseReturnValue:
 
 def _settings(form: forms.SettingsForm) -> str:
     sops = db.session.scalars(lab_select(Sop, current_user).order_by(Sop.code)).all()
-    form.confirmation_sop_id.choices = [SelectChoice("", "— none chosen —"),
+    form.confirmation_sop_id.choices = [SelectChoice("", _("— none chosen —")),
                                         *(SelectChoice(str(x.id), f"{x.code} · {x.title}")
                                           for x in sops)]
     return render_template("comparisons/settings.html", form=form,
@@ -173,4 +175,4 @@ def settings_save() -> ResponseReturnValue:
                                              **load(form, s.SettingsSchema, _settings, data))
 
     return submit(form, call, render=_settings,
-                  done=lambda row: ("Comparison settings saved.", url_for(".settings_page")))
+                  done=lambda row: (_("Comparison settings saved."), url_for(".settings_page")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
@@ -29,8 +30,10 @@ from ballistics.comparisons.models import (
     SearchStatus,
 )
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.labels import label
 from ballistics.core.pagination import load_filters, paginate
 from ballistics.core.ratelimit import search_limit, upload_limit
+from ballistics.core.validation_messages import localize_all
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Item
 from ballistics.evidence.views import item_page_html
@@ -79,7 +82,7 @@ def scan_upload(item_id: int) -> ResponseReturnValue:
     def call(data: dict) -> tuple[Scan, bool]:
         upload = data.pop("file", None)
         if not upload or not upload.filename:
-            missing = {"file": ["Choose the scan file to upload."]}
+            missing = {"file": [_("Choose the scan file to upload.")]}
             raise FormRefused(summary(form, missing), form, render, missing)
         return scans.upload_scan(current_user, item, data=upload.read(),
                                  filename=upload.filename,
@@ -88,8 +91,8 @@ def scan_upload(item_id: int) -> ResponseReturnValue:
     def done(result: tuple[Scan, bool]) -> tuple[str, str]:
         scan, created = result
         if not created:
-            return f"This file is already scan {scan.id} of this item.", page
-        return f"Scan {scan.id} uploaded; its features are being computed.", page
+            return _("This file is already scan %(id)s of this item.", id=scan.id), page
+        return _("Scan %(id)s uploaded; its features are being computed.", id=scan.id), page
 
     return submit(form, call, render=render, done=done)
 
@@ -116,7 +119,7 @@ def search_start(scan_id: int) -> ResponseReturnValue:
     scan = _scan(scan_id)
     return submit(forms.ButtonForm(), lambda _data: searches.start_search(current_user, scan),
                   render=lambda _form: item_page_html(scan.item),
-                  done=lambda search: (f"Search {search.id} started.",
+                  done=lambda search: (_("Search %(id)s started.", id=search.id),
                                        url_for(".search_page", search_id=search.id)))
 
 
@@ -127,7 +130,7 @@ def scan_retry(scan_id: int) -> ResponseReturnValue:
     page = url_for("evidence.item_page", item_id=scan.item_id, _anchor="scans")
     return submit(forms.ButtonForm(), lambda _data: scans.retry_extraction(current_user, scan),
                   render=lambda _form: item_page_html(scan.item),
-                  done=lambda s: (f"Scan {s.id} queued again.", page))
+                  done=lambda s: (_("Scan %(id)s queued again.", id=s.id), page))
 
 
 @bp.post("/searches/<int:search_id>/retry")
@@ -137,7 +140,7 @@ def search_retry(search_id: int) -> ResponseReturnValue:
     search = _search(search_id)
     return submit(forms.ButtonForm(), lambda _data: searches.retry_search(current_user, search),
                   render=lambda _form: _search_page(search),
-                  done=lambda new: (f"Search {new.id} started again.",
+                  done=lambda new: (_("Search %(id)s started again.", id=new.id),
                                     url_for(".search_page", search_id=new.id)))
 
 
@@ -219,8 +222,8 @@ def candidate_decide(candidate_id: int) -> ResponseReturnValue:
                   schema=s.DecisionSchema,
                   render=lambda _form: (_search_page(candidate.search) if from_list
                                         else _viewer(candidate)),
-                  done=lambda c: (f"Candidate {c.rank} marked: "
-                                  f"{c.decision.replace('_', ' ')}.", back))
+                  done=lambda c: (_("Candidate %(rank)s marked: %(decision)s.", rank=c.rank,
+                                    decision=label(c.decision)), back))
 
 
 @bp.post("/candidates/<int:candidate_id>/confirm")
@@ -236,14 +239,14 @@ def candidate_confirm(candidate_id: int) -> ResponseReturnValue:
         try:
             data = s.ConfirmSchema().load(form.api_input())
         except ValidationError as exc:
-            messages = form.page_messages(exc.messages)
+            messages = localize_all(form.page_messages(exc.messages))
             raise FormRefused(summary(form, messages), form, render, messages) from exc
         return confirmations.confirm(current_user, candidate, **data)
 
     return submit(form, call, render=render,
-                  done=lambda row: (f"Examination {row.examination_id} recorded and sent for "
-                                    "verification: the cases are linked only if an independent "
-                                    "reviewer agrees.",
+                  done=lambda row: (_("Examination %(id)s recorded and sent for verification: the "
+                                      "cases are linked only if an independent reviewer agrees.",
+                                      id=row.examination_id),
                                     url_for(".candidate_view", candidate_id=candidate.id)))
 
 

@@ -15,12 +15,14 @@ from typing import Any, ClassVar
 
 from flask import flash, redirect
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from marshmallow import Schema, ValidationError
 from wtforms import BooleanField, FileField
 
 from ballistics.core.errors import AppError
 from ballistics.core.fields import text_input
+from ballistics.core.validation_messages import localize_all
 
 #: form fields that are plumbing, not input
 PLUMBING = {"csrf_token", "submit"}
@@ -88,7 +90,9 @@ def summary(form: FlaskForm, messages: Mapping[str, Any]) -> str:
     """"Please correct the form. Label: message; ..." with the form's own labels."""
     parts = [f"{form[name].label.text if name in form else name}: {' '.join(_flat(msgs))}"
              for name, msgs in messages.items() if name not in PLUMBING]
-    return "Please correct the form. " + "; ".join(parts) if parts else "Please correct the form."
+    if not parts:
+        return _("Please correct the form.")
+    return _("Please correct the form. %(problems)s", problems="; ".join(parts))
 
 
 def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], Any],
@@ -102,6 +106,7 @@ def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], An
             return schema().load(form_input(form) if data is None else data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
+        messages = localize_all(messages)  # the page speaks the reader's language; the API not
         raise FormRefused(summary(form, messages), form, render, messages) from exc
 
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytz
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime
 from flask_login import current_user
+
+from ballistics.core.labels import label
 
 #: the languages every page is translated to; the first is the source language
 LANGUAGES = ("en", "es")
@@ -31,6 +33,8 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a worker or the CLI: messages in the source language
+        return LANGUAGES[0]
     user = _user()
     if user is not None and getattr(user, "locale", None) in LANGUAGES:
         return user.locale
@@ -94,6 +98,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["localdate"] = local_date
+    app.jinja_env.filters["label"] = label
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
 
     @app.context_processor

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ballistics.auth.access import colleague, get_in_lab, require_role
 from ballistics.auth.models import User
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS
 from ballistics.core.timeutil import utcnow
@@ -55,8 +57,8 @@ def _flush_or_conflict(item: Item) -> None:
     try:
         db.session.flush()
     except (StaleDataError, IntegrityError) as exc:
-        raise Conflict(f"Item {barcode} was changed by someone else at the same moment; "
-                       "reload it and try again.", code="concurrent_change") from exc
+        raise Conflict(_("Item %(barcode)s was changed by someone else at the same moment; reload"
+                         " it and try again.", barcode=barcode), code="concurrent_change") from exc
 
 
 def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: str = "",
@@ -86,28 +88,36 @@ def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
     the item uses the override (:mod:`ballistics.evidence.disposal`)."""
     require_role(actor, HOLD_EVIDENCE, action)
     if expected_seq is not None and expected_seq != item.custody_seq:
-        raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
-                       f" {expected_seq}); reload it.", code="stale_item")
+        raise Conflict(_("Item %(barcode)s has moved on (event %(custody_seq)s, you expected "
+                         "%(expected_seq)s); reload it.", barcode=item.barcode,
+                         custody_seq=item.custody_seq, expected_seq=expected_seq),
+                       code="stale_item")
     if item.is_disposed:
-        raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
+        raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
+                         barcode=item.barcode, status=item.status),
                        code="item_disposed")
     if in_hand and item.holder_user_id != actor.id:
-        who = ("as a lab manager you may request an override (a reason from the list, "
-               "confirmed by a second person)" if actor.has_role(*OVERRIDE_CUSTODY)
-               else "its holder does it, or a lab manager by a confirmed override")
-        raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
-                       f"to {action} the item must be in your hands: {who}.", code="not_holder")
+        who = (_("as a lab manager you may request an override (a reason from the list, "
+                 "confirmed by a second person)") if actor.has_role(*OVERRIDE_CUSTODY)
+               else _("its holder does it, or a lab manager by a confirmed override"))
+        raise Conflict(_("You do not hold item %(barcode)s (it is with %(holder_label)s); to "
+                         "%(action)s the item must be in your hands: %(who)s.",
+                         barcode=item.barcode, holder_label=item.holder_label,
+                         action=action_words(action),
+                         who=who), code="not_holder")
     if must_hold and item.holder_user_id != actor.id and not actor.has_role(*OVERRIDE_CUSTODY):
-        raise Conflict(f"You do not hold item {item.barcode} (it is with {item.holder_label}); "
-                       "only its current holder or a lab manager can do this.",
+        raise Conflict(_("You do not hold item %(barcode)s (it is with %(holder_label)s); only "
+                         "its current holder or a lab manager can do this.", barcode=item.barcode,
+                         holder_label=item.holder_label),
                        code="not_holder")
 
 
 def _location(actor: User, location_id: int) -> StorageLocation:
     location = db.session.get(StorageLocation, location_id)
     if location is None or location.lab_id != actor.lab_id or not location.is_active:
-        raise Unprocessable(f"Storage location {location_id} is not an active location of your "
-                            "lab.", fields={"location_id": ["Unknown storage location."]})
+        raise Unprocessable(_("Storage location %(location_id)s is not an active location of your"
+                              " lab.", location_id=location_id),
+                            fields={"location_id": [_("Unknown storage location.")]})
     return location
 
 
@@ -133,10 +143,11 @@ def transfer(actor: User, item: Item, *, to_user_id: int, reason: str = "",
     _movable(item, actor, "hand over evidence", expected_seq)
     to = colleague(to_user_id, actor, field="to_user_id")
     if not to.has_role(*HOLD_EVIDENCE):
-        raise Unprocessable(f"{to.full_name} has no custody role.",
-                            fields={"to_user_id": ["This user may not hold evidence."]})
+        raise Unprocessable(_("%(full_name)s has no custody role.", full_name=to.full_name),
+                            fields={"to_user_id": [_("This user may not hold evidence.")]})
     if to.id == item.holder_user_id:
-        raise Conflict(f"{to.full_name} already holds item {item.barcode}.", code="same_holder")
+        raise Conflict(_("%(full_name)s already holds item %(barcode)s.", full_name=to.full_name,
+                         barcode=item.barcode), code="same_holder")
     return _append(item, CustodyKind.TRANSFERRED, actor, Holder(user_id=to.id), reason=reason)
 
 
@@ -145,7 +156,8 @@ def store(actor: User, item: Item, *, location_id: int, reason: str = "",
     _movable(item, actor, "store evidence", expected_seq)
     location = _location(actor, location_id)
     if item.holder_location_id == location.id:
-        raise Conflict(f"Item {item.barcode} is already in {location.code}.", code="same_holder")
+        raise Conflict(_("Item %(barcode)s is already in %(code)s.", barcode=item.barcode,
+                         code=location.code), code="same_holder")
     kind = CustodyKind.RETURNED if returning else CustodyKind.STORED
     return _append(item, kind, actor, Holder(location_id=location.id), reason=reason)
 
@@ -155,12 +167,13 @@ def check_out(actor: User, item: Item, *, to_user_id: int | None = None, reason:
     """Take an item out of storage to a person (the actor by default)."""
     _movable(item, actor, "check out evidence", expected_seq, must_hold=False)
     if item.holder_location_id is None:
-        raise Conflict(f"Item {item.barcode} is not in storage (it is with {item.holder_label});"
-                       " hand it over instead.", code="not_in_storage")
+        raise Conflict(_("Item %(barcode)s is not in storage (it is with %(holder_label)s); hand "
+                         "it over instead.", barcode=item.barcode, holder_label=item.holder_label),
+                       code="not_in_storage")
     to = colleague(to_user_id or actor.id, actor, field="to_user_id")
     if not to.has_role(*HOLD_EVIDENCE):
-        raise Unprocessable(f"{to.full_name} has no custody role.",
-                            fields={"to_user_id": ["This user may not hold evidence."]})
+        raise Unprocessable(_("%(full_name)s has no custody role.", full_name=to.full_name),
+                            fields={"to_user_id": [_("This user may not hold evidence.")]})
     return _append(item, CustodyKind.CHECKED_OUT, actor, Holder(user_id=to.id), reason=reason)
 
 
@@ -168,7 +181,8 @@ def seal(actor: User, item: Item, *, seal_number: str, reason: str = "",
          expected_seq: int | None = None) -> CustodyEvent:
     _movable(item, actor, "seal evidence", expected_seq)
     if item.intact_seal is not None:
-        raise Conflict(f"Item {item.barcode} is already sealed ({item.intact_seal.number}).",
+        raise Conflict(_("Item %(barcode)s is already sealed (%(number)s).", barcode=item.barcode,
+                         number=item.intact_seal.number),
                        code="already_sealed")
     db.session.add(Seal(lab_id=item.lab_id, item=item, number=seal_number,
                         applied_by_id=actor.id, applied_at=utcnow()))
@@ -181,7 +195,8 @@ def unseal(actor: User, item: Item, *, reason: str, expected_seq: int | None = N
     _movable(item, actor, "unseal evidence", expected_seq)
     current = item.intact_seal
     if current is None:
-        raise Conflict(f"Item {item.barcode} has no intact seal.", code="not_sealed")
+        raise Conflict(_("Item %(barcode)s has no intact seal.", barcode=item.barcode),
+                       code="not_sealed")
     current.broken_by_id, current.broken_at, current.broken_reason = actor.id, utcnow(), reason
     return _append(item, CustodyKind.UNSEALED, actor, Holder.of(item), reason=reason,
                    details={"seal_number": current.number})
@@ -229,12 +244,12 @@ def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, met
 
 def destruction_witness(actor: User, witness_id: int | None) -> User:
     if witness_id is None:
-        raise Unprocessable("Destruction needs a witness.",
-                            fields={"witness_id": ["A witness is required for destruction."]})
+        raise Unprocessable(_("Destruction needs a witness."),
+                            fields={"witness_id": [_("A witness is required for destruction.")]})
     witness = colleague(witness_id, actor, field="witness_id")
     if witness.id == actor.id:
-        raise Unprocessable("The witness must be another person.",
-                            fields={"witness_id": ["The witness cannot be the actor."]})
+        raise Unprocessable(_("The witness must be another person."),
+                            fields={"witness_id": [_("The witness cannot be the actor.")]})
     return witness
 
 

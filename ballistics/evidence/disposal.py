@@ -9,6 +9,7 @@ manager's authority, naming the confirming person in the event's details.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import colleague, require_role
@@ -40,23 +41,28 @@ def request(actor: User, item: Item, *, action: str, override_reason: str, reaso
     """Record a manager's override request; nothing happens to the item yet."""
     require_role(actor, OVERRIDE_CUSTODY, "override custody")
     if expected_seq is not None and expected_seq != item.custody_seq:
-        raise Conflict(f"Item {item.barcode} has moved on (event {item.custody_seq}, you expected"
-                       f" {expected_seq}); reload it.", code="stale_item")
+        raise Conflict(_("Item %(barcode)s has moved on (event %(custody_seq)s, you expected "
+                         "%(expected_seq)s); reload it.", barcode=item.barcode,
+                         custody_seq=item.custody_seq, expected_seq=expected_seq),
+                       code="stale_item")
     if item.is_disposed:
-        raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
+        raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
+                         barcode=item.barcode, status=item.status),
                        code="item_disposed")
     if item.holder_user_id == actor.id:
-        raise Conflict(f"You hold item {item.barcode}: {action} it in hand; the override is for "
-                       "items someone else holds or that are in storage.", code="holder_acts")
+        raise Conflict(_("You hold item %(barcode)s: %(action)s it in hand; the override is for "
+                         "items someone else holds or that are in storage.", barcode=item.barcode,
+                         action=action), code="holder_acts")
     action = DisposalAction(action)
     if action is DisposalAction.RELEASE and not to_agency.strip():
-        raise Unprocessable("Name the agency the item is released to.",
-                            fields={"to_agency": ["Required for a release."]})
+        raise Unprocessable(_("Name the agency the item is released to."),
+                            fields={"to_agency": [_("Required for a release.")]})
     witness = (custody.destruction_witness(actor, witness_id)
                if action is DisposalAction.DESTROY else None)
     refuse_disposal(item, action, override=True)
     if pending_for(item) is not None:
-        raise Conflict(f"Item {item.barcode} already has an override waiting for confirmation.",
+        raise Conflict(_("Item %(barcode)s already has an override waiting for confirmation.",
+                         barcode=item.barcode),
                        code="request_pending")
     row = DisposalRequest(lab_id=item.lab_id, item_id=item.id, action=action,
                           override_reason=OverrideReason(override_reason), reason=reason,
@@ -70,7 +76,8 @@ def request(actor: User, item: Item, *, action: str, override_reason: str, reaso
 
 def _pending(row: DisposalRequest) -> None:
     if row.status != RequestStatus.PENDING:
-        raise Conflict(f"Override request {row.id} was already {row.status}.",
+        raise Conflict(_("Override request %(id)s was already %(status)s.", id=row.id,
+                         status=row.status),
                        code="request_decided")
 
 
@@ -80,15 +87,16 @@ def confirm(actor: User, row: DisposalRequest) -> CustodyEvent:
     require_role(actor, HOLD_EVIDENCE, "confirm a custody override")
     _pending(row)
     if actor.id == row.requested_by_id:
-        raise Forbidden("You requested this override; a second person must confirm it.",
+        raise Forbidden(_("You requested this override; a second person must confirm it."),
                         code="own_request")
     item, manager = row.item, row.requested_by
     if item.is_disposed:
-        raise Conflict(f"Item {item.barcode} was {item.status}; it moves no more.",
+        raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
+                         barcode=item.barcode, status=item.status),
                        code="item_disposed")
     if not manager.is_active or not manager.has_role(*OVERRIDE_CUSTODY):
-        raise Conflict(f"{manager.full_name} no longer holds the lab manager role; the override "
-                       "lapsed.", code="override_lapsed")
+        raise Conflict(_("%(full_name)s no longer holds the lab manager role; the override "
+                         "lapsed.", full_name=manager.full_name), code="override_lapsed")
     refuse_disposal(item, row.action, override=True)
     witness = None
     if row.action is DisposalAction.DESTROY:

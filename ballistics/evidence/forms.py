@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -25,6 +26,7 @@ from ballistics.auth.access import lab_members, lab_select
 from ballistics.auth.models import User
 from ballistics.core.confirm import ask, confirm_field
 from ballistics.core.forms import PageForm
+from ballistics.core.labels import LABELS
 from ballistics.evidence import schemas as s
 from ballistics.evidence.disposal import pending_for
 from ballistics.evidence.models import (
@@ -39,7 +41,7 @@ from ballistics.evidence.models import (
 from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
-KIND_CHOICES = [SelectChoice(k.value, k.value.replace("_", " ")) for k in ItemKind]
+KIND_CHOICES = [SelectChoice(k.value, LABELS[k.value]) for k in ItemKind]
 
 
 def _person(label: str) -> SelectField:
@@ -50,44 +52,44 @@ def _person(label: str) -> SelectField:
 
 class CaseForm(PageForm):
     schema = s.CaseCreateSchema
-    submitting_agency = StringField("Submitting agency")
-    agency_case_number = StringField("Agency case number")
-    offence = StringField("Offence")
-    offence_date = DateField("Offence date")
-    notes = TextAreaField("Notes")
+    submitting_agency = StringField(_l("Submitting agency"))
+    agency_case_number = StringField(_l("Agency case number"))
+    offence = StringField(_l("Offence"))
+    offence_date = DateField(_l("Offence date"))
+    notes = TextAreaField(_l("Notes"))
 
 
 class _ItemFacts(PageForm):
-    kind = SelectField("Kind", choices=KIND_CHOICES, validate_choice=False)
-    description = TextAreaField("Description")
-    quantity = IntegerField("Quantity", default=1)
-    make = StringField("Make")
-    model = StringField("Model")
-    serial_number = StringField("Serial number")
-    calibre = StringField("Calibre")
-    is_serial_obliterated = BooleanField("Serial number obliterated")
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, validate_choice=False)
+    description = TextAreaField(_l("Description"))
+    quantity = IntegerField(_l("Quantity"), default=1)
+    make = StringField(_l("Make"))
+    model = StringField(_l("Model"))
+    serial_number = StringField(_l("Serial number"))
+    calibre = StringField(_l("Calibre"))
+    is_serial_obliterated = BooleanField(_l("Serial number obliterated"))
 
 
 class ReceiveForm(_ItemFacts):
     schema = s.ItemReceiveSchema
-    from_agency = StringField("Received from (agency)")
-    reason = TextAreaField("Reason")
+    from_agency = StringField(_l("Received from (agency)"))
+    reason = TextAreaField(_l("Reason"))
 
 
 class _CustodyForm(PageForm):
     #: the chain position the page showed, so a form submitted after the item moved is refused
     expected_seq = HiddenField()
-    reason = TextAreaField("Reason")
+    reason = TextAreaField(_l("Reason"))
 
 
 class TransferForm(_CustodyForm):
     schema = s.TransferSchema
-    to_user_id = _person("Hand over to")
+    to_user_id = _person(_l("Hand over to"))
 
 
 class StoreForm(_CustodyForm):
     schema = s.StoreSchema
-    location_id = SelectField("Storage location", coerce=str, validate_choice=False)
+    location_id = SelectField(_l("Storage location"), coerce=str, validate_choice=False)
 
 
 class CheckOutForm(_CustodyForm):
@@ -96,7 +98,7 @@ class CheckOutForm(_CustodyForm):
 
 class SealForm(_CustodyForm):
     schema = s.SealSchema
-    seal_number = StringField("Seal number")
+    seal_number = StringField(_l("Seal number"))
 
 
 class UnsealForm(_CustodyForm):
@@ -105,21 +107,21 @@ class UnsealForm(_CustodyForm):
 
 class SampleForm(_CustodyForm):
     schema = s.SampleSchema
-    kind = SelectField("Sub-item kind", choices=KIND_CHOICES, default=ItemKind.TEST_FIRE,
+    kind = SelectField(_l("Sub-item kind"), choices=KIND_CHOICES, default=ItemKind.TEST_FIRE,
                        validate_choice=False)
-    description = TextAreaField("Description")
+    description = TextAreaField(_l("Description"))
 
 
 class ReleaseForm(_CustodyForm):
     schema = s.ReleaseSchema
-    to_agency = StringField("Release to (agency)")
+    to_agency = StringField(_l("Release to (agency)"))
     confirm = confirm_field()
 
 
 class DestroyForm(_CustodyForm):
     schema = s.DestroySchema
-    witness_id = _person("Witness")
-    method = StringField("Method")
+    witness_id = _person(_l("Witness"))
+    method = StringField(_l("Method"))
     confirm = confirm_field()
 
 
@@ -127,16 +129,16 @@ class OverrideForm(_CustodyForm):
     """A manager's release or destruction of an item someone else holds (or in storage)."""
 
     schema = s.DisposalRequestCreateSchema
-    action = SelectField("Action", choices=[SelectChoice(DisposalAction.RELEASE, "Release"),
-                                            SelectChoice(DisposalAction.DESTROY, "Destroy")],
+    action = SelectField(_l("Action"), choices=[SelectChoice(DisposalAction.RELEASE, _l("Release")),
+                                            SelectChoice(DisposalAction.DESTROY, _l("Destroy"))],
                          validate_choice=False)
-    override_reason = SelectField("Why not its holder", default="", validate_choice=False,
-                                  choices=[SelectChoice("", "— choose —"),
+    override_reason = SelectField(_l("Why not its holder"), default="", validate_choice=False,
+                                  choices=[SelectChoice("", _l("— choose —")),
                                            *(SelectChoice(k, v)
                                              for k, v in OVERRIDE_REASONS.items())])
-    to_agency = StringField("Release to (agency)")
-    witness_id = _person("Witness (destruction)")
-    method = StringField("Method (destruction)")
+    to_agency = StringField(_l("Release to (agency)"))
+    witness_id = _person(_l("Witness (destruction)"))
+    method = StringField(_l("Method (destruction)"))
     confirm = confirm_field()
 
 
@@ -145,7 +147,7 @@ class Action:
     """How one custody action appears on the item page."""
 
     form: type[_CustodyForm]
-    title: str
+    title: str  # lazy: translated when the page is drawn
     fields: tuple[str, ...]
     button: str
     is_danger: bool = False
@@ -154,22 +156,22 @@ class Action:
 #: action name (URL segment) -> its form and presentation, in page order; ``return`` posts the
 #: store form, recorded as a return to storage
 ACTIONS: dict[str, Action] = {
-    "check-out": Action(CheckOutForm, "Check out to me", ("reason",), "Check out"),
-    "transfer": Action(TransferForm, "Hand over", ("to_user_id", "reason"), "Hand over"),
-    "store": Action(StoreForm, "Put in storage", ("location_id", "reason"), "Store"),
-    "return": Action(StoreForm, "Return to storage", ("location_id", "reason"), "Return"),
-    "seal": Action(SealForm, "Seal", ("seal_number", "reason"), "Seal"),
-    "unseal": Action(UnsealForm, "Break seal", ("reason",), "Break seal"),
-    "sample": Action(SampleForm, "Create sub-item", ("kind", "description", "reason"),
-                     "Create sub-item"),
-    "release": Action(ReleaseForm, "Release to agency", ("to_agency", "reason", "confirm"),
-                      "Release", is_danger=True),
-    "destroy": Action(DestroyForm, "Destroy", ("witness_id", "method", "reason", "confirm"),
-                      "Destroy", is_danger=True),
-    "disposal-requests": Action(OverrideForm, "Manager's override: release or destroy",
+    "check-out": Action(CheckOutForm, _l("Check out to me"), ("reason",), _l("Check out")),
+    "transfer": Action(TransferForm, _l("Hand over"), ("to_user_id", "reason"), _l("Hand over")),
+    "store": Action(StoreForm, _l("Put in storage"), ("location_id", "reason"), _l("Store")),
+    "return": Action(StoreForm, _l("Return to storage"), ("location_id", "reason"), _l("Return")),
+    "seal": Action(SealForm, _l("Seal the item"), ("seal_number", "reason"), _l("Apply seal")),
+    "unseal": Action(UnsealForm, _l("Break seal"), ("reason",), _l("Break seal")),
+    "sample": Action(SampleForm, _l("Create sub-item"), ("kind", "description", "reason"),
+                     _l("Create sub-item")),
+    "release": Action(ReleaseForm, _l("Release to agency"), ("to_agency", "reason", "confirm"),
+                      _l("Release"), is_danger=True),
+    "destroy": Action(DestroyForm, _l("Destroy"), ("witness_id", "method", "reason", "confirm"),
+                      _l("Destroy"), is_danger=True),
+    "disposal-requests": Action(OverrideForm, _l("Manager's override: release or destroy"),
                                 ("action", "override_reason", "reason", "to_agency",
                                  "witness_id", "method", "confirm"),
-                                "Request (a second person confirms)",
+                                _l("Request (a second person confirms)"),
                                 is_danger=True),
 }
 
@@ -177,7 +179,7 @@ ACTIONS: dict[str, Action] = {
 def _people(actor: User, exclude: set[int | None]) -> list[SelectChoice]:
     people = [SelectChoice(u.id, u.full_name) for u in lab_members(actor, HOLD_EVIDENCE)
               if u.id not in exclude]
-    return [SelectChoice("", "— choose —"), *people]
+    return [SelectChoice("", _l("— choose —")), *people]
 
 
 def _locations(actor: User, exclude: int | None) -> list[SelectChoice]:

@@ -21,7 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flask_babel import gettext as _
+
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict
+from ballistics.core.labels import label
 from ballistics.evidence.models import CustodyKind, Item, ItemStatus
 
 
@@ -61,9 +65,10 @@ def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
     """Raise (409, naming the reason) when ``item`` may not be released or destroyed now."""
     verb = "released" if action == "release" else "destroyed"
     if override and item.intact_seal is not None:
-        raise Conflict(f"Item {item.barcode} is sealed ({item.intact_seal.number}); it cannot be "
-                       f"{verb} by an override. Its holder breaks the seal (an unseal event) "
-                       "or disposes of it in hand.", code="item_sealed")
+        raise Conflict(_("Item %(barcode)s is sealed (%(number)s); it cannot be %(verb)s by an "
+                         "override. Its holder breaks the seal (an unseal event) or disposes of "
+                         "it in hand.", barcode=item.barcode, number=item.intact_seal.number,
+                         verb=verb), code="item_sealed")
     blocking = [h for h in holds_on(item) if h.kind in REFUSING[(action, override)]]
     if blocking:
         code = "item_in_examination" if blocking[0].kind is HoldKind.EXAMINATION \
@@ -75,20 +80,24 @@ def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
 def _disposed_on(item: Item) -> str:
     last = next((e for e in reversed(item.events)
                  if e.kind in (CustodyKind.RELEASED, CustodyKind.DESTROYED)), None)
-    return f" on {last.occurred_at:%Y-%m-%d}" if last is not None else ""
+    return (_(" on %(date)s", date=last.occurred_at.strftime("%Y-%m-%d")) if last is not None
+            else "")
 
 
 def require_in_custody(item: Item, takes: str) -> None:
     """Refuse new work (``takes``: "new scans", "samples", ...) on a released or destroyed
     item."""
     if item.status != ItemStatus.IN_CUSTODY:
-        raise Conflict(f"Item {item.barcode} was {item.status}{_disposed_on(item)}; it takes no "
-                       f"{takes}.", code="item_disposed")
+        raise Conflict(_("Item %(barcode)s was %(status)s%(value)s; it takes no %(takes)s.",
+                         barcode=item.barcode, status=label(item.status),
+                         value=_disposed_on(item), takes=action_words(takes)),
+                       code="item_disposed")
 
 
 def require_unsealed(item: Item, action: str) -> None:
     """Refuse to work on the contents of a sealed item: the seal is broken first, on record."""
     seal = item.intact_seal
     if seal is not None:
-        raise Conflict(f"Item {item.barcode} is sealed ({seal.number}); break the seal first "
-                       f"(an unseal custody event) before {action} it.", code="item_sealed")
+        raise Conflict(_("Item %(barcode)s is sealed (%(number)s); break the seal first (an "
+                         "unseal custody event) before %(action)s it.", barcode=item.barcode,
+                         number=seal.number, action=action), code="item_sealed")

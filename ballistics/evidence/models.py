@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -236,10 +237,10 @@ class OverrideReason(StrEnum):
     RETENTION_EXPIRED = "retention_expired"
 
 
-OVERRIDE_REASONS = {OverrideReason.HOLDER_ABSENT: "The holder is absent",
-                    OverrideReason.HOLDER_LEFT: "The holder has left the lab",
-                    OverrideReason.COURT_ORDER: "Court order",
-                    OverrideReason.RETENTION_EXPIRED: "Retention period expired"}
+OVERRIDE_REASONS = {OverrideReason.HOLDER_ABSENT: _l("The holder is absent"),
+                    OverrideReason.HOLDER_LEFT: _l("The holder has left the lab"),
+                    OverrideReason.COURT_ORDER: _l("Court order"),
+                    OverrideReason.RETENTION_EXPIRED: _l("Retention period expired")}
 
 
 class RequestStatus(StrEnum):

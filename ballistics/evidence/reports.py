@@ -12,11 +12,14 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ballistics.audit.services import record_read
 from ballistics.auth.models import Lab, User
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import ChainVerification, verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, Item, StorageLocation
@@ -59,7 +62,7 @@ class EventRow:
 
     @property
     def label(self) -> str:
-        return self.kind.replace("_", " ")
+        return label(self.kind)
 
 
 def timeline(item: Item) -> list[EventRow]:
@@ -82,13 +85,15 @@ def timeline(item: Item) -> list[EventRow]:
 
 def badge(result: ChainVerification) -> str:
     if result.ok:
-        return f"Chain verified ({_events(result.events)})"
-    where = f" at event {result.broken_seq}" if result.broken_seq else ""
-    return f"Chain BROKEN{where}: {result.reason}"
+        return _("Chain verified (%(events)s)", events=_events(result.events))
+    if result.broken_seq:
+        return _("Chain BROKEN at event %(seq)s: %(reason)s", seq=result.broken_seq,
+                 reason=result.reason)
+    return _("Chain BROKEN: %(reason)s", reason=result.reason)
 
 
 def _events(n: int) -> str:
-    return f"{n} event" if n == 1 else f"{n} events"
+    return ngettext("%(num)d event", "%(num)d events", n)
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,8 @@ class Verdict:
 
 
 def _witness_words(proof: CustodyProof) -> str:
-    return ", ".join(f"{name} on {datetime.fromtimestamp(ts, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    return ", ".join(_("%(name)s on %(when)s UTC", name=name,
+                       when=datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S"))
                      for name, ts in proof.check.witnessed)
 
 
@@ -115,48 +121,55 @@ def verdict(result: ChainVerification, item: Item, at: datetime,
             proof: CustodyProof | None = None, ledger_error: str = "") -> Verdict:
     """The verification result in words, for a reader who has never seen a hash chain. It never
     says that nothing was altered unless the witnessed checkpoint verifies."""
-    when = fmt_utc(at)
+    when = fmt_utc(at)  # a court report states UTC (fmt_utc says so), in any language
     if not result.ok:
-        where = f"at event {result.broken_seq}" if result.broken_seq else "before its first event"
-        return Verdict("broken", badge(result),
-                       f"The chain of custody was checked on {when} and is BROKEN {where}: "
-                       f"{result.reason}. The record of this event and of every later event "
-                       "cannot be relied upon as originally recorded; the laboratory must "
-                       "investigate.")
-    chain = (f"every event's hash matches its recorded contents, every event links to the hash "
-             f"of the event before it, events 1 to {result.events} are all present, and the "
-             f"last event is the item's recorded chain head ({item.custody_head})")
+        where = (_("at event %(seq)s", seq=result.broken_seq) if result.broken_seq
+                 else _("before its first event"))
+        return Verdict("broken", badge(result), _(
+            "The chain of custody was checked on %(when)s and is BROKEN %(where)s: %(reason)s. "
+            "The record of this event and of every later event cannot be relied upon as "
+            "originally recorded; the laboratory must investigate.",
+            when=when, where=where, reason=result.reason))
+    chain = _("every event's hash matches its recorded contents, every event links to the hash "
+              "of the event before it, events 1 to %(last)s are all present, and the last event "
+              "is the item's recorded chain head (%(head)s)", last=result.events,
+              head=item.custody_head)
     check = proof.check if proof else None
     anchor_problem = proof.anchor.problem if proof else ""
     has_checkpoint = proof is not None and proof.anchor.checkpoint is not None
     if check is not None and check.ok and check.witnessed:
         cp = proof.anchor.checkpoint
         return Verdict(
-            "witnessed", f"Chain verified and witnessed ({_events(result.events)})",
-            f"The chain of {_events(result.events)} was verified on {when}: {chain}. Each event "
-            f"is included in the checkpoint of the first {cp.size} entries of the laboratory's "
-            "custody log, signed by the laboratory and cosigned by the independent witness "
-            f"{_witness_words(proof)}. No event has been altered, removed or reordered since "
-            "that witness cosigned the checkpoint: a change would contradict the checkpoint the "
-            "witness keeps. The proof file below lets anyone repeat this check with the "
-            "laboratory's public key.")
+            "witnessed", _("Chain verified and witnessed (%(events)s)",
+                           events=_events(result.events)),
+            _("The chain of %(events)s was verified on %(when)s: %(chain)s. Each event is "
+              "included in the checkpoint of the first %(size)s entries of the laboratory's "
+              "custody log, signed by the laboratory and cosigned by the independent witness "
+              "%(witnesses)s. No event has been altered, removed or reordered since that "
+              "witness cosigned the checkpoint: a change would contradict the checkpoint the "
+              "witness keeps. The proof file below lets anyone repeat this check with the "
+              "laboratory's public key.", events=_events(result.events), when=when,
+              chain=chain, size=cp.size, witnesses=_witness_words(proof)))
     if anchor_problem or (check is not None and not check.ok and has_checkpoint):
         # The log contradicts what a witness cosigned, or the events are not in the checkpoint.
         reason = anchor_problem or check.failure
         return Verdict(
-            "broken", "Chain CONTRADICTS the witnessed log",
-            f"The chain of {_events(result.events)} was checked on {when}. Its events are "
-            f"consistent with each other, but they do NOT match the laboratory's witnessed "
-            f"custody log: {reason}. The recorded events cannot be relied upon as originally "
-            "recorded; the laboratory must investigate.")
-    why = (ledger_error and f"the ledger could not be checked: {ledger_error}") or (
-        "no independent witness has cosigned a checkpoint covering these events yet")
+            "broken", _("Chain CONTRADICTS the witnessed log"),
+            _("The chain of %(events)s was checked on %(when)s. Its events are consistent with "
+              "each other, but they do NOT match the laboratory's witnessed custody log: "
+              "%(reason)s. The recorded events cannot be relied upon as originally recorded; "
+              "the laboratory must investigate.", events=_events(result.events), when=when,
+              reason=reason))
+    why = (ledger_error and _("the ledger could not be checked: %(error)s", error=ledger_error)
+           ) or _("no independent witness has cosigned a checkpoint covering these events yet")
     return Verdict(
-        "unanchored", f"Chain consistent, NOT witnessed ({_events(result.events)})",
-        f"The chain of {_events(result.events)} was checked on {when} and is internally "
-        f"consistent: {chain}. It is not anchored, because {why}: this check cannot exclude "
-        "that someone with full access to the laboratory's database rewrote the events and "
-        "recomputed their hashes.")
+        "unanchored", _("Chain consistent, NOT witnessed (%(events)s)",
+                        events=_events(result.events)),
+        _("The chain of %(events)s was checked on %(when)s and is internally consistent: "
+          "%(chain)s. It is not anchored, because %(why)s: this check cannot exclude that "
+          "someone with full access to the laboratory's database rewrote the events and "
+          "recomputed their hashes.", events=_events(result.events), when=when, chain=chain,
+          why=why))
 
 
 @dataclass(frozen=True)

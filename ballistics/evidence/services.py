@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ballistics.auth.access import lab_select, require_role
@@ -72,8 +73,8 @@ def create_location(actor: User, *, code: str, name: str) -> StorageLocation:
     exists = db.session.scalar(lab_select(StorageLocation, actor)
                                .where(StorageLocation.code == code))
     if exists is not None:
-        raise Conflict(f"Storage location {code} already exists.",
-                       fields={"code": ["Already in use in your lab."]})
+        raise Conflict(_("Storage location %(code)s already exists.", code=code),
+                       fields={"code": [_("Already in use in your lab.")]})
     location = StorageLocation(lab_id=actor.lab_id, code=code, name=name)
     db.session.add(location)
     db.session.flush()

@@ -14,6 +14,7 @@ from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core import confirm
 from ballistics.core.forms import PageForm, submit
+from ballistics.core.labels import label
 from ballistics.core.pagination import load_filters, paginate
 from ballistics.evidence import (
     court_reports,
@@ -72,7 +73,7 @@ def item_list() -> ResponseReturnValue:
 def case_create() -> ResponseReturnValue:
     return submit(forms.CaseForm(), lambda data: create_case(current_user, **data),
                   schema=forms.CaseForm.schema, render=_case_list,
-                  done=lambda case: (f"Case {case.lab_case_number} opened.",
+                  done=lambda case: (_("Case %(number)s opened.", number=case.lab_case_number),
                                      url_for(".case_page", case_id=case.id)))
 
 
@@ -101,7 +102,8 @@ def item_receive(case_id: int) -> ResponseReturnValue:
     case = get_in_lab(Case, case_id, current_user, what="case")
     return submit(forms.ReceiveForm(), lambda data: custody.receive(current_user, case, **data),
                   schema=forms.ReceiveForm.schema, render=partial(_case_page, case),
-                  done=lambda item: (f"Item {item.barcode} received into your custody.",
+                  done=lambda item: (_("Item %(barcode)s received into your custody.",
+                                       barcode=item.barcode),
                                      url_for(".item_page", item_id=item.id)))
 
 
@@ -255,10 +257,16 @@ def _badge(item: Item) -> tuple[bool, str]:
 
 def _done(item: Item, result) -> str:
     if isinstance(result, Item):
-        return f"Sub-item {result.barcode} created and recorded on both chains."
+        return _("Sub-item %(barcode)s created and recorded on both chains.",
+                 barcode=result.barcode)
     if isinstance(result, DisposalRequest):
         if result.status == "cancelled":
-            return f"Override request {result.id} cancelled; item {item.barcode} is unchanged."
-        return (f"Override request {result.id} recorded: item {item.barcode} is "
-                f"{result.action}d only once a second person confirms it.")
-    return f"Item {item.barcode}: {result.kind.replace('_', ' ')}, event {result.seq} recorded."
+            return _("Override request %(id)s cancelled; item %(barcode)s is unchanged.",
+                     id=result.id, barcode=item.barcode)
+        if result.action == "release":
+            return _("Override request %(id)s recorded: item %(barcode)s is released only once "
+                     "a second person confirms it.", id=result.id, barcode=item.barcode)
+        return _("Override request %(id)s recorded: item %(barcode)s is destroyed only once "
+                 "a second person confirms it.", id=result.id, barcode=item.barcode)
+    return _("Item %(barcode)s: %(kind)s, event %(seq)s recorded.", barcode=item.barcode,
+             kind=label(result.kind), seq=result.seq)

@@ -4,6 +4,7 @@ leads and who looked at the lab's data."""
 from __future__ import annotations
 
 from flask import Response, g, request
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import get_in_lab, require_role
@@ -135,8 +136,8 @@ def reference_import(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     upload = request.files.get("file")
     if upload is None:
-        raise Unprocessable("Attach the x3p file as the multipart field 'file'.",
-                            fields={"file": ["Missing file."]})
+        raise Unprocessable(_("Attach the x3p file as the multipart field 'file'."),
+                            fields={"file": [_("Missing file.")]})
     _scan, provenance, created = interchange.import_reference(
         g.api_user, item, data=upload.read(), filename=upload.filename or "import.x3p", **data)
     return provenance, (201 if created else 200)
@@ -148,7 +149,7 @@ def scan_provenance(scan_id: int):
     scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
     found = db.session.scalar(select(ImportedScan).where(ImportedScan.scan_id == scan.id))
     if found is None:
-        raise NotFound(f"Scan {scan.id} was not imported from another system.")
+        raise NotFound(_("Scan %(id)s was not imported from another system.", id=scan.id))
     return found
 
 

@@ -13,34 +13,34 @@ from ballistics.network.models import LeadStatus, ShareMode
 
 class PolicyForm(PageForm):
     schema = s.PolicyIn
-    mode = SelectField("Share", validate_choice=False, choices=[
-        SelectChoice(ShareMode.NONE, "nothing"),
-        SelectChoice(ShareMode.ALL, "with every partner lab"),
-        SelectChoice(ShareMode.NAMED, "with the partner labs named below")])
-    partners = StringField("Partner labs (codes, comma-separated)")
-    offence_contains = StringField("Only cases whose offence mentions (comma-separated)")
-    agency_contains = StringField("Or whose submitting agency mentions (comma-separated)")
+    mode = SelectField(_l("Share"), validate_choice=False, choices=[
+        SelectChoice(ShareMode.NONE, _l("nothing")),
+        SelectChoice(ShareMode.ALL, _l("with every partner lab")),
+        SelectChoice(ShareMode.NAMED, _l("with the partner labs named below"))])
+    partners = StringField(_l("Partner labs (codes, comma-separated)"))
+    offence_contains = StringField(_l("Only cases whose offence mentions (comma-separated)"))
+    agency_contains = StringField(_l("Or whose submitting agency mentions (comma-separated)"))
 
 
 class ExclusionForm(PageForm):
     schema = s.ExclusionIn
-    case_id = SelectField("Case", coerce=str, default="", validate_choice=False)
-    reason = StringField("Reason (e.g. sealed investigation)")
+    case_id = SelectField(_l("Case"), coerce=str, default="", validate_choice=False)
+    reason = StringField(_l("Reason (e.g. sealed investigation)"))
 
 
 class LeadRequestForm(PageForm):
     schema = s.LeadRequestIn
-    note = StringField("Note to the owning lab")
+    note = StringField(_l("Note to the owning lab"))
 
 
 class AnswerForm(PageForm):
     schema = s.AnswerIn
-    status = SelectField("Answer", validate_choice=False, choices=[
-        SelectChoice(LeadStatus.DISCLOSED, "Disclose a contact and our case reference"),
+    status = SelectField(_l("Answer"), validate_choice=False, choices=[
+        SelectChoice(LeadStatus.DISCLOSED, _l("Disclose a contact and our case reference")),
         SelectChoice(LeadStatus.EXHIBIT_REQUESTED,
-                     "Ask for the physical exhibit or a double cast first"),
-        SelectChoice(LeadStatus.DECLINED, "Decline")])
-    answer = TextAreaField("What we disclose, or why")
+                     _l("Ask for the physical exhibit or a double cast first")),
+        SelectChoice(LeadStatus.DECLINED, _l("Decline"))])
+    answer = TextAreaField(_l("What we disclose, or why"))
 
 
 class ImportForm(PageForm):

@@ -9,6 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics import imaging
@@ -49,15 +50,15 @@ def node_lab() -> Lab:
     code = current_app.config["NETWORK_LAB"]
     lab = db.session.scalar(select(Lab).where(Lab.code == code)) if code else None
     if lab is None:
-        raise Conflict("This node is not connected to a regional hub (set NETWORK_LAB and "
-                       "NETWORK_HUB_URL).", code="network_not_configured")
+        raise Conflict(_("This node is not connected to a regional hub (set NETWORK_LAB and "
+                         "NETWORK_HUB_URL)."), code="network_not_configured")
     return lab
 
 
 def _own_lab(actor: User) -> Lab:
     lab = node_lab()
     if actor.lab_id != lab.id:
-        raise Conflict(f"This node speaks for lab {lab.code} at the hub, not yours.",
+        raise Conflict(_("This node speaks for lab %(code)s at the hub, not yours.", code=lab.code),
                        code="not_the_node_lab")
     return lab
 
@@ -75,8 +76,8 @@ def set_policy(actor: User, *, mode: str, partners: list[str], offence_contains:
     require_role(actor, MANAGE_SHARING, "decide what the lab shares")
     _own_lab(actor)
     if ShareMode(mode) == ShareMode.NAMED and not partners:
-        raise Unprocessable("Name at least one partner lab, or share with all.",
-                            fields={"partners": ["Required when sharing with named labs."]})
+        raise Unprocessable(_("Name at least one partner lab, or share with all."),
+                            fields={"partners": [_("Required when sharing with named labs.")]})
     policy = policy_of(actor.lab_id)
     if policy.id is None:
         db.session.add(policy)
@@ -105,7 +106,7 @@ def withdraw_scan(actor: User, scan: Scan, reason: str) -> SharedScan:
     require_role(actor, MANAGE_SHARING, "withdraw shared records")
     shared = db.session.scalar(select(SharedScan).where(SharedScan.scan_id == scan.id))
     if shared is None or shared.is_withdrawn:
-        raise Conflict(f"Scan {scan.id} is not shared.", code="not_shared")
+        raise Conflict(_("Scan %(id)s is not shared.", id=scan.id), code="not_shared")
     db.session.add(ShareExclusion(lab_id=actor.lab_id, scan_id=scan.id, reason=reason,
                                   created_by_id=actor.id))
     db.session.flush()
@@ -296,8 +297,8 @@ def start_partner_search(actor: User, scan: Scan, k: int = 50) -> PartnerSearch:
     require_role(actor, SCAN_AND_SEARCH, "search the region")
     _own_lab(actor)
     if scan.status != ScanStatus.DONE:
-        raise Conflict(f"Scan {scan.id} has no features yet ({scan.status}); search once it is "
-                       "done.", code="scan_not_ready")
+        raise Conflict(_("Scan %(id)s has no features yet (%(status)s); search once it is done.",
+                         id=scan.id, status=scan.status), code="scan_not_ready")
     search = PartnerSearch(lab_id=actor.lab_id, scan_id=scan.id, k=k, created_by_id=actor.id)
     db.session.add(search)
     db.session.flush()
@@ -343,15 +344,18 @@ def request_lead(actor: User, search: PartnerSearch, record: int, note: str = ""
     require_role(actor, REVIEW_CANDIDATES, "ask partner labs about candidates")
     candidate = next((c for c in search.candidates if c["record"] == record), None)
     if candidate is None:
-        raise Unprocessable(f"Record {record} is not a candidate of partner search {search.id}.",
-                            fields={"record": ["Not a candidate of this search."]})
+        raise Unprocessable(_("Record %(record)s is not a candidate of partner search %(id)s.",
+                              record=record, id=search.id),
+                            fields={"record": [_("Not a candidate of this search.")]})
     if candidate["owner"] == node_lab().code:
-        raise Unprocessable("That record is your own lab's.", fields={"record": ["Own record."]})
+        raise Unprocessable(_("That record is your own lab's."),
+                            fields={"record": [_("Own record.")]})
     existing = db.session.scalar(select(PartnerLead).where(
         PartnerLead.lab_id == actor.lab_id, PartnerLead.search_id == search.id,
         PartnerLead.reference == candidate["reference"]))
     if existing is not None:
-        raise Conflict(f"You already asked {candidate['owner']} about {candidate['reference']}.",
+        raise Conflict(_("You already asked %(value)s about %(value2)s.", value=candidate['owner'],
+                         value2=candidate['reference']),
                        code="already_asked")
     lead = PartnerLead(lab_id=actor.lab_id, direction=LeadDirection.OUTGOING,
                        partner_code=candidate["owner"], search_id=search.id,
@@ -369,13 +373,14 @@ def answer_lead(actor: User, lead: PartnerLead, status: str, answer: str = "") -
     """Our examiner answers a partner's lead on one of our records."""
     require_role(actor, REVIEW_CANDIDATES, "answer partner leads")
     if lead.direction != LeadDirection.INCOMING:
-        raise Conflict("Only the owning lab answers a lead.", code="not_owner")
+        raise Conflict(_("Only the owning lab answers a lead."), code="not_owner")
     if lead.status not in (LeadStatus.OPEN, LeadStatus.EXHIBIT_REQUESTED):
-        raise Conflict(f"Lead {lead.id} is already {lead.status.value.replace('_', ' ')}.",
+        raise Conflict(_("Lead %(id)s is already %(value)s.", id=lead.id,
+                         value=lead.status.value.replace('_', ' ')),
                        code="lead_closed")
     if LeadStatus(status) == LeadStatus.DISCLOSED and not answer.strip():
-        raise Unprocessable("Say what you disclose: a contact and your case reference.",
-                            fields={"answer": ["Required when you disclose."]})
+        raise Unprocessable(_("Say what you disclose: a contact and your case reference."),
+                            fields={"answer": [_("Required when you disclose.")]})
     lead.status, lead.answer = LeadStatus(status), answer
     lead.answered_by_id, lead.answered_at = actor.id, utcnow()
     post(Topic.HUB, "lead.answer", {"lab": actor.lab_id, "lead": lead.id})
@@ -386,7 +391,7 @@ def answer_lead(actor: User, lead: PartnerLead, status: str, answer: str = "") -
 def lead_in_lab(actor: User, lead_id: int) -> PartnerLead:
     lead = db.session.get(PartnerLead, lead_id)
     if lead is None or lead.lab_id != actor.lab_id:
-        raise NotFound(f"No lead {lead_id} in your lab.")
+        raise NotFound(_("No lead %(lead_id)s in your lab.", lead_id=lead_id))
     return lead
 
 

@@ -17,6 +17,7 @@ from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.labels import label
 from ballistics.core.ratelimit import upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case, Item
@@ -154,8 +155,8 @@ def policy_set() -> ResponseReturnValue:
         return node.set_policy(current_user, **data)
 
     return submit(form, call, render=render,
-                  done=lambda p: (f"Sharing set to {p.mode.value}; what the hub holds follows "
-                                  "within a minute.", url_for(".overview")))
+                  done=lambda p: (_("Sharing set to %(mode)s; what the hub holds follows within a "
+                                    "minute.", mode=label(p.mode)), url_for(".overview")))
 
 
 @bp.post("/network/exclusions")
@@ -170,7 +171,7 @@ def exclusion_create() -> ResponseReturnValue:
 
     return submit(form, call, schema=forms.ExclusionForm.schema,
                   render=lambda bound: _overview(exclusion_form=bound),
-                  done=lambda _e: ("The case is excluded; its records leave the hub.",
+                  done=lambda _e: (_("The case is excluded; its records leave the hub."),
                                    url_for(".overview")))
 
 
@@ -183,7 +184,7 @@ def search_start(scan_id: int) -> ResponseReturnValue:
 
     return submit(forms.ButtonForm(), lambda _d: node.start_partner_search(current_user, scan),
                   render=lambda _f: item_page_html(scan.item),
-                  done=lambda s: (f"Partner search {s.id} sent to the regional hub.",
+                  done=lambda s: (_("Partner search %(id)s sent to the regional hub.", id=s.id),
                                   url_for(".search_page", search_id=s.id)))
 
 
@@ -226,8 +227,8 @@ def lead_request(search_id: int, record: int) -> ResponseReturnValue:
                                              partial(_search_page, search),
                                              {"record": record, "note": form.note.data or ""})),
                   render=partial(_search_page, search),
-                  done=lambda lead: (f"{lead.partner_code} is asked about {lead.reference}; "
-                                     "its answer appears under Network.",
+                  done=lambda lead: (_("%(lab)s is asked about %(ref)s; its answer appears under "
+                                       "Network.", lab=lead.partner_code, ref=lead.reference),
                                      url_for(".lead_page", lead_id=lead.id)))
 
 
@@ -254,8 +255,8 @@ def lead_answer(lead_id: int) -> ResponseReturnValue:
                   lambda data: node.answer_lead(current_user, lead, data["status"],
                                                 data["answer"]),
                   schema=forms.AnswerForm.schema, render=partial(_lead_page, lead),
-                  done=lambda x: (f"Answer recorded ({x.status.value.replace('_', ' ')}); "
-                                  f"{x.partner_code} sees it once the hub has it.",
+                  done=lambda x: (_("Answer recorded (%(status)s); %(lab)s sees it once the hub "
+                                    "has it.", status=label(x.status), lab=x.partner_code),
                                   url_for(".lead_page", lead_id=x.id)))
 
 

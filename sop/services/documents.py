@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import lab_select, require_role
@@ -19,8 +20,8 @@ from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY
 def create_sop(actor: User, *, code: str, title: str, discipline: str = "firearms") -> Sop:
     require_role(actor, MANAGE_QUALITY, "manage SOPs")
     if db.session.scalar(lab_select(Sop, actor).where(Sop.code == code)) is not None:
-        raise Conflict(f"SOP {code} already exists in your lab.",
-                       fields={"code": ["Already in use in your lab."]})
+        raise Conflict(_("SOP %(code)s already exists in your lab.", code=code),
+                       fields={"code": [_("Already in use in your lab.")]})
     sop = Sop(lab_id=actor.lab_id, code=code, title=title, discipline=discipline)
     db.session.add(sop)
     db.session.flush()
@@ -47,8 +48,9 @@ def add_version(sop: Sop, *, author: User | None, summary: str = "", body: str =
 def _check_range(step: dict, position: int) -> None:
     low, high = step.get("min_value"), step.get("max_value")
     if low is not None and high is not None and low > high:
-        raise Unprocessable(f"Step {position}: min_value is above max_value.",
-                            fields={f"steps.{position - 1}.min_value": ["Above max_value."]})
+        raise Unprocessable(_("Step %(position)s: min_value is above max_value.",
+                              position=position),
+                            fields={f"steps.{position - 1}.min_value": [_("Above max_value.")]})
 
 
 def create_version(actor: User, sop: Sop, **fields) -> SopVersion:
@@ -61,8 +63,9 @@ def submit_for_review(actor: User, version: SopVersion) -> SopVersion:
     manager other than its author."""
     require_role(actor, MANAGE_QUALITY, "send SOP versions for review")
     if version.status != VersionStatus.DRAFT:
-        raise Conflict(f"{version.label} is {version.status.replace('_', ' ')}; only a draft is "
-                       "sent for review.", code="not_draft")
+        raise Conflict(_("%(label)s is %(value)s; only a draft is sent for review.",
+                         label=version.label, value=version.status.replace('_', ' ')),
+                       code="not_draft")
     version.status = VersionStatus.IN_REVIEW
     db.session.flush()
     return version
@@ -73,11 +76,13 @@ def approve_version(actor: User, version: SopVersion) -> SopVersion:
     principle)."""
     require_role(actor, MANAGE_QUALITY, "approve SOP versions")
     if version.author_id == actor.id:
-        raise Forbidden(f"You wrote {version.label}; another manager must approve it.",
+        raise Forbidden(_("You wrote %(label)s; another manager must approve it.",
+                          label=version.label),
                         code="own_version")
     if version.status != VersionStatus.IN_REVIEW:
-        raise Conflict(f"{version.label} is {version.status.replace('_', ' ')}; only a version "
-                       "sent for review can be approved.", code="not_in_review")
+        raise Conflict(_("%(label)s is %(status)s; only a version sent for review can be "
+                         "approved.", label=version.label,
+                         status=version.status.replace("_", " ")), code="not_in_review")
     version.status = VersionStatus.APPROVED
     version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
     db.session.flush()
@@ -90,13 +95,14 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
     until then is superseded from that same date."""
     require_role(actor, MANAGE_QUALITY, "put SOP versions in force")
     if version.status != VersionStatus.APPROVED:
-        raise Conflict(f"{version.label} is {version.status}; only an approved version can be "
-                       "made effective.", code="not_approved")
+        raise Conflict(_("%(label)s is %(status)s; only an approved version can be made "
+                         "effective.", label=version.label, status=version.status),
+                       code="not_approved")
     today = timeutil.utcnow().date()
     start = effective_from or today
     if start < version.approved_at.date():
-        raise Unprocessable("A version cannot be in force before it was approved.",
-                            fields={"effective_from": ["Before the approval date."]})
+        raise Unprocessable(_("A version cannot be in force before it was approved."),
+                            fields={"effective_from": [_("Before the approval date.")]})
     for other in version.sop.versions:
         if other.id != version.id and other.status == VersionStatus.EFFECTIVE:
             other.status = VersionStatus.SUPERSEDED
@@ -111,7 +117,8 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
 def retire_version(actor: User, version: SopVersion) -> SopVersion:
     require_role(actor, MANAGE_QUALITY, "retire SOP versions")
     if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
-        raise Conflict(f"{version.label} is {version.status}; it cannot be retired.",
+        raise Conflict(_("%(label)s is %(status)s; it cannot be retired.", label=version.label,
+                         status=version.status),
                        code="not_in_force")
     version.status = VersionStatus.RETIRED
     version.effective_until = timeutil.utcnow().date()
@@ -123,13 +130,15 @@ def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     """Record that the actor read this version (once; a repeat answers 409)."""
     require_role(actor, ACKNOWLEDGE_SOPS, "acknowledge SOPs")
     if version.status not in (VersionStatus.APPROVED, VersionStatus.EFFECTIVE):
-        raise Conflict(f"{version.label} is {version.status}; only an approved or effective "
-                       "version can be acknowledged.", code="not_acknowledgeable")
+        raise Conflict(_("%(label)s is %(status)s; only an approved or effective version can be "
+                         "acknowledged.", label=version.label, status=version.status),
+                       code="not_acknowledgeable")
     exists = db.session.scalar(select(SopAcknowledgement).where(
         SopAcknowledgement.version_id == version.id, SopAcknowledgement.user_id == actor.id))
     if exists is not None:
-        raise Conflict(f"You acknowledged {version.label} on "
-                       f"{exists.acknowledged_at:%Y-%m-%d}.", code="already_acknowledged")
+        raise Conflict(_("You acknowledged %(label)s on %(acknowledged_at)s.", label=version.label,
+                         acknowledged_at=format(exists.acknowledged_at, '%Y-%m-%d')),
+                       code="already_acknowledged")
     ack = SopAcknowledgement(lab_id=actor.lab_id, version_id=version.id, user_id=actor.id,
                              acknowledged_at=timeutil.utcnow())
     db.session.add(ack)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 from ballistics.auth.access import lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
@@ -26,8 +28,8 @@ def register(actor: User, *, code: str, name: str, kind: str, manufacturer: str 
              serial_number: str = "", location: str = "") -> Equipment:
     require_role(actor, MANAGE_QUALITY, "manage equipment")
     if db.session.scalar(lab_select(Equipment, actor).where(Equipment.code == code)):
-        raise Conflict(f"Equipment {code} already exists in your lab.",
-                       fields={"code": ["Already in use in your lab."]})
+        raise Conflict(_("Equipment %(code)s already exists in your lab.", code=code),
+                       fields={"code": [_("Already in use in your lab.")]})
     equipment = Equipment(lab_id=actor.lab_id, code=code, name=name, kind=kind,
                           manufacturer=manufacturer, serial_number=serial_number,
                           location=location)
@@ -41,8 +43,8 @@ def record_calibration(actor: User, equipment: Equipment, *, kind: str, performe
                        certificate_ref: str = "", notes: str = "") -> CalibrationRecord:
     require_role(actor, MANAGE_QUALITY, "record calibrations")
     if due_on < performed_on:
-        raise Unprocessable("The next due date is before the calibration itself.",
-                            fields={"due_on": ["Before performed_on."]})
+        raise Unprocessable(_("The next due date is before the calibration itself."),
+                            fields={"due_on": [_("Before performed_on.")]})
     record = CalibrationRecord(lab_id=actor.lab_id, equipment=equipment, kind=kind,
                                performed_on=performed_on, due_on=due_on, is_passed=is_passed,
                                performed_by=performed_by, certificate_ref=certificate_ref,
@@ -57,10 +59,11 @@ def set_service(actor: User, equipment: Equipment, *, out_of_service: bool,
     require_role(actor, MANAGE_QUALITY, "take equipment in or out of service")
     if equipment.is_out_of_service == out_of_service:
         state = "out of" if out_of_service else "in"
-        raise Conflict(f"{equipment.code} is already {state} service.", code="same_state")
+        raise Conflict(_("%(code)s is already %(state)s service.", code=equipment.code,
+                         state=state), code="same_state")
     if out_of_service and not reason:
-        raise Unprocessable("Say why the equipment goes out of service.",
-                            fields={"reason": ["Required when taking out of service."]})
+        raise Unprocessable(_("Say why the equipment goes out of service."),
+                            fields={"reason": [_("Required when taking out of service.")]})
     equipment.is_out_of_service = out_of_service
     equipment.out_of_service_reason = reason if out_of_service else ""
     db.session.flush()

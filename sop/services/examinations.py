@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from blinker import Namespace
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
@@ -46,8 +47,9 @@ def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
     found = {r.id for r in rows}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise Unprocessable(f"Not in your lab: {field} {', '.join(map(str, missing))}.",
-                            fields={field: [f"Unknown ids: {missing}."]})
+        raise Unprocessable(_("Not in your lab: %(field)s %(value)s.", field=field,
+                              value=', '.join(map(str, missing))),
+                            fields={field: [_("Unknown ids: %(missing)s.", missing=missing)]})
     return sorted(rows, key=lambda r: ids.index(r.id))
 
 
@@ -62,22 +64,23 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
     now = timeutil.utcnow()
     performed_at = performed_at or now
     if performed_at > now:
-        raise Unprocessable("An examination cannot start in the future.",
-                            fields={"performed_at": ["In the future."]})
+        raise Unprocessable(_("An examination cannot start in the future."),
+                            fields={"performed_at": [_("In the future.")]})
     requested_at = requested_at or performed_at
     if requested_at > performed_at:
-        raise Unprocessable("The request cannot come after the examination started.",
-                            fields={"requested_at": ["After performed_at."]})
+        raise Unprocessable(_("The request cannot come after the examination started."),
+                            fields={"requested_at": [_("After performed_at.")]})
     version = _in_lab(SopVersion, [sop_version_id], actor, "sop_version_id")[0]
     items = _in_lab(Item, list(dict.fromkeys(item_ids)), actor, "item_ids")
     if not items:
-        raise Unprocessable("Name the items examined.", fields={"item_ids": ["Required."]})
+        raise Unprocessable(_("Name the items examined."), fields={"item_ids": [_("Required.")]})
     for item in items:
         require_in_custody(item, "new examinations")
     equipment = _in_lab(Equipment, list(dict.fromkeys(equipment_ids)), actor, "equipment_ids")
     down = [e.code for e in equipment if e.is_out_of_service]
     if down:
-        raise Conflict(f"Out of service: {', '.join(down)}; it may not be used for casework.",
+        raise Conflict(_("Out of service: %(value)s; it may not be used for casework.",
+                         value=', '.join(down)),
                        code="equipment_out_of_service")
     facts = load_reference(actor.lab_id, now)
     enforce(ExamFacts(None, actor.id, version.id, requested_at, performed_at,
@@ -106,11 +109,12 @@ def _rejudged(exam: Examination) -> Examination:
 def _own_open(actor: User, exam: Examination, action: str) -> None:
     require_role(actor, PERFORM_EXAMINATIONS, action)
     if exam.examiner_id != actor.id:
-        raise Forbidden(f"Examination {exam.id} is {exam.examiner.full_name}'s; only its "
-                        f"examiner can {action}.", code="not_examiner")
+        raise Forbidden(_("Examination %(id)s is %(full_name)s's; only its examiner can "
+                          "%(action)s.", id=exam.id, full_name=exam.examiner.full_name,
+                          action=action), code="not_examiner")
     if exam.status != ExamStatus.IN_PROGRESS:
-        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; it can no "
-                       "longer be changed.", code="not_in_progress")
+        raise Conflict(_("Examination %(id)s is %(value)s; it can no longer be changed.",
+                         id=exam.id, value=exam.status.replace('_', ' ')), code="not_in_progress")
 
 
 def record_step(actor: User, exam: Examination, *, step_id: int, value: float | None = None,
@@ -120,15 +124,19 @@ def record_step(actor: User, exam: Examination, *, step_id: int, value: float | 
     _own_open(actor, exam, "record steps")
     step = db.session.get(SopStep, step_id)
     if step is None or step.version_id != exam.sop_version_id:
-        raise Unprocessable(f"Step {step_id} is not a step of {exam.sop_version.label}.",
-                            fields={"step_id": ["Not a step of this SOP version."]})
+        raise Unprocessable(_("Step %(step_id)s is not a step of %(label)s.", step_id=step_id,
+                              label=exam.sop_version.label),
+                            fields={"step_id": [_("Not a step of this SOP version.")]})
     if step.is_value_required and value is None:
-        raise Unprocessable(f"Step {step.position} needs a value ({step.value_label}).",
-                            fields={"value": [f"Required: {step.value_label or 'a value'}."]})
+        raise Unprocessable(_("Step %(position)s needs a value (%(value_label)s).",
+                              position=step.position, value_label=step.value_label),
+                            fields={"value": [_("Required: %(value)s.",
+                                                value=step.value_label or 'a value')]})
     done = db.session.scalar(select(StepRecord).where(StepRecord.examination_id == exam.id,
                                                       StepRecord.step_id == step.id))
     if done is not None:
-        raise Conflict(f"Step {step.position} was already recorded.", code="step_recorded")
+        raise Conflict(_("Step %(position)s was already recorded.", position=step.position),
+                       code="step_recorded")
     record = StepRecord(lab_id=exam.lab_id, examination_id=exam.id, step_id=step.id,
                         value=value, note=note, recorded_by_id=actor.id,
                         recorded_at=timeutil.utcnow())
@@ -149,11 +157,12 @@ def complete(actor: User, exam: Examination, *, result: str, notes: str = "") ->
 def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
     require_role(actor, roles, f"do {what}s")
     if exam.examiner_id == actor.id:
-        raise Forbidden(f"You performed examination {exam.id}; a {what} must be by someone "
-                        "else.", code="own_examination")
+        raise Forbidden(_("You performed examination %(id)s; a %(what)s must be by someone else.",
+                          id=exam.id, what=what), code="own_examination")
     if exam.status != ExamStatus.COMPLETED:
-        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
-                       f"completed, unreleased examination takes a {what}.",
+        raise Conflict(_("Examination %(id)s is %(value)s; only a completed, unreleased "
+                         "examination takes a %(what)s.", id=exam.id,
+                         value=exam.status.replace('_', ' '), what=what),
                        code="not_reviewable")
 
 
@@ -162,8 +171,8 @@ def require_authorised_reviewer(actor: User, exam: Examination, now: datetime) -
     sop_id = exam.sop_version.sop_id
     facts = load_reference(exam.lab_id, now)
     if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
-        raise Forbidden(f"You are not authorised for {exam.sop_version.sop.code}, so you "
-                        "cannot review work under it.", code="reviewer_not_authorised")
+        raise Forbidden(_("You are not authorised for %(code)s, so you cannot review work under "
+                          "it.", code=exam.sop_version.sop.code), code="reviewer_not_authorised")
 
 
 def own_conclusion(exam: Examination, user: User) -> ReviewerConclusion | None:
@@ -176,14 +185,15 @@ def record_reviewer_conclusion(actor: User, exam: Examination, *, result: str,
     shown to them (once per reviewer; it stays on record whatever the review says)."""
     _reviewable(actor, exam, REVIEW_TECHNICALLY, "technical review")
     if not exam.is_blind_review:
-        raise Conflict(f"Examination {exam.id} is not under blind verification; record your "
-                       "technical review directly.", code="not_blind")
+        raise Conflict(_("Examination %(id)s is not under blind verification; record your "
+                         "technical review directly.", id=exam.id), code="not_blind")
     now = timeutil.utcnow()
     require_authorised_reviewer(actor, exam, now)
     mine = own_conclusion(exam, actor)
     if mine is not None:
-        raise Conflict(f"You recorded your conclusion ({mine.result.replace('_', ' ')}) on "
-                       f"{mine.recorded_at:%Y-%m-%d %H:%M} UTC; it is not changed.",
+        raise Conflict(_("You recorded your conclusion (%(value)s) on %(recorded_at)s UTC; it is "
+                         "not changed.", value=mine.result.replace('_', ' '),
+                         recorded_at=format(mine.recorded_at, '%Y-%m-%d %H:%M')),
                        code="conclusion_recorded")
     row = ReviewerConclusion(lab_id=exam.lab_id, examination_id=exam.id, reviewer_id=actor.id,
                              result=AfteResult(result), notes=notes, recorded_at=now)
@@ -201,12 +211,12 @@ def technical_review(actor: User, exam: Examination, *, outcome: str, reasons: s
     now = timeutil.utcnow()
     require_authorised_reviewer(actor, exam, now)
     if exam.is_blind_review and own_conclusion(exam, actor) is None:
-        raise Conflict("Blind verification: record your own conclusion first; the examiner's "
-                       "conclusion is shown to you once it is recorded.",
+        raise Conflict(_("Blind verification: record your own conclusion first; the examiner's "
+                         "conclusion is shown to you once it is recorded."),
                        code="conclusion_first")
     if outcome == ReviewOutcome.DISAGREE and not reasons.strip():
-        raise Unprocessable("Give the reasons for the disagreement.",
-                            fields={"reasons": ["Required when you disagree."]})
+        raise Unprocessable(_("Give the reasons for the disagreement."),
+                            fields={"reasons": [_("Required when you disagree.")]})
     review = _review(actor, exam, ReviewKind.TECHNICAL, outcome, reasons, now)
     # Receivers act on the review in the same transaction (comparisons: a verified hit links
     # its two cases); a receiver that refuses raises, and the whole request rolls back.
@@ -251,8 +261,8 @@ def administrative_review(actor: User, exam: Examination, *, outcome: str, reaso
                           ) -> ExaminationReview:
     _reviewable(actor, exam, SUPERVISE, "administrative review")
     if outcome == ReviewOutcome.RETURNED and not reasons.strip():
-        raise Unprocessable("Say why the report is returned.",
-                            fields={"reasons": ["Required when you return the report."]})
+        raise Unprocessable(_("Say why the report is returned."),
+                            fields={"reasons": [_("Required when you return the report.")]})
     return _review(actor, exam, ReviewKind.ADMINISTRATIVE, outcome, reasons, timeutil.utcnow())
 
 
@@ -270,8 +280,9 @@ def release(actor: User, exam: Examination) -> Examination:
     administrative review (the release-stage blocking rules)."""
     require_role(actor, RELEASE_REPORTS, "release reports")
     if exam.status != ExamStatus.COMPLETED:
-        raise Conflict(f"Examination {exam.id} is {exam.status.replace('_', ' ')}; only a "
-                       "completed examination can be released.", code="not_completed")
+        raise Conflict(_("Examination %(id)s is %(value)s; only a completed examination can be "
+                         "released.", id=exam.id, value=exam.status.replace('_', ' ')),
+                       code="not_completed")
     now = timeutil.utcnow()
     facts = load_reference(exam.lab_id, now)
     planned = load_examinations(exam.lab_id, facts, [exam.id])[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import colleague, require_role
@@ -61,8 +62,8 @@ def record_training(actor: User, *, user_id: int, title: str, completed_on: date
 def _sop(actor: User, sop_id: int) -> Sop:
     sop = db.session.get(Sop, sop_id)
     if sop is None or sop.lab_id != actor.lab_id:
-        raise Unprocessable(f"SOP {sop_id} is not an SOP of your lab.",
-                            fields={"sop_id": ["Unknown SOP in this lab."]})
+        raise Unprocessable(_("SOP %(sop_id)s is not an SOP of your lab.", sop_id=sop_id),
+                            fields={"sop_id": [_("Unknown SOP in this lab.")]})
     return sop
 
 
@@ -72,12 +73,14 @@ def _scores(ratings: dict[str, int], field: str) -> None:
     if unknown or missing:
         detail = (f"unknown areas {', '.join(unknown)}" if unknown
                   else f"missing areas {', '.join(missing)}")
-        raise Unprocessable(f"Rate every competency area once: {detail}.",
-                            fields={field: [f"Rate exactly: {', '.join(AREA_CODES)}."]})
+        raise Unprocessable(_("Rate every competency area once: %(detail)s.", detail=detail),
+                            fields={field: [_("Rate exactly: %(value)s.",
+                                              value=', '.join(AREA_CODES))]})
     bad = [a for a, s in ratings.items() if s not in SCALE]
     if bad:
-        raise Unprocessable(f"Scores must be 1-4 (areas {', '.join(sorted(bad))}).",
-                            fields={field: ["Scores are 1, 2, 3 or 4."]})
+        raise Unprocessable(_("Scores must be 1-4 (areas %(value)s).",
+                              value=', '.join(sorted(bad))),
+                            fields={field: [_("Scores are 1, 2, 3 or 4.")]})
 
 
 def self_assess(actor: User, *, ratings: dict[str, int], assessed_on: date | None = None,
@@ -100,9 +103,10 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
     """The supervisor rates every area; competent when every rating is 3 or more."""
     require_role(actor, SUPERVISE, "rate competency as a supervisor")
     if assessment.user_id == actor.id:
-        raise Forbidden("You cannot rate your own competency assessment.", code="own_assessment")
+        raise Forbidden(_("You cannot rate your own competency assessment."), code="own_assessment")
     if assessment.status != AssessmentStatus.SELF_ASSESSED:
-        raise Conflict(f"Assessment {assessment.id} is already {assessment.status}.",
+        raise Conflict(_("Assessment %(id)s is already %(status)s.", id=assessment.id,
+                         status=assessment.status),
                        code="already_rated")
     _scores(ratings, "ratings")
     comments = comments or {}
@@ -157,12 +161,12 @@ def grant_authorisation(actor: User, *, user_id: int, sop_id: int, starts_on: da
     require_role(actor, MANAGE_QUALITY, "grant authorisations")
     user = colleague(user_id, actor, field="user_id")
     if user.id == actor.id:
-        raise Forbidden("You cannot authorise yourself; another manager must.",
+        raise Forbidden(_("You cannot authorise yourself; another manager must."),
                         code="self_authorisation")
     sop = _sop(actor, sop_id)
     if expires_on < starts_on:
-        raise Unprocessable("The authorisation would expire before it starts.",
-                            fields={"expires_on": ["Before starts_on."]})
+        raise Unprocessable(_("The authorisation would expire before it starts."),
+                            fields={"expires_on": [_("Before starts_on.")]})
     grant = Authorisation(lab_id=actor.lab_id, user_id=user.id, sop_id=sop.id,
                           starts_on=starts_on, expires_on=expires_on, granted_by_id=actor.id,
                           granted_at=timeutil.utcnow())
@@ -175,7 +179,8 @@ def revoke_authorisation(actor: User, grant: Authorisation, *, reason: str,
                          revoked_on: date | None = None) -> Authorisation:
     require_role(actor, MANAGE_QUALITY, "revoke authorisations")
     if grant.revoked_on is not None:
-        raise Conflict(f"Authorisation {grant.id} was revoked on {grant.revoked_on}.",
+        raise Conflict(_("Authorisation %(id)s was revoked on %(revoked_on)s.", id=grant.id,
+                         revoked_on=grant.revoked_on),
                        code="already_revoked")
     grant.revoked_on = revoked_on or timeutil.utcnow().date()
     grant.revoked_reason = reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ballistics.auth.access import colleague, require_role
@@ -47,7 +48,7 @@ def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, o
                due_on: date) -> CorrectiveAction:
     require_role(actor, MANAGE_QUALITY, "plan corrective actions")
     if nc.status == NonconformityStatus.CLOSED:
-        raise Conflict(f"{nc.reference} is closed.", code="closed")
+        raise Conflict(_("%(reference)s is closed.", reference=nc.reference), code="closed")
     owner = colleague(owner_id, actor, field="owner_id")
     action = CorrectiveAction(lab_id=nc.lab_id, nonconformity=nc, kind=kind,
                               description=description, owner_id=owner.id, due_on=due_on)
@@ -59,10 +60,11 @@ def add_action(actor: User, nc: Nonconformity, *, kind: str, description: str, o
 
 def complete_action(actor: User, action: CorrectiveAction, *, note: str) -> CorrectiveAction:
     if action.owner_id != actor.id and not actor.has_role(*MANAGE_QUALITY):
-        raise Forbidden("Only the action's owner or a lab manager can complete it.",
+        raise Forbidden(_("Only the action's owner or a lab manager can complete it."),
                         code="not_owner")
     if action.completed_at is not None:
-        raise Conflict(f"Action {action.id} was completed on {action.completed_at:%Y-%m-%d}.",
+        raise Conflict(_("Action %(id)s was completed on %(completed_at)s.", id=action.id,
+                         completed_at=format(action.completed_at, '%Y-%m-%d')),
                        code="already_completed")
     action.completed_at, action.completion_note = timeutil.utcnow(), note
     db.session.flush()
@@ -74,13 +76,13 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
     """Verify effectiveness; the verifier must not be the owner (independent check)."""
     require_role(actor, MANAGE_QUALITY, "verify corrective actions")
     if action.completed_at is None:
-        raise Conflict(f"Action {action.id} is not completed yet.", code="not_completed")
+        raise Conflict(_("Action %(id)s is not completed yet.", id=action.id), code="not_completed")
     if action.owner_id == actor.id:
-        raise Forbidden("You own this action; someone else must verify its effectiveness.",
+        raise Forbidden(_("You own this action; someone else must verify its effectiveness."),
                         code="own_action")
     if not verification.strip():
-        raise Unprocessable("Describe how effectiveness was verified.",
-                            fields={"verification": ["Required."]})
+        raise Unprocessable(_("Describe how effectiveness was verified."),
+                            fields={"verification": [_("Required.")]})
     action.is_effective, action.verification = is_effective, verification
     action.verified_by_id, action.verified_at = actor.id, timeutil.utcnow()
     if not is_effective:
@@ -93,12 +95,14 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
 def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
     require_role(actor, MANAGE_QUALITY, "close nonconformities")
     if nc.status == NonconformityStatus.CLOSED:
-        raise Conflict(f"{nc.reference} is already closed.", code="closed")
+        raise Conflict(_("%(reference)s is already closed.", reference=nc.reference), code="closed")
     if not any(a.kind == ActionKind.CORRECTIVE for a in nc.actions):
-        raise Conflict(f"{nc.reference} has no corrective action.", code="no_action")
+        raise Conflict(_("%(reference)s has no corrective action.", reference=nc.reference),
+                       code="no_action")
     pending = [a.id for a in nc.actions if not a.is_effective]
     if pending:
-        raise Conflict(f"Actions {', '.join(map(str, pending))} are not verified effective.",
+        raise Conflict(_("Actions %(value)s are not verified effective.",
+                         value=', '.join(map(str, pending))),
                        code="actions_pending")
     nc.root_cause, nc.status = root_cause, NonconformityStatus.CLOSED
     nc.closed_by_id, nc.closed_at = actor.id, timeutil.utcnow()

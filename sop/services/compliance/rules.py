@@ -9,6 +9,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from sop.models.examinations import ReviewKind, ReviewOutcome
 from sop.services.calibration import state_on
 from sop.services.compliance.facts import ExamFacts, LabFacts, upto
@@ -22,9 +24,9 @@ def _d(value) -> str:
     return value.isoformat() if value is not None else "—"
 
 
-@rule("SOP-EFFECTIVE", Severity.BLOCKING, "SOP version in force",
-      "The examination must follow a version of the SOP that was approved and in force on the "
-      "day it was performed.", stage="start")
+@rule("SOP-EFFECTIVE", Severity.BLOCKING, _l("SOP version in force"),
+      _l("The examination must follow a version of the SOP that was approved and in force on the "
+         "day it was performed."), stage="start")
 def sop_effective(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     v = facts.versions[exam.version_id]
     day = exam.day
@@ -41,9 +43,9 @@ def sop_effective(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     return Violation(f"{v.label} was not in force on {_d(day)}: {why}.", evidence)
 
 
-@rule("EXAMINER-AUTHORISED", Severity.BLOCKING, "Examiner authorised for the SOP",
-      "Only an examiner holding a current authorisation for the SOP may perform casework "
-      "under it.", stage="start", refusal_status=403)
+@rule("EXAMINER-AUTHORISED", Severity.BLOCKING, _l("Examiner authorised for the SOP"),
+      _l("Only an examiner holding a current authorisation for the SOP may perform casework "
+         "under it."), stage="start", refusal_status=403)
 def examiner_authorised(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     v = facts.versions[exam.version_id]
     grants = facts.authorisations.get((exam.examiner_id, v.sop_id), [])
@@ -65,9 +67,9 @@ def examiner_authorised(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                                     "authorisations": listed})
 
 
-@rule("EXAMINER-COMPETENT", Severity.MAJOR, "Competency assessment current",
-      "The examiner's latest supervisor-rated competency assessment before the examination "
-      "must find them competent and still be valid.")
+@rule("EXAMINER-COMPETENT", Severity.MAJOR, _l("Competency assessment current"),
+      _l("The examiner's latest supervisor-rated competency assessment before the examination "
+         "must find them competent and still be valid."))
 def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     done = upto(facts.competency.get(exam.examiner_id, []), exam.day, "assessed_on")
     who = facts.user(exam.examiner_id)
@@ -87,9 +89,9 @@ def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                      evidence)
 
 
-@rule("PROFICIENCY-CURRENT", Severity.MAJOR, "Proficiency test current",
-      f"The examiner's latest proficiency test before the examination must be satisfactory "
-      f"and taken within the previous {PROFICIENCY_VALID_DAYS} days.")
+@rule("PROFICIENCY-CURRENT", Severity.MAJOR, _l("Proficiency test current"),
+      _l("The examiner's latest proficiency test before the examination must be satisfactory "
+         "and taken within the previous %(days)s days.", days=PROFICIENCY_VALID_DAYS))
 def proficiency_current(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     taken = upto(facts.proficiency.get(exam.examiner_id, []), exam.day, "taken_on")
     who = facts.user(exam.examiner_id)
@@ -109,8 +111,8 @@ def proficiency_current(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                      evidence)
 
 
-@rule("SOP-ACKNOWLEDGED", Severity.MINOR, "SOP version read and acknowledged",
-      "The examiner must have read and acknowledged the SOP version before working under it.")
+@rule("SOP-ACKNOWLEDGED", Severity.MINOR, _l("SOP version read and acknowledged"),
+      _l("The examiner must have read and acknowledged the SOP version before working under it."))
 def sop_acknowledged(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     v = facts.versions[exam.version_id]
     when = facts.acknowledgements.get((exam.version_id, exam.examiner_id))
@@ -125,11 +127,11 @@ def sop_acknowledged(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     return None
 
 
-@rule("EQUIPMENT-CALIBRATED", Severity.BLOCKING, "Equipment in calibration",
-      "Every instrument used must be in service on the day of the examination: the latest "
-      "calibration and the latest performance check before then must have passed and not be "
-      "past their due dates. A failed check or a lapsed calibration takes the instrument out "
-      "of service until a passing record.", stage="start")
+@rule("EQUIPMENT-CALIBRATED", Severity.BLOCKING, _l("Equipment in calibration"),
+      _l("Every instrument used must be in service on the day of the examination: the latest "
+         "calibration and the latest performance check before then must have passed and not be "
+         "past their due dates. A failed check or a lapsed calibration takes the instrument out "
+         "of service until a passing record."), stage="start")
 def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     problems, evidence = [], []
     for eq_id in exam.equipment_ids:
@@ -154,9 +156,9 @@ def _step_name(step) -> str:
     return f"step {step.position} '{step.title}'"
 
 
-@rule("STEPS-RECORDED", Severity.MAJOR, "Required steps recorded",
-      "A completed examination must record every required step of its SOP version, with the "
-      "measured value where the step asks for one.")
+@rule("STEPS-RECORDED", Severity.MAJOR, _l("Required steps recorded"),
+      _l("A completed examination must record every required step of its SOP version, with the "
+         "measured value where the step asks for one."))
 def steps_recorded(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.completed_at is None:
         return None  # still in progress: steps are judged on completion
@@ -174,9 +176,9 @@ def steps_recorded(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                    for s, why in missing]})
 
 
-@rule("STEP-VALUES-IN-RANGE", Severity.MAJOR, "Measured values within the SOP's range",
-      "Every value recorded for a step must lie within the range the SOP version sets "
-      "(e.g. the number of test fires, the microscope magnification).")
+@rule("STEP-VALUES-IN-RANGE", Severity.MAJOR, _l("Measured values within the SOP's range"),
+      _l("Every value recorded for a step must lie within the range the SOP version sets "
+         "(e.g. the number of test fires, the microscope magnification)."))
 def step_values_in_range(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     bad = []
     for step in facts.versions[exam.version_id].steps:
@@ -206,9 +208,9 @@ def _latest(exam: ExamFacts, kind: ReviewKind):
     return before[-1] if before else None
 
 
-@rule("TECH-REVIEW", Severity.BLOCKING, "Independent technical review before release",
-      "Before release, the latest technical review must agree with the conclusion and be by a "
-      "different examiner authorised for the SOP on the review date.", stage="release")
+@rule("TECH-REVIEW", Severity.BLOCKING, _l("Independent technical review before release"),
+      _l("Before release, the latest technical review must agree with the conclusion and be by a "
+         "different examiner authorised for the SOP on the review date."), stage="release")
 def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.released_at is None:
         return None
@@ -234,9 +236,9 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                      f"on {_d(review.reviewed_at.date())}.", evidence)
 
 
-@rule("ADMIN-REVIEW", Severity.BLOCKING, "Administrative review before release",
-      "Before release, the latest administrative review must approve the report and be by "
-      "someone other than the examiner.", stage="release")
+@rule("ADMIN-REVIEW", Severity.BLOCKING, _l("Administrative review before release"),
+      _l("Before release, the latest administrative review must approve the report and be by "
+         "someone other than the examiner."), stage="release")
 def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.released_at is None:
         return None
@@ -254,9 +256,9 @@ def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     return None
 
 
-@rule("CUSTODY-HELD", Severity.MAJOR, "Items in the examiner's custody",
-      "Every item examined must be in the examiner's custody (per the chain-of-custody log) "
-      "from the start of the examination to its completion.")
+@rule("CUSTODY-HELD", Severity.MAJOR, _l("Items in the examiner's custody"),
+      _l("Every item examined must be in the examiner's custody (per the chain-of-custody log) "
+         "from the start of the examination to its completion."))
 def custody_held(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     end = exam.completed_at or min(facts.now, exam.performed_at + timedelta(days=365))
     problems, evidence = [], []
@@ -287,9 +289,9 @@ def custody_held(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                      {"items": evidence})
 
 
-@rule("TURNAROUND", Severity.MINOR, "Turnaround target met",
-      "The report must be released within the turnaround target the SOP version sets, counted "
-      "from the request.")
+@rule("TURNAROUND", Severity.MINOR, _l("Turnaround target met"),
+      _l("The report must be released within the turnaround target the SOP version sets, counted "
+         "from the request."))
 def turnaround(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     target = facts.versions[exam.version_id].turnaround_days
     if target is None:

@@ -1,0 +1,146 @@
+"""Spanish everywhere: every message in the code has a Spanish translation in its domain's
+catalogue, and the main pages, asked for in Spanish, show no English UI words."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from ballistics.extensions import db
+from tests.comparisons.helpers import searched_lab
+from tests.support.web import Browser, field_errors
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+#: each catalogue and the source trees whose messages it holds (see ballistics/core/i18n.py)
+CATALOGUES = {
+    "ballistics/translations/es/LC_MESSAGES/messages.po": ("ballistics", "workers"),
+    "sop/translations/es/LC_MESSAGES/messages.po": ("sop",),
+}
+
+
+def _extract(trees: tuple[str, ...]) -> dict[str, str]:
+    """{msgid: where it is used} for every message in ``trees``, as pybabel extracts it."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found: dict[str, str] = {}
+    for tree in trees:
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+                ROOT / tree, method_map, options_map, keywords=KEYWORDS,
+                comment_tags=(), strip_comment_tags=True):
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, f"{tree}/{filename}:{lineno}")
+    return found
+
+
+def _catalogue(path: str) -> Catalog:
+    with (ROOT / path).open("rb") as f:
+        return read_po(f, locale="es")
+
+
+@pytest.mark.parametrize("po", sorted(CATALOGUES))
+def test_every_message_has_a_spanish_translation(po):
+    used = _extract(CATALOGUES[po])
+    catalogue = _catalogue(po)
+    assert used, f"no messages found in {CATALOGUES[po]}"
+    problems = []
+    for msgid, where in sorted(used.items()):
+        entry = catalogue.get(msgid)
+        strings = entry and (entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        if entry is None:
+            problems.append(f"missing: {msgid!r} ({where})")
+        elif entry.fuzzy:
+            problems.append(f"fuzzy: {msgid!r} ({where})")
+        elif not all(strings):
+            problems.append(f"empty: {msgid!r} ({where})")
+    # placeholders: a %(name)s the English has must be in the Spanish (Babel's own checks)
+    problems += [f"check: {message.id!r}: {'; '.join(map(str, errors))}"
+                 for message, errors in catalogue.check() if message.id in used]
+    assert not problems, f"{po}: {len(problems)} untranslated\n" + "\n".join(problems)
+
+
+#: English UI words that would betray an untranslated page (the footer's "English" button is
+#: the language's own name, so it is not among them)
+ENGLISH = ("Cases", "Log out", "Items", "Item", "Received", "Status", "Search", "Candidates",
+           "Accounts", "Password", "Quality", "Created", "Username", "Sign in", "Custody")
+TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
+
+
+#: what people recorded is data, kept as written: the default reason stored with a receipt
+RECORDED = re.compile(r"Received from [\w ]+")
+
+
+def _visible(page: str) -> str:
+    return RECORDED.sub(" ", html.unescape(TAGS.sub(" ", page)))
+
+
+def _spanish(client, path: str) -> str:
+    response = client.get(path, headers={"Accept-Language": "es-CO,es;q=0.9"})
+    assert response.status_code == 200, (path, response.status_code)
+    page = response.text
+    assert '<html lang="es">' in page, path
+    return page
+
+
+def _english_left(text: str) -> list[str]:
+    return [word for word in ENGLISH if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)]
+
+
+def test_main_pages_in_spanish(app, client, lab):
+    searched = searched_lab(client, lab)
+    examiner = Browser(app, lab, "examiner")
+    manager = Browser(app, lab, "manager")
+    item = searched["items"][0]
+    pages = {
+        "/login": app.test_client(),
+        "/cases": examiner.client,
+        f"/cases/{item['case_id']}": examiner.client,
+        f"/items/{item['id']}": examiner.client,
+        f"/searches/{searched['search']}": examiner.client,
+        f"/candidates/{searched['candidates'][0]}/view": examiner.client,
+        "/quality/": manager.client,
+        "/accounts": manager.client,
+        "/account": manager.client,
+    }
+    left = {}
+    for path, client_ in pages.items():
+        words = _english_left(_visible(_spanish(client_, path)))
+        if words:
+            left[path] = words
+    assert not left, f"English words on Spanish pages: {left}"
+    # the Spanish page does say what it is about
+    assert "Casos" in _visible(_spanish(examiner.client, "/cases"))
+    assert "Cerrar sesión" in _visible(_spanish(examiner.client, "/cases"))
+
+
+def test_refusal_and_flash_are_spanish(app, lab):
+    manager = Browser(app, lab, "manager")
+    response = manager.client.post("/account/password", headers={"Accept-Language": "es"},
+                                   data={"csrf_token": manager.token, "current_password": "",
+                                         "new_password": ""})
+    assert response.status_code == 422
+    assert '<html lang="es">' in response.text
+    flash = re.search(r'<p class="flash error" role="alert">([^<]*)</p>', response.text)
+    assert flash and "Corrija el formulario" in html.unescape(flash.group(1)), flash
+    # the field's own label and the schema's refusal, both in Spanish, beside the field too
+    assert "Contraseña actual: Falta este dato obligatorio." in html.unescape(flash.group(1))
+    assert field_errors(response.text)["current_password"] == "Falta este dato obligatorio."
+    db.session.rollback()
+
+
+def test_messages_outside_a_request_are_english(app):
+    """A worker or the CLI raises the same refusals: no request, so no language to choose."""
+    from flask_babel import gettext, refresh
+
+    with app.app_context():
+        refresh()
+        assert gettext("Cases") == "Cases"
+        assert gettext("Item %(barcode)s", barcode="X-1") == "Item X-1"
