@@ -278,3 +278,69 @@ def merge_segments(folder: Path, algorithm_version: str, segments: list[Segment]
         s.path.unlink(missing_ok=True)
     _fsync_dir(folder)
     return path
+
+
+def scan_shortlist(segments: Sequence[Segment], vector: np.ndarray, lo: int, hi: int, *,
+                   lab: int, region: int, calibre: int | None, admissible: np.ndarray,
+                   k: int, shortlist: int = 16
+                   ) -> tuple[list[tuple[int, float, float]], np.ndarray]:
+    """Stage 1 over the rows with ids ``lo..hi`` of ``segments``: ``(id, bound, exact)`` of the
+    best ``shortlist_size(k)`` rows by the bound (see :func:`.index.merge_shortlists`), and the
+    ids found.
+
+    A row counts when its filter columns match (``lab``, ``region``, ``calibre`` code or none
+    recorded; ``calibre=None`` for any) and its id is in ``admissible`` (the caller's
+    authoritative list: what the database says the search may see now). An id stored twice
+    counts once.
+    """
+    from ballistics.imaging.index import block_bounds, block_rescore, shortlist_size
+
+    m = shortlist_size(k, shortlist)
+    admissible = np.unique(np.asarray(admissible, np.int64))
+    found: list[np.ndarray] = []
+    picks: list[tuple[int, np.ndarray, np.ndarray]] = []  # (segment, rows, bounds)
+    for si, seg in enumerate(segments):
+        sl = seg.rows_between(lo, hi)
+        if sl.stop <= sl.start:
+            continue
+        ids = seg.ids[sl]
+        mask = (seg.labs[sl] == lab) & (seg.regions[sl] == region)
+        if calibre is not None:
+            cal = seg.calibres[sl]
+            mask &= (cal == calibre) | (cal == 0)
+        mask &= np.isin(ids, admissible, assume_unique=False)
+        if found and mask.any():
+            mask &= ~np.isin(ids, np.concatenate(found))
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            continue
+        found.append(np.asarray(ids[rows]))
+        if rows.size * 4 < ids.size:
+            # Few rows of this slice count (another lab's, another calibre): gather them.
+            sub = np.ascontiguousarray(seg.blocks[:, sl.start + rows])
+            bound = block_bounds(sub, vector, 0, rows.size)
+        else:
+            bound = block_bounds(seg.blocks, vector, sl.start, sl.stop)[rows]
+        if rows.size > m:
+            keep = np.argpartition(-bound, m - 1)[:m]
+            rows, bound = rows[keep], bound[keep]
+        picks.append((si, rows + sl.start, bound))
+    found_ids = np.concatenate(found) if found else np.zeros(0, np.int64)
+    if not picks:
+        return [], found_ids
+    bounds = np.concatenate([b for _, _, b in picks])
+    owner = np.concatenate([np.full(len(r), i) for i, (_, r, _) in enumerate(picks)])
+    rows = np.concatenate([r for _, r, _ in picks])
+    if bounds.size > m:
+        keep = np.argpartition(-bounds, m - 1)[:m]
+        bounds, owner, rows = bounds[keep], owner[keep], rows[keep]
+    out: list[tuple[int, float, float]] = []
+    for i, (si, _, _) in enumerate(picks):
+        sel = owner == i
+        if not sel.any():
+            continue
+        seg = segments[si]
+        exact = block_rescore(seg.blocks, vector, rows[sel])
+        out.extend(zip(seg.ids[rows[sel]].tolist(), bounds[sel].tolist(), exact.tolist(),
+                       strict=True))
+    return out, found_ids
