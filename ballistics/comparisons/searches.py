@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select, update
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.comparisons import validation
+from ballistics.comparisons import signature_index, validation
 from ballistics.comparisons.models import (
     Candidate,
     FeatureSet,
@@ -29,6 +29,8 @@ from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
+from ballistics.imaging.index import merge_shortlists
+from ballistics.imaging.segments import code, scan_shortlist
 from ballistics.outbox.services import enqueue
 
 CHUNK = 10
@@ -76,30 +78,76 @@ def reference_query(search: Search, query: Scan, *columns):
     return stmt
 
 
+def admissible_ids(search: Search, query: Scan, lo: int = 0,
+                   hi: int = signature_index.MAX_ID) -> np.ndarray:
+    """Ids (never signatures) of the references ``search`` may see now, within ``lo..hi``:
+    the database decides, so a change (a case closed, a scan failed) counts at once."""
+    stmt = reference_query(search, query, Scan.id)
+    if (lo, hi) != (0, signature_index.MAX_ID):
+        stmt = stmt.where(Scan.id.between(lo, hi))
+    return np.fromiter(db.session.scalars(stmt), dtype=np.int64)
+
+
 def shard_bounds(search: Search, shard_size: int) -> list[tuple[int, int]]:
-    """Split the admissible references into scan-id ranges of ``shard_size`` references, so
-    stage 1 over a regional-scale reference set runs as parallel tasks."""
+    """Split the indexed references into id ranges of about ``shard_size`` rows, so stage 1
+    over a regional-scale reference set runs as parallel tasks."""
     query = db.session.get(Scan, search.query_scan_id)
-    ids = db.session.scalars(reference_query(search, query, Scan.id).order_by(Scan.id)).all()
-    search.n_references = len(ids)
-    return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
-            for i in range(0, len(ids), shard_size)]
+    search.n_references = db.session.scalar(select(func.count()).select_from(
+        reference_query(search, query, Scan.id).subquery()))
+    return signature_index.shard_ranges(search.algorithm_version, shard_size)
 
 
-def rank(search: Search, lo: int | None = None, hi: int | None = None
-         ) -> list[tuple[int, float]]:
-    """Stage 1 (over all references, or the shard of scan ids ``lo..hi``): rank by signature
-    similarity and keep the top K."""
+def _query_vector(search: Search, query: Scan) -> np.ndarray:
+    vector = signature_index.query_vector(search.algorithm_version, query.id)
+    if vector is None:  # not appended yet: the query's own row, once
+        vector = np.frombuffer(db.session.scalar(select(FeatureSet.signature).where(
+            FeatureSet.sha256 == query.sha256,
+            FeatureSet.algorithm_version == search.algorithm_version)), dtype=np.float32)
+    return vector
+
+
+def shortlist(search: Search, lo: int = 0, hi: int = signature_index.MAX_ID
+              ) -> list[tuple[int, float, float]]:
+    """Stage 1 over the references with ids ``lo..hi``, from the signature index: the best
+    rows by the similarity's bound with their exact similarity (``(id, bound, exact)``, merged
+    by :func:`to_chunks`). Admissible references missing from the index are appended first."""
+    query = db.session.get(Scan, search.query_scan_id)
+    admissible = admissible_ids(search, query, lo, hi)
+    if (lo, hi) == (0, signature_index.MAX_ID):
+        search.n_references = int(admissible.size)
+    if admissible.size == 0:
+        return []
+    vector = _query_vector(search, query)
+    filters = dict(lab=search.lab_id, region=index_code(query.region),
+                   calibre=index_code(query.calibre) if query.calibre else None,
+                   admissible=admissible, k=search.k)
+    for attempt in range(2):
+        rows = signature_index.segments(search.algorithm_version)
+        out, found = scan_shortlist(rows, vector, lo, hi, **filters)
+        missing = np.setdiff1d(admissible, found)
+        if missing.size == 0 or attempt:
+            break
+        signature_index.append(missing.tolist(), search.algorithm_version)
+    return out
+
+
+def index_code(text: str) -> int:
+    return code(str(text))
+
+
+def rank(search: Search) -> list[tuple[int, float]]:
+    """Stage 1 over all references, in this process: the top K ``(id, similarity)``."""
+    return merge_shortlists(shortlist(search), search.k)
+
+
+def rank_from_database(search: Search) -> list[tuple[int, float]]:
+    """The former stage 1, kept as the reference the index is checked and timed against: every
+    admissible signature loaded from the database into a fresh in-memory index."""
     query = db.session.get(Scan, search.query_scan_id)
     qset = db.session.scalar(select(FeatureSet).where(
         FeatureSet.sha256 == query.sha256,
         FeatureSet.algorithm_version == search.algorithm_version))
-    stmt = reference_query(search, query)
-    if lo is not None:
-        stmt = stmt.where(Scan.id.between(lo, hi))
-    rows = db.session.execute(stmt).all()
-    if lo is None:
-        search.n_references = len(rows)
+    rows = db.session.execute(reference_query(search, query)).all()
     if not rows:
         return []
     index = imaging.SignatureIndex()
@@ -114,7 +162,11 @@ def start(search: Search) -> None:
 
 
 def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
-    """Close stage 1 with the global top K; return the stage-2 chunks."""
+    """Close stage 1 with the global top K (``(id, similarity)``, or the shards' ``(id, bound,
+    exact)`` shortlists, merged here); return the stage-2 chunks."""
+    top = [tuple(r) for r in top]
+    if top and len(top[0]) == 3:
+        top = merge_shortlists(top, search.k)
     top = sorted(top, key=lambda r: -r[1])[:search.k]
     search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0

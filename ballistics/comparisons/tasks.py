@@ -15,11 +15,12 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ballistics import imaging
-from ballistics.comparisons import scans, searches
+from ballistics.comparisons import scans, searches, signature_index
 from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
 #: celery beat: look for stuck scans and searches every five minutes
 BEAT_SCHEDULE = {
@@ -53,6 +54,8 @@ def extract_features(scan_id: int) -> str:
             db.session.commit()
             return "failed"
         scans.mark(scan, ScanStatus.DONE)
+        # Into the signature index once this commits (the outbox: never lost).
+        enqueue("comparisons.index_scans", [scan.id])
         if current_app.config["COMPARISON_AUTO_SEARCH"] and not scan.item.is_disposed:
             # New entries are correlated against the lab's references (as NIBIN does).
             searches.start_search(None, scan, automatic=True)
@@ -82,10 +85,22 @@ def run_search(search_id: int) -> str:
     return _compare(search_id, chunks)
 
 
-@task("comparisons.rank_shard")
+@task("comparisons.index_scans", retry_on=TRANSIENT)
+def index_scans(scan_ids: list[int]) -> int:
+    """Append done scans' signatures to the shared signature index (idempotent: a row stored
+    twice counts once)."""
+    return signature_index.append(scan_ids)
+
+
+@task("comparisons.rank_shard", on_give_up=_search_gave_up, retry_on=TRANSIENT)
 def rank_shard(search_id: int, lo: int, hi: int) -> list:
-    """Stage 1 over one shard of the references (scan ids lo..hi): its top K."""
-    return searches.rank(db.session.get(Search, search_id), lo, hi)
+    """Stage 1 over one shard of the references (scan ids lo..hi), from the signature index:
+    its shortlist ``(id, bound, exact)``. Acknowledged late: if the worker dies, the broker
+    hands the shard to another worker."""
+    search = db.session.get(Search, search_id)
+    if search is None or search.status != SearchStatus.RANKING:
+        return []
+    return [list(r) for r in searches.shortlist(search, lo, hi)]
 
 
 @task("comparisons.start_comparisons")
