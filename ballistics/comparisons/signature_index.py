@@ -123,7 +123,6 @@ def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
                 break
             seg.write_segment(path, version, ids, labs, regions, calibres, vectors, prefix="r")
             total, last = total + len(ids), ids[-1]
-            db.session.expunge_all()
         for p in old:
             p.unlink(missing_ok=True)
     return total
