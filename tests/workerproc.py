@@ -43,12 +43,14 @@ def worker_env(app: Flask) -> dict[str, str]:
 
 @contextlib.contextmanager
 def worker_process(app: Flask, *, name: str = "w1", concurrency: int = 1,
-                   log: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Start ``celery worker`` as a separate process; stop it (and its children) afterwards."""
+                   log: Path | None = None, module: str = "workers.worker"
+                   ) -> Iterator[subprocess.Popen]:
+    """Start ``celery worker`` as a separate process; stop it (and its children) afterwards.
+    ``module`` is the Celery app module (a test may wrap the real one)."""
     log = log or Path(app.config["INSTANCE_PATH"]) / f"worker-{name}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.worker", "worker",
+            [sys.executable, "-m", "celery", "-A", module, "worker",
              "-n", f"{name}@%h", "-Q", app.config["CELERY_TASK_DEFAULT_QUEUE"],
              "-c", str(concurrency), "--loglevel=INFO", "--without-gossip", "--without-mingle"],
             cwd=REPO, env=worker_env(app), stdout=out, stderr=subprocess.STDOUT,
