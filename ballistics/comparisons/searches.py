@@ -88,10 +88,17 @@ def admissible_ids(search: Search, query: Scan, lo: int = 0,
     return np.fromiter(db.session.scalars(stmt), dtype=np.int64)
 
 
-def shard_bounds(search: Search, shard_size: int) -> list[tuple[int, int]]:
+def shard_bounds(search: Search, shard_size: int, *, from_index: bool = True
+                 ) -> list[tuple[int, int]]:
     """Split the indexed references into id ranges of about ``shard_size`` rows, so stage 1
-    over a regional-scale reference set runs as parallel tasks."""
+    over a regional-scale reference set runs as parallel tasks (``from_index=False``: the
+    former split, of the admissible ids read from the database)."""
     query = db.session.get(Scan, search.query_scan_id)
+    if not from_index:
+        ids = db.session.scalars(reference_query(search, query, Scan.id).order_by(Scan.id)).all()
+        search.n_references = len(ids)
+        return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
+                for i in range(0, len(ids), shard_size)]
     search.n_references = db.session.scalar(select(func.count()).select_from(
         reference_query(search, query, Scan.id).subquery()))
     return signature_index.shard_ranges(search.algorithm_version, shard_size)
@@ -140,14 +147,21 @@ def rank(search: Search) -> list[tuple[int, float]]:
     return merge_shortlists(shortlist(search), search.k)
 
 
-def rank_from_database(search: Search) -> list[tuple[int, float]]:
-    """The former stage 1, kept as the reference the index is checked and timed against: every
-    admissible signature loaded from the database into a fresh in-memory index."""
+def rank_from_database(search: Search, lo: int | None = None, hi: int | None = None
+                       ) -> list[tuple[int, float]]:
+    """The former stage 1 (over all references, or scan ids ``lo..hi``), kept as the reference
+    the index is checked and timed against, and as the fallback (``SEARCH_FROM_INDEX=0``):
+    every admissible signature loaded from the database into a fresh in-memory index."""
     query = db.session.get(Scan, search.query_scan_id)
     qset = db.session.scalar(select(FeatureSet).where(
         FeatureSet.sha256 == query.sha256,
         FeatureSet.algorithm_version == search.algorithm_version))
-    rows = db.session.execute(reference_query(search, query)).all()
+    stmt = reference_query(search, query)
+    if lo is not None:
+        stmt = stmt.where(Scan.id.between(lo, hi))
+    rows = db.session.execute(stmt).all()
+    if lo is None:
+        search.n_references = len(rows)
     if not rows:
         return []
     index = imaging.SignatureIndex()

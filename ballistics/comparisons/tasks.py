@@ -72,15 +72,18 @@ def run_search(search_id: int) -> str:
     search = db.session.get(Search, search_id)
     if search is None or search.status not in (SearchStatus.QUEUED, SearchStatus.RANKING):
         return "skipped"
+    from_index = current_app.config["SEARCH_FROM_INDEX"]
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
         searches.start(search)
-        shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"])
+        shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"],
+                                       from_index=from_index)
         if len(shards) > 1:
             db.session.commit()
             chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
                 start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
             return f"{len(shards)} shards"
-        chunks = searches.to_chunks(search, searches.rank(search))
+        top = searches.rank(search) if from_index else searches.rank_from_database(search)
+        chunks = searches.to_chunks(search, top)
         db.session.commit()
     return _compare(search_id, chunks)
 
@@ -100,6 +103,8 @@ def rank_shard(search_id: int, lo: int, hi: int) -> list:
     search = db.session.get(Search, search_id)
     if search is None or search.status != SearchStatus.RANKING:
         return []
+    if not current_app.config["SEARCH_FROM_INDEX"]:
+        return [list(r) for r in searches.rank_from_database(search, lo, hi)]
     return [list(r) for r in searches.shortlist(search, lo, hi)]
 
 
