@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ballistics import imaging  # noqa: E402
+from ballistics.auth.models import User  # noqa: E402
 from ballistics.comparisons import signature_index  # noqa: E402
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus, Search  # noqa: E402
 from ballistics.comparisons.searches import start_search  # noqa: E402
@@ -122,13 +123,15 @@ class Watch:
             time.sleep(0.1)
 
 
-def _search(app, kit, query_id: int, k: int, watch: Watch) -> tuple[float, Search]:
+def _search(app, who: tuple[int, int], query_id: int, k: int, watch: Watch
+            ) -> tuple[float, Search]:
+    lab_id, user_id = who
     with app.app_context():
-        with acting_as(kit.id("examiner"), kit.lab.id, "bench"):
+        with acting_as(user_id, lab_id, "bench"):
             scan = db.session.get(Scan, query_id)
             watch.reset()
             t0 = time.perf_counter()
-            search = start_search(kit.users["examiner"], scan, k=k)
+            search = start_search(db.session.get(User, user_id), scan, k=k)
             db.session.commit()
             sid = search.id
         while True:
@@ -177,7 +180,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 kit = make_lab()
                 # The query is firing 0 of firearm 0; its mates are firings 1 and 2.
-                labs[n] = (kit, _bulk(kit, pool, n, pool[0][0]))
+                query_id = _bulk(kit, pool, n, pool[0][0])
+                labs[n] = ((kit.lab.id, kit.id("examiner")), query_id)
                 print(f"{n} references inserted in {time.perf_counter() - t0:.1f} s", flush=True)
             t0 = time.perf_counter()
             rows = signature_index.rebuild()
@@ -204,9 +208,9 @@ def main() -> None:
                 time.sleep(8)  # both workers up and consuming
                 watch = Watch(procs)
                 for n in sizes:
-                    kit, query_id = labs[n]
+                    who, query_id = labs[n]
                     for run in ("cold", "warm", "warm"):
-                        total, s = _search(app, kit, query_id, args.k, watch)
+                        total, s = _search(app, who, query_id, args.k, watch)
                         mates = {pool[1][0], pool[2][0]}
                         with app.app_context():
                             s = db.session.merge(s, load=True)
