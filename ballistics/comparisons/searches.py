@@ -67,22 +67,29 @@ def reference_query(search: Search, query: Scan, *columns):
     was, and a hit against it is still an investigative lead (a released firearm can be
     resubmitted). The candidate list and the viewer mark such references, because the lead
     cannot be confirmed at the microscope until the exhibit is back (never, if destroyed)."""
-    stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
+    return (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))
-            .where(Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
-                   Scan.is_open_case.is_(True),
-                   Scan.region == query.region, Scan.item_id != query.item_id))
+            .where(*reference_filter(search, query)))
+
+
+def reference_filter(search: Search, query: Scan) -> list:
+    """The conditions on scans of :func:`reference_query` (the feature set's version apart)."""
+    conditions = [Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
+                  Scan.is_open_case.is_(True), Scan.region == query.region,
+                  Scan.item_id != query.item_id]
     if query.calibre:
-        stmt = stmt.where(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
-    return stmt
+        conditions.append(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
+    return conditions
 
 
 def admissible_ids(search: Search, query: Scan, lo: int = 0,
                    hi: int = signature_index.MAX_ID) -> np.ndarray:
     """Ids (never signatures) of the references ``search`` may see now, within ``lo..hi``:
-    the database decides, so a change (a case closed, a scan failed) counts at once."""
-    stmt = reference_query(search, query, Scan.id)
+    the database decides, so a change (a case closed, a scan failed) counts at once. Without
+    the join to feature sets (a scan lacking features of the version is simply not in the
+    index: :func:`shard_shortlist` finds none for it), so one index scan of ``scans``."""
+    stmt = select(Scan.id).where(*reference_filter(search, query))
     if (lo, hi) != (0, signature_index.MAX_ID):
         stmt = stmt.where(Scan.id.between(lo, hi))
     return np.fromiter(db.session.scalars(stmt), dtype=np.int64)
@@ -99,8 +106,7 @@ def shard_bounds(search: Search, shard_size: int, *, from_index: bool = True
         search.n_references = len(ids)
         return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
                 for i in range(0, len(ids), shard_size)]
-    search.n_references = db.session.scalar(select(func.count()).select_from(
-        reference_query(search, query, Scan.id).subquery()))
+    # n_references: the shards count their admissible references (see shard_shortlist).
     return signature_index.shard_ranges(search.algorithm_version, shard_size)
 
 
@@ -118,24 +124,34 @@ def shortlist(search: Search, lo: int = 0, hi: int = signature_index.MAX_ID
     """Stage 1 over the references with ids ``lo..hi``, from the signature index: the best
     rows by the similarity's bound with their exact similarity (``(id, bound, exact)``, merged
     by :func:`to_chunks`). Admissible references missing from the index are appended first."""
+    top, n = shard_shortlist(search, lo, hi)
+    if (lo, hi) == (0, signature_index.MAX_ID):
+        search.n_references = n
+    return top
+
+
+def shard_shortlist(search: Search, lo: int, hi: int
+                    ) -> tuple[list[tuple[int, float, float]], int]:
+    """:func:`shortlist` of one shard, and how many admissible references (with features) the
+    shard holds."""
     query = db.session.get(Scan, search.query_scan_id)
     admissible = admissible_ids(search, query, lo, hi)
-    if (lo, hi) == (0, signature_index.MAX_ID):
-        search.n_references = int(admissible.size)
     if admissible.size == 0:
-        return []
+        return [], 0
     vector = _query_vector(search, query)
     filters = dict(lab=search.lab_id, region=index_code(query.region),
                    calibre=index_code(query.calibre) if query.calibre else None,
                    admissible=admissible, k=search.k)
-    for attempt in range(2):
-        rows = signature_index.segments(search.algorithm_version)
-        out, found = scan_shortlist(rows, vector, lo, hi, **filters)
-        missing = np.setdiff1d(admissible, found)
-        if missing.size == 0 or attempt:
-            break
-        signature_index.append(missing.tolist(), search.algorithm_version)
-    return out
+    out, found = scan_shortlist(signature_index.segments(search.algorithm_version), vector,
+                                lo, hi, **filters)
+    missing = np.setdiff1d(admissible, found)
+    # Admissible but not in the files: an append still on its way, a damaged segment set
+    # aside, an index never built. Read those from the database once and append them (a scan
+    # without features of this version has none to read, and counts for nothing).
+    if missing.size and signature_index.append(missing.tolist(), search.algorithm_version):
+        out, found = scan_shortlist(signature_index.segments(search.algorithm_version), vector,
+                                    lo, hi, **filters)
+    return out, int(found.size)
 
 
 def index_code(text: str) -> int:
@@ -178,6 +194,9 @@ def start(search: Search) -> None:
 def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
     """Close stage 1 with the global top K (``(id, similarity)``, or the shards' ``(id, bound,
     exact)`` shortlists, merged here); return the stage-2 chunks."""
+    if top and isinstance(top[0], dict):  # shard results: {"n": ..., "top": [...]}
+        search.n_references = sum(r["n"] for r in top)
+        top = [r for shard in top for r in shard["top"]]
     top = [tuple(r) for r in top]
     if top and len(top[0]) == 3:
         top = merge_shortlists(top, search.k)

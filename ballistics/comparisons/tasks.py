@@ -9,8 +9,12 @@ worker that vanished.
 
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import chord
 from celery.schedules import crontab
+from celery.signals import worker_init
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
@@ -27,6 +31,26 @@ BEAT_SCHEDULE = {
     "comparisons-sweep": {"task": "comparisons.sweep", "schedule": crontab(minute="*/5")},
 }
 TRANSIENT = (OperationalError, OSError)
+log = logging.getLogger(__name__)
+
+
+@worker_init.connect(dispatch_uid="comparisons-map-signature-index", weak=False)
+def _map_signature_index(sender=None, **_kwargs) -> None:
+    """Map and check the signature index in the worker's main process, before the pool forks:
+    the children inherit the mapping (one copy per machine, in the page cache), and the first
+    search does not pay for it."""
+    flask_app = getattr(getattr(sender, "app", None), "flask_app", None)
+    if flask_app is None:
+        return
+    with flask_app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = signature_index.count()
+        except OSError:  # a store not mounted yet: the first search maps it
+            log.exception("signature index: not mapped at start")
+            return
+        log.info("signature index: %d rows mapped and checked in %.2f s", rows,
+                 time.perf_counter() - t0)
 
 
 def _scan_gave_up(exc: BaseException, scan_id: int) -> None:
@@ -96,23 +120,27 @@ def index_scans(scan_ids: list[int]) -> int:
 
 
 @task("comparisons.rank_shard", on_give_up=_search_gave_up, retry_on=TRANSIENT)
-def rank_shard(search_id: int, lo: int, hi: int) -> list:
+def rank_shard(search_id: int, lo: int, hi: int) -> dict | list:
     """Stage 1 over one shard of the references (scan ids lo..hi), from the signature index:
-    its shortlist ``(id, bound, exact)``. Acknowledged late: if the worker dies, the broker
-    hands the shard to another worker."""
+    its shortlist ``(id, bound, exact)`` and its count of admissible references. Acknowledged
+    late: if the worker dies, the broker hands the shard to another worker."""
     search = db.session.get(Search, search_id)
     if search is None or search.status != SearchStatus.RANKING:
-        return []
+        return {"n": 0, "top": []}
     if not current_app.config["SEARCH_FROM_INDEX"]:
         return [list(r) for r in searches.rank_from_database(search, lo, hi)]
-    return [list(r) for r in searches.shortlist(search, lo, hi)]
+    top, n = searches.shard_shortlist(search, lo, hi)
+    return {"n": n, "top": [list(r) for r in top]}
 
 
 @task("comparisons.start_comparisons")
 def start_comparisons(shard_tops: list[list], search_id: int) -> str:
     search = db.session.get(Search, search_id)
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
-        chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
+        if shard_tops and isinstance(shard_tops[0], dict):
+            chunks = searches.to_chunks(search, shard_tops)
+        else:  # the former stage 1 (SEARCH_FROM_INDEX=0): each shard's top K
+            chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
         db.session.commit()
     return _compare(search_id, chunks)
 
