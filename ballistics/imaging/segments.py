@@ -296,25 +296,32 @@ def scan_shortlist(segments: Sequence[Segment], vector: np.ndarray, lo: int, hi:
     from ballistics.imaging.index import block_bounds, block_rescore, shortlist_size
 
     m = shortlist_size(k, shortlist)
-    admissible = np.unique(np.asarray(admissible, np.int64))
+    admissible = np.unique(np.asarray(admissible, np.int64))  # sorted: membership by search
     found: list[np.ndarray] = []
+    spans: list[tuple[int, int, np.ndarray]] = []  # id range and ids counted, per segment
     picks: list[tuple[int, np.ndarray, np.ndarray]] = []  # (segment, rows, bounds)
     for si, seg in enumerate(segments):
         sl = seg.rows_between(lo, hi)
-        if sl.stop <= sl.start:
+        if sl.stop <= sl.start or admissible.size == 0:
             continue
         ids = seg.ids[sl]
         mask = (seg.labs[sl] == lab) & (seg.regions[sl] == region)
         if calibre is not None:
             cal = seg.calibres[sl]
             mask &= (cal == calibre) | (cal == 0)
-        mask &= np.isin(ids, admissible, assume_unique=False)
-        if found and mask.any():
-            mask &= ~np.isin(ids, np.concatenate(found))
+        pos = np.minimum(np.searchsorted(admissible, ids), admissible.size - 1)
+        mask &= admissible[pos] == ids
+        # A row stored twice (merged, appended again) counts once: only segments whose id
+        # ranges overlap can hold the same id (a rebuilt index's do not).
+        first, last = int(ids[0]), int(ids[-1])
+        earlier = [f for a, b, f in spans if a <= last and b >= first and f.size]
+        if earlier and mask.any():
+            mask &= ~np.isin(ids, np.concatenate(earlier))
         rows = np.flatnonzero(mask)
+        spans.append((first, last, np.asarray(ids[rows])))
         if rows.size == 0:
             continue
-        found.append(np.asarray(ids[rows]))
+        found.append(spans[-1][2])
         if rows.size * 4 < ids.size:
             # Few rows of this slice count (another lab's, another calibre): gather them.
             sub = np.ascontiguousarray(seg.blocks[:, sl.start + rows])
