@@ -7,7 +7,7 @@ import time
 from ballistics.comparisons import searches
 from workers.worker import celery  # noqa: F401 - the app Celery loads
 
-_shortlist = searches.shortlist
+_shortlist = searches.shard_shortlist
 
 
 def _slow_shortlist(*args, **kwargs):
@@ -15,4 +15,4 @@ def _slow_shortlist(*args, **kwargs):
     return _shortlist(*args, **kwargs)
 
 
-searches.shortlist = _slow_shortlist
+searches.shard_shortlist = _slow_shortlist
