@@ -112,8 +112,9 @@ def _location(actor: User, location_id: int) -> StorageLocation:
 
 
 def receive(actor: User, case: Case, *, kind: str, from_agency: str, description: str = "",
-            reason: str = "", **details) -> Item:
-    """Receive an item from an outside agency into the actor's custody."""
+            reason: str = "", event_details: dict | None = None, **details) -> Item:
+    """Receive an item from an outside agency into the actor's custody. ``event_details``
+    go into the hashed received event (e.g. the sending lab's release it answers)."""
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
     # A new item has no seals: say so, rather than have the answer load an empty list.
     item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind), seals=[],
@@ -123,7 +124,7 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
     db.session.flush()
     item.holder_agency = from_agency
     _append(item, CustodyKind.RECEIVED, actor, Holder(user_id=actor.id),
-            reason=reason or f"Received from {from_agency}")
+            reason=reason or f"Received from {from_agency}", details=event_details)
     return item
 
 
@@ -209,11 +210,12 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 
 
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
-            expected_seq: int | None = None) -> CustodyEvent:
-    """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not)."""
+            expected_seq: int | None = None, details: dict | None = None) -> CustodyEvent:
+    """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not).
+    ``details`` go into the hashed event (e.g. the partner lab and transfer id)."""
     _movable(item, actor, "release evidence", expected_seq, in_hand=True)
     refuse_disposal(item, "release", override=False)
-    return dispose(item, "release", actor, to_agency=to_agency, reason=reason)
+    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",
