@@ -54,6 +54,12 @@ def load_settings(overrides: dict | None = None) -> dict:
         "COMPARISON_AUTO_SEARCH": env.get("COMPARISON_AUTO_SEARCH", "1") == "1",
         # Stage 1 runs as parallel shard tasks once the references exceed this many.
         "SEARCH_SHARD_SIZE": int(env.get("SEARCH_SHARD_SIZE", 50_000)),
+        # Stage 1 reads signatures from the shared segment index (docs/signature-index.md);
+        # 0 goes back to loading every admissible signature from the database per search.
+        "SEARCH_FROM_INDEX": env.get("SEARCH_FROM_INDEX", "1") == "1",
+        # Where the index's segment files live (default: <IMAGE_STORE>/signature-index); all
+        # workers of a machine share it; a shared file system serves several machines.
+        "SIGNATURE_INDEX": env.get("SIGNATURE_INDEX", ""),
         # Redis redelivers an unacknowledged task after this many seconds (a killed worker's).
         "CELERY_VISIBILITY_TIMEOUT": int(env.get("CELERY_VISIBILITY_TIMEOUT", 3600)),
         # Every worker relays pending outbox messages this often (0 turns the relay off).

@@ -31,6 +31,8 @@ def worker_env(app: Flask) -> dict[str, str]:
         "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
         "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
         "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
+        "SEARCH_FROM_INDEX": "1" if cfg["SEARCH_FROM_INDEX"] else "0",
+        "SIGNATURE_INDEX": cfg["SIGNATURE_INDEX"],
         **{name: str(cfg[name]) for name in (
             "TASK_MAX_RETRIES", "TASK_RETRY_DELAY", "WORK_STUCK_AFTER", "OUTBOX_RELAY_SECONDS",
             "APP_ROLE", "NETWORK_HUB_URL", "NETWORK_LAB", "NETWORK_LEAD_HOURS",
@@ -43,12 +45,14 @@ def worker_env(app: Flask) -> dict[str, str]:
 
 @contextlib.contextmanager
 def worker_process(app: Flask, *, name: str = "w1", concurrency: int = 1,
-                   log: Path | None = None) -> Iterator[subprocess.Popen]:
-    """Start ``celery worker`` as a separate process; stop it (and its children) afterwards."""
+                   log: Path | None = None, module: str = "workers.worker"
+                   ) -> Iterator[subprocess.Popen]:
+    """Start ``celery worker`` as a separate process; stop it (and its children) afterwards.
+    ``module`` is the Celery app module (a test may wrap the real one)."""
     log = log or Path(app.config["INSTANCE_PATH"]) / f"worker-{name}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.worker", "worker",
+            [sys.executable, "-m", "celery", "-A", module, "worker",
              "-n", f"{name}@%h", "-Q", app.config["CELERY_TASK_DEFAULT_QUEUE"],
              "-c", str(concurrency), "--loglevel=INFO", "--without-gossip", "--without-mingle"],
             cwd=REPO, env=worker_env(app), stdout=out, stderr=subprocess.STDOUT,

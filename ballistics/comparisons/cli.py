@@ -48,3 +48,25 @@ def reextract(lab_code: str | None, dry_run: bool) -> None:
             enqueue("comparisons.extract_features", scan.id)
         db.session.commit()
     click.echo("queued")
+
+
+@cli.command("reindex")
+@click.option("--version", default=None, help="algorithm version (default: the current one)")
+def reindex(version: str | None) -> None:
+    """Rebuild the signature index the workers search from the database."""
+    from ballistics.comparisons import signature_index
+
+    rows = signature_index.rebuild(version)
+    click.echo(f"{rows} signature(s) in {signature_index.folder(version)}")
+
+
+@cli.command("index-status")
+@click.option("--version", default=None, help="algorithm version (default: the current one)")
+def index_status(version: str | None) -> None:
+    """Rows in the signature index against done scans with features in the database."""
+    from ballistics.comparisons import signature_index
+
+    found = signature_index.segments(version)
+    click.echo(f"{signature_index.folder(version)}: {len(found)} segment(s), "
+               f"{sum(len(s) for s in found)} row(s); database: "
+               f"{signature_index.database_count(version)} scan(s) with features")

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.comparisons import validation
+from ballistics.comparisons import signature_index, validation
 from ballistics.comparisons.models import (
     Candidate,
     FeatureSet,
@@ -30,6 +30,8 @@ from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
+from ballistics.imaging.index import merge_shortlists
+from ballistics.imaging.segments import code, scan_shortlist
 from ballistics.outbox.services import enqueue
 
 CHUNK = 10
@@ -66,31 +68,107 @@ def reference_query(search: Search, query: Scan, *columns):
     was, and a hit against it is still an investigative lead (a released firearm can be
     resubmitted). The candidate list and the viewer mark such references, because the lead
     cannot be confirmed at the microscope until the exhibit is back (never, if destroyed)."""
-    stmt = (select(*(columns or (Scan.id, FeatureSet.signature)))
+    return (select(*(columns or (Scan.id, FeatureSet.signature)))
             .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
                   & (FeatureSet.algorithm_version == search.algorithm_version))
-            .where(Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
-                   Scan.is_open_case.is_(True),
-                   Scan.region == query.region, Scan.item_id != query.item_id))
+            .where(*reference_filter(search, query)))
+
+
+def reference_filter(search: Search, query: Scan) -> list:
+    """The conditions on scans of :func:`reference_query` (the feature set's version apart)."""
+    conditions = [Scan.lab_id == search.lab_id, Scan.status == ScanStatus.DONE,
+                  Scan.is_open_case.is_(True), Scan.region == query.region,
+                  Scan.item_id != query.item_id]
     if query.calibre:
-        stmt = stmt.where(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
-    return stmt
+        conditions.append(or_(Scan.calibre == query.calibre, Scan.calibre == ""))
+    return conditions
 
 
-def shard_bounds(search: Search, shard_size: int) -> list[tuple[int, int]]:
-    """Split the admissible references into scan-id ranges of ``shard_size`` references, so
-    stage 1 over a regional-scale reference set runs as parallel tasks."""
+def admissible_ids(search: Search, query: Scan, lo: int = 0,
+                   hi: int = signature_index.MAX_ID) -> np.ndarray:
+    """Ids (never signatures) of the references ``search`` may see now, within ``lo..hi``:
+    the database decides, so a change (a case closed, a scan failed) counts at once. Without
+    the join to feature sets (a scan lacking features of the version is simply not in the
+    index: :func:`shard_shortlist` finds none for it), so one index scan of ``scans``."""
+    stmt = select(Scan.id).where(*reference_filter(search, query))
+    if (lo, hi) != (0, signature_index.MAX_ID):
+        stmt = stmt.where(Scan.id.between(lo, hi))
+    return np.fromiter(db.session.scalars(stmt), dtype=np.int64)
+
+
+def shard_bounds(search: Search, shard_size: int, *, from_index: bool = True
+                 ) -> list[tuple[int, int]]:
+    """Split the indexed references into id ranges of about ``shard_size`` rows, so stage 1
+    over a regional-scale reference set runs as parallel tasks (``from_index=False``: the
+    former split, of the admissible ids read from the database)."""
     query = db.session.get(Scan, search.query_scan_id)
-    ids = db.session.scalars(reference_query(search, query, Scan.id).order_by(Scan.id)).all()
-    search.n_references = len(ids)
-    return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
-            for i in range(0, len(ids), shard_size)]
+    if not from_index:
+        ids = db.session.scalars(reference_query(search, query, Scan.id).order_by(Scan.id)).all()
+        search.n_references = len(ids)
+        return [(ids[i], ids[min(i + shard_size, len(ids)) - 1])
+                for i in range(0, len(ids), shard_size)]
+    # n_references: the shards count their admissible references (see shard_shortlist).
+    return signature_index.shard_ranges(search.algorithm_version, shard_size)
 
 
-def rank(search: Search, lo: int | None = None, hi: int | None = None
-         ) -> list[tuple[int, float]]:
-    """Stage 1 (over all references, or the shard of scan ids ``lo..hi``): rank by signature
-    similarity and keep the top K."""
+def _query_vector(search: Search, query: Scan) -> np.ndarray:
+    vector = signature_index.query_vector(search.algorithm_version, query.id)
+    if vector is None:  # not appended yet: the query's own row, once
+        vector = np.frombuffer(db.session.scalar(select(FeatureSet.signature).where(
+            FeatureSet.sha256 == query.sha256,
+            FeatureSet.algorithm_version == search.algorithm_version)), dtype=np.float32)
+    return vector
+
+
+def shortlist(search: Search, lo: int = 0, hi: int = signature_index.MAX_ID
+              ) -> list[tuple[int, float, float]]:
+    """Stage 1 over the references with ids ``lo..hi``, from the signature index: the best
+    rows by the similarity's bound with their exact similarity (``(id, bound, exact)``, merged
+    by :func:`to_chunks`). Admissible references missing from the index are appended first."""
+    top, n = shard_shortlist(search, lo, hi)
+    if (lo, hi) == (0, signature_index.MAX_ID):
+        search.n_references = n
+    return top
+
+
+def shard_shortlist(search: Search, lo: int, hi: int
+                    ) -> tuple[list[tuple[int, float, float]], int]:
+    """:func:`shortlist` of one shard, and how many admissible references (with features) the
+    shard holds."""
+    query = db.session.get(Scan, search.query_scan_id)
+    admissible = admissible_ids(search, query, lo, hi)
+    if admissible.size == 0:
+        return [], 0
+    vector = _query_vector(search, query)
+    filters = dict(lab=search.lab_id, region=index_code(query.region),
+                   calibre=index_code(query.calibre) if query.calibre else None,
+                   admissible=admissible, k=search.k)
+    out, found = scan_shortlist(signature_index.segments(search.algorithm_version), vector,
+                                lo, hi, **filters)
+    missing = np.setdiff1d(admissible, found)
+    # Admissible but not in the files: an append still on its way, a damaged segment set
+    # aside, an index never built. Read those from the database once and append them (a scan
+    # without features of this version has none to read, and counts for nothing).
+    if missing.size and signature_index.append(missing.tolist(), search.algorithm_version):
+        out, found = scan_shortlist(signature_index.segments(search.algorithm_version), vector,
+                                    lo, hi, **filters)
+    return out, int(found.size)
+
+
+def index_code(text: str) -> int:
+    return code(str(text))
+
+
+def rank(search: Search) -> list[tuple[int, float]]:
+    """Stage 1 over all references, in this process: the top K ``(id, similarity)``."""
+    return merge_shortlists(shortlist(search), search.k)
+
+
+def rank_from_database(search: Search, lo: int | None = None, hi: int | None = None
+                       ) -> list[tuple[int, float]]:
+    """The former stage 1 (over all references, or scan ids ``lo..hi``), kept as the reference
+    the index is checked and timed against, and as the fallback (``SEARCH_FROM_INDEX=0``):
+    every admissible signature loaded from the database into a fresh in-memory index."""
     query = db.session.get(Scan, search.query_scan_id)
     qset = db.session.scalar(select(FeatureSet).where(
         FeatureSet.sha256 == query.sha256,
@@ -115,7 +193,14 @@ def start(search: Search) -> None:
 
 
 def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
-    """Close stage 1 with the global top K; return the stage-2 chunks."""
+    """Close stage 1 with the global top K (``(id, similarity)``, or the shards' ``(id, bound,
+    exact)`` shortlists, merged here); return the stage-2 chunks."""
+    if top and isinstance(top[0], dict):  # shard results: {"n": ..., "top": [...]}
+        search.n_references = sum(r["n"] for r in top)
+        top = [r for shard in top for r in shard["top"]]
+    top = [tuple(r) for r in top]
+    if top and len(top[0]) == 3:
+        top = merge_shortlists(top, search.k)
     top = sorted(top, key=lambda r: -r[1])[:search.k]
     search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0

@@ -9,23 +9,48 @@ worker that vanished.
 
 from __future__ import annotations
 
+import logging
+import time
+
 from celery import chord
 from celery.schedules import crontab
+from celery.signals import worker_init
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from ballistics import imaging
-from ballistics.comparisons import scans, searches
+from ballistics.comparisons import scans, searches, signature_index
 from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
+from ballistics.outbox.services import enqueue
 
 #: celery beat: look for stuck scans and searches every five minutes
 BEAT_SCHEDULE = {
     "comparisons-sweep": {"task": "comparisons.sweep", "schedule": crontab(minute="*/5")},
 }
 TRANSIENT = (OperationalError, OSError)
+log = logging.getLogger(__name__)
+
+
+@worker_init.connect(dispatch_uid="comparisons-map-signature-index", weak=False)
+def _map_signature_index(sender=None, **_kwargs) -> None:
+    """Map and check the signature index in the worker's main process, before the pool forks:
+    the children inherit the mapping (one copy per machine, in the page cache), and the first
+    search does not pay for it."""
+    flask_app = getattr(getattr(sender, "app", None), "flask_app", None)
+    if flask_app is None:
+        return
+    with flask_app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = signature_index.count()
+        except OSError:  # a store not mounted yet: the first search maps it
+            log.exception("signature index: not mapped at start")
+            return
+        log.info("signature index: %d rows mapped and checked in %.2f s", rows,
+                 time.perf_counter() - t0)
 
 
 def _scan_gave_up(exc: BaseException, scan_id: int) -> None:
@@ -53,6 +78,8 @@ def extract_features(scan_id: int) -> str:
             db.session.commit()
             return "failed"
         scans.mark(scan, ScanStatus.DONE)
+        # Into the signature index once this commits (the outbox: never lost).
+        enqueue("comparisons.index_scans", [scan.id])
         if current_app.config["COMPARISON_AUTO_SEARCH"] and not scan.item.is_disposed:
             # New entries are correlated against the lab's references (as NIBIN does).
             searches.start_search(None, scan, automatic=True)
@@ -69,30 +96,51 @@ def run_search(search_id: int) -> str:
     search = db.session.get(Search, search_id)
     if search is None or search.status not in (SearchStatus.QUEUED, SearchStatus.RANKING):
         return "skipped"
+    from_index = current_app.config["SEARCH_FROM_INDEX"]
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
         searches.start(search)
-        shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"])
+        shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"],
+                                       from_index=from_index)
         if len(shards) > 1:
             db.session.commit()
             chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
                 start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
             return f"{len(shards)} shards"
-        chunks = searches.to_chunks(search, searches.rank(search))
+        top = searches.rank(search) if from_index else searches.rank_from_database(search)
+        chunks = searches.to_chunks(search, top)
         db.session.commit()
     return _compare(search_id, chunks)
 
 
-@task("comparisons.rank_shard")
-def rank_shard(search_id: int, lo: int, hi: int) -> list:
-    """Stage 1 over one shard of the references (scan ids lo..hi): its top K."""
-    return searches.rank(db.session.get(Search, search_id), lo, hi)
+@task("comparisons.index_scans", retry_on=TRANSIENT)
+def index_scans(scan_ids: list[int]) -> int:
+    """Append done scans' signatures to the shared signature index (idempotent: a row stored
+    twice counts once)."""
+    return signature_index.append(scan_ids)
+
+
+@task("comparisons.rank_shard", on_give_up=_search_gave_up, retry_on=TRANSIENT)
+def rank_shard(search_id: int, lo: int, hi: int) -> dict | list:
+    """Stage 1 over one shard of the references (scan ids lo..hi), from the signature index:
+    its shortlist ``(id, bound, exact)`` and its count of admissible references. Acknowledged
+    late: if the worker dies, the broker hands the shard to another worker."""
+    search = db.session.get(Search, search_id)
+    if search is None or search.status != SearchStatus.RANKING:
+        return {"n": 0, "top": []}
+    if not current_app.config["SEARCH_FROM_INDEX"]:
+        return [list(r) for r in searches.rank_from_database(search, lo, hi)]
+    top, n = searches.shard_shortlist(search, lo, hi)
+    return {"n": n, "top": [list(r) for r in top]}
 
 
 @task("comparisons.start_comparisons")
 def start_comparisons(shard_tops: list[list], search_id: int) -> str:
     search = db.session.get(Search, search_id)
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
-        chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
+        if shard_tops and isinstance(shard_tops[0], dict):
+            chunks = searches.to_chunks(search, shard_tops)
+        else:  # the former stage 1 (SEARCH_FROM_INDEX=0): each shard's top K
+            chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
         db.session.commit()
     return _compare(search_id, chunks)
 

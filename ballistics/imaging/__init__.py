@@ -34,6 +34,11 @@ SignatureIndex(compressed=False)
     ``add(ids, vectors)``, ``search(vector, k) -> list[(id, similarity)]``. Rotation is
     handled by the similarity (one rotation for all harmonics of the polar Fourier-magnitude
     spectrum; scanned by its upper bound, the best rows re-scored).
+ballistics.imaging.segments
+    Append-only, memory-mapped segment files of signatures (one folder per algorithm
+    version): ``write_segment``, ``SegmentSet.refresh()``, ``scan_shortlist`` (the same scan
+    over stored rows, by id range, filtered) and ``index.merge_shortlists`` (shards' results
+    to the top k, identical to ``SignatureIndex.search``).
 ballistics.imaging.synthetic
     ``make_firearm(seed)``, ``fire(firearm, seed, difficulty, pixel_um)``, ``make_set(...)``.
 ballistics.imaging.distractors

@@ -186,3 +186,73 @@ class SignatureIndex:
         top = np.argpartition(-exact, k - 1)[:k]
         top = top[np.argsort(-exact[top], kind="stable")]
         return [(self._ids[rows[i]], float(exact[i])) for i in top]
+
+
+# -- the same scan over stored blocks (memory-mapped segments, see segments.py) ---------------
+#
+# ``blocks`` is a ``(SIG_FREQS, n, 2 SIG_RINGS)`` array (one matrix per harmonic, the layout
+# SignatureIndex builds). Scanning a set of row ranges for the bound, keeping the best
+# ``shortlist_size(k, n)`` rows by it and re-scoring those exactly gives what
+# ``SignatureIndex.search`` gives over the same rows, also when the rows are split into shards:
+# each shard returns its own best rows by the bound with their exact values, and
+# :func:`merge_shortlists` keeps the global best by the bound, then the top k by the exact value.
+
+
+def shortlist_size(k: int, shortlist: int = 16) -> int:
+    """Rows re-scored exactly for a top ``k`` (as ``SignatureIndex.search``)."""
+    return max(shortlist * k, 1024)
+
+
+def block_bounds(blocks: np.ndarray, vector: np.ndarray, start: int, stop: int,
+                 chunk: int = 8192) -> np.ndarray:
+    """Upper bounds ``sum_k |<q_k, x_k>|`` of rows ``start:stop`` (chunked; no copy)."""
+    q = _query_blocks(vector)
+    n = stop - start
+    out = np.empty(n, dtype=np.float32)
+    if n <= 0:
+        return out
+    c = min(chunk, n)
+    prod = np.empty((SIG_FREQS, c, 2), np.float32)
+    for s in range(0, n, chunk):
+        e = min(s + chunk, n)
+        p = prod[:, :e - s]
+        for k in range(SIG_FREQS):
+            np.matmul(blocks[k, start + s:start + e], q[k], out=p[k])
+        np.square(p, out=p)
+        mag = np.sqrt(p[..., 0] + p[..., 1])
+        out[s:e] = mag.sum(axis=0)
+    return out
+
+
+def block_rescore(blocks: np.ndarray, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Exact (rotation-consistent) similarities of ``vector`` to the stored ``rows``."""
+    q = _query_blocks(vector)
+    dec = np.stack([blocks[k][rows] for k in range(SIG_FREQS)], axis=1)
+    p = np.matmul(dec.transpose(1, 0, 2), q)
+    return rotation_similarity(np.concatenate([p[..., 0].T, p[..., 1].T], axis=1))
+
+
+def merge_shortlists(parts: Sequence[tuple[Hashable, float, float]], k: int,
+                     shortlist: int = 16) -> list[tuple[Hashable, float]]:
+    """The top ``k`` ``(id, exact)`` from shards' ``(id, bound, exact)`` shortlists.
+
+    Keeps the ``shortlist_size(k)`` best by the bound over all parts (each shard sent at least
+    its own that many), then ranks those by the exact value, best first. Duplicate ids (a row
+    stored twice) count once.
+    """
+    seen: dict[Hashable, tuple[float, float]] = {}
+    for rid, bound, exact in parts:
+        seen.setdefault(rid, (float(bound), float(exact)))
+    if not seen or k <= 0:
+        return []
+    ids = list(seen)
+    bound = np.array([seen[i][0] for i in ids], np.float32)
+    exact = np.array([seen[i][1] for i in ids], np.float32)
+    n = len(ids)
+    k = min(k, n)
+    m = min(n, shortlist_size(k, shortlist))
+    rows = np.argpartition(-bound, m - 1)[:m] if m < n else np.arange(n)
+    ex = exact[rows]
+    top = np.argpartition(-ex, k - 1)[:k]
+    top = top[np.argsort(-ex[top], kind="stable")]
+    return [(ids[rows[i]], float(ex[i])) for i in top]

@@ -1,0 +1,160 @@
+"""The persistent signature index the workers share (docs/signature-index.md).
+
+One folder of append-only segment files per algorithm version, under ``SIGNATURE_INDEX``
+(default: ``<IMAGE_STORE>/signature-index``). A scan's signature is appended once its features
+are stored (the ``comparisons.index_scans`` task, sent through the outbox in the transaction
+that marks the scan done, so it is never lost); every worker process maps the files and
+keeps them mapped, so the machine's page cache holds one copy.
+
+Stage 1 reads signatures only from the segments. What a search may see is decided by the
+database at the moment of the search (:func:`admissible_ids`: ids only, the same rules as
+before), so a reference withdrawn from the admissible set (closed case, another lab, ...)
+disappears at once although its row stays in the files. An admissible reference missing from
+the files (its append still on the way, a damaged segment set aside, an index never built) is
+read from the database for that search and appended, so the index heals itself; ``flask
+comparisons reindex`` rebuilds it in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import func, select
+
+from ballistics import imaging
+from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
+from ballistics.extensions import db
+from ballistics.imaging import segments as seg
+
+log = logging.getLogger(__name__)
+
+#: appended segments smaller than this are merged once there are MERGE_AFTER of them
+SMALL_SEGMENT = 4096
+MERGE_AFTER = 16
+#: rows per segment written by a rebuild
+REBUILD_BATCH = 100_000
+#: the highest id a shard range can hold (scans.id is a 32-bit integer)
+MAX_ID = 2**31 - 1
+
+_sets: dict[tuple[str, str], seg.SegmentSet] = {}
+
+
+def folder(version: str | None = None) -> Path:
+    root = current_app.config.get("SIGNATURE_INDEX") or \
+        Path(current_app.config["IMAGE_STORE"]) / "signature-index"
+    return Path(root) / (version or imaging.ALGORITHM_VERSION)
+
+
+def segments(version: str | None = None) -> list[seg.Segment]:
+    """The segments of ``version`` as this process maps them, new files included."""
+    path = folder(version)
+    key = (str(path), version or imaging.ALGORITHM_VERSION)
+    segset = _sets.get(key)
+    if segset is None:
+        segset = _sets[key] = seg.SegmentSet(path, key[1])
+    found = segset.refresh()
+    while segset.damaged:
+        # Its rows are restored from the database by the next search that needs them.
+        log.error("signature index: %s was damaged and set aside", segset.damaged.pop())
+    return found
+
+
+def _rows(stmt) -> tuple[list[int], list[int], list[int], list[int], np.ndarray]:
+    rows = db.session.execute(stmt).all()
+    vectors = (np.stack([np.frombuffer(r[4], np.float32) for r in rows]) if rows
+               else np.zeros((0, imaging.SIGNATURE_LENGTH), np.float32))
+    return ([r[0] for r in rows], [r[1] for r in rows], [seg.code(str(r[2])) for r in rows],
+            [seg.code(r[3] or "") for r in rows], vectors)
+
+
+def _signature_rows(version: str):
+    """Scan rows the index holds (done scans with features of ``version``) with signatures."""
+    return (select(Scan.id, Scan.lab_id, Scan.region, Scan.calibre, FeatureSet.signature)
+            .join(FeatureSet, (FeatureSet.sha256 == Scan.sha256)
+                  & (FeatureSet.algorithm_version == version))
+            .where(Scan.status == ScanStatus.DONE))
+
+
+def append(scan_ids: list[int], version: str | None = None) -> int:
+    """Append the signatures of these scans (those done, with features) as one segment."""
+    version = version or imaging.ALGORITHM_VERSION
+    ids, labs, regions, calibres, vectors = _rows(
+        _signature_rows(version).where(Scan.id.in_(scan_ids)).order_by(Scan.id))
+    if not ids:
+        return 0
+    seg.write_segment(folder(version), version, ids, labs, regions, calibres, vectors)
+    merge_small(version)
+    return len(ids)
+
+
+def merge_small(version: str | None = None) -> None:
+    """Merge the small appended segments into one, once there are enough of them (whoever
+    holds the folder's lock does it; the others go on)."""
+    version = version or imaging.ALGORITHM_VERSION
+    small = [s for s in segments(version) if len(s) < SMALL_SEGMENT]
+    if len(small) < MERGE_AFTER:
+        return
+    with seg.folder_lock(folder(version), blocking=False) as locked:
+        if locked:
+            small = [s for s in segments(version) if len(s) < SMALL_SEGMENT]
+            if len(small) >= MERGE_AFTER:
+                seg.merge_segments(folder(version), version, small)
+
+
+def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
+    """Recreate the index of ``version`` from the database; return its rows.
+
+    New segments are written first and the old ones deleted after, so a search meanwhile sees
+    every row (some twice, which counts once). Appends made during the rebuild are kept.
+    """
+    version = version or imaging.ALGORITHM_VERSION
+    path = folder(version)
+    total = 0
+    with seg.folder_lock(path):
+        old = sorted(path.glob(f"*{seg.SUFFIX}"))
+        last = 0
+        while True:
+            ids, labs, regions, calibres, vectors = _rows(
+                _signature_rows(version).where(Scan.id > last).order_by(Scan.id).limit(batch))
+            if not ids:
+                break
+            seg.write_segment(path, version, ids, labs, regions, calibres, vectors, prefix="r")
+            total, last = total + len(ids), ids[-1]
+        for p in old:
+            p.unlink(missing_ok=True)
+    return total
+
+
+def shard_ranges(version: str, shard_rows: int) -> list[tuple[int, int]]:
+    """Split the indexed ids into ranges of about ``shard_rows`` rows, covering every id (a
+    reference appended after the split still falls in a range)."""
+    found = segments(version)
+    if not found:
+        return [(0, MAX_ID)]
+    ids = np.sort(np.concatenate([s.ids for s in found]))
+    cuts = [int(ids[i]) for i in range(shard_rows, ids.size, shard_rows)]
+    los = [0, *cuts]
+    his = [c - 1 for c in cuts] + [MAX_ID]
+    return list(zip(los, his, strict=True))
+
+
+def query_vector(version: str, scan_id: int) -> np.ndarray | None:
+    """The query's signature from the index, if it is there."""
+    for s in segments(version):
+        sl = s.rows_between(scan_id, scan_id)
+        if sl.stop > sl.start:
+            return s.vector(sl.start)
+    return None
+
+
+def count(version: str | None = None) -> int:
+    return sum(len(s) for s in segments(version))
+
+
+def database_count(version: str | None = None) -> int:
+    version = version or imaging.ALGORITHM_VERSION
+    return db.session.scalar(select(func.count()).select_from(
+        _signature_rows(version).with_only_columns(Scan.id).subquery()))
