@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=50)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--save", help="write the cProfile data to this file (pstats)")
     args = ap.parse_args()
 
     from flask_migrate import upgrade
@@ -113,6 +114,8 @@ def main() -> None:
               + (" (under cProfile)" if profiler else ""))
         if profiler:
             stats = pstats.Stats(profiler)
+            if args.save:
+                stats.dump_stats(args.save)
             stats.sort_stats("cumulative").print_stats(args.top)
             stats.sort_stats("tottime").print_stats(args.top)
         with app.app_context():
