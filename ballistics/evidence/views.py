@@ -15,7 +15,7 @@ from ballistics.core.forms import PageForm, submit
 from ballistics.evidence import custody, disposal, forms, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item
-from ballistics.evidence.services import create_case, search_cases
+from ballistics.evidence.services import case_for_intake, create_case, search_cases
 from ballistics.extensions import db
 
 bp = Blueprint("evidence", __name__)
@@ -74,7 +74,7 @@ def case_page_html(case: Case, **extra) -> str:
 @bp.post("/cases/<int:case_id>/items")
 @login_required
 def item_receive(case_id: int) -> ResponseReturnValue:
-    case = get_in_lab(Case, case_id, current_user, what="case")
+    case = case_for_intake(current_user, case_id)
     return submit(forms.ReceiveForm(), lambda data: custody.receive(current_user, case, **data),
                   schema=forms.ReceiveForm.schema, render=partial(_case_page, case),
                   done=lambda item: (f"Item {item.barcode} received into your custody.",
