@@ -46,18 +46,33 @@ def _plain(value):
     return value
 
 
+#: mapper -> its column attributes' keys
+_COLUMN_KEYS: dict = {}
+
+
+def _column_keys(mapper) -> tuple[str, ...]:
+    """The mapped columns' attribute keys, once per mapper (not every attribute of every
+    object of every flush: relationships are most of them)."""
+    keys = _COLUMN_KEYS.get(mapper)
+    if keys is None:
+        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
+    return keys
+
+
 def _columns(obj) -> dict:
     state = inspect(obj)
-    return {attr.key: ("<redacted>" if attr.key in REDACTED_COLUMNS else _plain(attr.value))
-            for attr in state.attrs if attr.key in state.mapper.columns}
+    values = state.dict
+    # A column not in the object's dict (expired, deferred) is loaded, as before.
+    return {key: ("<redacted>" if key in REDACTED_COLUMNS
+                  else _plain(values[key] if key in values else getattr(obj, key)))
+            for key in _column_keys(state.mapper)}
 
 
 def _changes(obj) -> tuple[dict, dict]:
     state = inspect(obj)
     before, after = {}, {}
-    for attr in state.attrs:
-        if attr.key not in state.mapper.columns:
-            continue
+    for key in _column_keys(state.mapper):
+        attr = state.attrs[key]
         hist = attr.history
         if hist.has_changes():
             redact = attr.key in REDACTED_COLUMNS
