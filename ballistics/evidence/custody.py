@@ -120,7 +120,8 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
     number, item_id, event_id = intake_numbers(case)
     # A new item has no seals: say so, rather than have the answer load an empty list.
-    item = Item(id=item_id, lab_id=case.lab_id, case=case, kind=ItemKind(kind), seals=[],
+    # case_id, not case=: appending to case.items would make the case part of the flush.
+    item = Item(id=item_id, lab_id=case.lab_id, case_id=case.id, kind=ItemKind(kind), seals=[],
                 number=number, description=description, holder_agency=from_agency,
                 custody_seq=0, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
