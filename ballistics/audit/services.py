@@ -30,6 +30,8 @@ REDACTED_COLUMNS = {"password_hash", "token_hash"}
 #: ``prev_hash`` of entries written since the ledger: this prefix and a random salt
 SALT_PREFIX = "salt:"
 _entries = AuditEntry.__table__
+#: built once: every write appends entries
+_INSERT_ENTRIES = insert(_entries)
 
 
 def _plain(value):
@@ -127,7 +129,7 @@ def append(session: Session, chain_key: int, rows: list[dict]) -> None:
         salt = SALT_PREFIX + secrets.token_hex(16)
         values.append({**entry, "prev_hash": salt,
                        "hash": chain_hash(salt, hashed_payload(entry))})
-    session.connection().execute(insert(_entries), values)
+    session.connection().execute(_INSERT_ENTRIES, values)
 
 
 @event.listens_for(Session, "after_flush")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
@@ -111,10 +111,7 @@ def intake_numbers(case: Case) -> tuple[str, int | None, int | None]:
         return next_item_number(case, None), None, None
     if case.id not in db.session.info.get(_LOCKED_CASES, ()):
         db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
-    count = (select(func.count(Item.id)).where(Item.case_id == case.id, Item.parent_id.is_(None))
-             .scalar_subquery())
-    n, item_id, event_id = db.session.execute(select(
-        count, func.nextval(_sequence(Item)), func.nextval(_sequence(CustodyEvent)))).one()
+    n, item_id, event_id = db.session.execute(_INTAKE_NUMBERS, {"case_id": case.id}).one()
     return str(n + 1), item_id, event_id
 
 
@@ -122,6 +119,13 @@ def _sequence(model: type) -> str:
     """The sequence of ``model``'s integer primary key (PostgreSQL names it so for SERIAL and
     identity columns alike)."""
     return f"{model.__tablename__}_id_seq"
+
+
+#: built once (statement and cache key), run with the case's id
+_INTAKE_NUMBERS = select(
+    select(func.count(Item.id)).where(Item.case_id == bindparam("case_id"),
+                                      Item.parent_id.is_(None)).scalar_subquery(),
+    func.nextval(_sequence(Item)), func.nextval(_sequence(CustodyEvent)))
 
 
 def create_location(actor: User, *, code: str, name: str) -> StorageLocation:
