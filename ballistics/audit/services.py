@@ -34,7 +34,13 @@ _entries = AuditEntry.__table__
 _INSERT_ENTRIES = insert(_entries)
 
 
+#: values stored as they are (most columns): no isinstance chain for them
+_AS_IS = frozenset({str, int, bool, float, type(None), dict, list})
+
+
 def _plain(value):
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, dt.datetime):
         return canonical(value)
     if isinstance(value, dt.date):
