@@ -8,7 +8,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ballistics.core import ratelimit
+from ballistics.core import i18n, ratelimit
 from ballistics.core.api import check_path_ids
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     ratelimit.init_app(app)
     init_celery(app)
+    i18n.init_app(app)
     _configure_sqlite(app)
     importlib.import_module("ballistics.core.after_commit")
     for name in DOMAINS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import click
 from sqlalchemy import select
 
@@ -19,22 +21,35 @@ DEMO_USERS = [
     ("manager", "Max Manager", [Role.LAB_MANAGER]),
     ("admin", "Ada Admin", [Role.ADMIN]),
 ]
+#: the partner lab: another national lab of the network, to try sharing across labs
+PARTNER_USERS = [
+    ("partner", "Pat Partner", [Role.EXAMINER]),
+    ("partner-manager", "Paz Partner-Manager", [Role.LAB_MANAGER]),
+]
 
 
-def seed_demo() -> list[tuple[str, str, str]]:
-    """Create the demo lab, its users and a case with evidence; idempotent."""
+def logins() -> list[tuple[str, str, str, str]]:
+    """(lab code, username, password, roles) of every demo account, both labs."""
+    return [(code, u, DEMO_PASSWORD, ", ".join(r.value for r in roles))
+            for code, users in (("DEMO", DEMO_USERS), ("PARTNER", PARTNER_USERS))
+            for u, _, roles in users]
+
+
+def seed_demo() -> list[tuple[str, str, str, str]]:
+    """Create the demo lab, its users, evidence, quality records and scans, and the partner lab;
+    idempotent. Returns every login (:func:`logins`)."""
     from ballistics.evidence import custody
     from ballistics.evidence.services import create_case, create_location
 
     if db.session.scalar(select(Lab).where(Lab.code == "DEMO")) is not None:
-        return [(u, DEMO_PASSWORD, ", ".join(r.value for r in roles))
-                for u, _, roles in DEMO_USERS]
+        return logins()
     with acting_as(None, None, "cli:seed-demo"):
         lab = accounts.create_lab("DEMO", "Demo National Firearms Laboratory", "Demo")
         users = {u: accounts.create_user(lab, u, name, DEMO_PASSWORD, roles)
                  for u, name, roles in DEMO_USERS}
         partner = accounts.create_lab("PARTNER", "Partner Firearms Laboratory", "Partner")
-        accounts.create_user(partner, "partner", "Pat Partner", DEMO_PASSWORD, [Role.EXAMINER])
+        for u, name, roles in PARTNER_USERS:
+            accounts.create_user(partner, u, name, DEMO_PASSWORD, roles)
     with acting_as(users["manager"].id, lab.id, "cli:seed-demo"):
         vault = create_location(users["manager"], code="VAULT-A1", name="Evidence vault, shelf A1")
     tech = users["tech"]
@@ -44,22 +59,24 @@ def seed_demo() -> list[tuple[str, str, str]]:
         pistol = custody.receive(tech, case, kind="firearm", from_agency="Central Police Division",
                                  description="Semi-automatic pistol", make="Ruger", model="P95",
                                  serial_number="312-45678", calibre="9mm Luger")
-        for n in range(3):
-            custody.receive(tech, case, kind="cartridge_case", calibre="9mm Luger",
-                            from_agency="Central Police Division",
-                            description=f"Fired cartridge case from scene, marker {n + 1}")
+        cartridges = [custody.receive(
+            tech, case, kind="cartridge_case", calibre="9mm Luger",
+            from_agency="Central Police Division",
+            description=f"Fired cartridge case from scene, marker {n + 1}") for n in range(3)]
         custody.seal(tech, pistol, seal_number="S-000123")
         custody.store(tech, pistol, location_id=vault.id)
     _quality(lab, users)
+    _personnel(lab, users)
+    _equipment(lab, users)
+    _scans(lab, tech, cartridges)
+    _casework(lab, users, cartridges)
     db.session.commit()
-    return [(u, DEMO_PASSWORD, ", ".join(r.value for r in roles)) for u, _, roles in DEMO_USERS]
+    return logins()
 
 
 def _quality(lab: Lab, users: dict) -> None:
     """The shipped SOP library in force, FA-09 as the hit-confirmation SOP, the examiner and
     the reviewer authorised for it and a calibrated microscope: leads can be confirmed."""
-    from datetime import timedelta
-
     from ballistics.comparisons.confirmations import update_settings
     from ballistics.core import timeutil
     from sop.services import equipment, personnel
@@ -80,8 +97,144 @@ def _quality(lab: Lab, users: dict) -> None:
         update_settings(manager, confirmation_sop_id=fa09.sop_id, is_blind_verification=False)
 
 
+def _personnel(lab: Lab, users: dict) -> None:
+    """Training, proficiency tests, two competency assessments a year apart (the chart has a
+    line) and authorisations per SOP, one of them expiring within the month."""
+    from sop.services import personnel
+    from sop.services.library import effective_versions
+
+    manager, today = users["manager"], _today()
+    sops = {code: v.sop_id for code, v in effective_versions(lab.id).items()}
+    with acting_as(manager.id, lab.id, "cli:seed-demo"):
+        for who, title, code, days_ago, hours in (
+                ("tech", "Evidence receipt, labelling and handling", "EV-01", 400, 8),
+                ("tech", "Evidence storage, retention and disposal", "EV-02", 380, 4),
+                ("examiner", "Comparison microscopy (in-house course)", "FA-06", 700, 40),
+                ("examiner", "Cartridge case examination", "FA-04", 650, 24),
+                ("examiner", "2D/3D imaging and database entry", "FA-07", 90, 16),
+                ("reviewer", "Technical and administrative review", "QA-01", 500, 8)):
+            personnel.record_training(manager, user_id=users[who].id, title=title,
+                                      completed_on=today - timedelta(days=days_ago),
+                                      provider="Demo training unit", sop_id=sops[code],
+                                      hours=hours)
+        for who, days_ago, ok in (("examiner", 200, True), ("reviewer", 150, True)):
+            personnel.record_proficiency(manager, user_id=users[who].id,
+                                         provider="Demo proficiency scheme",
+                                         taken_on=today - timedelta(days=days_ago),
+                                         is_satisfactory=ok, test_ref=f"PT-{today.year - 1}-07")
+        for who, code, days in (("examiner", "FA-04", 20), ("examiner", "FA-06", 300),
+                                ("examiner", "FA-07", 240), ("reviewer", "FA-04", 330),
+                                ("reviewer", "QA-01", 330)):
+            personnel.grant_authorisation(manager, user_id=users[who].id, sop_id=sops[code],
+                                          starts_on=today - timedelta(days=365 - days),
+                                          expires_on=today + timedelta(days=days))
+    examiner, reviewer = users["examiner"], users["reviewer"]
+    for days_ago, own, rated in ((380, 2, 2), (20, 3, 3)):
+        with acting_as(examiner.id, lab.id, "cli:seed-demo"):
+            assessment = personnel.self_assess(
+                examiner, ratings={a: own for a in personnel.AREA_CODES},
+                assessed_on=today - timedelta(days=days_ago))
+        with acting_as(reviewer.id, lab.id, "cli:seed-demo"):
+            personnel.supervise(reviewer, assessment,
+                                ratings={a: rated for a in personnel.AREA_CODES})
+
+
+def _equipment(lab: Lab, users: dict) -> None:
+    """Instruments in every state the dashboard shows: calibrated, due within the month, and
+    one whose performance check failed today, taken out of service."""
+    from sop.services import equipment
+
+    manager, today = users["manager"], _today()
+    with acting_as(manager.id, lab.id, "cli:seed-demo"):
+        scanner = equipment.register(manager, code="IMG-01", name="3D confocal scanner",
+                                     kind="imaging_station", manufacturer="Demo Optics",
+                                     serial_number="CF-2231", location="Imaging room")
+        equipment.record_calibration(manager, scanner, kind="calibration",
+                                     performed_on=today - timedelta(days=345),
+                                     due_on=today + timedelta(days=20), is_passed=True,
+                                     performed_by="Demo calibration service",
+                                     certificate_ref="CAL-24-0912")
+        equipment.record_calibration(manager, scanner, kind="performance_check",
+                                     performed_on=today - timedelta(days=2),
+                                     due_on=today + timedelta(days=5), is_passed=True,
+                                     performed_by="Tara Technician")
+        stereo = equipment.register(manager, code="STM-01", name="Stereo microscope",
+                                    kind="stereo_microscope", location="Bench 2")
+        equipment.record_calibration(manager, stereo, kind="calibration",
+                                     performed_on=today - timedelta(days=100),
+                                     due_on=today + timedelta(days=265), is_passed=True,
+                                     performed_by="Demo calibration service")
+        balance = equipment.register(manager, code="BAL-01", name="Analytical balance",
+                                     kind="balance", manufacturer="Demo Scales",
+                                     location="Bench 1")
+        equipment.record_calibration(manager, balance, kind="calibration",
+                                     performed_on=today - timedelta(days=200),
+                                     due_on=today + timedelta(days=165), is_passed=True,
+                                     performed_by="Demo calibration service")
+        equipment.record_calibration(manager, balance, kind="performance_check",
+                                     performed_on=today, due_on=today + timedelta(days=7),
+                                     is_passed=False, performed_by="Tara Technician",
+                                     notes="Check weight 10.000 g read 10.012 g (limit 0.005 g)")
+        equipment.set_service(manager, balance, out_of_service=True,
+                              reason="Failed its daily performance check (check weight read "
+                                     "10.012 g, limit 0.005 g); awaiting service.")
+        _nonconformity(manager, users["tech"], balance.code, today)
+
+
+def _nonconformity(manager, tech, code: str, today: date) -> None:
+    from sop.services import quality
+
+    nc = quality.open_nonconformity(
+        manager, title=f"{code} failed its performance check",
+        description="The analytical balance read outside its tolerance; weighings since the "
+                    "last passing check must be reviewed.", severity="minor")
+    quality.add_action(manager, nc, kind="corrective", owner_id=tech.id,
+                       description="Review the weighings since the last passing check and "
+                                   "have the balance serviced and recalibrated.",
+                       due_on=today + timedelta(days=14))
+
+
+def _scans(lab: Lab, tech, cartridges: list) -> None:
+    """Synthetic 3D scans of the scene cartridge cases (two fired by one gun): the worker
+    extracts their features once it runs, and a search then finds the pair."""
+    from ballistics.comparisons.scans import upload_scan
+    from ballistics.imaging import synthetic, write_x3p
+
+    guns = [synthetic.make_firearm(seed) for seed in (11, 23)]
+    with acting_as(tech.id, lab.id, "cli:seed-demo"):
+        for n, (item, gun) in enumerate(zip(cartridges, (guns[0], guns[0], guns[1]),
+                                            strict=True)):
+            data = write_x3p(synthetic.fire(gun, n + 1))
+            upload_scan(tech, item, data=data, filename=f"marker-{n + 1}.x3p",
+                        calibre="9mm Luger")
+
+
+def _casework(lab: Lab, users: dict, cartridges: list) -> None:
+    """An examination in progress under FA-04 on the calibrated microscope, so the dashboard
+    has an examination to judge."""
+    from sop.models import Equipment
+    from sop.services import examinations
+    from sop.services.library import effective_versions
+
+    examiner = users["examiner"]
+    version = effective_versions(lab.id)["FA-04"]
+    microscope = db.session.scalar(select(Equipment).where(Equipment.lab_id == lab.id,
+                                                           Equipment.code == "MIC-01"))
+    with acting_as(examiner.id, lab.id, "cli:seed-demo"):
+        examinations.start(examiner, sop_version_id=version.id,
+                           item_ids=[c.id for c in cartridges[:2]],
+                           equipment_ids=[microscope.id])
+
+
+def _today() -> date:
+    from ballistics.core import timeutil
+
+    return timeutil.utcnow().date()
+
+
 @click.command("seed-demo")
 def demo_cli() -> None:
-    """Create a demo lab with users and evidence (idempotent); print the logins."""
-    for username, password, roles in seed_demo():
-        click.echo(f"  {username:10s} {password}   ({roles})")
+    """Create the demo labs with users, evidence, quality records and scans (idempotent); print
+    every login."""
+    for code, username, password, roles in seed_demo():
+        click.echo(f"  {code:8s} {username:16s} {password}   ({roles})")

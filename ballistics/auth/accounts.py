@@ -67,6 +67,10 @@ def set_password(user: User, password: str, *, field: str = "password") -> None:
     db.session.flush()
 
 
+def set_language(user: User, lang: str) -> None:
+    user.locale = lang
+
+
 def create_token(user: User, name: str, password: str) -> str:
     """A new API token for oneself from a page (the password again: a borrowed session must
     not mint a credential that outlives it)."""

@@ -31,6 +31,8 @@ class Lab(db.Model):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str] = mapped_column(String(80), default="")
+    #: IANA zone the lab's pages show times in (stored times stay UTC), e.g. "America/Jamaica"
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -52,6 +54,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     #: the next login must choose a new password before anything else (set by a manager)
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: the language the user chose for the pages ("en", "es"); None follows the browser
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     lab: Mapped[Lab] = relationship()

@@ -21,8 +21,9 @@ from ballistics.auth import accounts, forms, services
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.auth.permissions import MANAGE_ACCOUNTS, grantable
-from ballistics.core.errors import AppError
+from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.forms import FormRefused, PageForm, form_input, load, submit
+from ballistics.core.i18n import LANG_COOKIE, LANGUAGES
 from ballistics.core.ratelimit import login_limits
 from ballistics.extensions import db
 
@@ -50,6 +51,21 @@ def login():
             return redirect(_safe_next(request.args.get("next")))
         flash("Unknown username or wrong password.", "error")
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.post("/language")
+def language() -> ResponseReturnValue:
+    """The user's language: remembered on the account, and in a cookie for the login page."""
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        choices = ", ".join(LANGUAGES)
+        raise Unprocessable(f"lang: one of {choices}.", fields={"lang": [f"One of {choices}."]})
+    if current_user.is_authenticated:
+        accounts.set_language(current_user, lang)
+    response = redirect(_safe_next(request.form.get("next")))
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

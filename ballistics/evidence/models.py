@@ -282,3 +282,21 @@ class DisposalRequest(db.Model):
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     witness: Mapped[User | None] = relationship(foreign_keys=[witness_id])
+
+
+@append_only
+class CourtReport(db.Model):
+    """A chain-of-custody report issued as a PDF: the canonical data it prints, kept so anyone
+    holding a copy can fetch the data by the SHA-256 in its footer and compare. Never changed."""
+
+    __tablename__ = "court_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    #: hex SHA-256 of ``data`` (UTF-8), printed in the PDF's footer
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: canonical JSON (sorted keys, no insignificant whitespace) of everything the PDF prints
+    data: Mapped[str] = mapped_column(Text)
+    generated_at: Mapped[datetime]
+    generated_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

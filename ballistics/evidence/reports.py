@@ -200,21 +200,24 @@ def ledger_proof(actor: User, item: Item) -> tuple[CustodyProof | None, str]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def custody_report(actor: User, item: Item) -> CustodyReport:
+def custody_report(actor: User, item: Item, audit: bool = True) -> CustodyReport:
     """Assemble the court report for an item of the actor's lab, and audit that it was read.
 
     Producing the report discloses the whole history to someone outside the lab, so the read
-    is recorded in the lab's audit log (committed with the request).
+    is recorded in the lab's audit log (committed with the request); ``audit=False`` for a
+    caller that records the read itself (the PDF, with its digest).
     """
     proof, ledger_error = ledger_proof(actor, item)
     now = utcnow()
     result = verify_chain(db.session, item)
     subs = [ChainSummary(sub, verify_chain(db.session, sub)) for sub in _descendants(item)]
     judged = verdict(result, item, now, proof, ledger_error)
-    record_read(db.session, lab_id=item.lab_id, object_type="items", object_id=str(item.id),
-                detail={"view": "chain_of_custody_report", "barcode": item.barcode,
-                        "verified": result.ok, "events": result.events,
-                        "ledger": judged.state})
+    if audit:
+        record_read(db.session, lab_id=item.lab_id, object_type="items",
+                    object_id=str(item.id),
+                    detail={"view": "chain_of_custody_report", "barcode": item.barcode,
+                            "verified": result.ok, "events": result.events,
+                            "ledger": judged.state})
     return CustodyReport(lab=db.session.get(Lab, item.lab_id), case=item.case, item=item,
                          rows=timeline(item), result=result, verdict=judged, sub_items=subs,
                          generated_at=now, generated_by=actor, proof=proof)

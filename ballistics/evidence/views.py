@@ -7,12 +7,13 @@ from functools import partial
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import custody, disposal, forms, labels, reports
+from ballistics.evidence import court_reports, custody, disposal, forms, label_pdf, labels, reports
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item
 from ballistics.evidence.services import case_for_intake, create_case, search_cases
@@ -135,12 +136,64 @@ def item_label(item_id: int) -> ResponseReturnValue:
                            qr=labels.qr_svg(item.barcode))
 
 
+@bp.route("/items/<int:item_id>/label.pdf")
+@login_required
+def item_label_pdf(item_id: int) -> ResponseReturnValue:
+    """The item's label as a PDF page of the label's size (``?size=62mm`` or ``2x1in``)."""
+    item = custody.load_item(current_user, item_id)
+    return _labels_response([item], f"label-{item.barcode}")
+
+
+@bp.route("/cases/<int:case_id>/labels.pdf")
+@login_required
+def case_labels_pdf(case_id: int) -> ResponseReturnValue:
+    """A label for every item of the case (sub-items too), one per page, in item order."""
+    case = get_in_lab(Case, case_id, current_user, what="case")
+    return _labels_response(case.items, f"labels-{case.lab_case_number}")
+
+
+def _labels_response(items: list[Item], name: str) -> Response:
+    size = label_pdf.SIZES.get(request.args.get("size", label_pdf.DEFAULT_SIZE))
+    if size is None:
+        abort(404, description=_("Unknown label size; choose one of %(sizes)s.",
+                                 sizes=", ".join(label_pdf.SIZES)))
+    pdf = label_pdf.item_labels(items, current_user.lab.name, size)
+    filename = f"{name.replace('/', '_')}-{size.key}.pdf"
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{filename}"'})
+
+
 @bp.route("/items/<int:item_id>/report")
 @login_required
 def item_report(item_id: int) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     report = reports.custody_report(current_user, item)
     return render_template("evidence/report.html", r=report, badge=report.verdict.badge)
+
+
+@bp.route("/items/<int:item_id>/report.pdf")
+@login_required
+def item_report_pdf(item_id: int) -> ResponseReturnValue:
+    """The court report as a PDF; its data is kept under the digest printed in its footer."""
+    item = custody.load_item(current_user, item_id)
+    issued = court_reports.issue_pdf(
+        current_user, item, lambda digest: url_for(".court_report_data", digest=digest,
+                                                   _external=True))
+    return Response(issued.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{issued.filename}"',
+        "X-Report-SHA256": issued.sha256})
+
+
+@bp.route("/court-reports/<digest>.json")
+@login_required
+def court_report_data(digest: str) -> ResponseReturnValue:
+    """The data a court report PDF of this lab printed, byte for byte: its SHA-256 is the
+    digest in the PDF's footer."""
+    data = court_reports.stored_data(current_user.lab_id, digest)
+    if data is None:
+        abort(404, description=_("No report of your laboratory has this digest."))
+    return Response(data, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="custody-report-{digest[:16]}.json"'})
 
 
 @bp.route("/items/<int:item_id>/report/proof.json")

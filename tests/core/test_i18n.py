@@ -1,0 +1,81 @@
+"""Languages and time zones: the chosen language is remembered, times are shown in the lab's
+zone while stored in UTC, and a bad choice is refused naming the field."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask_login import login_user
+
+from ballistics.core.i18n import compile_catalogues, local_datetime
+from ballistics.extensions import db
+from tests.support.web import TOKEN, Browser
+
+LANG = re.compile(r'<html lang="(\w+)">')
+
+
+def _lang(page: str) -> str:
+    return LANG.search(page).group(1)
+
+
+def test_browser_language_is_followed_when_nothing_was_chosen(client):
+    assert _lang(client.get("/login", headers={"Accept-Language": "es-CO,es;q=0.9"}).text) == "es"
+    assert _lang(client.get("/login", headers={"Accept-Language": "fr, en;q=0.5"}).text) == "en"
+    assert _lang(client.get("/login", headers={"Accept-Language": "de"}).text) == "en"
+
+
+def test_choice_before_login_is_kept_in_a_cookie(client):
+    token = TOKEN.search(client.get("/login").text).group(1)
+    response = client.post("/language", data={"csrf_token": token, "lang": "es",
+                                               "next": "/login"})
+    assert response.status_code == 302 and response.location == "/login"
+    page = client.get("/login", headers={"Accept-Language": "en"}).text
+    assert _lang(page) == "es"
+
+
+def test_choice_is_remembered_on_the_account(app, lab):
+    browser = Browser(app, lab, "examiner")
+    browser.post("/language", {"lang": "es", "next": "/cases"}, expect=302)
+    assert db.session.get(type(lab.users["examiner"]), lab.id("examiner")).locale == "es"
+    # a new session on another machine, whose browser asks for English, still gets Spanish
+    again = Browser(app, lab, "examiner")
+    again.client.delete_cookie("lang")
+    assert _lang(again.client.get("/cases", headers={"Accept-Language": "en"}).text) == "es"
+
+
+def test_unknown_language_is_refused_naming_the_field(app, lab):
+    browser = Browser(app, lab, "examiner")
+    response = browser.post("/language", {"lang": "xx"}, expect=422)
+    assert "lang" in response.text
+    assert db.session.get(type(lab.users["examiner"]), lab.id("examiner")).locale is None
+
+
+def test_open_redirect_through_next_is_refused(app, lab):
+    browser = Browser(app, lab, "examiner")
+    response = browser.post("/language", {"lang": "en", "next": "//evil.example/x"}, expect=302)
+    assert "evil" not in response.location
+
+
+def test_times_are_shown_in_the_lab_zone(app, lab):
+    lab.lab.time_zone = "America/Bogota"  # UTC-5, no daylight saving
+    db.session.commit()
+    stored = datetime(2026, 3, 1, 14, 30)  # naive UTC, as every *_at column
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        login_user(lab.users["examiner"])
+        shown = local_datetime(stored)
+    assert "9:30" in shown and "America/Bogota" in shown
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "es"}):
+        shown = local_datetime(stored)  # nobody logged in: UTC, and the locale's own format
+    assert "14:30" in shown and "UTC" in shown
+
+
+def test_catalogues_compile_atomically(tmp_path):
+    po = tmp_path / "es" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                  'msgid "Cases"\nmsgstr "Casos"\n', encoding="utf-8")
+    compile_catalogues(tmp_path)
+    mo = po.with_suffix(".mo")
+    assert mo.exists() and b"Casos" in mo.read_bytes()
+    assert not list(po.parent.glob("*.tmp"))
