@@ -68,8 +68,15 @@ def version_get(version_id: int):
     return _get(SopVersion, version_id, "SOP version")
 
 
+@bp.operation("/sop-versions/<int:version_id>/submit-for-review", "POST", tags=DOCS,
+              summary="Send a draft for review", response=s.VersionSchema, errors=W)
+def version_submit(version_id: int):
+    return documents.submit_for_review(g.api_user,
+                                       _get(SopVersion, version_id, "SOP version"))
+
+
 @bp.operation("/sop-versions/<int:version_id>/approve", "POST", tags=DOCS,
-              summary="Approve a draft (not by its author)", response=s.VersionSchema,
+              summary="Approve a version in review (not by its author)", response=s.VersionSchema,
               errors=W)
 def version_approve(version_id: int):
     return documents.approve_version(g.api_user, _get(SopVersion, version_id, "SOP version"))

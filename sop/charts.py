@@ -54,3 +54,39 @@ def vertical(rows: list[tuple[str, float | None, str]], *, width: int = 560,
                         label, rate, f"{caption} · {_pct(rate)}", _tone(rate)))
     return {"width": width, "height": height, "bars": bars, "plot": plot, "pct": _pct,
             "slot": slot}
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    value: float
+    label: str
+
+
+def ratings_over_time(rows: list[tuple[str, float | None, float | None]], *, width: int = 560,
+                      height: int = 220, low: int = 1, high: int = 4,
+                      threshold: float = 3) -> dict:
+    """Two lines over the assessments (label, mean self score, mean supervisor score): how
+    the examiner sees themself against how the supervisor rates them, on the 1-4 scale, with
+    the competence threshold drawn across."""
+    left, right, top, bottom = 72, 56, 12, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    n = len(rows)
+
+    def x(i: int) -> float:
+        return left + (plot_w / 2 if n == 1 else plot_w * i / (n - 1))
+
+    def y(score: float) -> float:
+        return top + plot_h * (high - score) / (high - low)
+
+    series = {}
+    for key, col in (("self", 1), ("supervisor", 2)):
+        points = [Point(x(i), y(r[col]), r[col], r[0]) for i, r in enumerate(rows)
+                  if r[col] is not None]
+        series[key] = {"points": points,
+                       "path": " ".join(f"{p.x:.1f},{p.y:.1f}" for p in points)}
+    return {"width": width, "height": height, "left": left, "right": width - right,
+            "bottom": top + plot_h, "ticks": [(s, y(s)) for s in range(low, high + 1)],
+            "threshold": y(threshold), "labels": [(x(i), r[0]) for i, r in enumerate(rows)],
+            "series": series}

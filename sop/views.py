@@ -5,6 +5,7 @@ access, call a service, render."""
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 from datetime import date
 
@@ -13,17 +14,25 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
 from ballistics.core.forms import submit
 from ballistics.extensions import db
 from sop import charts
-from sop.forms import ActionCompleteForm, ActionForm, EmptyForm, NonconformityForm
+from sop.forms import (
+    ActionCompleteForm,
+    ActionForm,
+    ActionVerifyForm,
+    CloseForm,
+    EmptyForm,
+    NonconformityForm,
+    SopForm,
+)
 from sop.models import CorrectiveAction, Examination, Finding, Nonconformity, Sop
-from sop.permissions import MANAGE_QUALITY, SUPERVISE
-from sop.services import dashboard, personnel, quality
+from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY, SUPERVISE
+from sop.services import dashboard, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
 from sop.services.examinations import as_seen_by
@@ -137,19 +146,29 @@ def _owners(form: ActionForm) -> ActionForm:
 @bp.route("/nonconformities/<int:nc_id>")
 @login_required
 def nonconformity_page(nc_id: int):
-    _manager()
-    return _nonconformity_page(get_in_lab(Nonconformity, nc_id, current_user,
-                                          what="nonconformity"))
+    nc = get_in_lab(Nonconformity, nc_id, current_user, what="nonconformity")
+    # An action's owner sees the nonconformity to do and complete their action; the rest of
+    # it (planning, verifying, closing) stays the manager's.
+    if not any(a.owner_id == current_user.id for a in nc.actions):
+        _manager()
+    return _nonconformity_page(nc)
 
 
 def _nonconformity_page(nc: Nonconformity, form: ActionForm | None = None,
-                        completing: tuple[int, ActionCompleteForm] | None = None) -> str:
+                        completing: tuple[int, ActionCompleteForm] | None = None,
+                        verifying: tuple[int, ActionVerifyForm] | None = None,
+                        closing: CloseForm | None = None) -> str:
     if form is None:
         form = _owners(ActionForm(formdata=None, owner_id=str(current_user.id)))
     completes = {a.id: ActionCompleteForm(formdata=None) for a in nc.actions}
     if completing is not None:
         completes[completing[0]] = completing[1]
-    return render_template("sop/nonconformity.html", nc=nc, form=form, completes=completes)
+    verifies = {a.id: ActionVerifyForm(formdata=None) for a in nc.actions}
+    if verifying is not None:
+        verifies[verifying[0]] = verifying[1]
+    return render_template("sop/nonconformity.html", nc=nc, form=form, completes=completes,
+                           verifies=verifies, close=closing or CloseForm(formdata=None),
+                           can_manage=current_user.has_role(*MANAGE_QUALITY))
 
 
 @bp.route("/nonconformities/<int:nc_id>/actions", methods=["POST"])
@@ -219,21 +238,22 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-@bp.route("/examiners/<int:user_id>/competency")
-@login_required
-def competency_page(user_id: int):
-    if user_id != current_user.id:
-        require_role(current_user, SUPERVISE, "see others' competency")
-    user = colleague(user_id, current_user, field="user_id")
-    return render_template("sop/competency.html", progress=personnel.progress(user),
-                           areas=personnel.COMPETENCY_AREAS)
-
-
 @bp.route("/sops")
 @login_required
-def sop_list():
-    _manager()
+def sop_list(form: SopForm | None = None):
+    # Everyone whose work follows SOPs reads them; the competency links are for supervisors.
+    require_role(current_user, ACKNOWLEDGE_SOPS, "read SOPs")
     sops = db.session.execute(lab_select(Sop, current_user).order_by(Sop.code)).scalars().all()
-    examiners = db.session.execute(select(User).where(User.lab_id == current_user.lab_id)
-                                   .order_by(User.full_name)).scalars().all()
-    return render_template("sop/sops.html", sops=sops, examiners=examiners)
+    examiners = (db.session.execute(select(User).where(User.lab_id == current_user.lab_id)
+                                    .order_by(User.full_name)).scalars().all()
+                 if current_user.has_role(*SUPERVISE) else [])
+    return render_template("sop/sops.html", sops=sops, examiners=examiners,
+                           form=form or SopForm(formdata=None),
+                           can_manage=current_user.has_role(*MANAGE_QUALITY))
+
+
+# The page groups register their routes on ``bp`` (imported last: they import it).
+for _group in ("personnel", "equipment", "documents", "capa", "examinations"):
+    importlib.import_module(f"sop.pages.{_group}")
+# The findings list lives in its own module on this blueprint too.
+importlib.import_module("sop.finding_views")

@@ -99,8 +99,14 @@ def _chain_key(obj, actor_lab: int | None) -> int:
 
 
 def _object_id(obj) -> str | None:
-    ident = inspect(obj).identity
-    return ",".join(str(i) for i in ident) if ident else None
+    # A row inserted by this flush has no identity key yet (it becomes persistent after the
+    # flush), but its primary key is set: read it from the mapper, so an insert names its
+    # record like every later change of it (the audit viewer filters a record by its id).
+    state = inspect(obj)
+    ident = state.identity or state.mapper.primary_key_from_instance(obj)
+    if not ident or any(i is None for i in ident):
+        return None
+    return ",".join(str(i) for i in ident)
 
 
 #: the facts of an entry that its hash covers (everything but the hashes themselves)

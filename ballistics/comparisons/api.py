@@ -28,7 +28,7 @@ TAGS = ["comparisons"]
 
 @bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
               tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201, also=(200,),
-              errors=(404, 413, 422, 429))
+              errors=(404, 409, 413, 422, 429))
 @upload_limit
 def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from flask_babel import gettext as _
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -18,8 +19,9 @@ from wtforms import (
 
 from ballistics.auth.models import User
 from ballistics.comparisons import schemas as s
-from ballistics.comparisons.models import Decision, Region
+from ballistics.comparisons.models import CaseLink, Decision, Region
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, VERIFY_CONFIRMATIONS
+from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
 from sop.models import AfteResult, Equipment, SopStep, SopVersion
 from sop.schemas import ReviewerConclusionInSchema, TechnicalReviewInSchema
@@ -178,6 +180,16 @@ class CorrectionReviewForm(PageForm):
                                                SelectChoice("disagree", "Disagree: it stands")],
                           validate_choice=False)
     reasons = TextAreaField("Your reasons")
+    #: needed to agree (the withdrawal), not to disagree
+    confirm = confirm_field()
+
+
+def withdrawal_consequence(link: CaseLink) -> str:
+    """The sentence a reviewer confirms before agreeing to withdraw a case link."""
+    numbers = sorted([link.case_a.lab_case_number, link.case_b.lab_case_number])
+    return _("To agree, I confirm: case link %(id)s between cases %(a)s and %(b)s is withdrawn "
+             "(it stays on record as withdrawn), the identification no longer links the cases "
+             "and the lead goes back to the examiners.", id=link.id, a=numbers[0], b=numbers[1])
 
 
 class SettingsForm(PageForm):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from ballistics.auth.access import lab_select
 from ballistics.auth.models import User
-from ballistics.comparisons import confirmations, forms, links
+from ballistics.comparisons import confirmations, forms, links, lists
 from ballistics.comparisons.models import (
     Candidate,
     CaseLink,
@@ -29,6 +29,7 @@ from ballistics.comparisons.permissions import (
     VERIFY_CONFIRMATIONS,
 )
 from ballistics.comparisons.scans import SCANNABLE
+from ballistics.core.confirm import ask
 from ballistics.core.errors import AppError
 from ballistics.core.forms import PageForm
 from ballistics.evidence.models import Case, Item
@@ -52,6 +53,9 @@ class ItemScans:
     rows: list[ScanRow]
     upload: forms.ScanUploadForm | None
     search: forms.ButtonForm | None
+    #: the item's searches shown (the newest few) and how many it has in all
+    searches_shown: int = 0
+    searches_total: int = 0
 
 
 def item_scans(item: Item, upload: forms.ScanUploadForm | None = None) -> ItemScans | None:
@@ -63,16 +67,16 @@ def item_scans(item: Item, upload: forms.ScanUploadForm | None = None) -> ItemSc
     scans = db.session.scalars(lab_select(Scan, user).where(Scan.item_id == item.id)
                                .order_by(Scan.id)).all()
     by_scan: dict[int, list[Search]] = {s.id: [] for s in scans}
-    if scans:
-        for search in db.session.scalars(lab_select(Search, user)
-                                         .where(Search.query_scan_id.in_(by_scan))
-                                         .order_by(Search.id.desc())):
-            by_scan[search.query_scan_id].append(search)
+    # An item searched hundreds of times lists only its newest searches; the search list,
+    # filtered to the item, has them all.
+    latest, total = lists.latest_for_item(user, item) if scans else ([], 0)
+    for search in latest:
+        by_scan[search.query_scan_id].append(search)
     may = user.has_role(*SCAN_AND_SEARCH)
     if upload is None and may:
         upload = forms.ScanUploadForm(formdata=None, calibre=item.calibre)
     return ItemScans([ScanRow(s, by_scan[s.id]) for s in scans], upload,
-                     forms.ButtonForm(formdata=None) if may else None)
+                     forms.ButtonForm(formdata=None) if may else None, len(latest), total)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def linked_cases(case: Case, bound: tuple[int, PageForm] | None = None) -> list[
             if bound and isinstance(bound[1], forms.CorrectionReviewForm) \
                     and bound[0] == pending.id:
                 decide = bound[1]
+            ask(decide, forms.withdrawal_consequence(link))
         other = link.case_b if link.case_a_id == case.id else link.case_a
         confirmation = db.session.scalar(select(Confirmation).where(
             Confirmation.examination_id == link.examination_id)) if link.examination_id else None

@@ -22,6 +22,7 @@ from ballistics.comparisons.models import (
 )
 from ballistics.comparisons.permissions import CONFIGURE_COMPARISONS
 from ballistics.comparisons.views import bp
+from ballistics.core import confirm
 from ballistics.core.forms import PageForm, load, submit
 from ballistics.evidence.models import Case
 from ballistics.evidence.views import case_page_html
@@ -119,10 +120,18 @@ def link_correction(link_id: int) -> ResponseReturnValue:
 def link_correction_review(correction_id: int) -> ResponseReturnValue:
     row = get_in_lab(LinkCorrection, correction_id, current_user, what="correction")
     case = _case_back(row.link)
-    return submit(forms.CorrectionReviewForm(),
-                  lambda data: links.review_correction(current_user, row, **data),
-                  schema=forms.CorrectionReviewForm.schema,
-                  render=lambda bound: case_page_html(case, links_bound=(row.id, bound)),
+    form = confirm.ask(forms.CorrectionReviewForm(), forms.withdrawal_consequence(row.link))
+
+    def again(bound: forms.CorrectionReviewForm) -> str:
+        return case_page_html(case, links_bound=(row.id, bound))
+
+    def call(data: dict):
+        if data.get("outcome") == "agree":
+            # Agreeing withdraws the link: refused unless the box naming it was ticked.
+            confirm.require(form, again)
+        return links.review_correction(current_user, row, **data)
+
+    return submit(form, call, schema=forms.CorrectionReviewForm.schema, render=again,
                   done=lambda c: ("The link is withdrawn." if c.status == "accepted"
                                   else "The correction is rejected: the link stands.",
                                   url_for("evidence.case_page", case_id=case.id,

@@ -12,6 +12,7 @@ from ballistics.auth.access import get_in_lab
 from ballistics.comparisons import (
     confirmations,
     forms,
+    lists,
     panels,
     render,
     review,
@@ -24,10 +25,14 @@ from ballistics.comparisons.models import (
     Candidate,
     Scan,
     Search,
+    SearchScope,
+    SearchStatus,
 )
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.pagination import load_filters, paginate
 from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.evidence.custody import load_item
+from ballistics.evidence.models import Item
 from ballistics.evidence.views import item_page_html
 from ballistics.imaging import ALGORITHM_VERSION
 
@@ -134,6 +139,20 @@ def search_retry(search_id: int) -> ResponseReturnValue:
                   render=lambda _form: _search_page(search),
                   done=lambda new: (f"Search {new.id} started again.",
                                     url_for(".search_page", search_id=new.id)))
+
+
+@bp.route("/searches")
+@login_required
+def search_list() -> ResponseReturnValue:
+    filters = load_filters(lists.SearchFilterSchema)
+    page = paginate(lists.searches_select(current_user, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=lists.SEARCH_ORDER,
+                    filters=filters, scalars=False)
+    item = get_in_lab(Item, filters["item_id"], current_user, what="item") if filters.get(
+        "item_id") else None
+    return render_template("comparisons/search_list.html", page=page, filters=filters,
+                           item=item, statuses=[x.value for x in SearchStatus],
+                           scopes=[x.value for x in SearchScope])
 
 
 @bp.route("/searches/<int:search_id>")

@@ -24,6 +24,9 @@ from ballistics.core.fields import text_input
 
 #: form fields that are plumbing, not input
 PLUMBING = {"csrf_token", "submit"}
+#: page-only input the API's schemas do not take (the confirmation check box of a destructive
+#: action, :mod:`ballistics.core.confirm`); checked by the view, never passed to a service
+PAGE_ONLY = {"confirm"}
 
 
 class PageForm(FlaskForm):
@@ -72,7 +75,7 @@ def form_input(form: FlaskForm) -> dict[str, Any]:
     the schema's defaults apply), check boxes as booleans, files as uploaded."""
     data: dict[str, Any] = {}
     for field in form:
-        if field.name in PLUMBING:
+        if field.name in PLUMBING or field.name in PAGE_ONLY:
             continue
         if isinstance(field, BooleanField | FileField):
             data[field.name] = field.data

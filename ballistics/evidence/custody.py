@@ -115,8 +115,9 @@ def _location(actor: User, location_id: int) -> StorageLocation:
 
 
 def receive(actor: User, case: Case, *, kind: str, from_agency: str, description: str = "",
-            reason: str = "", **details) -> Item:
-    """Receive an item from an outside agency into the actor's custody."""
+            reason: str = "", event_details: dict | None = None, **details) -> Item:
+    """Receive an item from an outside agency into the actor's custody. ``event_details``
+    go into the hashed received event (e.g. the sending lab's release it answers)."""
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
     number, item_id, event_id = intake_numbers(case)
     # A new item has no seals: say so, rather than have the answer load an empty list.
@@ -130,7 +131,8 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
         db.session.flush()  # to learn its id; then the event's flush updates the row
     # With the id known, the item is inserted as the event leaves it, in the event's flush.
     _append(item, CustodyKind.RECEIVED, actor, Holder(user_id=actor.id),
-            reason=reason or f"Received from {from_agency}", event_id=event_id)
+            reason=reason or f"Received from {from_agency}", details=event_details,
+            event_id=event_id)
     return item
 
 
@@ -216,11 +218,12 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
 
 
 def release(actor: User, item: Item, *, to_agency: str, reason: str,
-            expected_seq: int | None = None) -> CustodyEvent:
-    """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not)."""
+            expected_seq: int | None = None, details: dict | None = None) -> CustodyEvent:
+    """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not).
+    ``details`` go into the hashed event (e.g. the partner lab and transfer id)."""
     _movable(item, actor, "release evidence", expected_seq, in_hand=True)
     refuse_disposal(item, "release", override=False)
-    return dispose(item, "release", actor, to_agency=to_agency, reason=reason)
+    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,6 +23,7 @@ from wtforms import (
 
 from ballistics.auth.access import lab_members, lab_select
 from ballistics.auth.models import User
+from ballistics.core.confirm import ask, confirm_field
 from ballistics.core.forms import PageForm
 from ballistics.evidence import schemas as s
 from ballistics.evidence.disposal import pending_for
@@ -111,12 +113,14 @@ class SampleForm(_CustodyForm):
 class ReleaseForm(_CustodyForm):
     schema = s.ReleaseSchema
     to_agency = StringField("Release to (agency)")
+    confirm = confirm_field()
 
 
 class DestroyForm(_CustodyForm):
     schema = s.DestroySchema
     witness_id = _person("Witness")
     method = StringField("Method")
+    confirm = confirm_field()
 
 
 class OverrideForm(_CustodyForm):
@@ -133,6 +137,7 @@ class OverrideForm(_CustodyForm):
     to_agency = StringField("Release to (agency)")
     witness_id = _person("Witness (destruction)")
     method = StringField("Method (destruction)")
+    confirm = confirm_field()
 
 
 @dataclass(frozen=True)
@@ -157,13 +162,14 @@ ACTIONS: dict[str, Action] = {
     "unseal": Action(UnsealForm, "Break seal", ("reason",), "Break seal"),
     "sample": Action(SampleForm, "Create sub-item", ("kind", "description", "reason"),
                      "Create sub-item"),
-    "release": Action(ReleaseForm, "Release to agency", ("to_agency", "reason"), "Release",
-                      is_danger=True),
-    "destroy": Action(DestroyForm, "Destroy", ("witness_id", "method", "reason"), "Destroy",
-                      is_danger=True),
+    "release": Action(ReleaseForm, "Release to agency", ("to_agency", "reason", "confirm"),
+                      "Release", is_danger=True),
+    "destroy": Action(DestroyForm, "Destroy", ("witness_id", "method", "reason", "confirm"),
+                      "Destroy", is_danger=True),
     "disposal-requests": Action(OverrideForm, "Manager's override: release or destroy",
                                 ("action", "override_reason", "reason", "to_agency",
-                                 "witness_id", "method"), "Request (a second person confirms)",
+                                 "witness_id", "method", "confirm"),
+                                "Request (a second person confirms)",
                                 is_danger=True),
 }
 
@@ -197,7 +203,36 @@ def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _Custod
         form.witness_id.choices = _people(actor, {actor.id})
     if not bound and "expected_seq" in form:
         form.expected_seq.data = str(item.custody_seq)
+    if "confirm" in form:
+        ask(form, consequence(action, item))
     return form
+
+
+def consequence(action: str, item: Item) -> str:
+    """The sentence a person confirms before a release or destruction: the item and what
+    happens to it."""
+    if action == "release":
+        return _("I confirm: item %(barcode)s leaves the lab's custody for good, released to the "
+                 "agency named above. It then takes no further custody events, scans, samples "
+                 "or examinations.", barcode=item.barcode)
+    if action == "destroy":
+        return _("I confirm: item %(barcode)s is destroyed now, before the witness named above. "
+                 "This cannot be undone: it takes no further custody events, scans, samples or "
+                 "examinations.", barcode=item.barcode)
+    return _("I confirm: I ask for item %(barcode)s to be released or destroyed (as chosen "
+             "above) on my authority. Nothing happens to it until a second person confirms; "
+             "then it is final.", barcode=item.barcode)
+
+
+def decision_consequence(row: DisposalRequest) -> str:
+    """The sentence the second person confirms before an override takes effect."""
+    values = {"barcode": row.item.barcode, "manager": row.requested_by.full_name}
+    if row.action == DisposalAction.RELEASE:
+        return _("I confirm the release of item %(barcode)s to %(agency)s, requested by "
+                 "%(manager)s: it leaves the lab's custody for good and cannot be undone.",
+                 agency=row.to_agency, **values)
+    return _("I confirm the destruction of item %(barcode)s, requested by %(manager)s: it is "
+             "recorded now and cannot be undone.", **values)
 
 
 def _returning(item: Item) -> bool:
@@ -233,6 +268,12 @@ class ButtonForm(PageForm):
     """A button that posts (confirm, cancel): its CSRF token and nothing else."""
 
 
+class DecisionConfirmForm(PageForm):
+    """The second person's confirmation of an override: the button and its check box."""
+
+    confirm = confirm_field()
+
+
 @dataclass(frozen=True)
 class PendingOverride:
     """An override waiting for its second person, with the buttons this user may press."""
@@ -241,14 +282,20 @@ class PendingOverride:
     may_confirm: bool
     may_cancel: bool
     form: ButtonForm
+    #: the confirmation's form, with the sentence on its check box (bound when refused)
+    confirm_form: DecisionConfirmForm
 
 
-def pending_override(actor: User, item: Item) -> PendingOverride | None:
+def pending_override(actor: User, item: Item, confirm_form: DecisionConfirmForm | None = None
+                     ) -> PendingOverride | None:
     row = pending_for(item)
     if row is None:
         return None
+    confirm_form = ask(confirm_form or DecisionConfirmForm(formdata=None),
+                       decision_consequence(row))
     return PendingOverride(row, actor.has_role(*HOLD_EVIDENCE) and actor.id != row.requested_by_id,
-                           actor.has_role(*OVERRIDE_CUSTODY), ButtonForm(formdata=None))
+                           actor.has_role(*OVERRIDE_CUSTODY), ButtonForm(formdata=None),
+                           confirm_form)
 
 
 def may_intake(actor: User) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import bindparam, event, func, or_, select
+from sqlalchemy import bindparam, event, func, select
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
@@ -47,19 +47,10 @@ def create_case(actor: User, *, submitting_agency: str, agency_case_number: str 
 
 
 def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -> list[Case]:
-    stmt = lab_select(Case, actor).order_by(Case.id.desc())
-    if q and q.strip():
-        # What is typed is matched literally: % and _ are not wildcards (serials contain "_").
-        like = "%" + LIKE_SPECIAL.sub(r"\\\g<0>", q.strip()) + "%"
+    """The API's case search (the case list page filters the same query, paginated)."""
+    from ballistics.evidence.lists import CASE_ORDER, cases_select
 
-        def has(column):
-            return column.ilike(like, escape="\\")
-
-        stmt = stmt.where(or_(has(Case.lab_case_number), has(Case.agency_case_number),
-                              has(Case.submitting_agency), has(Case.offence),
-                              Case.id.in_(select(Item.case_id).where(
-                                  Item.lab_id == actor.lab_id,
-                                  or_(has(Item.barcode), has(Item.serial_number))))))
+    stmt = cases_select(actor, {"q": q or ""}).order_by(*CASE_ORDER)
     return list(db.session.execute(stmt.limit(limit).offset(offset)).scalars())
 
 

@@ -12,11 +12,22 @@ from flask_login import current_user, login_required
 
 from ballistics.audit.services import record_read
 from ballistics.auth.access import get_in_lab
+from ballistics.core import confirm
 from ballistics.core.forms import PageForm, submit
-from ballistics.evidence import court_reports, custody, disposal, forms, label_pdf, labels, reports
+from ballistics.core.pagination import load_filters, paginate
+from ballistics.evidence import (
+    court_reports,
+    custody,
+    disposal,
+    forms,
+    label_pdf,
+    labels,
+    lists,
+    reports,
+)
 from ballistics.evidence.chain import verify_chain
-from ballistics.evidence.models import Case, DisposalRequest, Item
-from ballistics.evidence.services import case_for_intake, create_case, search_cases
+from ballistics.evidence.models import Case, DisposalRequest, Item, ItemKind, ItemStatus
+from ballistics.evidence.services import case_for_intake, create_case
 from ballistics.extensions import db
 
 bp = Blueprint("evidence", __name__)
@@ -39,9 +50,21 @@ def case_list() -> ResponseReturnValue:
 
 
 def _case_list(form: forms.CaseForm | None) -> str:
-    q = request.args.get("q", "").strip()
-    return render_template("evidence/case_list.html", cases=search_cases(current_user, q), q=q,
-                           form=form)
+    filters = load_filters(lists.CaseFilterSchema)
+    page = paginate(lists.cases_select(current_user, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=lists.CASE_ORDER, filters=filters)
+    return render_template("evidence/case_list.html", page=page, filters=filters, form=form)
+
+
+@bp.route("/items")
+@login_required
+def item_list() -> ResponseReturnValue:
+    filters = load_filters(lists.ItemFilterSchema)
+    page = paginate(lists.items_select(current_user, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=lists.ITEM_ORDER, filters=filters)
+    return render_template("evidence/item_list.html", page=page, filters=filters,
+                           kinds=[k.value for k in ItemKind],
+                           statuses=[s.value for s in ItemStatus], holders=lists.HOLDERS)
 
 
 @bp.post("/cases")
@@ -94,9 +117,9 @@ def item_page_html(item: Item, action: str | None = None, form: PageForm | None 
     goes to the template (another domain's refused form on this page, e.g. a scan upload)."""
     actions = [(name, spec, form if name == action else unbound)
                for name, spec, unbound in forms.item_actions(current_user, item)]
+    override = forms.pending_override(current_user, item, extra.pop("override_confirm", None))
     return render_template("evidence/item.html", item=item, rows=reports.timeline(item),
-                           badge=_badge(item), actions=actions,
-                           override=forms.pending_override(current_user, item), **extra)
+                           badge=_badge(item), actions=actions, override=override, **extra)
 
 
 @bp.post("/items/<int:item_id>/<action>")
@@ -107,8 +130,16 @@ def item_action(item_id: int, action: str) -> ResponseReturnValue:
     item = custody.load_item(current_user, item_id)
     form = forms.action_form(action, current_user, item, bound=True)
     page = url_for(".item_page", item_id=item.id)
-    return submit(form, lambda data: SERVICES[action](current_user, item, **data),
-                  schema=form.schema, render=partial(item_page_html, item, action),
+    render = partial(item_page_html, item, action)
+
+    def call(data: dict):
+        if "confirm" in form:
+            # Release, destruction and the override request are confirmed on the page: once
+            # the input is valid, refused unless the box naming the consequence was ticked.
+            confirm.require(form, render)
+        return SERVICES[action](current_user, item, **data)
+
+    return submit(form, call, schema=form.schema, render=render,
                   done=lambda result: (_done(item, result), page))
 
 
@@ -121,7 +152,12 @@ def disposal_decide(request_id: int, decision: str) -> ResponseReturnValue:
         abort(404)
     row = get_in_lab(DisposalRequest, request_id, current_user, what="override request")
     item = row.item
-    return submit(forms.ButtonForm(), lambda _data: services[decision](current_user, row),
+    form: PageForm = forms.ButtonForm()
+    if decision == "confirm":
+        # The confirmation makes the release or destruction happen: the box must be ticked.
+        form = confirm.ask(forms.DecisionConfirmForm(), forms.decision_consequence(row))
+        confirm.require(form, lambda bound: item_page_html(item, override_confirm=bound))
+    return submit(form, lambda _data: services[decision](current_user, row),
                   render=lambda _form: item_page_html(item),
                   done=lambda result: (_done(item, result),
                                        url_for(".item_page", item_id=item.id)))

@@ -9,7 +9,7 @@ ImagingError(ValueError), ScanFormatError, ScanTooLargeError, EmptyScanError, Fe
 Surface(heights, pixel_um_x, pixel_um_y, meta={})
     Height map in µm, NaN = missing.
 read_x3p(source, *, max_pixels=DEFAULT_MAX_PIXELS) -> Surface
-write_x3p(surface, target=None) -> bytes
+write_x3p(surface, target=None, *, record=None) -> bytes (record: X3pRecord2, the metadata)
 read_image(source, pixel_um, *, max_pixels=..., z_um_per_level=1.0) -> Surface
 read_surface(data: bytes, filename: str, pixel_um: float | None, *, max_bytes=...,
              max_pixels=...) -> Surface
@@ -70,7 +70,7 @@ from ballistics.imaging.preprocess import PreprocessParams, ProcessedScan, prepr
 from ballistics.imaging.signature import SIGNATURE_LENGTH
 from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, load_npz
 from ballistics.imaging.version import ALGORITHM_VERSION
-from ballistics.imaging.x3p import read_x3p, write_x3p
+from ballistics.imaging.x3p import X3pRecord2, read_x3p, write_x3p
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -89,6 +89,7 @@ __all__ = [
     "ScanTooLargeError",
     "SignatureIndex",
     "Surface",
+    "X3pRecord2",
     "compare",
     "default_calibration",
     "extract_features",

@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import zipfile
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -111,6 +112,52 @@ def _text(root: ET.Element, path: str, *, required: bool = True) -> str | None:
             raise ScanFormatError(f"x3p main.xml lacks required element {path}")
         return None
     return el.text.strip()
+
+
+@dataclass(frozen=True)
+class X3pRecord2:
+    """Record2 of an x3p file: who measured, when, and with what (ISO 25178-72).
+
+    OpenFMC's metadata for exchanging forensic scans maps onto it: the instrument
+    (manufacturer, model, serial, version), its last calibration date, the lab that collected
+    the data (``creator``), the measurement date (``date``); the sampling resolution is
+    Record1's lateral increments (the Surface's pixel size). Dates stay as the file wrote them
+    (ISO 8601 text): a reader must not shift another system's clock.
+    """
+
+    date: str | None = None
+    creator: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    version: str | None = None
+    calibration_date: str | None = None
+    probing_type: str | None = None
+    probing_identification: str | None = None
+    comment: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+    @property
+    def system(self) -> str:
+        """The measuring system in words, e.g. "NanoFocus usurf V.6.12.6" ("" if unknown)."""
+        parts = [p for p in (self.manufacturer, self.model, self.version)
+                 if p and p.lower() != "unknown"]
+        return " ".join(parts)
+
+
+_RECORD2 = {"date": "Date", "creator": "Creator", "manufacturer": "Instrument/Manufacturer",
+            "model": "Instrument/Model", "serial": "Instrument/Serial",
+            "version": "Instrument/Version", "calibration_date": "CalibrationDate",
+            "probing_type": "ProbingSystem/Type",
+            "probing_identification": "ProbingSystem/Identification", "comment": "Comment"}
+
+
+def read_record2(root: ET.Element) -> X3pRecord2:
+    """Record2 of a parsed main.xml (absent elements are None)."""
+    return X3pRecord2(**{name: _text(root, f"Record2/{path}", required=False)
+                         for name, path in _RECORD2.items()})
 
 
 def _plausible_increments(sx: Decimal, sy: Decimal, nx: int, ny: int
@@ -268,6 +315,7 @@ def read_x3p(
                     f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}")
             valid = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: nx * ny]
             heights[valid.reshape(ny, nx) == 0] = np.nan
+    record2 = read_record2(root)
     meta = {
         k: v
         for k, v in {
@@ -279,6 +327,7 @@ def read_x3p(
         }.items()
         if v
     }
+    meta["x3p"] = record2.as_dict()
     if unit_warning:
         meta["warnings"] = [unit_warning]
     surf = Surface(heights, dx, dy, meta)
@@ -286,9 +335,36 @@ def read_x3p(
     return surf
 
 
-def _main_xml(surface: Surface, dtype_code: str, md5: str) -> bytes:
+def _xml_text(value: str) -> str:
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _record2_xml(record: X3pRecord2) -> str:
+    """Record2 in the order ISO 25178-72's schema sequences it: Date, Creator, Instrument
+    (Manufacturer, Model, Serial, Version), CalibrationDate, ProbingSystem (Type,
+    Identification), Comment. Elements the schema requires are written even when unknown;
+    the optional ones only when known."""
+    def el(name: str, value: str | None, *, default: str | None = None) -> str:
+        value = value if value else default
+        return f"<{name}>{_xml_text(value)}</{name}>" if value else ""
+
+    unknown = "unknown"
+    return (
+        " <Record2>\n"
+        f"  {el('Date', record.date)}{el('Creator', record.creator)}\n"
+        f"  <Instrument>{el('Manufacturer', record.manufacturer, default=unknown)}"
+        f"{el('Model', record.model, default=unknown)}"
+        f"{el('Serial', record.serial, default=unknown)}"
+        f"{el('Version', record.version, default=unknown)}</Instrument>\n"
+        f"  {el('CalibrationDate', record.calibration_date)}\n"
+        f"  <ProbingSystem>{el('Type', record.probing_type, default='NonContacting')}"
+        f"{el('Identification', record.probing_identification, default=unknown)}</ProbingSystem>\n"
+        f"  {el('Comment', record.comment)}\n"
+        " </Record2>\n")
+
+
+def _main_xml(surface: Surface, dtype_code: str, md5: str, record: X3pRecord2) -> bytes:
     ny, nx = surface.shape
-    comment = str(surface.meta.get("comment", "")).replace("&", "&amp;").replace("<", "&lt;")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <p:ISO5436_2 xmlns:p="{_NS}">
  <Record1>
@@ -302,14 +378,7 @@ def _main_xml(surface: Surface, dtype_code: str, md5: str) -> bytes:
    <CZ><AxisType>A</AxisType><DataType>{dtype_code}</DataType></CZ>
   </Axes>
  </Record1>
- <Record2>
-  <Creator>ballistics.imaging</Creator>
-  <Instrument><Manufacturer>unknown</Manufacturer><Model>unknown</Model>\
-<Serial>unknown</Serial><Version>unknown</Version></Instrument>
-  <ProbingSystem><Type>NonContacting</Type><Identification>unknown</Identification></ProbingSystem>
-  <Comment>{comment}</Comment>
- </Record2>
- <Record3>
+{_record2_xml(record)} <Record3>
   <MatrixDimension><SizeX>{nx}</SizeX><SizeY>{ny}</SizeY><SizeZ>1</SizeZ></MatrixDimension>
   <DataLink><PointDataLink>bindata/data.bin</PointDataLink>\
 <MD5ChecksumPointData>{md5}</MD5ChecksumPointData></DataLink>
@@ -320,12 +389,37 @@ def _main_xml(surface: Surface, dtype_code: str, md5: str) -> bytes:
 """.encode()
 
 
-def write_x3p(surface: Surface, target: str | Path | BinaryIO | None = None) -> bytes:
+def metres_reading_back_as(heights_um: np.ndarray) -> np.ndarray:
+    """Heights in metres that :func:`read_x3p` turns back into exactly ``heights_um``.
+
+    The reader multiplies by 1e6; ``h / 1e6`` is the nearest float64 but ``(h / 1e6) * 1e6``
+    can be off by one unit in the last place. ``m -> m * 1e6`` is monotone, so a value that
+    misses is moved one ulp at a time towards the target until it hits. Heights that came from
+    an x3p file (metres times 1e6, as :func:`read_x3p` makes them) always have such a value, so
+    a scan exported again re-reads bit for bit; an arbitrary µm value may fall between two
+    products and then stays within one ulp.
+    """
+    target = np.asarray(heights_um, dtype=np.float64)
+    metres = target / 1e6
+    finite = np.isfinite(target)
+    for _ in range(8):
+        with np.errstate(invalid="ignore", over="ignore"):
+            back = metres * 1e6
+        wrong = finite & (back != target)
+        if not wrong.any():
+            break
+        step = np.where(back[wrong] < target[wrong], np.inf, -np.inf)
+        metres[wrong] = np.nextafter(metres[wrong], step)
+    return metres
+
+
+def write_x3p(surface: Surface, target: str | Path | BinaryIO | None = None, *,
+              record: X3pRecord2 | None = None) -> bytes:
     """Write ``surface`` as an x3p archive (ISO 25178-72).
 
-    Heights are stored in metres as float64 (``D``) with a valid-points bit mask, so a round trip
-    restores the mask and increments exactly and the heights to float64 rounding of the µm <-> m
-    conversion (float32 input comes back bit-identical after casting to float32).
+    Heights are stored in metres as float64 (``D``) with a valid-points bit mask, chosen so
+    that :func:`read_x3p` returns the same heights in µm (:func:`metres_reading_back_as`: bit
+    for bit for a surface read from an x3p, within one ulp otherwise) and the same increments.
 
     Parameters
     ----------
@@ -333,19 +427,27 @@ def write_x3p(surface: Surface, target: str | Path | BinaryIO | None = None) -> 
         The surface to write.
     target : str, Path, binary file object or None
         Where to write; with None only the bytes are returned.
+    record : X3pRecord2 or None
+        The measurement's metadata (Record2: date, creator, instrument, calibration date,
+        probing system, comment). None: the one read with the surface (``meta["x3p"]``), or
+        a minimal one naming this software as creator.
 
     Returns
     -------
     bytes
         The archive.
     """
+    if record is None:
+        known = surface.meta.get("x3p")
+        record = (X3pRecord2(**known) if isinstance(known, dict) else
+                  X3pRecord2(creator="ballistics.imaging",
+                             comment=str(surface.meta.get("comment", "")) or None))
     h = np.asarray(surface.heights)
     dtype_code = "D"
     valid = np.isfinite(h)
-    values = h.astype(np.float64) * 1e-6
-    raw = values.tobytes(order="C")
+    raw = metres_reading_back_as(h).tobytes(order="C")
     md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    xml = _main_xml(surface, dtype_code, md5)
+    xml = _main_xml(surface, dtype_code, md5, record)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("main.xml", xml)

@@ -3,17 +3,26 @@ leads and who looked at the lab's data."""
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g, request
 from sqlalchemy import select
 
 from ballistics.auth.access import get_in_lab, require_role
 from ballistics.comparisons.models import Scan
 from ballistics.core.api import ApiBlueprint
+from ballistics.core.errors import NotFound, Unprocessable
+from ballistics.core.ratelimit import upload_limit
+from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
-from ballistics.network import node
+from ballistics.network import exchange, interchange, node
 from ballistics.network import schemas as s
-from ballistics.network.models import NetworkAccess, PartnerLead, PartnerSearch
+from ballistics.network.models import (
+    ExhibitTransfer,
+    ImportedScan,
+    NetworkAccess,
+    PartnerLead,
+    PartnerSearch,
+)
 from ballistics.network.permissions import MANAGE_SHARING
 
 bp = ApiBlueprint("network_api", __name__, url_prefix="/api/v1")
@@ -100,3 +109,79 @@ def accesses():
     require_role(g.api_user, MANAGE_SHARING, "see who looked at the lab's data")
     return db.session.scalars(select(NetworkAccess).where(
         NetworkAccess.lab_id == g.api_user.lab_id).order_by(NetworkAccess.id.desc())).all()
+
+
+# -- interchange -------------------------------------------------------------------------------
+
+
+@bp.operation("/scans/<int:scan_id>/x3p", summary="Export a shared scan as an x3p file "
+              "(ISO 25178-72) with its metadata (instrument, calibration date, lab, "
+              "measurement date, resolution); audited", tags=TAGS,
+              errors=(403, 404, 409))
+def scan_export(scan_id: int):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    export = interchange.export_scan(g.api_user, scan)
+    return Response(export.data, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"',
+        "X-Content-SHA256": export.sha256})
+
+
+@bp.operation("/items/<int:item_id>/reference-imports", "POST",
+              summary="Import an x3p scanned by another system as a reference, keeping its "
+                      "provenance", tags=TAGS, form=s.ImportIn, response=s.ProvenanceOut,
+              status=201, also=(200,), errors=(403, 404, 409, 413, 422, 429))
+@upload_limit
+def reference_import(item_id: int, data: dict):
+    item = load_item(g.api_user, item_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise Unprocessable("Attach the x3p file as the multipart field 'file'.",
+                            fields={"file": ["Missing file."]})
+    _scan, provenance, created = interchange.import_reference(
+        g.api_user, item, data=upload.read(), filename=upload.filename or "import.x3p", **data)
+    return provenance, (201 if created else 200)
+
+
+@bp.operation("/scans/<int:scan_id>/provenance", summary="Where an imported reference scan "
+              "came from", tags=TAGS, response=s.ProvenanceOut, errors=(404,))
+def scan_provenance(scan_id: int):
+    scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
+    found = db.session.scalar(select(ImportedScan).where(ImportedScan.scan_id == scan.id))
+    if found is None:
+        raise NotFound(f"Scan {scan.id} was not imported from another system.")
+    return found
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+@bp.operation("/items/<int:item_id>/exhibit-transfers", "POST",
+              summary="Send an exhibit to a partner lab: its release, linked across both "
+                      "ledgers", tags=TAGS, body=s.SendExhibitIn, response=s.ExhibitTransferOut,
+              status=201, errors=(403, 404, 409, 422))
+def exhibit_send(item_id: int, data: dict):
+    item = load_item(g.api_user, item_id)
+    return exchange.send_exhibit(g.api_user, item, **data)
+
+
+@bp.operation("/exhibit-transfers", summary="Exhibits sent to and from partner labs",
+              tags=TAGS, response=s.ExhibitTransferOut, many=True)
+def exhibit_transfers():
+    return db.session.scalars(select(ExhibitTransfer).where(
+        ExhibitTransfer.lab_id == g.api_user.lab_id).order_by(ExhibitTransfer.id.desc())).all()
+
+
+@bp.operation("/exhibit-transfers/<int:transfer_id>", summary="One exhibit transfer",
+              tags=TAGS, response=s.ExhibitTransferOut, errors=(404,))
+def exhibit_transfer(transfer_id: int):
+    return exchange.transfer_in_lab(g.api_user, transfer_id)
+
+
+@bp.operation("/exhibit-transfers/<int:transfer_id>/receipt", "POST",
+              summary="Record the arrival of a partner's exhibit (its receipt references the "
+                      "partner's release)", tags=TAGS, body=s.ReceiveExhibitIn,
+              response=s.ExhibitTransferOut, status=201, errors=(403, 404, 409, 422))
+def exhibit_receive(transfer_id: int, data: dict):
+    transfer = exchange.transfer_in_lab(g.api_user, transfer_id)
+    case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
+    return exchange.receive_exhibit(g.api_user, transfer, case, reason=data["reason"])

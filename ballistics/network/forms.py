@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 
 from ballistics.core.forms import PageForm
@@ -39,6 +41,39 @@ class AnswerForm(PageForm):
                      "Ask for the physical exhibit or a double cast first"),
         SelectChoice(LeadStatus.DECLINED, "Decline")])
     answer = TextAreaField("What we disclose, or why")
+
+
+class ImportForm(PageForm):
+    """Import an x3p scanned by another system as a reference scan of this item."""
+
+    schema = s.ImportIn
+    file = FileField(_l("x3p file scanned by another system"))
+    source_lab = StringField(_l("Comes from (lab or system)"))
+    calibre = StringField(_l("Calibre"), default="")
+    note = StringField(_l("Note (how it reached us)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.file.flags.required = True
+        self.source_lab.flags.required = True
+
+
+class SendExhibitForm(PageForm):
+    """Send an item the user holds to a partner lab (its release)."""
+
+    schema = s.SendExhibitIn
+    item_id = SelectField(_l("Item in your hands"), coerce=str, default="",
+                          validate_choice=False)
+    partner = StringField(_l("Partner lab (network code)"))
+    note = StringField(_l("Note to the partner (e.g. the lead it answers)"))
+
+
+class ReceiveExhibitForm(PageForm):
+    """Record the arrival of a partner's exhibit into one of our cases."""
+
+    schema = s.ReceiveExhibitIn
+    case_id = SelectField(_l("Into case"), coerce=str, default="", validate_choice=False)
+    reason = StringField(_l("Remark"), default="")
 
 
 class ButtonForm(PageForm):

@@ -24,9 +24,11 @@ from ballistics.network.models import (
     HubMemberKey,
     HubRecord,
     HubSearch,
+    HubTransfer,
     LeadStatus,
     MemberStatus,
     SearchState,
+    TransferStatus,
 )
 from ballistics.outbox.services import enqueue
 
@@ -312,3 +314,78 @@ def require_member(member_: HubMember, code: str) -> None:
     if member_.code != code:
         raise Forbidden(f"Lab {member_.code} cannot act for lab {code}.", code="not_your_lab")
 
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+def ledger_vkeys(code: str) -> list[str]:
+    """The member's ledger verifier keys as the hub's witness registered them ([] if the hub
+    does not witness that lab's ledger)."""
+    witness = current_app.extensions.get("hub_witness")
+    if witness is None:
+        return []
+    return [k for log in witness.logs() if log.origin.endswith(f"/ledger/{code}")
+            for k in log.vkeys]
+
+
+def relay_transfer(sender: HubMember, data: dict) -> tuple[HubTransfer, bool]:
+    """A member sends a physical exhibit to another: the release (with its ledger proof) goes
+    to the receiver's inbox. Idempotent per (sender, transfer id): the node retries until it
+    hears back. Refused before anything is stored if the receiver is no active member or the
+    proof does not hold with the sender's registered ledger key."""
+    from ballistics.network import exchange_proof
+
+    existing = db.session.scalar(select(HubTransfer).where(
+        HubTransfer.sender_code == sender.code, HubTransfer.transfer_id == data["transfer_id"]))
+    if existing is not None:
+        return existing, False
+    receiver = db.session.scalar(select(HubMember).where(HubMember.code == data["receiver"]))
+    if receiver is None or receiver.code == sender.code:
+        raise NotFound(f"No partner lab {data['receiver']} in the network.")
+    if receiver.status != MemberStatus.ACTIVE:
+        raise Conflict(f"Lab {receiver.code} is not an active member.", code="revoked_lab")
+    keys = ledger_vkeys(sender.code)
+    if keys:
+        check = exchange_proof.verify(data["proof"], transfer_id=data["transfer_id"],
+                                      receiver=receiver.code, log_vkeys=keys)
+        if not check.ok:
+            raise Unprocessable(f"The release is not proven in lab {sender.code}'s ledger: "
+                                f"{check.reason}", fields={"proof": [check.reason]})
+    transfer = HubTransfer(transfer_id=data["transfer_id"], sender_code=sender.code,
+                           receiver_code=receiver.code, status=TransferStatus.DELIVERED,
+                           release_hash=data["proof"]["event"]["hash"],
+                           release_leaf_index=data["proof"]["leaf_index"])
+    db.session.add(transfer)
+    db.session.flush()
+    _event(receiver.code, EventKind.TRANSFER, {
+        "transfer": transfer.id, "transfer_id": transfer.transfer_id, "sender": sender.code,
+        "receiver": receiver.code, "item_kind": data["item_kind"], "calibre": data["calibre"],
+        "seal_number": data["seal_number"], "note": data["note"], "proof": data["proof"],
+        "log_vkeys": keys})
+    return transfer, True
+
+
+def record_receipt(receiver: HubMember, data: dict) -> tuple[HubTransfer, bool]:
+    """The receiver recorded the exhibit's arrival: the sender is told, with the receipt
+    event's hash and its position in the receiver's ledger. A second identical report is a
+    duplicate; a different one for the same transfer is refused."""
+    transfer = db.session.scalar(select(HubTransfer).where(
+        HubTransfer.sender_code == data["sender"], HubTransfer.transfer_id == data["transfer_id"]))
+    if transfer is None or transfer.receiver_code != receiver.code:
+        raise NotFound(f"No transfer {data['transfer_id']} from {data['sender']} to lab "
+                       f"{receiver.code}.")
+    if transfer.status == TransferStatus.RECEIVED:
+        if transfer.receipt_hash == data["receipt_hash"]:
+            return transfer, False
+        raise Conflict(f"Transfer {transfer.transfer_id} was already received with another "
+                       "receipt.", code="already_received")
+    transfer.status, transfer.received_at = TransferStatus.RECEIVED, utcnow()
+    transfer.receipt_hash = data["receipt_hash"]
+    transfer.receipt_leaf_index = data["receipt_leaf_index"]
+    _event(transfer.sender_code, EventKind.RECEIPT, {
+        "transfer": transfer.id, "transfer_id": transfer.transfer_id,
+        "receiver": receiver.code, "receipt_event_id": data["receipt_event_id"],
+        "receipt_hash": data["receipt_hash"], "receipt_leaf_index": data["receipt_leaf_index"],
+        "proof": data["proof"], "log_vkeys": ledger_vkeys(receiver.code)})
+    return transfer, True

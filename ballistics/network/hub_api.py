@@ -71,3 +71,19 @@ def lead_answer(lead_id: int, data: dict):
               query=s.InboxQuery, response=s.EventOut, many=True, public=True, errors=SIGNED)
 def inbox(params: dict):
     return hub.inbox(g.member, params["after"], params["limit"])
+
+
+@bp.operation("/transfers", "POST", summary="Send a physical exhibit to a partner lab (its "
+              "release, proven in the sender's ledger; idempotent)", tags=TAGS,
+              body=s.HubTransferIn, response=s.HubTransferOut, status=201, also=(200,),
+              public=True, errors=(*SIGNED, 404, 409))
+def transfer_send(data: dict):
+    transfer, created = hub.relay_transfer(g.member, data)
+    return transfer, (201 if created else 200)
+
+
+@bp.operation("/transfers/receipts", "POST", summary="The receiver recorded an exhibit's "
+              "arrival (idempotent)", tags=TAGS, body=s.HubReceiptIn, response=s.HubTransferOut,
+              public=True, errors=(*SIGNED, 404, 409))
+def transfer_receipt(data: dict):
+    return hub.record_receipt(g.member, data)[0]

@@ -75,6 +75,22 @@ class EventKind(StrEnum):
     EXPIRED = "expired"
     #: a partner's search returned the member's records
     ACCESS = "access"
+    #: a partner sends the member a physical exhibit (its release, with the ledger proof)
+    TRANSFER = "transfer"
+    #: the partner recorded the receipt of the member's exhibit
+    RECEIPT = "receipt"
+
+
+class TransferStatus(StrEnum):
+    #: released here; waiting to reach the hub (outgoing)
+    SENT = "sent"
+    #: the hub has it; waiting for the partner's receipt (outgoing), or for the parcel to
+    #: arrive (incoming)
+    DELIVERED = "delivered"
+    #: the partner (outgoing) or we (incoming) recorded the receipt
+    RECEIVED = "received"
+    #: the hub refused it (e.g. no such partner): the release stands, the link is missing
+    REFUSED = "refused"
 
 
 class AccessKind(StrEnum):
@@ -371,3 +387,109 @@ class NodeCursor(db.Model):
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), primary_key=True,
                                         autoincrement=False)
     last_event_id: Mapped[int] = mapped_column(default=0)
+
+
+# -- interchange (x3p export and import) -------------------------------------------------------
+
+
+class ImportedScan(db.Model):
+    """Where a reference scan imported from another system came from: who scanned it, with
+    which system, the original file's hash, and who imported it when. The file itself is kept
+    unchanged in the image store under that hash (the scan's ``sha256``), so the provenance
+    can always be checked against it."""
+
+    __tablename__ = "imported_scans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"), unique=True)
+    #: SHA-256 of the file exactly as received
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_filename: Mapped[str] = mapped_column(String(255))
+    #: the organisation the file came from, as the importer states it (e.g. a partner's code)
+    source_lab: Mapped[str] = mapped_column(String(200))
+    #: from the file's Record2: who measured (Creator) and when (Date)
+    scanned_by: Mapped[str] = mapped_column(String(200), default="")
+    measured_at: Mapped[str] = mapped_column(String(40), default="")
+    #: the measuring system: manufacturer, model and version as the file names them
+    system: Mapped[str] = mapped_column(String(300), default="")
+    instrument_serial: Mapped[str] = mapped_column(String(120), default="")
+    calibration_date: Mapped[str] = mapped_column(String(40), default="")
+    #: the whole Record2 as read, and the file's lateral resolution (µm)
+    record2: Mapped[dict] = mapped_column(JSON, default=dict)
+    pixel_um_x: Mapped[float] = mapped_column(Float)
+    pixel_um_y: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    imported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+class HubTransfer(db.Model):
+    """A physical exhibit sent between two member labs: the hub relays the release to the
+    receiver and the receipt back, and keeps only the references of both ledger events."""
+
+    __tablename__ = "hub_transfers"
+    __table_args__ = (UniqueConstraint("sender_code", "transfer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the sender's id for the transfer (also in its release event)
+    transfer_id: Mapped[str] = mapped_column(String(40))
+    sender_code: Mapped[str] = mapped_column(String(16), index=True)
+    receiver_code: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[TransferStatus] = mapped_column(db_enum(TransferStatus),
+                                                   default=TransferStatus.DELIVERED)
+    #: the sender's release event: its hash and position in the sender's ledger
+    release_hash: Mapped[str] = mapped_column(String(64))
+    release_leaf_index: Mapped[int]
+    #: the receiver's receipt event, once recorded
+    receipt_hash: Mapped[str | None] = mapped_column(String(64))
+    receipt_leaf_index: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime | None]
+
+
+class ExhibitTransfer(db.Model):
+    """A physical exhibit this lab sent to a partner (outgoing: our release event) or a partner
+    sent to us (incoming: their release, proven in their ledger, and our receipt event)."""
+
+    __tablename__ = "exhibit_transfers"
+    __table_args__ = (UniqueConstraint("lab_id", "direction", "partner_code", "transfer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    direction: Mapped[LeadDirection] = mapped_column(db_enum(LeadDirection))
+    transfer_id: Mapped[str] = mapped_column(String(40))
+    partner_code: Mapped[str] = mapped_column(String(16))
+    status: Mapped[TransferStatus] = mapped_column(db_enum(TransferStatus),
+                                                   default=TransferStatus.SENT)
+    #: what the parcel holds, as the sender describes it (kind, calibre, seal number, note)
+    item_kind: Mapped[str] = mapped_column(String(40))
+    calibre: Mapped[str] = mapped_column(String(40), default="")
+    seal_number: Mapped[str] = mapped_column(String(80), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: our item: the one released (outgoing) or the one received (incoming)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
+    #: the release event (ours, or the sender's as proven to us)
+    release_event_id: Mapped[int | None]
+    release_hash: Mapped[str] = mapped_column(String(64), default="")
+    release_leaf_index: Mapped[int | None]
+    #: the proof of the release in the sender's ledger (leaf data, inclusion proof, the signed
+    #: checkpoint and the sender's ledger key as the hub registered it), and what checking it
+    #: here found
+    release_proof: Mapped[dict] = mapped_column(JSON, default=dict)
+    release_verified: Mapped[bool] = mapped_column(default=False)
+    verification: Mapped[str] = mapped_column(Text, default="")
+    #: the receipt event (ours, or the receiver's as reported)
+    receipt_event_id: Mapped[int | None]
+    receipt_hash: Mapped[str] = mapped_column(String(64), default="")
+    receipt_leaf_index: Mapped[int | None]
+    #: outgoing: the proof of the partner's receipt in its ledger, and what checking it found
+    receipt_proof: Mapped[dict] = mapped_column(JSON, default=dict)
+    receipt_verified: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")

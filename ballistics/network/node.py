@@ -24,6 +24,7 @@ from ballistics.network import client, signing
 from ballistics.network.models import (
     AccessKind,
     EventKind,
+    ImportedScan,
     LeadDirection,
     LeadStatus,
     NetworkAccess,
@@ -134,7 +135,9 @@ def desired_shares(lab_id: int) -> dict[int, list[str]]:
         select(Scan.id, Case).join(Item, Item.id == Scan.item_id)
         .join(Case, Case.id == Item.case_id)
         .where(Scan.lab_id == lab_id, Scan.status == ScanStatus.DONE,
-               Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY)).all()
+               Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY,
+               # a reference imported from another system is its owner's to share, not ours
+               Scan.id.not_in(select(ImportedScan.scan_id)))).all()
     return {scan_id: audience for scan_id, case in rows
             if scan_id not in scans and case.id not in cases and _matches(policy.criteria, case)}
 
@@ -223,10 +226,18 @@ BATCH = 50
 
 
 def _send(messages: list[OutboxMessage]) -> None:
-    """One request to the hub: a batch of record messages, or one lead message."""
+    """One request to the hub: a batch of record messages, or one lead or transfer message."""
     if messages[0].name.startswith("record."):
         client.call("POST", "/hub/v1/records/batch",
                     {"operations": [_record_operation(m) for m in messages]})
+        return
+    if messages[0].name.startswith("transfer."):
+        from ballistics.network import exchange
+
+        message = messages[0]
+        method, path, body = exchange.outbound(message.name, message.payload["transfer"])
+        client.call(method, path, body)
+        exchange.delivered(message.name, message.payload["transfer"])
         return
     method, path, body = _lead_payload(messages[0])
     _delivered(messages[0], client.call(method, path, body))
@@ -257,6 +268,10 @@ def deliver(limit: int = 1000) -> tuple[int, int]:
         except client.HubRefused as exc:
             for message in messages:
                 message.last_error, message.sent_at = f"refused: {exc}"[:2000], utcnow()
+                if message.name.startswith("transfer."):
+                    from ballistics.network import exchange
+
+                    exchange.refused(message.name, message.payload["transfer"], str(exc))
             log.error("hub refused outbox %s..%s: %s", messages[0].id, messages[-1].id, exc)
             failed += len(messages)
         except OSError as exc:
@@ -395,6 +410,14 @@ def pull(limit: int = 200) -> int:
 def _apply(lab: Lab, event: dict) -> None:
     body, kind = event["body"], EventKind(event["kind"])
     occurred = datetime.fromisoformat(event["created_at"]).replace(tzinfo=None)
+    if kind in (EventKind.TRANSFER, EventKind.RECEIPT):
+        from ballistics.network import exchange
+
+        if kind == EventKind.TRANSFER:
+            exchange.incoming(lab.id, lab.code, body)
+        else:
+            exchange.receipt_reported(lab.id, lab.code, body)
+        return
     if kind == EventKind.ACCESS:
         db.session.add(NetworkAccess(lab_id=lab.id, hub_event_id=event["id"],
                                      kind=AccessKind.SEARCH, partner_code=body["partner"],

@@ -10,6 +10,7 @@ from marshmallow import ValidationError, validate, validates_schema
 from ballistics.comparisons.models import Region
 from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
+from ballistics.core.text import not_blank
 from ballistics.network.models import LeadStatus, ShareMode
 
 _code = validate.Regexp(r"^[A-Z0-9-]{2,16}$", error="A lab code (A-Z, 0-9, -).")
@@ -202,3 +203,111 @@ class AccessOut(BaseSchema):
     partner_code = fields.String()
     references = fields.List(fields.String())
     occurred_at = UtcDateTime()
+
+
+# -- interchange -------------------------------------------------------------------------------
+
+
+class ImportIn(BaseSchema):
+    """Form fields sent with an x3p file imported as a reference (multipart/form-data)."""
+
+    source_lab = fields.String(required=True, validate=validate.And(
+        validate.Length(min=1, max=200), not_blank),
+        metadata={"description": "the lab or system the file comes from"})
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    region = fields.String(load_default="breech_face", validate=one_of(*Region))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    firing_pin_shape = fields.String(load_default="", validate=validate.Length(max=40))
+    breech_face_class = fields.String(load_default="", validate=validate.Length(max=40))
+
+
+class ProvenanceOut(BaseSchema):
+    id = fields.Integer()
+    scan_id = fields.Integer()
+    original_sha256 = fields.String()
+    original_filename = fields.String()
+    source_lab = fields.String()
+    scanned_by = fields.String()
+    measured_at = fields.String()
+    system = fields.String()
+    instrument_serial = fields.String()
+    calibration_date = fields.String()
+    record2 = fields.Dict()
+    pixel_um_x = fields.Float()
+    pixel_um_y = fields.Float()
+    note = fields.String()
+    imported_by_id = fields.Integer()
+    imported_at = UtcDateTime()
+
+
+
+# -- physical exchange -------------------------------------------------------------------------
+
+
+class HubTransferIn(BaseSchema):
+    transfer_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    receiver = fields.String(required=True, validate=_code)
+    item_kind = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    calibre = fields.String(load_default="", validate=validate.Length(max=40))
+    seal_number = fields.String(load_default="", validate=validate.Length(max=80))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    #: the release's proof (``ballistics.network.exchange_proof``), checked by the hub
+    proof = fields.Dict(required=True)
+
+
+class HubReceiptIn(BaseSchema):
+    sender = fields.String(required=True, validate=_code)
+    transfer_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{32}$"))
+    receipt_event_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    receipt_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    receipt_leaf_index = fields.Integer(required=True, validate=validate.Range(min=0))
+    proof = fields.Dict(required=True)
+
+
+class HubTransferOut(BaseSchema):
+    id = fields.Integer()
+    transfer_id = fields.String()
+    sender_code = fields.String()
+    receiver_code = fields.String()
+    status = fields.String()
+    release_hash = fields.String()
+    release_leaf_index = fields.Integer()
+    receipt_hash = fields.String(allow_none=True)
+    receipt_leaf_index = fields.Integer(allow_none=True)
+
+
+class SendExhibitIn(BaseSchema):
+    partner = fields.String(required=True, validate=_code)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    expected_seq = fields.Integer(load_default=None, allow_none=True,
+                                  validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class ReceiveExhibitIn(BaseSchema):
+    case_id = fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ExhibitTransferOut(BaseSchema):
+    id = fields.Integer()
+    direction = fields.String()
+    transfer_id = fields.String()
+    partner_code = fields.String()
+    status = fields.String()
+    item_kind = fields.String()
+    calibre = fields.String()
+    seal_number = fields.String()
+    note = fields.String()
+    item_id = fields.Integer(allow_none=True)
+    release_event_id = fields.Integer(allow_none=True)
+    release_hash = fields.String()
+    release_leaf_index = fields.Integer(allow_none=True)
+    release_verified = fields.Boolean()
+    verification = fields.String()
+    receipt_event_id = fields.Integer(allow_none=True)
+    receipt_hash = fields.String()
+    receipt_leaf_index = fields.Integer(allow_none=True)
+    receipt_verified = fields.Boolean()
+    created_at = UtcDateTime()
+    received_at = UtcDateTime(allow_none=True)
+    last_error = fields.String()

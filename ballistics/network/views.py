@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -15,11 +16,14 @@ from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
-from ballistics.core.forms import load, submit
-from ballistics.evidence.models import Case
+from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.ratelimit import upload_limit
+from ballistics.evidence.custody import load_item
+from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
-from ballistics.network import dashboard, forms, node
+from ballistics.network import dashboard, exchange, forms, interchange, node
 from ballistics.network.models import (
+    ExhibitTransfer,
     LeadDirection,
     NetworkAccess,
     PartnerLead,
@@ -27,8 +31,16 @@ from ballistics.network.models import (
     SearchState,
     SharedScan,
     ShareExclusion,
+    TransferStatus,
 )
-from ballistics.network.permissions import MANAGE_SHARING, OPERATE_HUB
+from ballistics.network.permissions import (
+    EXPORT_SCANS,
+    IMPORT_REFERENCES,
+    MANAGE_SHARING,
+    OPERATE_HUB,
+    RECEIVE_EXHIBITS,
+    SEND_EXHIBITS,
+)
 
 bp = Blueprint("network", __name__)
 FINAL = (SearchState.DONE, SearchState.FAILED)
@@ -51,6 +63,30 @@ def partner_search_button(scan: Scan) -> forms.ButtonForm | None:
             or not current_user.has_role(*SCAN_AND_SEARCH)):
         return None
     return forms.ButtonForm(formdata=None)
+
+
+@bp.app_template_global()
+def scan_interchange(scans: list[Scan]) -> dict[int, dict]:
+    """Per scan of the item page: its provenance if imported, and whether this user may
+    export it as x3p (a shared 3D scan)."""
+    ids = [scan.id for scan in scans]
+    provenance = interchange.provenance_of(ids)
+    exportable: set[int] = set()
+    if ids and current_user.has_role(*EXPORT_SCANS):
+        exportable = set(db.session.scalars(select(SharedScan.scan_id).where(
+            SharedScan.scan_id.in_(ids), SharedScan.lab_id == current_user.lab_id,
+            SharedScan.is_withdrawn.is_(False))))
+    return {scan.id: {"provenance": provenance.get(scan.id),
+                      "export": scan.id in exportable and scan.file_format == "x3p"}
+            for scan in scans}
+
+
+@bp.app_template_global()
+def reference_import_form(item: Item, bound: forms.ImportForm | None = None
+                          ) -> forms.ImportForm | None:
+    if not current_user.has_role(*IMPORT_REFERENCES):
+        return None
+    return bound or forms.ImportForm(formdata=None, calibre=item.calibre)
 
 
 def _node_only() -> None:
@@ -221,6 +257,128 @@ def lead_answer(lead_id: int) -> ResponseReturnValue:
                   done=lambda x: (f"Answer recorded ({x.status.value.replace('_', ' ')}); "
                                   f"{x.partner_code} sees it once the hub has it.",
                                   url_for(".lead_page", lead_id=x.id)))
+
+
+# -- interchange -----------------------------------------------------------------------------
+
+
+@bp.route("/scans/<int:scan_id>/x3p")
+@login_required
+def scan_export(scan_id: int) -> ResponseReturnValue:
+    scan = get_in_lab(Scan, scan_id, current_user, what="scan")
+    export = interchange.export_scan(current_user, scan)
+    return Response(export.data, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
+@bp.post("/items/<int:item_id>/reference-imports")
+@login_required
+@upload_limit
+def reference_import(item_id: int) -> ResponseReturnValue:
+    from ballistics.evidence.views import item_page_html
+
+    item = load_item(current_user, item_id)
+    form = forms.ImportForm()
+
+    def render(bound: forms.ImportForm) -> str:
+        return item_page_html(item, reference_import=bound)
+
+    def call(data: dict):
+        upload = data.pop("file", None)
+        if not upload or not upload.filename:
+            missing = {"file": [_("Choose the x3p file to import.")]}
+            raise FormRefused(summary(form, missing), form, render, missing)
+        fields = load(form, forms.ImportForm.schema, render, data)
+        return interchange.import_reference(current_user, item, data=upload.read(),
+                                            filename=upload.filename, **fields)
+
+    def done(result) -> tuple[str, str]:
+        scan, provenance, created = result
+        page = url_for("evidence.item_page", item_id=item.id, _anchor="scans")
+        if not created:
+            return _("This file is already reference scan %(id)s of this item.",
+                     id=scan.id), page
+        return (_("Reference scan %(id)s imported from %(lab)s; its features are being "
+                  "computed.", id=scan.id, lab=provenance.source_lab), page)
+
+    return submit(form, call, render=render, done=done)
+
+
+# -- physical exchange -----------------------------------------------------------------------
+
+
+@bp.route("/network/exhibits")
+@login_required
+def exhibits() -> ResponseReturnValue:
+    _node_only()
+    return _exhibits()
+
+
+def _exhibits(send: forms.SendExhibitForm | None = None,
+              receive: tuple[int, forms.ReceiveExhibitForm] | None = None) -> str:
+    transfers = db.session.scalars(lab_select(ExhibitTransfer, current_user)
+                                   .order_by(ExhibitTransfer.id.desc()).limit(200)).all()
+    if send is None and current_user.has_role(*SEND_EXHIBITS):
+        send = forms.SendExhibitForm(formdata=None)
+    if send is not None:
+        held = db.session.scalars(lab_select(Item, current_user).where(
+            Item.holder_user_id == current_user.id, Item.kind.in_(exchange.SENDABLE))
+            .order_by(Item.id.desc()).limit(500)).all()
+        send.item_id.choices = [("", _("— choose —"))] + [
+            (str(i.id), f"{i.barcode} · {i.kind.replace('_', ' ')}") for i in held]
+    forms_by_transfer: dict[int, forms.ReceiveExhibitForm] = {}
+    if current_user.has_role(*RECEIVE_EXHIBITS):
+        cases = db.session.scalars(lab_select(Case, current_user)
+                                   .order_by(Case.id.desc()).limit(500)).all()
+        for t in transfers:
+            if t.direction == LeadDirection.INCOMING and t.status == TransferStatus.DELIVERED:
+                form = (receive[1] if receive and receive[0] == t.id
+                        else forms.ReceiveExhibitForm(formdata=None))
+                form.case_id.choices = [("", _("— choose —"))] + [
+                    (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
+                forms_by_transfer[t.id] = form
+    return render_template("network/exhibits.html", transfers=transfers, send=send,
+                           receive=forms_by_transfer)
+
+
+@bp.post("/network/exhibits")
+@login_required
+def exhibit_send() -> ResponseReturnValue:
+    _node_only()
+    form = forms.SendExhibitForm()
+    render = partial(_exhibits)
+
+    def call(_data: dict) -> ExhibitTransfer:
+        data = load(form, forms.SendExhibitForm.schema, render,
+                    {"partner": (form.partner.data or "").strip().upper(),
+                     "note": form.note.data or ""})
+        if not (form.item_id.data or "").isdigit():
+            missing = {"item_id": [_("Choose the item you send.")]}
+            raise FormRefused(summary(form, missing), form, render, missing)
+        item = load_item(current_user, int(form.item_id.data))
+        return exchange.send_exhibit(current_user, item, **data)
+
+    return submit(form, call, render=render, done=lambda t: (
+        _("Item released to partner lab %(code)s (transfer %(id)s); the hub passes it on.",
+          code=t.partner_code, id=t.transfer_id), url_for(".exhibits")))
+
+
+@bp.post("/network/exhibits/<int:transfer_id>/receipt")
+@login_required
+def exhibit_receive(transfer_id: int) -> ResponseReturnValue:
+    _node_only()
+    transfer = exchange.transfer_in_lab(current_user, transfer_id)
+    form = forms.ReceiveExhibitForm()
+
+    def call(data: dict) -> ExhibitTransfer:
+        case = get_in_lab(Case, data["case_id"], current_user, what="case")
+        return exchange.receive_exhibit(current_user, transfer, case, reason=data["reason"])
+
+    return submit(form, call, schema=forms.ReceiveExhibitForm.schema,
+                  render=lambda bound: _exhibits(receive=(transfer.id, bound)),
+                  done=lambda t: (_("Received from %(code)s as item %(item)s; %(code)s is told.",
+                                    code=t.partner_code, item=t.item_id),
+                                  url_for(".exhibits")))
 
 
 # -- the hub ---------------------------------------------------------------------------------

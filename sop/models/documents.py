@@ -16,6 +16,8 @@ from ballistics.extensions import db
 
 class VersionStatus(StrEnum):
     DRAFT = "draft"
+    #: sent for review: another manager reads it and approves it (or not)
+    IN_REVIEW = "in_review"
     APPROVED = "approved"
     EFFECTIVE = "effective"
     SUPERSEDED = "superseded"
@@ -42,7 +44,7 @@ class Sop(db.Model):
 
 
 class SopVersion(db.Model):
-    """One version of an SOP: draft → approved → effective → superseded or retired.
+    """One version of an SOP: draft → in review → approved → effective → superseded or retired.
 
     ``effective_from``/``effective_until`` keep the dates the version was in force, so a past
     examination is judged against the version that applied on its own date.

@@ -1,5 +1,5 @@
-"""Document control: SOPs, versions through draft → approved → effective → superseded/retired,
-and read-and-acknowledge."""
+"""Document control: SOPs, versions through draft → in review → approved → effective →
+superseded/retired, and read-and-acknowledge."""
 
 from __future__ import annotations
 
@@ -56,15 +56,28 @@ def create_version(actor: User, sop: Sop, **fields) -> SopVersion:
     return add_version(sop, author=actor, **fields)
 
 
+def submit_for_review(actor: User, version: SopVersion) -> SopVersion:
+    """Send a draft for review: from now on it is read as it stands and approved (or not) by a
+    manager other than its author."""
+    require_role(actor, MANAGE_QUALITY, "send SOP versions for review")
+    if version.status != VersionStatus.DRAFT:
+        raise Conflict(f"{version.label} is {version.status.replace('_', ' ')}; only a draft is "
+                       "sent for review.", code="not_draft")
+    version.status = VersionStatus.IN_REVIEW
+    db.session.flush()
+    return version
+
+
 def approve_version(actor: User, version: SopVersion) -> SopVersion:
-    """Approve a draft; the approver must not be its author (four-eyes principle)."""
+    """Approve a version in review; the approver must not be its author (four-eyes
+    principle)."""
     require_role(actor, MANAGE_QUALITY, "approve SOP versions")
     if version.author_id == actor.id:
         raise Forbidden(f"You wrote {version.label}; another manager must approve it.",
                         code="own_version")
-    if version.status != VersionStatus.DRAFT:
-        raise Conflict(f"{version.label} is {version.status}; only a draft can be approved.",
-                       code="not_draft")
+    if version.status != VersionStatus.IN_REVIEW:
+        raise Conflict(f"{version.label} is {version.status.replace('_', ' ')}; only a version "
+                       "sent for review can be approved.", code="not_in_review")
     version.status = VersionStatus.APPROVED
     version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
     db.session.flush()
@@ -122,3 +135,18 @@ def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     db.session.add(ack)
     db.session.flush()
     return ack
+
+
+def acknowledgements(version: SopVersion) -> tuple[list[tuple[User, SopAcknowledgement]],
+                                                   list[User]]:
+    """Who in the version's lab has read and acknowledged it (with when), and who of those
+    expected to (active members whose role reads SOPs) has not yet."""
+    acks = {a.user_id: a for a in db.session.execute(select(SopAcknowledgement).where(
+        SopAcknowledgement.lab_id == version.lab_id,
+        SopAcknowledgement.version_id == version.id)).scalars()}
+    members = db.session.execute(select(User).where(User.lab_id == version.lab_id)
+                                 .order_by(User.full_name)).scalars().all()
+    done = [(u, acks[u.id]) for u in members if u.id in acks]
+    pending = [u for u in members if u.id not in acks and u.is_active
+               and u.has_role(*ACKNOWLEDGE_SOPS)]
+    return done, pending

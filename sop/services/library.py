@@ -98,6 +98,7 @@ def load_library(lab: Lab, approver: User | None = None) -> LoadReport:
                                         turnaround_days=data["turnaround_days"],
                                         review_due=review_due)
         if approver is not None:
+            documents.submit_for_review(approver, version)
             documents.approve_version(approver, version)
             documents.activate_version(approver, version)
     return report

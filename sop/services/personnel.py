@@ -181,3 +181,19 @@ def revoke_authorisation(actor: User, grant: Authorisation, *, reason: str,
     grant.revoked_reason = reason
     db.session.flush()
     return grant
+
+
+def person_file(user: User) -> dict:
+    """One person's quality records, newest first: training, proficiency tests and
+    authorisations (each with the SOP it concerns)."""
+    def rows(model, order):
+        return db.session.execute(select(model).where(model.lab_id == user.lab_id,
+                                                      model.user_id == user.id)
+                                  .order_by(order.desc(), model.id.desc())).scalars().all()
+
+    sops = {s.id: s for s in db.session.execute(select(Sop).where(Sop.lab_id == user.lab_id))
+            .scalars()}
+    return {"training": rows(TrainingRecord, TrainingRecord.completed_on),
+            "proficiency": rows(ProficiencyTest, ProficiencyTest.taken_on),
+            "authorisations": rows(Authorisation, Authorisation.expires_on),
+            "sops": sops, "today": timeutil.utcnow().date()}

@@ -239,8 +239,17 @@ def test_confirming_a_lead_is_an_examination_reviewed_before_the_cases_are_linke
         "reason": "Item 2 was mislabelled at intake.", "case_id": cases[1]})
     assert "the link stands until" in flashes[0][1]
     assert 'data-link-status="active"' in html and "waiting for review" in html
+    # Agreeing withdraws the link: without the box naming it ticked, refused, nothing changes.
+    before = _counts_all(lab)
     _, html, flashes = reviewer.submit(_correction_path(link.id), {
         "outcome": "agree", "reasons": "Intake photos confirm.", "case_id": cases[0]})
+    assert flashes[0][0] == "error" and f"case link {link.id} between cases" in flashes[0][1]
+    assert "confirm" in field_errors(html) and _counts_all(lab) == before
+    db.session.expire_all()
+    assert db.session.get(CaseLink, link.id).withdrawn_at is None
+    _, html, flashes = reviewer.submit(_correction_path(link.id), {
+        "outcome": "agree", "reasons": "Intake photos confirm.", "case_id": cases[0],
+        "confirm": "y"})
     assert flashes == [("success", "The link is withdrawn.")]
     for case_id in cases:
         html = examiner.get(f"/cases/{case_id}")

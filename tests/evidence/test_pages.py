@@ -186,12 +186,14 @@ def test_manager_override_on_the_item_page_waits_for_a_second_person(app, lab, r
     assert _counts() == before
     _, page, flashes = manager.submit(f"/items/{received['id']}/disposal-requests", {
         "action": "destroy", "override_reason": "holder_left", "reason": "tech left the lab",
-        "witness_id": lab.id("examiner"), "method": "crushed", "expected_seq": seq})
+        "witness_id": lab.id("examiner"), "method": "crushed", "expected_seq": seq,
+        "confirm": "y"})
     assert flashes[0][0] == "success" and "only once a second person confirms" in flashes[0][1]
     assert 'data-testid="override"' in page and "Confirm the destroy" not in page
     assert _counts()[0] == before[0]  # the request is recorded (and audited), no custody event
     request_id = int(re.search(r"/disposal-requests/(\d+)/cancel", page).group(1))
-    _, page, flashes = manager.submit(f"/disposal-requests/{request_id}/confirm", {})
+    _, page, flashes = manager.submit(f"/disposal-requests/{request_id}/confirm",
+                                      {"confirm": "y"})
     assert flashes[0][0] == "error" and "a second person must confirm" in flashes[0][1]
     assert _item(received["id"]).status == "in_custody"
 
@@ -199,6 +201,9 @@ def test_manager_override_on_the_item_page_waits_for_a_second_person(app, lab, r
     page = tech.get(f"/items/{received['id']}")
     assert "Confirm the destroy" in page and "Cancel the request" not in page
     _, page, flashes = tech.submit(f"/disposal-requests/{request_id}/confirm", {})
+    assert flashes[0][0] == "error" and "Tick the box to confirm" in flashes[0][1]
+    assert _item(received["id"]).status == "in_custody"
+    _, page, flashes = tech.submit(f"/disposal-requests/{request_id}/confirm", {"confirm": "y"})
     assert flashes[0][0] == "success" and "destroyed, event 2 recorded" in flashes[0][1]
     assert _item(received["id"]).status == "destroyed"
     assert 'data-testid="override"' not in page and "<h2>Actions</h2>" not in page

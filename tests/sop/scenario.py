@@ -60,6 +60,7 @@ def make_sop(kit: LabKit, code: str = "FA-06", turnaround_days: int | None = 30)
             {"title": "Set magnification", "instruction": "Set it.", "is_value_required": True,
              "value_label": "magnification", "unit": "x", "min_value": 10, "max_value": 60},
             {"title": "State the conclusion", "instruction": "State it."}])
+        documents.submit_for_review(manager, version)
     with as_(approver):
         documents.approve_version(approver, version)
     with as_(manager):

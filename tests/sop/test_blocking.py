@@ -70,9 +70,15 @@ def test_author_cannot_approve_own_version(app, client):
     version = api.post(f"/sops/{sop['id']}/versions", {"summary": "v1", "steps": [
         {"title": "Compare", "is_value_required": True, "value_label": "magnification",
          "unit": "x", "min_value": 10, "max_value": 60}]})
+    # A draft is sent for review before anyone approves it.
+    body = api.as_("manager2").post(f"/sop-versions/{version['id']}/approve", expect=409)
+    assert body["error"] == "not_in_review"
+    api.as_("examiner").post(f"/sop-versions/{version['id']}/submit-for-review", expect=403)
+    in_review = api.post(f"/sop-versions/{version['id']}/submit-for-review", expect=200)
+    assert in_review["status"] == "in_review"
     body = api.post(f"/sop-versions/{version['id']}/approve", expect=403)
     assert body["error"] == "own_version" and "another manager" in body["message"]
-    assert api.get(f"/sop-versions/{version['id']}")["status"] == "draft"
+    assert api.get(f"/sop-versions/{version['id']}")["status"] == "in_review"
     api.as_("examiner").post(f"/sop-versions/{version['id']}/approve", expect=403)
     approved = api.as_("manager2").post(f"/sop-versions/{version['id']}/approve", expect=200)
     assert approved["status"] == "approved" and approved["approved_by_id"] == kit.id("manager2")

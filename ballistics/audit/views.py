@@ -1,0 +1,138 @@
+"""Audit log pages for lab managers: the filtered, paginated log with each change's before and
+after, its CSV export, a printable page, and the verification state of the lab's log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from ballistics.audit import browse
+from ballistics.audit.models import AuditAction
+from ballistics.audit.permissions import READ_AUDIT
+from ballistics.audit.schemas import AuditFilterSchema
+from ballistics.audit.services import record_read
+from ballistics.auth.access import require_role
+from ballistics.core.forms import PageForm
+from ballistics.core.pagination import load_filters, paginate
+from ballistics.extensions import db
+
+bp = Blueprint("audit", __name__)
+
+#: the printable page holds at most this many entries (narrow the filters for more)
+PRINT_LIMIT = 500
+
+
+def _filters() -> dict:
+    require_role(current_user, READ_AUDIT, "read the audit log")
+    return load_filters(AuditFilterSchema)
+
+
+def _context(filters: dict) -> dict:
+    lab_id = current_user.lab_id
+    names = browse.people(lab_id)
+    types = browse.record_types(lab_id)
+    return {"filters": filters, "names": names, "types": types,
+            "actions": [a.value for a in AuditAction], "record_pages": browse.RECORD_PAGES,
+            "changes": browse.changes, "actor_name": browse.actor_name, "shown": browse.shown,
+            "export_args": {k: v for k, v in _raw(filters).items()
+                            if k not in {"page", "per_page"}}}
+
+
+def _raw(filters: dict) -> dict[str, str]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else str(v))
+            for k, v in filters.items() if v not in (None, "")}
+
+
+@bp.route("/audit")
+@login_required
+def log_page() -> ResponseReturnValue:
+    filters = _filters()
+    lab_id = current_user.lab_id
+    page = paginate(browse.entries_select(lab_id, filters), page=filters["page"],
+                    per_page=filters["per_page"], order_by=browse.ORDER, filters=filters)
+    return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
+                           verify_form=VerifyForm(formdata=None), **_context(filters))
+
+
+@bp.post("/audit/verify")
+@login_required
+def verify() -> ResponseReturnValue:
+    """Verify the lab's whole log now (seconds on a large log) and put the result on record."""
+    require_role(current_user, READ_AUDIT, "verify the audit log")
+    state = browse.verify_now(current_user.lab_id)
+    flash(state.sentence, "success" if state.ok else "error")
+    return redirect(url_for(".log_page", _anchor="verification"), 303)
+
+
+class VerifyForm(PageForm):
+    """The "verify now" button: its CSRF token only."""
+
+
+@bp.route("/audit/print")
+@login_required
+def print_page() -> ResponseReturnValue:
+    filters = _filters()
+    lab_id = current_user.lab_id
+    page = paginate(browse.entries_select(lab_id, filters), page=1, per_page=PRINT_LIMIT,
+                    order_by=browse.ORDER, filters=filters)
+    _record_export(filters, "print", page.total)
+    return render_template("audit/print.html", page=page, status=browse.log_status(lab_id),
+                           limit=PRINT_LIMIT, generated_at=datetime.now(UTC),
+                           **_context(filters))
+
+
+@bp.route("/audit/export.csv")
+@login_required
+def export_csv() -> ResponseReturnValue:
+    filters = _filters()
+    lab_id = current_user.lab_id
+    total = db.session.scalar(
+        browse.entries_select(lab_id, filters).with_only_columns(db.func.count()))
+    _record_export(filters, "csv", total)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    filename = f"{current_user.lab.code}-audit-{stamp}.csv"
+    return Response(stream_with_context(browse.csv_lines(lab_id, filters)),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/audit/export.pdf")
+@login_required
+def export_pdf() -> ResponseReturnValue:
+    """The filtered entries (the newest :data:`PRINT_LIMIT`) as a PDF a clerk can file."""
+    from ballistics.audit import pdf
+
+    filters = _filters()
+    lab = current_user.lab
+    page = paginate(browse.entries_select(lab.id, filters), page=1, per_page=PRINT_LIMIT,
+                    order_by=browse.ORDER, filters=filters)
+    _record_export(filters, "pdf", page.total)
+    now = datetime.now(UTC)
+    data = pdf.render(lab_name=lab.name, generated_by=current_user.full_name,
+                      generated_at=now, filters=_context(filters)["export_args"],
+                      entries=page.items, total=page.total, status=browse.log_status(lab.id),
+                      names=browse.people(lab.id), actor_name=browse.actor_name)
+    filename = f"{lab.code}-audit-{now.strftime('%Y%m%dT%H%M%SZ')}.pdf"
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _record_export(filters: dict, form: str, count: int) -> None:
+    """An export of the log is a disclosure: it goes on the record (in the same log)."""
+    record_read(db.session, lab_id=current_user.lab_id, object_type="audit_entries",
+                object_id=f"export:{form}",
+                detail={"view": f"audit_export_{form}", "entries": count,
+                        "filters": {k: v for k, v in _raw(filters).items()
+                                    if k not in {"page", "per_page"}},
+                        "url": url_for("audit.log_page", **_raw(filters))})

@@ -1,0 +1,270 @@
+"""Physical exchange between partner labs: a cartridge case or a cast sent to a partner.
+
+The sending lab releases the item to the partner: its custody chain gets a RELEASED event whose
+hashed details name the partner lab and a transfer id. The release travels through the outbox
+(never lost while the hub is away) with the proof that the event is in the sender's ledger
+(:mod:`.exchange_proof`); the hub relays it, adding the sender's ledger key it registered. The
+receiving node checks the proof as it pulls it, and when the parcel arrives its examiner
+records the receipt: a RECEIVED event whose hashed details carry the sender's lab, the transfer
+id, the release's event id, hash, leaf index and the checkpoint (size, root) it was proven
+under. The receipt goes back the same way, with its own position in the receiver's ledger, so
+each side's event references the other's.
+
+Services flush; the request or task commits. A refused operation raises before writing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ballistics.auth.access import get_in_lab, require_role
+from ballistics.auth.models import User
+from ballistics.core.errors import Conflict, Unprocessable
+from ballistics.core.timeutil import utcnow
+from ballistics.evidence import custody
+from ballistics.evidence.chain import event_payload
+from ballistics.evidence.models import Case, CustodyEvent, Item, ItemKind
+from ballistics.extensions import db
+from ballistics.ledger import checkpointing, witnesses
+from ballistics.ledger.models import LeafKind, LedgerLeaf
+from ballistics.ledger.sealer import seal_all
+from ballistics.ledger.store import StoredTree
+from ballistics.network import exchange_proof
+from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
+from ballistics.network.node import node_lab
+from ballistics.network.permissions import RECEIVE_EXHIBITS, SEND_EXHIBITS
+from ballistics.outbox.models import Topic
+from ballistics.outbox.services import enqueue, post
+
+#: what goes to a partner lab: fired cartridge cases and test fires, and casts of them
+#: (recorded as "other"); firearms and ammunition cross borders by other procedures
+SENDABLE = {ItemKind.CARTRIDGE_CASE, ItemKind.TEST_FIRE, ItemKind.BULLET, ItemKind.OTHER}
+_CODE = re.compile(r"^[A-Z0-9-]{2,16}$")
+
+
+def partner_agency(code: str) -> str:
+    return f"Partner lab {code}"
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
+                 expected_seq: int | None = None) -> ExhibitTransfer:
+    """Release an item the actor holds to a partner lab and queue the transfer for the hub."""
+    require_role(actor, SEND_EXHIBITS, _("send exhibits to partner labs"))
+    lab = node_lab()
+    if actor.lab_id != lab.id:
+        raise Conflict(_("This node speaks for lab %(code)s at the hub, not yours.",
+                         code=lab.code), code="not_the_node_lab")
+    if not _CODE.fullmatch(partner) or partner == lab.code:
+        raise Unprocessable(_("Name the partner lab by its network code (not your own)."),
+                            fields={"partner": [_("A partner lab's code.")]})
+    if item.kind not in SENDABLE:
+        raise Unprocessable(_("Item %(item)s is a %(kind)s; only cartridge cases, test fires, "
+                              "bullets and casts go to partner labs this way.",
+                              item=item.barcode, kind=item.kind),
+                            fields={"item": [_("Not sent to partner labs.")]})
+    seal = item.intact_seal.number if item.intact_seal is not None else ""
+    transfer_id = uuid.uuid4().hex
+    # The custody rules apply as for any release: in the actor's hands, nothing holding it.
+    event = custody.release(actor, item, to_agency=partner_agency(partner),
+                            reason=f"Sent to partner lab {partner} (transfer {transfer_id})",
+                            expected_seq=expected_seq,
+                            details={"partner_lab": partner, "transfer_id": transfer_id})
+    transfer = ExhibitTransfer(
+        lab_id=lab.id, direction=LeadDirection.OUTGOING, transfer_id=transfer_id,
+        partner_code=partner, status=TransferStatus.SENT, item_kind=item.kind.value,
+        calibre=item.calibre, seal_number=seal, note=note, item_id=item.id,
+        release_event_id=event.id, release_hash=event.hash, created_by_id=actor.id)
+    db.session.add(transfer)
+    db.session.flush()
+    post(Topic.HUB, "transfer.send", {"lab": lab.id, "transfer": transfer.id})
+    enqueue("network.deliver")
+    return transfer
+
+
+def ledger_proof(lab_id: int, event_id: int) -> dict:
+    """Seal the lab's log, anchor it under a checkpoint covering the event (sent to the
+    witnesses now) and return the event's proof (:func:`.exchange_proof.build`). Runs in
+    sessions of its own, like the court proof file."""
+    seal_all(lab_id)
+    with Session(db.engine) as session:
+        position = session.scalar(select(LedgerLeaf.position).where(
+            LedgerLeaf.kind == LeafKind.CUSTODY_EVENT, LedgerLeaf.source_id == event_id))
+    if position is None:
+        # Not sealed yet (the sealer refused or lags): try again later, nothing is lost.
+        raise OSError(f"custody event {event_id} is not in the ledger yet")
+    anchor = checkpointing.anchor(lab_id, position + 1)
+    cp = anchor.checkpoint
+    if cp is None or cp.size <= position:
+        raise OSError(f"no checkpoint covers custody event {event_id}: {anchor.problem}")
+    with Session(db.engine) as session:
+        event = session.get(CustodyEvent, event_id)
+        fields = event_payload(event)
+        fields["kind"] = str(fields["kind"])
+        path = StoredTree(session, lab_id, cp.size).inclusion_proof(position, cp.size)
+        return exchange_proof.build(lab_id=lab_id, event_id=event.id, fields=fields,
+                                    prev_hash=event.prev_hash, record_hash=event.hash,
+                                    leaf_index=position, checkpoint=cp.signed_note().decode(),
+                                    inclusion_proof=path)
+
+
+def outbound(name: str, transfer_row_id: int) -> tuple[str, str, dict]:
+    """The hub request for an outbox message about a transfer."""
+    transfer = db.session.get(ExhibitTransfer, transfer_row_id)
+    if name == "transfer.send":
+        proof = ledger_proof(transfer.lab_id, transfer.release_event_id)
+        transfer.release_leaf_index = proof["leaf_index"]
+        transfer.release_proof = proof
+        return "POST", "/hub/v1/transfers", {
+            "transfer_id": transfer.transfer_id, "receiver": transfer.partner_code,
+            "item_kind": transfer.item_kind, "calibre": transfer.calibre,
+            "seal_number": transfer.seal_number, "note": transfer.note, "proof": proof}
+    proof = ledger_proof(transfer.lab_id, transfer.receipt_event_id)
+    transfer.receipt_leaf_index = proof["leaf_index"]
+    return "POST", "/hub/v1/transfers/receipts", {
+        "sender": transfer.partner_code, "transfer_id": transfer.transfer_id,
+        "receipt_event_id": transfer.receipt_event_id, "receipt_hash": transfer.receipt_hash,
+        "receipt_leaf_index": proof["leaf_index"], "proof": proof}
+
+
+def delivered(name: str, transfer_row_id: int) -> None:
+    transfer = db.session.get(ExhibitTransfer, transfer_row_id)
+    if name == "transfer.send" and transfer.status == TransferStatus.SENT:
+        transfer.status, transfer.last_error = TransferStatus.DELIVERED, ""
+
+
+def refused(name: str, transfer_row_id: int, reason: str) -> None:
+    """The hub refused the message (e.g. no such partner): the release stands, the transfer
+    says why the partner will not hear of it."""
+    transfer = db.session.get(ExhibitTransfer, transfer_row_id)
+    if name == "transfer.send":
+        transfer.status = TransferStatus.REFUSED
+    transfer.last_error = reason[:2000]
+
+
+# -- receiving (the partner's node) ----------------------------------------------------------
+
+
+def incoming(lab_id: int, lab_code: str, body: dict) -> ExhibitTransfer:
+    """A partner's transfer as the hub relays it: its release proof is checked here, now."""
+    check = exchange_proof.verify(body["proof"], transfer_id=body["transfer_id"],
+                                  receiver=lab_code, log_vkeys=body.get("log_vkeys", []),
+                                  cosigners=witnesses.verifiers())
+    event = body["proof"].get("event", {}) if isinstance(body["proof"], dict) else {}
+    transfer = ExhibitTransfer(
+        lab_id=lab_id, direction=LeadDirection.INCOMING, transfer_id=body["transfer_id"],
+        partner_code=body["sender"], status=TransferStatus.DELIVERED,
+        item_kind=body["item_kind"], calibre=body.get("calibre", ""),
+        seal_number=body.get("seal_number", ""), note=body.get("note", ""),
+        release_event_id=event.get("id"), release_hash=event.get("hash", ""),
+        release_leaf_index=body["proof"].get("leaf_index"), release_proof=body["proof"]
+        | {"log_vkeys": body.get("log_vkeys", [])},
+        release_verified=check.ok, verification=_described(body, check))
+    db.session.add(transfer)
+    return transfer
+
+
+def _described(body: dict, check: exchange_proof.ReleaseCheck) -> str:
+    if not check.ok:
+        return f"not proven: {check.reason}"
+    witnessed = (f"cosigned by {', '.join(check.witnessed)}" if check.witnessed
+                 else "not cosigned by a witness this lab trusts")
+    return (f"in {body['sender']}'s ledger at leaf {body['proof']['leaf_index']} of its "
+            f"checkpoint of size {check.checkpoint_size}, {witnessed}")
+
+
+def check_release(transfer: ExhibitTransfer) -> exchange_proof.ReleaseCheck:
+    """Check an incoming transfer's release proof again (e.g. for a verifier or a court)."""
+    proof = dict(transfer.release_proof)
+    return exchange_proof.verify(proof, transfer_id=transfer.transfer_id,
+                                 receiver=node_lab().code, log_vkeys=proof.get("log_vkeys", []),
+                                 cosigners=witnesses.verifiers())
+
+
+def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reason: str = ""
+                    ) -> ExhibitTransfer:
+    """Record the arrival of a partner's exhibit into ``case``: a received event that
+    references the sender's release, and the receipt queued for the sender."""
+    require_role(actor, RECEIVE_EXHIBITS, _("receive partner exhibits"))
+    if transfer.direction != LeadDirection.INCOMING:
+        raise Conflict(_("This transfer is one we sent; the partner records its receipt."),
+                       code="not_incoming")
+    if transfer.status == TransferStatus.RECEIVED:
+        raise Conflict(_("Transfer %(id)s was already received (item %(item)s).",
+                         id=transfer.transfer_id, item=transfer.item_id),
+                       code="already_received")
+    if not transfer.release_verified:
+        raise Conflict(_("The sender's release is not proven in its ledger (%(why)s); receive "
+                         "the parcel as an ordinary submission and ask the sender.",
+                         why=transfer.verification), code="release_unverified")
+    check = check_release(transfer)
+    if not check.ok:
+        raise Conflict(_("The sender's release no longer verifies: %(why)s.",
+                         why=check.reason), code="release_unverified")
+    # Claim the transfer first: of two simultaneous receipts exactly one goes on.
+    claimed = db.session.execute(update(ExhibitTransfer).where(
+        ExhibitTransfer.id == transfer.id, ExhibitTransfer.status == TransferStatus.DELIVERED)
+        .values(status=TransferStatus.RECEIVED)).rowcount
+    if claimed != 1:
+        raise Conflict(_("Transfer %(id)s was already received.", id=transfer.transfer_id),
+                       code="already_received")
+    details = {"transfer_id": transfer.transfer_id, "sender_lab": transfer.partner_code,
+               "sender_release_event_id": transfer.release_event_id,
+               "sender_release_hash": transfer.release_hash,
+               "sender_leaf_index": transfer.release_leaf_index,
+               "sender_checkpoint_size": check.checkpoint_size,
+               "sender_checkpoint_root": check.checkpoint_root}
+    item = custody.receive(
+        actor, case, kind=transfer.item_kind, from_agency=partner_agency(transfer.partner_code),
+        description=f"Exhibit from partner lab {transfer.partner_code} (transfer "
+                    f"{transfer.transfer_id}){': ' + transfer.note if transfer.note else ''}",
+        reason=reason or f"Received from partner lab {transfer.partner_code} (transfer "
+                         f"{transfer.transfer_id})",
+        calibre=transfer.calibre, event_details=details)
+    event = db.session.scalar(select(CustodyEvent).where(CustodyEvent.item_id == item.id,
+                                                         CustodyEvent.seq == 1))
+    db.session.refresh(transfer)
+    transfer.item_id, transfer.receipt_event_id, transfer.receipt_hash = (
+        item.id, event.id, event.hash)
+    transfer.received_at = event.occurred_at
+    post(Topic.HUB, "transfer.receipt", {"lab": actor.lab_id, "transfer": transfer.id})
+    enqueue("network.deliver")
+    return transfer
+
+
+def receipt_reported(lab_id: int, lab_code: str, body: dict) -> None:
+    """The partner recorded the receipt of our exhibit (relayed by the hub)."""
+    transfer = db.session.scalar(select(ExhibitTransfer).where(
+        ExhibitTransfer.lab_id == lab_id, ExhibitTransfer.direction == LeadDirection.OUTGOING,
+        ExhibitTransfer.partner_code == body["receiver"],
+        ExhibitTransfer.transfer_id == body["transfer_id"]))
+    if transfer is None:
+        return
+    check = exchange_proof.verify_receipt(
+        body["proof"], transfer_id=transfer.transfer_id, sender=lab_code,
+        release_hash=transfer.release_hash, log_vkeys=body.get("log_vkeys", []),
+        cosigners=witnesses.verifiers())
+    proven = (body["proof"].get("event", {}).get("hash") == body["receipt_hash"]
+              if isinstance(body["proof"], dict) else False)
+    transfer.status = TransferStatus.RECEIVED
+    transfer.receipt_event_id, transfer.receipt_hash = body["receipt_event_id"], body[
+        "receipt_hash"]
+    transfer.receipt_leaf_index = body["receipt_leaf_index"]
+    transfer.receipt_proof = body["proof"] | {"log_vkeys": body.get("log_vkeys", [])}
+    transfer.receipt_verified = check.ok and proven
+    transfer.verification = (
+        f"receipt in {body['receiver']}'s ledger at leaf {body['receipt_leaf_index']} of its "
+        f"checkpoint of size {check.checkpoint_size}" if transfer.receipt_verified
+        else f"receipt not proven: {check.reason or 'its hash differs from the proof'}")
+    transfer.received_at = utcnow()
+
+
+def transfer_in_lab(actor: User, transfer_id: int) -> ExhibitTransfer:
+    return get_in_lab(ExhibitTransfer, transfer_id, actor, what="exhibit transfer")

@@ -1,0 +1,34 @@
+"""The findings list page (on the quality blueprint): filtered, paginated, the lab's only."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ballistics.auth.access import require_role
+from ballistics.auth.models import User
+from ballistics.core.pagination import load_filters, paginate
+from ballistics.extensions import db
+from sop.models.quality import Severity
+from sop.permissions import MANAGE_QUALITY
+from sop.services import finding_list
+from sop.services.compliance.registry import all_rules
+from sop.views import bp
+
+
+@bp.route("/findings")
+@login_required
+def findings_page() -> ResponseReturnValue:
+    require_role(current_user, MANAGE_QUALITY, "see quality records")
+    filters = load_filters(finding_list.FindingFilterSchema)
+    page = paginate(finding_list.findings_select(current_user.lab_id, filters),
+                    page=filters["page"], per_page=filters["per_page"],
+                    order_by=finding_list.ORDER, filters=filters, scalars=False)
+    examiners = db.session.execute(select(User.id, User.full_name)
+                                   .where(User.lab_id == current_user.lab_id)
+                                   .order_by(User.full_name)).all()
+    return render_template("sop/findings.html", page=page, filters=filters,
+                           rules=[r.id for r in all_rules()],
+                           severities=[s.value for s in Severity], examiners=examiners)

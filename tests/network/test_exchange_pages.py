@@ -1,0 +1,108 @@
+"""The exhibits page of a lab node: send an item in hand to a partner lab, and record the
+arrival of a partner's exhibit against its proven release (the hub is not needed to render)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import func, select
+
+from ballistics.core.context import acting_as
+from ballistics.core.hashing import chain_hash
+from ballistics.evidence.models import CustodyEvent, Item
+from ballistics.extensions import db
+from ballistics.ledger import checkpoints, merkle, notes
+from ballistics.ledger.leafdata import leaf_hash
+from ballistics.network import exchange, exchange_proof
+from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
+from ballistics.outbox.models import OutboxMessage, Topic
+from tests.support.labs import make_lab
+from tests.support.services import migrated_app
+from tests.support.web import Api, Browser, field_errors
+
+TRANSFER = "ab" * 16
+
+
+@pytest.fixture(scope="module")
+def node_app(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("xnode")
+    return migrated_app(f"sqlite:///{instance / 'node.sqlite'}", instance,
+                        NETWORK_HUB_URL="http://127.0.0.1:9", NETWORK_LAB="XNODE")
+
+
+def _partner_release(receiver: str) -> dict:
+    """What the hub relays from partner LABP: a release proven in LABP's ledger."""
+    origin = "ledger.example/ledger/LABP"
+    signer = notes.Ed25519Signer(origin, hashlib.sha256(b"LABP ledger").digest())
+    fields = {"lab_id": 7, "item_id": 70, "seq": 3, "kind": "released", "from_user_id": 2,
+              "from_location_id": None, "from_agency": None, "to_user_id": None,
+              "to_location_id": None, "to_agency": f"Partner lab {receiver}", "actor_id": 2,
+              "witness_id": None, "reason": "Sent", "occurred_at": "2026-11-26T10:00:00Z",
+              "details": {"partner_lab": receiver, "transfer_id": TRANSFER}}
+    record = chain_hash("f" * 64, fields)
+    tree = merkle.MemoryTree([merkle.leaf_hash(b"a"), leaf_hash("custody_event", 7, 700,
+                                                                  record)])
+    note = checkpoints.sign_checkpoint(checkpoints.Checkpoint(origin, 2, tree.root()),
+                                       signer).encode().decode()
+    proof = exchange_proof.build(lab_id=7, event_id=700, fields=fields, prev_hash="f" * 64,
+                                 record_hash=record, leaf_index=1, checkpoint=note,
+                                 inclusion_proof=tree.inclusion_proof(1, 2))
+    return {"transfer_id": TRANSFER, "sender": "LABP", "receiver": receiver,
+            "item_kind": "cartridge_case", "calibre": "9mm Luger", "seal_number": "S-1",
+            "note": "for your lead", "proof": proof,
+            "log_vkeys": [signer.verifier().vkey()]}
+
+
+def test_send_and_receive_exhibits_from_the_page(node_app):
+    with node_app.app_context():
+        kit = make_lab(code="XNODE")
+        client = node_app.test_client()
+        tech = Api(client, kit, "tech")
+        item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+        page = Browser(node_app, kit, "tech")
+        assert item["barcode"] in page.get("/network/exhibits")
+
+        _, html, _ = page.submit("/network/exhibits", {"item_id": "", "partner": "LABP"})
+        assert field_errors(html) == {"item_id": "Choose the item you send."}
+        assert db.session.scalar(select(func.count(ExhibitTransfer.id))) == 0
+        _, html, flashed = page.submit("/network/exhibits", {
+            "item_id": str(item["id"]), "partner": "labp", "note": "Lead 3"})
+        assert flashed[0][0] == "success" and "LABP" in flashed[0][1]
+        sent = db.session.scalars(select(ExhibitTransfer)).one()
+        assert (sent.direction, sent.status, sent.partner_code) == (
+            LeadDirection.OUTGOING, TransferStatus.SENT, "LABP")
+        release = db.session.get(CustodyEvent, sent.release_event_id)
+        assert release.details == {"partner_lab": "LABP", "transfer_id": sent.transfer_id}
+        assert db.session.get(Item, item["id"]).status == "released"
+        assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.topic == Topic.HUB, OutboxMessage.name == "transfer.send")) == 1
+
+        # A partner's exhibit, as the node pulled it from the hub: proven, then received.
+        with acting_as(None, kit.lab.id, "test:pull"):
+            incoming = exchange.incoming(kit.lab.id, "XNODE", _partner_release("XNODE"))
+            db.session.commit()
+        assert incoming.release_verified, incoming.verification
+        case = tech.new_case()
+        counts = select(func.count(CustodyEvent.id))
+        before = db.session.scalar(counts)
+        path = f"/network/exhibits/{incoming.id}/receipt"
+        _, html, _ = page.submit(path, {"case_id": "", "reason": ""})
+        assert "case_id" in field_errors(html)
+        assert db.session.scalar(counts) == before
+        _, html, flashed = page.submit(path, {"case_id": str(case["id"]), "reason": ""})
+        assert flashed[0][0] == "success", flashed
+        db.session.expire_all()
+        received = db.session.get(ExhibitTransfer, incoming.id)
+        assert received.status == TransferStatus.RECEIVED
+        event = db.session.get(CustodyEvent, received.receipt_event_id)
+        assert event.details["sender_release_hash"] == incoming.release_hash
+        assert event.details["sender_leaf_index"] == 1
+        assert event.details["transfer_id"] == TRANSFER
+        assert db.session.scalar(counts) == before + 1
+        # Twice is refused, beside nothing, and writes nothing.
+        page.get("/network/exhibits")  # the form is gone; a stale post is refused
+        _, html, flashed = page.submit(path, {"case_id": str(case["id"]), "reason": ""})
+        assert flashed[0][0] == "error" and "already received" in flashed[0][1]
+        assert db.session.scalar(counts) == before + 1
+        db.session.remove()

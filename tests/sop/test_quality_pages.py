@@ -1,0 +1,339 @@
+"""The quality management pages through the test client: each page group's forms save through
+the services; a wrong role is a 403, bad input is refused beside the named field, and a refused
+form writes nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from ballistics.core import timeutil
+from ballistics.evidence import custody
+from ballistics.evidence.services import create_case
+from ballistics.extensions import db
+from sop.models import (
+    Authorisation,
+    CalibrationRecord,
+    CompetencyAssessment,
+    CorrectiveAction,
+    Equipment,
+    Examination,
+    Nonconformity,
+    SopAcknowledgement,
+    SopVersion,
+    TrainingRecord,
+)
+from sop.services import equipment, personnel
+from tests.sop.scenario import ALL_THREE, as_, make_sop, second_manager
+from tests.support.labs import make_lab
+from tests.support.web import Browser, field_errors
+
+
+def _count(model, **where) -> int:
+    stmt = select(func.count(model.id))
+    for name, value in where.items():
+        stmt = stmt.where(getattr(model, name) == value)
+    return db.session.scalar(stmt)
+
+
+def _today() -> date:
+    return timeutil.utcnow().date()
+
+
+def test_personnel_training_authorisation_and_chart(app):
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, manager = kit.users["examiner"], kit.users["manager"]
+    with as_(examiner):
+        assessment = personnel.self_assess(examiner, ratings={**ALL_THREE, "testimony": 2})
+    with as_(kit.users["reviewer"]):
+        personnel.supervise(kit.users["reviewer"], assessment, ratings=ALL_THREE)
+    db.session.commit()
+    person = f"/quality/people/{examiner.id}"
+
+    web = Browser(app, kit, "manager")
+    listing = web.get("/quality/people")
+    assert f'data-person="{examiner.username}"' in listing
+    page = web.get(person)
+    # The chart: one assessment, a self and a supervisor point.
+    assert page.count('data-series="self"') == 1 and page.count('data-series="supervisor"') == 1
+
+    # Training: refused without a title (named, nothing saved), then recorded.
+    landing, text, flashed = web.submit(f"{person}/training", {"title": "",
+                                                               "completed_on": "2026-01-10"})
+    assert field_errors(text) == {"title": "Missing data for required field."}
+    assert _count(TrainingRecord, user_id=examiner.id) == 0
+    landing, text, flashed = web.submit(f"{person}/training", {
+        "title": "Comparison microscopy module 3", "completed_on": "2026-01-10",
+        "sop_id": str(version.sop_id), "hours": "16"})
+    assert landing == person and "Comparison microscopy module 3" in text
+    assert _count(TrainingRecord, user_id=examiner.id) == 1
+
+    # Authorisation: an expiry before the start is refused naming the field; then granted.
+    start, end = _today(), _today() + timedelta(days=200)
+    _, text, _ = web.submit(f"{person}/authorisations", {
+        "sop_id": str(version.sop_id), "starts_on": start.isoformat(),
+        "expires_on": (start - timedelta(days=1)).isoformat()})
+    assert field_errors(text) == {"expires_on": "Before starts_on."}
+    assert _count(Authorisation, user_id=examiner.id) == 0
+    _, text, flashed = web.submit(f"{person}/authorisations", {
+        "sop_id": str(version.sop_id), "starts_on": start.isoformat(),
+        "expires_on": end.isoformat()})
+    assert flashed == [("success", f"Examiner is authorised for FA-06 until {end}.")]
+    grant_id = db.session.scalar(select(Authorisation.id).where(
+        Authorisation.user_id == examiner.id))
+    # A manager cannot authorise themself: the service's refusal is shown, nothing saved.
+    _, text, flashed = web.submit(f"/quality/people/{manager.id}/authorisations", {
+        "sop_id": str(version.sop_id), "starts_on": start.isoformat(),
+        "expires_on": end.isoformat()})
+    assert flashed == [("error", "You cannot authorise yourself; another manager must.")]
+    assert _count(Authorisation, user_id=manager.id) == 0
+    # Revoke needs a reason.
+    _, text, _ = web.submit(f"/quality/authorisations/{grant_id}/revoke", {"reason": ""})
+    assert field_errors(text)["reason"] == "Missing data for required field."
+    _, text, flashed = web.submit(f"/quality/authorisations/{grant_id}/revoke",
+                                  {"reason": "Left the section"})
+    assert "revoked from" in text and "Left the section" in text
+
+    # Least privilege: an examiner neither sees nor writes personnel records.
+    other = Browser(app, kit, "examiner2")
+    other.get("/quality/people", expect=403)
+    other.get(person, expect=403)
+    other.post(f"{person}/training", {"title": "Self-taught", "completed_on": "2026-01-01"},
+               expect=403)
+    assert _count(TrainingRecord, user_id=examiner.id) == 1
+    # Per-lab isolation: another lab's manager does not see this person.
+    Browser(app, make_lab(), "manager").get(person, expect=404)
+
+
+def test_equipment_failed_check_takes_it_out_of_service(app):
+    kit = make_lab()
+    web = Browser(app, kit, "manager")
+    _, text, _ = web.submit("/quality/equipment", {"code": "", "name": "Microscope",
+                                                   "kind": "comparison_microscope"})
+    assert field_errors(text) == {"code": "Missing data for required field."}
+    landing, text, _ = web.submit("/quality/equipment", {
+        "code": "MIC-09", "name": "Comparison microscope", "kind": "comparison_microscope"})
+    eq_id = int(re.search(r"/quality/equipment/(\d+)$", landing).group(1))
+    assert 'data-state="never_calibrated"' in text
+
+    today = _today()
+    passed = {"kind": "calibration", "performed_on": (today - timedelta(days=10)).isoformat(),
+              "due_on": (today + timedelta(days=355)).isoformat(), "is_passed": "true",
+              "performed_by": "MetroCal"}
+    _, text, flashed = web.submit(f"/quality/equipment/{eq_id}/calibrations", passed)
+    assert flashed == [("success", "Calibration recorded; MIC-09 is in service.")]
+    # A result left unchosen, and a due date before the check, are refused by name.
+    _, text, _ = web.submit(f"/quality/equipment/{eq_id}/calibrations",
+                            {**passed, "is_passed": ""})
+    assert field_errors(text) == {"is_passed": "Missing data for required field."}
+    _, text, _ = web.submit(f"/quality/equipment/{eq_id}/calibrations",
+                            {**passed, "due_on": (today - timedelta(days=20)).isoformat()})
+    assert field_errors(text) == {"due_on": "Before performed_on."}
+    assert _count(CalibrationRecord, equipment_id=eq_id) == 1
+
+    failed = {**passed, "kind": "performance_check", "performed_on": today.isoformat(),
+              "is_passed": "false"}
+    _, text, flashed = web.submit(f"/quality/equipment/{eq_id}/calibrations", failed)
+    assert flashed == [("success", "Performance check recorded; MIC-09 is out of service: it "
+                                   f"failed its performance check on {today}.")]
+    assert 'data-state="failed_check"' in text
+    assert re.search(r'data-equipment="MIC-09">.*?data-state="failed_check"',
+                     web.get("/quality/equipment"), re.S)
+
+    # Taking it out of service needs a reason (the service's rule), named.
+    _, text, flashed = web.submit(f"/quality/equipment/{eq_id}/service", {"reason": ""})
+    assert field_errors(text) == {"reason": "Required when taking out of service."}
+    assert not db.session.get(Equipment, eq_id).is_out_of_service
+
+    examiner = Browser(app, kit, "examiner")
+    examiner.get("/quality/equipment", expect=403)
+    examiner.post(f"/quality/equipment/{eq_id}/calibrations", passed, expect=403)
+    assert _count(CalibrationRecord, equipment_id=eq_id) == 2
+    Browser(app, make_lab(), "manager").get(f"/quality/equipment/{eq_id}", expect=404)
+
+
+def test_sop_version_approval_by_another_manager_and_acknowledgement(app):
+    kit = make_lab()
+    make_sop(kit)
+    second_manager(kit)
+    db.session.commit()
+    web = Browser(app, kit, "manager")
+    sop_url = re.search(r'href="(/quality/sops/\d+)"', web.get("/quality/sops")).group(1)
+    landing, text, _ = web.submit(f"{sop_url}/versions", {
+        "summary": "Adds the 3D scan step.", "body": "1. Scope\nCartridge cases.",
+        "steps": "Check the microscope | Daily check\nScan in 3D | At 2 µm\n",
+        "turnaround_days": "abc"})
+    assert field_errors(text) == {"turnaround_days": "Not a valid integer."}
+    assert _count(SopVersion, lab_id=kit.lab.id) == 1
+    landing, text, _ = web.submit(f"{sop_url}/versions", {
+        "summary": "Adds the 3D scan step.", "body": "1. Scope\nCartridge cases.",
+        "steps": "Check the microscope | Daily check\nScan in 3D | At 2 µm\n"})
+    version_url = landing
+    assert "Scan in 3D" in text and "Cartridge cases." in text and "FA-06 v2" in text
+
+    # A draft is not approved before it is sent for review.
+    approver = Browser(app, kit, "manager2")
+    _, text, flashed = approver.submit(f"{version_url}/approve", {})
+    assert flashed == [("error", "FA-06 v2 is draft; only a version sent for review can be "
+                                 "approved.")]
+    _, text, flashed = web.submit(f"{version_url}/submit-for-review", {})
+    assert '<strong class="version-status">in review</strong>' in text
+    # The author cannot approve: the refusal is shown and the version stays in review.
+    _, text, flashed = web.submit(f"{version_url}/approve", {})
+    assert flashed == [("error", "You wrote FA-06 v2; another manager must approve it.")]
+    assert '<strong class="version-status">in review</strong>' in text
+    # An examiner cannot approve at all.
+    Browser(app, kit, "examiner").post(f"{version_url}/approve", {}, expect=403)
+
+    _, text, flashed = approver.submit(f"{version_url}/approve", {})
+    assert flashed == [("success", "FA-06 v2 approved; put it in force when ready.")]
+    _, text, flashed = approver.submit(f"{version_url}/activate", {"effective_from": "soon"})
+    assert field_errors(text) == {"effective_from": "Not a valid date."}
+    _, text, flashed = approver.submit(f"{version_url}/activate", {})
+    assert '<strong class="version-status">effective</strong>' in text
+
+    reader = Browser(app, kit, "examiner")
+    page = reader.get(version_url)
+    assert "Scan in 3D" in page and 'id="acknowledge-form"' in page
+    assert "approve-form" not in page
+    _, text, flashed = reader.submit(f"{version_url}/acknowledge", {})
+    assert flashed == [("success", "You acknowledged FA-06 v2.")]
+    acknowledged = re.search(r'<ul id="acknowledged">(.*?)</ul>', text, re.S).group(1)
+    pending = re.search(r'<ul id="pending">(.*?)</ul>', text, re.S).group(1)
+    assert "Examiner<" in acknowledged.replace(" <span", "<")
+    assert "Examiner2" in pending and "Examiner<" not in pending
+    # A second acknowledgement is refused and nothing more is saved.
+    _, text, flashed = reader.submit(f"{version_url}/acknowledge", {})
+    assert flashed[0][0] == "error" and "You acknowledged FA-06 v2 on" in flashed[0][1]
+    version_id = int(version_url.rsplit("/", 1)[1])
+    assert _count(SopAcknowledgement, version_id=version_id) == 1
+    # An examiner reads but does not write SOPs; another lab does not see them.
+    reader.post("/quality/sops", {"code": "FA-99", "title": "Mine"}, expect=403)
+    Browser(app, make_lab(), "examiner").get(version_url, expect=404)
+
+
+def test_capa_through_verification_and_close(app):
+    kit = make_lab()
+    web = Browser(app, kit, "manager")
+    _, text, _ = web.submit("/quality/nonconformities", {"title": "", "severity": "major"})
+    assert field_errors(text) == {"title": "Missing data for required field."}
+    assert _count(Nonconformity, lab_id=kit.lab.id) == 0
+    nc_url, text, _ = web.submit("/quality/nonconformities", {
+        "title": "Microscope used past calibration", "severity": "major",
+        "description": "Found at internal audit."})
+    actions_url = f"{nc_url}/actions"
+    for who, kind in (("examiner", "corrective"), ("manager", "preventive")):
+        web.submit(actions_url, {"kind": kind, "owner_id": str(kit.users[who].id),
+                                 "due_on": (_today() + timedelta(days=14)).isoformat(),
+                                 "description": f"{kind} action"})
+    by_owner = {a.owner_id: a.id for a in db.session.execute(select(CorrectiveAction).join(
+        Nonconformity).where(Nonconformity.lab_id == kit.lab.id)).scalars()}
+    mine, theirs = by_owner[kit.users["manager"].id], by_owner[kit.users["examiner"].id]
+    owner = Browser(app, kit, "examiner")
+    owner.submit(f"/quality/corrective-actions/{theirs}/complete", {"note": "Briefed all."})
+    web.submit(f"/quality/corrective-actions/{mine}/complete", {"note": "Added a check."})
+
+    # The owner of an action cannot verify it; a verdict left out is named.
+    _, text, flashed = web.submit(f"/quality/corrective-actions/{mine}/verify", {
+        "is_effective": "true", "verification": "I checked my own work."})
+    assert flashed == [("error", "You own this action; someone else must verify its "
+                                 "effectiveness.")]
+    _, text, _ = web.submit(f"/quality/corrective-actions/{theirs}/verify",
+                            {"is_effective": "", "verification": "Audit of 10 exams."})
+    assert field_errors(text) == {"is_effective": "Missing data for required field."}
+    owner.post(f"/quality/corrective-actions/{theirs}/verify",
+               {"is_effective": "true", "verification": "Mine."}, expect=403)
+    assert db.session.get(CorrectiveAction, theirs).verified_at is None
+    _, text, flashed = web.submit(f"/quality/corrective-actions/{theirs}/verify", {
+        "is_effective": "true", "verification": "Audit of 10 exams: all in calibration."})
+    assert flashed == [("success", "Action verified effective.")]
+
+    # Not closable while an action is unverified.
+    _, text, flashed = web.submit(f"{nc_url}/close", {"root_cause": "No due-date reminder."})
+    assert flashed[0][0] == "error" and "not verified effective" in flashed[0][1]
+    # The manager's own preventive action is verified by a second manager.
+    second_manager(kit)
+    db.session.commit()
+    Browser(app, kit, "manager2").submit(f"/quality/corrective-actions/{mine}/verify", {
+        "is_effective": "true", "verification": "Reminder fired in a test."})
+    _, text, _ = web.submit(f"{nc_url}/close", {"root_cause": ""})
+    assert field_errors(text) == {"root_cause": "Missing data for required field."}
+    _, text, flashed = web.submit(f"{nc_url}/close", {"root_cause": "No due-date reminder."})
+    assert '<strong class="nc-status">closed</strong>' in text
+    assert "No due-date reminder." in text
+    Browser(app, kit, "examiner").get("/quality/nonconformities", expect=403)
+    Browser(app, kit, "examiner2").get(nc_url, expect=403)
+    Browser(app, make_lab(), "manager").get(nc_url, expect=404)
+
+
+def test_examiner_starts_an_examination_only_when_authorised(app):
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, manager, tech = (kit.users[w] for w in ("examiner", "manager", "tech"))
+    with as_(manager):
+        microscope = equipment.register(manager, code="MIC-01", name="Microscope",
+                                        kind="comparison_microscope")
+        equipment.record_calibration(manager, microscope, kind="calibration",
+                                     performed_on=_today() - timedelta(days=5),
+                                     due_on=_today() + timedelta(days=300), is_passed=True)
+    with as_(tech):
+        case = create_case(tech, submitting_agency="Central Police")
+        item = custody.receive(tech, case, kind="cartridge_case", from_agency="Central Police")
+        custody.transfer(tech, item, to_user_id=examiner.id)
+    db.session.commit()
+    form = {"sop_version_id": str(version.id), "item_ids": str(item.id),
+            "equipment_ids": str(microscope.id)}
+    web = Browser(app, kit, "examiner")
+    page = web.get("/quality/examinations/new")
+    assert item.barcode in page and "MIC-01" in page and "in service" in page
+    _, text, flashed = web.submit("/quality/examinations", form)
+    assert flashed[0][0] == "error" and "held no authorisation for FA-06" in flashed[0][1]
+    assert _count(Examination, lab_id=kit.lab.id) == 0
+    _, text, _ = web.submit("/quality/examinations", {**form, "item_ids": ""})
+    assert field_errors(text) == {"item_ids": "Shorter than minimum length 1."}
+    with as_(manager):
+        personnel.grant_authorisation(manager, user_id=examiner.id, sop_id=version.sop_id,
+                                      starts_on=_today(), expires_on=_today() + timedelta(days=9))
+    db.session.commit()
+    landing, text, flashed = web.submit("/quality/examinations", form)
+    assert flashed == [("success", f"Examination #{landing.rsplit('/', 1)[1]} started under "
+                                   "FA-06 v1.")]
+    assert "in progress" in text and item.barcode in text
+    Browser(app, kit, "manager").post("/quality/examinations", form, expect=403)
+    assert _count(Examination, lab_id=kit.lab.id) == 1
+
+
+def test_competency_self_assessment_then_supervisor_rating(app):
+    kit = make_lab()
+    examiner = kit.users["examiner"]
+    page_url = f"/quality/examiners/{examiner.id}/competency"
+    scores = {f"score_{code}": "3" for code in personnel.AREA_CODES}
+    web = Browser(app, kit, "examiner")
+    assert 'id="self-form"' in web.get(page_url)
+    # One area left unrated: refused, naming it; nothing saved.
+    _, text, flashed = web.submit(page_url, {**scores, "score_testimony": ""})
+    assert flashed == [("error", "Rate every competency area once: missing areas testimony.")]
+    assert _count(CompetencyAssessment, user_id=examiner.id) == 0
+    _, text, flashed = web.submit(page_url, {**scores, "score_microscopy": "7"})
+    assert flashed[0][0] == "error" and "ratings" in flashed[0][1]
+    assert _count(CompetencyAssessment, user_id=examiner.id) == 0
+    _, text, flashed = web.submit(page_url, {**scores, "score_testimony": "2"})
+    assert flashed == [("success", "Self-assessment recorded; a supervisor rates it next.")]
+    assessment_id = db.session.scalar(select(CompetencyAssessment.id).where(
+        CompetencyAssessment.user_id == examiner.id))
+    rate_url = f"/quality/competency-assessments/{assessment_id}/supervise"
+    # Neither the examiner nor a fellow examiner rates as supervisor; no one rates for another.
+    web.post(rate_url, scores, expect=403)
+    Browser(app, kit, "examiner2").post(page_url, scores, expect=403)
+    Browser(app, kit, "examiner2").post(rate_url, scores, expect=403)
+
+    supervisor = Browser(app, kit, "reviewer")
+    page = supervisor.get(page_url)
+    assert "supervise-form" in page and "self-form" not in page
+    _, text, flashed = supervisor.submit(rate_url, scores)
+    assert flashed == [("success", "Examiner rated: competent.")]
+    assert text.count('data-series="self"') == 1 and text.count('data-series="supervisor"') == 1
+    assert "supervise-form" not in text
