@@ -35,7 +35,7 @@ from ballistics.evidence.models import (
     StorageLocation,
 )
 from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
-from ballistics.evidence.services import intake_numbers, next_item_number
+from ballistics.evidence.services import next_item_number
 from ballistics.extensions import db
 
 
@@ -60,13 +60,10 @@ def _flush_or_conflict(item: Item) -> None:
 
 
 def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: str = "",
-            witness: User | None = None, details: dict | None = None,
-            event_id: int | None = None) -> CustodyEvent:
+            witness: User | None = None, details: dict | None = None) -> CustodyEvent:
     frm = Holder.of(item)
     prev = item.custody_head or GENESIS
-    # ``item=``: the flush writes the item's row before its event's (a new item's too).
-    event = CustodyEvent(id=event_id, lab_id=item.lab_id, item=item, item_id=item.id,
-                         seq=item.custody_seq + 1,
+    event = CustodyEvent(lab_id=item.lab_id, item_id=item.id, seq=item.custody_seq + 1,
                          kind=kind, from_user_id=frm.user_id,
                          from_location_id=frm.location_id, from_agency=frm.agency,
                          to_user_id=to.user_id, to_location_id=to.location_id,
@@ -119,20 +116,16 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
     """Receive an item from an outside agency into the actor's custody. ``event_details``
     go into the hashed received event (e.g. the sending lab's release it answers)."""
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
-    number, item_id, event_id = intake_numbers(case)
     # A new item has no seals: say so, rather than have the answer load an empty list.
     # case_id, not case=: appending to case.items would make the case part of the flush.
-    item = Item(id=item_id, lab_id=case.lab_id, case_id=case.id, kind=ItemKind(kind), seals=[],
-                number=number, description=description, holder_agency=from_agency,
-                custody_seq=0, **details)
+    item = Item(lab_id=case.lab_id, case_id=case.id, kind=ItemKind(kind), seals=[],
+                number=next_item_number(case, None), description=description, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
     db.session.add(item)
-    if item_id is None:
-        db.session.flush()  # to learn its id; then the event's flush updates the row
-    # With the id known, the item is inserted as the event leaves it, in the event's flush.
+    db.session.flush()
+    item.holder_agency = from_agency
     _append(item, CustodyKind.RECEIVED, actor, Holder(user_id=actor.id),
-            reason=reason or f"Received from {from_agency}", details=event_details,
-            event_id=event_id)
+            reason=reason or f"Received from {from_agency}", details=event_details)
     return item
 
 

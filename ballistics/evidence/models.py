@@ -206,8 +206,6 @@ class CustodyEvent(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    #: the item whose chain this links (its row is written before the event's in a flush)
-    item: Mapped[Item] = relationship(foreign_keys=[item_id])
     actor: Mapped[User] = relationship(foreign_keys=[actor_id])
     witness: Mapped[User | None] = relationship(foreign_keys=[witness_id])
     from_user: Mapped[User | None] = relationship(foreign_keys=[from_user_id])

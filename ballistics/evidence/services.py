@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import event, func, select
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
-from ballistics.evidence.models import Case, CaseCounter, CustodyEvent, Item, StorageLocation
+from ballistics.evidence.models import Case, CaseCounter, Item, StorageLocation
 from ballistics.evidence.permissions import OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
 from ballistics.extensions import db
 
@@ -88,35 +88,6 @@ def next_item_number(case: Case, parent: Item | None) -> str:
         return str(count + 1)
     count = db.session.scalar(select(func.count(Item.id)).where(Item.parent_id == parent.id))
     return f"{parent.number}.{count + 1}"
-
-
-def intake_numbers(case: Case) -> tuple[str, int | None, int | None]:
-    """For a new item of ``case``: its number (as :func:`next_item_number`) and, on
-    PostgreSQL, the ids its row and its first custody event will have, taken from their
-    sequences in the same statement as the count. With the ids known before anything is
-    written, the item is inserted as it ends up (holder, first event's hash) together with its
-    event: one flush, no UPDATE of the new row. Elsewhere the ids are None (the item is
-    inserted first to learn its id). An id taken by a transaction that then rolls back is a
-    hole, like the id of a rolled-back insert (the ledger's sealer allows for both)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return next_item_number(case, None), None, None
-    if case.id not in db.session.info.get(_LOCKED_CASES, ()):
-        db.session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
-    n, item_id, event_id = db.session.execute(_INTAKE_NUMBERS, {"case_id": case.id}).one()
-    return str(n + 1), item_id, event_id
-
-
-def _sequence(model: type) -> str:
-    """The sequence of ``model``'s integer primary key (PostgreSQL names it so for SERIAL and
-    identity columns alike)."""
-    return f"{model.__tablename__}_id_seq"
-
-
-#: built once (statement and cache key), run with the case's id
-_INTAKE_NUMBERS = select(
-    select(func.count(Item.id)).where(Item.case_id == bindparam("case_id"),
-                                      Item.parent_id.is_(None)).scalar_subquery(),
-    func.nextval(_sequence(Item)), func.nextval(_sequence(CustodyEvent)))
 
 
 def create_location(actor: User, *, code: str, name: str) -> StorageLocation:
