@@ -55,3 +55,12 @@ ensure_chromium() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
 }
+
+# The accessibility tests fetch axe-core from the npm registry with `npm pack` (into
+# .cache/axe-core/, checked against its pinned integrity); npm comes from Debian.
+ensure_npm() {
+  if ! command -v npm >/dev/null; then
+    echo "==> installing Debian's npm"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
+}
