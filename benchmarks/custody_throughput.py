@@ -1,7 +1,9 @@
 """Custody write throughput against a bare baseline, in one run, on PostgreSQL (issue 10).
 
-Three servers, one after the other, each gunicorn with the same settings (``--workers 4``) and
-the same wrk load (``-t2 -c50``, ``--seconds`` each, after a short warm-up):
+Three servers, each gunicorn with the same settings (``--workers 4``), all started at once;
+the same wrk load (``-t2 -c50``, ``--seconds`` each, after a short warm-up) goes to one after the
+other, ``--rounds`` times over (the machine's load drifts: each round's ratio compares phases a
+minute apart; medians over the rounds are printed, each round's ratio in brackets):
 
 - **bare**: ``benchmarks/bare_chain_app.py``, Flask + SQLAlchemy Core: read the previous hash,
   insert one hash-chained row (no authentication, no ORM, no audit, no lock);
@@ -19,7 +21,8 @@ commit to sealed (p50/p99 over the custody events of the run: ``sealed_at - occu
 event's time being taken just before its transaction commits), then a check that positions are
 gap-free and the log verifies against its witnessed checkpoint.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/custody_throughput.py --seconds 20
+    PYTHONPATH=. .venv/bin/python benchmarks/custody_throughput.py --seconds 20 --rounds 3 \
+        --no-outbox-variant --compare-ref main
 
 wrk comes from Debian (``apt-get install wrk``; the script installs it if missing and can).
 """
@@ -32,6 +35,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -204,6 +208,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="load every server in turn this many times; medians are reported")
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--wrk-threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=4)
@@ -271,7 +277,6 @@ def main() -> None:
         bare_lua = instance / "bare.lua"
         bare_lua.write_text(LUA.format(auth="", paths='"/chain"'))
 
-        results = {}
         targets = [("bare", "benchmarks.bare_chain_app:app", bare_lua, {}),
                    ("receive", "wsgi:app", project_lua, {})]
         if not args.no_outbox_variant:
@@ -294,44 +299,56 @@ def main() -> None:
                       "--without-mingle", "--loglevel=WARNING"], env,
                     instance / "worker.log") as worker:
             wait_http(f"http://127.0.0.1:{witness_port}/")
-            for name, module, script, extra in targets:
-                port = free_port()
-                extra = dict(extra)
-                cwd = Path(extra.pop("_cwd", REPO))
-                with process(gunicorn(module, port, args.workers, args.threads),
-                             {**env, **extra}, instance / f"{name}.log", cwd) as server:
+            # Every server runs from the start; the load moves from one to the next, round
+            # after round: on a shared machine whose load drifts, each ratio compares phases
+            # a minute apart, and the medians over rounds say more than one long phase each.
+            servers = {}
+            with contextlib.ExitStack() as stack:
+                for name, module, script, extra in targets:
+                    port = free_port()
+                    extra = dict(extra)
+                    cwd = Path(extra.pop("_cwd", REPO))
+                    server = stack.enter_context(process(
+                        gunicorn(module, port, args.workers, args.threads), {**env, **extra},
+                        instance / f"{name}.log", cwd))
                     base = f"http://127.0.0.1:{port}"
+                    servers[name] = (server, base, script)
+                for name, (_server, base, _script) in servers.items():
                     wait_http(base + ("/chain" if name == "bare" else "/api/v1/openapi.json"))
-                    run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
-                    leaves_before = leaf_count(app, lab_id)
-                    started = time.time()
-                    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid)
-                    results[name] = run_wrk(wrk, base, script, args.seconds, args.wrk_threads,
-                                            args.connections)
-                    results[name]["window"] = (started, time.time())
-                    r = results[name]
-                    r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / r["requests"] * 1000
-                    if name in ("receive", "receive+outbox"):
-                        r.update(sealing(app, lab_id, r["window"]))
-                        r["leaves"] -= leaves_before
-                        r["sealer_cpu_ms"] = ((cpu_seconds(worker.pid) - cpu[1])
-                                              / max(1, r["leaves"]) * 1000)
-
+                rounds = {name: [] for name in servers}
+                for _ in range(args.rounds):
+                    for name, (server, base, script) in servers.items():
+                        rounds[name].append(phase(app, lab_id, wrk, name, server, worker, base,
+                                                  script, args))
+        n_rounds = len(rounds["bare"])
         print(f"\nPostgreSQL, gunicorn --workers {args.workers}"
               + (f" --threads {args.threads}" if args.threads > 1 else " (sync)")
-              + f", wrk -t{args.wrk_threads} -c{args.connections} -d{int(args.seconds)}s; "
-              f"receive spread over {args.cases} cases; {os.cpu_count()} CPUs")
-        bare = results["bare"]["rps"]
-        for name, r in results.items():
-            line = (f"{name[:15]:15s} {r['rps']:7.1f} req/s  ratio {r['rps'] / bare:4.2f}  "
-                    f"p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  server CPU "
-                    f"{r['cpu_ms']:5.1f} ms/request  non-2xx {r['non2xx']}  "
-                    f"socket errors: {r['errors']}")
-            if "sealed_p50" in r:
-                line += (f"\n{'':15s} commit->sealed p50 {r['sealed_p50']:.0f} ms, p99 "
-                         f"{r['sealed_p99']:.0f} ms over {r['sealed_n']} events; all sealed "
-                         f"{r['drain']:.1f} s after the load stopped; sealer CPU "
-                         f"{r['sealer_cpu_ms']:.2f} ms per leaf ({r['leaves']} leaves)")
+              + f", wrk -t{args.wrk_threads} -c{args.connections} -d{int(args.seconds)}s per "
+              f"phase, {n_rounds} round(s) (medians); receive spread over {args.cases} cases; "
+              f"{os.cpu_count()} CPUs; load average at the end {os.getloadavg()[0]:.1f}")
+        for name, runs in rounds.items():
+            ratios = [r["rps"] / max(b["rps"], 1e-9)
+                      for r, b in zip(runs, rounds["bare"], strict=True)]
+            cpu_ratios = [b["cpu_ms"] / max(r["cpu_ms"], 1e-9)
+                          for r, b in zip(runs, rounds["bare"], strict=True)]
+            med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99",
+                                                                      "cpu_ms")}
+            ratio, each = statistics.median(ratios), ", ".join(f"{x:.2f}" for x in ratios)
+            line = (f"{name[:15]:15s} {med['rps']:7.1f} req/s  ratio {ratio:4.2f} ({each})  "
+                    f"p50 {med['p50']:7.1f} ms  p99 "
+                    f"{med['p99']:7.1f} ms  server CPU {med['cpu_ms']:5.1f} ms/request (bare/this "
+                    f"{statistics.median(cpu_ratios):.2f})  non-2xx "
+                    f"{sum(r['non2xx'] for r in runs)}  socket errors: "
+                    f"{'; '.join(sorted({r['errors'] for r in runs}))}")
+            if "delays" in runs[0]:
+                delays = [d for r in runs for d in r["delays"]]
+                leaves = sum(r["leaves"] for r in runs)
+                line += (f"\n{'':15s} commit->sealed p50 {percentile(delays, 0.5):.0f} ms, p99 "
+                         f"{percentile(delays, 0.99):.0f} ms over {len(delays)} events; all "
+                         f"sealed {max(r['drain'] for r in runs):.1f} s after the load stopped "
+                         f"(worst round); sealer CPU "
+                         f"{statistics.median(r['sealer_cpu_ms'] for r in runs):.2f} ms per leaf "
+                         f"({leaves} leaves, {leaves / max(1, len(delays)):.1f} per receive)")
             print(line)
         report_log(app, lab_id)
     finally:
@@ -343,6 +360,25 @@ def main() -> None:
         drop_pg_database(bare_url)
         if ref_url:
             drop_pg_database(ref_url)
+
+
+def phase(app, lab_id: int, wrk: str, name: str, server, worker, base: str, script: Path,
+          args) -> dict:
+    """One wrk phase against one running server (after a short warm-up); for the project's
+    receive, waits until the phase's events are sealed and measures commit to sealed."""
+    run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
+    sealed = name in ("receive", "receive+outbox")
+    leaves_before = leaf_count(app, lab_id) if sealed else 0
+    started = time.time()
+    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid)
+    r = run_wrk(wrk, base, script, args.seconds, args.wrk_threads, args.connections)
+    r["window"] = (started, time.time())
+    r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / max(1, r["requests"]) * 1000
+    if sealed:
+        r.update(sealing(app, lab_id, r["window"]))
+        r["leaves"] -= leaves_before
+        r["sealer_cpu_ms"] = (cpu_seconds(worker.pid) - cpu[1]) / max(1, r["leaves"]) * 1000
+    return r
 
 
 def leaf_count(app, lab_id: int) -> int:
@@ -389,9 +425,7 @@ def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
                 LedgerLeaf.lab_id == lab_id, LedgerLeaf.kind == LeafKind.CUSTODY_EVENT,
                 LedgerLeaf.recorded_at >= start, LedgerLeaf.recorded_at <= end))]
         db.session.remove()
-    return {"sealed_p50": percentile(delays, 0.5) if delays else float("nan"),
-            "sealed_p99": percentile(delays, 0.99) if delays else float("nan"),
-            "sealed_n": len(delays), "drain": max(0.0, drain),
+    return {"delays": delays, "drain": max(0.0, drain),
             "unsealed": events - sealed, "leaves": leaves}
 
 

@@ -30,9 +30,17 @@ REDACTED_COLUMNS = {"password_hash", "token_hash"}
 #: ``prev_hash`` of entries written since the ledger: this prefix and a random salt
 SALT_PREFIX = "salt:"
 _entries = AuditEntry.__table__
+#: built once: every write appends entries
+_INSERT_ENTRIES = insert(_entries)
+
+
+#: values stored as they are (most columns): no isinstance chain for them
+_AS_IS = frozenset({str, int, bool, float, type(None), dict, list})
 
 
 def _plain(value):
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, dt.datetime):
         return canonical(value)
     if isinstance(value, dt.date):
@@ -46,18 +54,33 @@ def _plain(value):
     return value
 
 
+#: mapper -> its column attributes' keys
+_COLUMN_KEYS: dict = {}
+
+
+def _column_keys(mapper) -> tuple[str, ...]:
+    """The mapped columns' attribute keys, once per mapper (not every attribute of every
+    object of every flush: relationships are most of them)."""
+    keys = _COLUMN_KEYS.get(mapper)
+    if keys is None:
+        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
+    return keys
+
+
 def _columns(obj) -> dict:
     state = inspect(obj)
-    return {attr.key: ("<redacted>" if attr.key in REDACTED_COLUMNS else _plain(attr.value))
-            for attr in state.attrs if attr.key in state.mapper.columns}
+    values = state.dict
+    # A column not in the object's dict (expired, deferred) is loaded, as before.
+    return {key: ("<redacted>" if key in REDACTED_COLUMNS
+                  else _plain(values[key] if key in values else getattr(obj, key)))
+            for key in _column_keys(state.mapper)}
 
 
 def _changes(obj) -> tuple[dict, dict]:
     state = inspect(obj)
     before, after = {}, {}
-    for attr in state.attrs:
-        if attr.key not in state.mapper.columns:
-            continue
+    for key in _column_keys(state.mapper):
+        attr = state.attrs[key]
         hist = attr.history
         if hist.has_changes():
             redact = attr.key in REDACTED_COLUMNS
@@ -118,7 +141,7 @@ def append(session: Session, chain_key: int, rows: list[dict]) -> None:
         salt = SALT_PREFIX + secrets.token_hex(16)
         values.append({**entry, "prev_hash": salt,
                        "hash": chain_hash(salt, hashed_payload(entry))})
-    session.connection().execute(insert(_entries), values)
+    session.connection().execute(_INSERT_ENTRIES, values)
 
 
 @event.listens_for(Session, "after_flush")

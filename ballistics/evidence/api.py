@@ -11,7 +11,12 @@ from ballistics.evidence import custody, disposal
 from ballistics.evidence import schemas as s
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, DisposalRequest, StorageLocation
-from ballistics.evidence.services import create_case, create_location, search_cases
+from ballistics.evidence.services import (
+    case_for_intake,
+    create_case,
+    create_location,
+    search_cases,
+)
 from ballistics.extensions import db
 
 bp = ApiBlueprint("evidence_api", __name__, url_prefix="/api/v1")
@@ -41,8 +46,7 @@ def case_get(case_id: int):
               tags=TAGS, body=s.ItemReceiveSchema, response=s.ItemSchema, status=201,
               errors=OPS)
 def item_receive(case_id: int, data: dict):
-    case = get_in_lab(Case, case_id, g.api_user, what="case")
-    return custody.receive(g.api_user, case, **data)
+    return custody.receive(g.api_user, case_for_intake(g.api_user, case_id), **data)
 
 
 @bp.operation("/items/<int:item_id>", summary="An item and its current holder", tags=TAGS,

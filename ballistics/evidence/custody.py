@@ -127,7 +127,8 @@ def receive(actor: User, case: Case, *, kind: str, from_agency: str, description
     go into the hashed received event (e.g. the sending lab's release it answers)."""
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
     # A new item has no seals: say so, rather than have the answer load an empty list.
-    item = Item(lab_id=case.lab_id, case=case, kind=ItemKind(kind), seals=[],
+    # case_id, not case=: appending to case.items would make the case part of the flush.
+    item = Item(lab_id=case.lab_id, case_id=case.id, kind=ItemKind(kind), seals=[],
                 number=next_item_number(case, None), description=description, **details)
     item.barcode = f"{case.lab_case_number}/{item.number}"
     db.session.add(item)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event, func, select
 
-from ballistics.auth.access import lab_select, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
@@ -54,12 +55,34 @@ def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -
     return list(db.session.execute(stmt.limit(limit).offset(offset)).scalars())
 
 
+#: ``Session.info`` key: ids of the cases whose row this transaction has locked
+_LOCKED_CASES = "evidence_locked_cases"
+
+
+def case_for_intake(actor: User, case_id: int) -> Case:
+    """The case of the actor's lab (404 otherwise), its row locked for this transaction: item
+    numbers are taken under this lock, so loading and locking are one statement."""
+    case = get_in_lab(Case, case_id, actor, what="case", for_update=True)
+    db.session.info.setdefault(_LOCKED_CASES, set()).add(case.id)
+    return case
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _locks_released(session: Session, *_args) -> None:
+    # Any rollback (a savepoint's too) forgets the lock: at worst the case is locked again.
+    session.info.pop(_LOCKED_CASES, None)
+
+
 def next_item_number(case: Case, parent: Item | None) -> str:
     """Next free item number; locks the case (or parent item) row so two simultaneous
-    receipts cannot take the same number."""
+    receipts cannot take the same number (unless :func:`case_for_intake` locked it already).
+    The count is a statement of its own, after the lock: in READ COMMITTED it then sees every
+    item committed by the transaction that held the lock before."""
     owner = Case if parent is None else Item
-    db.session.execute(select(owner.id).where(owner.id == (case.id if parent is None
-                                                            else parent.id)).with_for_update())
+    if parent is not None or case.id not in db.session.info.get(_LOCKED_CASES, ()):
+        db.session.execute(select(owner.id).where(
+            owner.id == (case.id if parent is None else parent.id)).with_for_update())
     if parent is None:
         count = db.session.scalar(select(func.count(Item.id)).where(
             Item.case_id == case.id, Item.parent_id.is_(None)))

@@ -28,7 +28,7 @@ from ballistics.evidence import (
 )
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, DisposalRequest, Item, ItemKind, ItemStatus
-from ballistics.evidence.services import create_case
+from ballistics.evidence.services import case_for_intake, create_case
 from ballistics.extensions import db
 
 bp = Blueprint("evidence", __name__)
@@ -99,7 +99,7 @@ def case_page_html(case: Case, **extra) -> str:
 @bp.post("/cases/<int:case_id>/items")
 @login_required
 def item_receive(case_id: int) -> ResponseReturnValue:
-    case = get_in_lab(Case, case_id, current_user, what="case")
+    case = case_for_intake(current_user, case_id)
     return submit(forms.ReceiveForm(), lambda data: custody.receive(current_user, case, **data),
                   schema=forms.ReceiveForm.schema, render=partial(_case_page, case),
                   done=lambda item: (_("Item %(barcode)s received into your custody.",
