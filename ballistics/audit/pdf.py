@@ -22,7 +22,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 from ballistics.audit.browse import LogStatus, changes, shown
 from ballistics.audit.models import AuditEntry
 from ballistics.core.timeutil import canonical
-from ballistics.evidence.court_pdf import BOLD, FONT, GRID, register_fonts
+from ballistics.evidence.court_pdf import BOLD, FONT, GRID, numbered_canvas, register_fonts
 
 MARGIN = 12 * mm
 FOOTER = 10 * mm
@@ -49,30 +49,13 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
 
 
 def _numbered(left: str) -> type[canvas.Canvas]:
-    class Numbered(canvas.Canvas):
-        """Keeps every page until the end, so each footer can say "page N of M"."""
+    def footer(c: canvas.Canvas, number: int, total: int) -> None:
+        c.setFont(FONT, 7.5)
+        c.drawString(MARGIN, FOOTER - 4, left)
+        c.drawRightString(c._pagesize[0] - MARGIN, FOOTER - 4,
+                          _("Page %(n)s of %(m)s", n=number, m=total))
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict] = []
-
-        def showPage(self) -> None:
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for number, state in enumerate(self._pages, 1):
-                self.__dict__.update(state)
-                self.saveState()
-                self.setFont(FONT, 7.5)
-                self.drawString(MARGIN, FOOTER - 4, left)
-                self.drawRightString(self._pagesize[0] - MARGIN, FOOTER - 4,
-                                     _("Page %(n)s of %(m)s", n=number, m=len(self._pages)))
-                self.restoreState()
-                super().showPage()
-            super().save()
-
-    return Numbered
+    return numbered_canvas(footer)
 
 
 def render(*, lab_name: str, generated_by: str, generated_at: datetime,

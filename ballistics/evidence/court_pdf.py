@@ -10,6 +10,7 @@ subset), so a small lab needs no system libraries to produce the PDF.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
@@ -201,10 +202,11 @@ def _about_hash(digest: str, data_url: str, s: dict) -> list:
     ]
 
 
-def _canvas_maker(left: str, digest: str):
-    class NumberedCanvas(canvas.Canvas):
-        """Holds every page until the end, so each footer can say "page N of M"."""
+def numbered_canvas(footer: Callable[[canvas.Canvas, int, int], None]) -> type[canvas.Canvas]:
+    """A canvas that holds every page until the end, so each footer can say "page N of M";
+    ``footer(canvas, number, total)`` draws it (shared by the audit log's PDF)."""
 
+    class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._pages: list[dict] = []
@@ -217,25 +219,29 @@ def _canvas_maker(left: str, digest: str):
             total = len(self._pages)
             for number, state in enumerate(self._pages, 1):
                 self.__dict__.update(state)
-                self._footer(number, total)
+                self.saveState()
+                footer(self, number, total)
+                self.restoreState()
                 super().showPage()
             super().save()
 
-        def _footer(self, number: int, total: int) -> None:
-            width = self._pagesize[0]
-            self.saveState()
-            self.setStrokeColor(colors.HexColor("#9aa3ad"))
-            self.line(MARGIN, FOOTER_HEIGHT, width - MARGIN, FOOTER_HEIGHT)
-            self.setFont(FONT, 7.5)
-            self.drawString(MARGIN, FOOTER_HEIGHT - 10, left)
-            self.drawRightString(width - MARGIN, FOOTER_HEIGHT - 10,
-                                 _("Page %(n)s of %(m)s", n=number, m=total))
-            self.setFont("Courier", 7)
-            self.drawString(MARGIN, FOOTER_HEIGHT - 20,
-                            _("Report data SHA-256: %(digest)s", digest=digest))
-            self.restoreState()
-
     return NumberedCanvas
+
+
+def _canvas_maker(left: str, digest: str) -> type[canvas.Canvas]:
+    def footer(c: canvas.Canvas, number: int, total: int) -> None:
+        width = c._pagesize[0]
+        c.setStrokeColor(colors.HexColor("#9aa3ad"))
+        c.line(MARGIN, FOOTER_HEIGHT, width - MARGIN, FOOTER_HEIGHT)
+        c.setFont(FONT, 7.5)
+        c.drawString(MARGIN, FOOTER_HEIGHT - 10, left)
+        c.drawRightString(width - MARGIN, FOOTER_HEIGHT - 10,
+                          _("Page %(n)s of %(m)s", n=number, m=total))
+        c.setFont("Courier", 7)
+        c.drawString(MARGIN, FOOTER_HEIGHT - 20,
+                     _("Report data SHA-256: %(digest)s", digest=digest))
+
+    return numbered_canvas(footer)
 
 
 def render(data: dict, digest: str, data_url: str) -> bytes:
