@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from ballistics.auth.models import User
 from ballistics.evidence.models import Case
@@ -102,17 +102,22 @@ def compliance_rates(lab_id: int, period: Period) -> tuple[int, int, list[dict],
     return total, compliant, by_rule, by_month
 
 
-def finding_rows(lab_id: int, period: Period, *, rule_id: str | None = None,
-                 limit: int | None = None):
-    """Findings with their examination, examiner, SOP version and case (one query)."""
-    stmt = (select(Finding, Examination.performed_at, User.full_name, Sop.code,
+def findings_joined() -> Select:
+    """Rows of (Finding, performed_at, examiner name, SOP code, version number, case number);
+    the caller adds the lab and the period or filters."""
+    return (select(Finding, Examination.performed_at, User.full_name, Sop.code,
                    SopVersion.number, Case.lab_case_number)
             .join(Examination, Finding.examination_id == Examination.id)
             .join(User, User.id == Examination.examiner_id)
             .join(SopVersion, SopVersion.id == Examination.sop_version_id)
             .join(Sop, Sop.id == SopVersion.sop_id)
-            .outerjoin(Case, Case.id == Examination.case_id)
-            .where(_in_period(lab_id, period))
+            .outerjoin(Case, Case.id == Examination.case_id))
+
+
+def finding_rows(lab_id: int, period: Period, *, rule_id: str | None = None,
+                 limit: int | None = None):
+    """Findings with their examination, examiner, SOP version and case (one query)."""
+    stmt = (findings_joined().where(_in_period(lab_id, period))
             .order_by(Examination.performed_at.desc(), Finding.id))
     if rule_id:
         stmt = stmt.where(Finding.rule_id == rule_id)

@@ -8,16 +8,15 @@ from typing import Any
 
 from flask_babel import gettext as _
 from marshmallow import ValidationError, validate, validates_schema
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 
-from ballistics.auth.models import User
 from ballistics.core import fields
 from ballistics.core.pagination import PageArgs
 from ballistics.core.schema import one_of
-from ballistics.evidence.models import Case
-from sop.models import Examination, Finding, Sop, SopVersion
+from sop.models import Examination, Finding
 from sop.models.quality import Severity
 from sop.services.compliance.registry import all_rules
+from sop.services.dashboard import findings_joined
 
 #: newest examination first; the finding's id makes the order total (stable pages)
 ORDER = (Examination.performed_at.desc(), Finding.id.desc())
@@ -42,14 +41,7 @@ class FindingFilterSchema(PageArgs):
 
 def findings_select(lab_id: int, filters: dict[str, Any]) -> Select:
     """Rows of (Finding, performed_at, examiner name, SOP code, version number, case number)."""
-    stmt = (select(Finding, Examination.performed_at, User.full_name, Sop.code,
-                   SopVersion.number, Case.lab_case_number)
-            .join(Examination, Finding.examination_id == Examination.id)
-            .join(User, User.id == Examination.examiner_id)
-            .join(SopVersion, SopVersion.id == Examination.sop_version_id)
-            .join(Sop, Sop.id == SopVersion.sop_id)
-            .outerjoin(Case, Case.id == Examination.case_id)
-            .where(Finding.lab_id == lab_id, Examination.lab_id == lab_id))
+    stmt = findings_joined().where(Finding.lab_id == lab_id, Examination.lab_id == lab_id)
     if filters.get("start"):
         stmt = stmt.where(Examination.performed_at >= datetime.combine(filters["start"], time()))
     if filters.get("end"):
