@@ -23,18 +23,11 @@ from ballistics.extensions import db
 from ballistics.imaging import synthetic
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
 from tests.support.labs import make_lab
-from tests.support.services import migrated_app
+from tests.support.services import broker_app
 from tests.support.web import Api
 from tests.workerproc import stop, worker_process
 
 pytestmark = pytest.mark.broker
-
-
-def _app(pg_url, tmp_path, broker: str, **extra):
-    return migrated_app(pg_url, tmp_path, CELERY_BROKER_URL=broker,
-                        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1",
-                        CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
-                        COMPARISON_AUTO_SEARCH=False, OUTBOX_RELAY_SECONDS=0.5, **extra)
 
 
 def _indexed() -> set[int]:
@@ -43,7 +36,7 @@ def _indexed() -> set[int]:
 
 def test_a_reference_uploaded_while_the_worker_runs_is_found_then_never_after_closing(
         pg_url, tmp_path):
-    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0")
+    app = broker_app(pg_url, tmp_path, "redis://127.0.0.1:6379/0")
     with app.app_context():
         kit = make_lab()
         client = app.test_client()
@@ -126,7 +119,7 @@ def _log_has(path: Path, text: str) -> bool:
 def test_a_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
         pg_url, tmp_path, monkeypatch):
     # RabbitMQ hands a dead consumer's unacknowledged message to another at once.
-    app = _app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//", SEARCH_SHARD_SIZE=100)
+    app = broker_app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//", SEARCH_SHARD_SIZE=100)
     monkeypatch.setenv("SHARD_PAUSE", "120")
     with app.app_context():
         kit = make_lab()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import time
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -16,18 +15,11 @@ from ballistics.extensions import db
 from ballistics.outbox.models import OutboxMessage
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
 from tests.support.labs import make_lab
-from tests.support.services import free_port, migrated_app, redis_server
+from tests.support.services import broker_app, free_port, redis_server
 from tests.support.web import Api, Browser
 from tests.workerproc import stop, worker_process
 
 pytestmark = pytest.mark.broker
-
-
-def _app(pg_url, tmp_path, broker: str, **extra):
-    return migrated_app(pg_url, tmp_path, CELERY_BROKER_URL=broker,
-                        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1",
-                        CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
-                        COMPARISON_AUTO_SEARCH=False, OUTBOX_RELAY_SECONDS=0.5, **extra)
 
 
 def _outbox(scan_id: int) -> OutboxMessage:
@@ -43,7 +35,7 @@ def _feature_sets(sha256: str) -> int:
 
 def test_upload_while_the_broker_is_down_is_extracted_once_it_is_back(pg_url, tmp_path):
     port = free_port()
-    app = _app(pg_url, tmp_path, f"redis://127.0.0.1:{port}/0")
+    app = broker_app(pg_url, tmp_path, f"redis://127.0.0.1:{port}/0")
     with app.app_context():
         kit = make_lab()
         client = app.test_client()
@@ -74,7 +66,7 @@ def test_upload_while_the_broker_is_down_is_extracted_once_it_is_back(pg_url, tm
 
 def test_a_task_failing_every_time_ends_failed_with_its_reason_and_can_be_retried(
         pg_url, tmp_path):
-    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", TASK_MAX_RETRIES=2,
+    app = broker_app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", TASK_MAX_RETRIES=2,
                TASK_RETRY_DELAY=0.2)
     with app.app_context():
         kit = make_lab()
@@ -106,7 +98,7 @@ def test_a_task_failing_every_time_ends_failed_with_its_reason_and_can_be_retrie
 def test_a_scan_left_running_by_a_killed_worker_is_picked_up_by_the_sweep(pg_url, tmp_path):
     # Redis hands a killed worker's task to another only after the visibility timeout (an hour
     # by default): until then the scan would stay RUNNING without the sweep.
-    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", WORK_STUCK_AFTER=1)
+    app = broker_app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", WORK_STUCK_AFTER=1)
     with app.app_context():
         kit = make_lab()
         client = app.test_client()

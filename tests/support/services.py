@@ -55,6 +55,15 @@ def migrated_app(database_url: str, instance: Path, **overrides) -> Flask:
     return app
 
 
+def broker_app(pg_url: str, instance: Path, broker: str, **extra) -> Flask:
+    """An app whose tasks go through a real broker, on a queue of its own (workers of other
+    tests never take its tasks); comparisons start no automatic search."""
+    return migrated_app(pg_url, instance, CELERY_BROKER_URL=broker,
+                        CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1",
+                        CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex[:8]}",
+                        COMPARISON_AUTO_SEARCH=False, OUTBOX_RELAY_SECONDS=0.5, **extra)
+
+
 def create_pg_database(prefix: str = "ballistics_test") -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
