@@ -81,12 +81,8 @@ def _append(item: Item, kind: CustodyKind, actor: User, to: Holder, *, reason: s
     return event
 
 
-def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
-             must_hold: bool = True, in_hand: bool = False) -> None:
-    """Refuse before anything changes: role, disposal, holder, and a stale view of the item.
-    ``in_hand``: only the holder themself (release, destruction); a manager who does not hold
-    the item uses the override (:mod:`ballistics.evidence.disposal`)."""
-    require_role(actor, HOLD_EVIDENCE, action)
+def refuse_stale_or_disposed(item: Item, expected_seq: int | None) -> None:
+    """The caller saw an older state of the item, or the item was released or destroyed."""
     if expected_seq is not None and expected_seq != item.custody_seq:
         raise Conflict(_("Item %(barcode)s has moved on (event %(custody_seq)s, you expected "
                          "%(expected_seq)s); reload it.", barcode=item.barcode,
@@ -96,6 +92,15 @@ def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
         raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
                          barcode=item.barcode, status=item.status),
                        code="item_disposed")
+
+
+def _movable(item: Item, actor: User, action: str, expected_seq: int | None, *,
+             must_hold: bool = True, in_hand: bool = False) -> None:
+    """Refuse before anything changes: role, disposal, holder, and a stale view of the item.
+    ``in_hand``: only the holder themself (release, destruction); a manager who does not hold
+    the item uses the override (:mod:`ballistics.evidence.disposal`)."""
+    require_role(actor, HOLD_EVIDENCE, action)
+    refuse_stale_or_disposed(item, expected_seq)
     if in_hand and item.holder_user_id != actor.id:
         who = (_("as a lab manager you may request an override (a reason from the list, "
                  "confirmed by a second person)") if actor.has_role(*OVERRIDE_CUSTODY)

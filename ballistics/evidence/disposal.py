@@ -40,15 +40,7 @@ def request(actor: User, item: Item, *, action: str, override_reason: str, reaso
             expected_seq: int | None = None) -> DisposalRequest:
     """Record a manager's override request; nothing happens to the item yet."""
     require_role(actor, OVERRIDE_CUSTODY, "override custody")
-    if expected_seq is not None and expected_seq != item.custody_seq:
-        raise Conflict(_("Item %(barcode)s has moved on (event %(custody_seq)s, you expected "
-                         "%(expected_seq)s); reload it.", barcode=item.barcode,
-                         custody_seq=item.custody_seq, expected_seq=expected_seq),
-                       code="stale_item")
-    if item.is_disposed:
-        raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
-                         barcode=item.barcode, status=item.status),
-                       code="item_disposed")
+    custody.refuse_stale_or_disposed(item, expected_seq)
     if item.holder_user_id == actor.id:
         raise Conflict(_("You hold item %(barcode)s: %(action)s it in hand; the override is for "
                          "items someone else holds or that are in storage.", barcode=item.barcode,
