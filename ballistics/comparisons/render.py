@@ -20,7 +20,7 @@ from ballistics.comparisons import store
 from ballistics.comparisons.models import Candidate, Scan
 from ballistics.comparisons.scans import MAX_SCAN_BYTES, MAX_SCAN_PIXELS, feature_set_for
 from ballistics.core.errors import Conflict
-from ballistics.imaging.registration import rotate
+from ballistics.imaging.registration import into_frame
 
 #: percentiles mapped to black and white: a few spikes or pits must not wash out the texture
 LOW_PCT, HIGH_PCT = 1.0, 99.0
@@ -62,25 +62,11 @@ def to_png(heights: np.ndarray, mask: np.ndarray) -> bytes:
 
 def align(heights: np.ndarray, mask: np.ndarray, rotation_deg: float, dx: float,
           dy: float) -> tuple[np.ndarray, np.ndarray]:
-    """Move a reference surface into the query's frame.
-
-    Sign convention (``imaging.cmc.cmc_one_direction`` and ``imaging.compare``, which compares
-    ``a`` = query with ``b`` = reference): the reference is rotated by ``-theta`` with
-    :func:`imaging.registration.rotate`, then query pixel ``(y, x)`` matches rotated-reference
-    pixel ``(y + dy, x + dx)``. So ``aligned[y, x] = rotated[y + dy, x + dx]``; shifts are
-    rounded to whole pixels, as ``compare`` does for its pairwise correlation.
-    """
-    rb, rm = rotate(heights.astype(np.float64), mask, -rotation_deg)
-    h, w = rb.shape
-    ix, iy = round(dx), round(dy)
-    out, out_mask = np.zeros_like(rb), np.zeros_like(rm)
-    # Destination rows/cols y whose source y + dy lies inside the array.
-    yd = slice(max(-iy, 0), h - max(iy, 0))
-    ys = slice(max(iy, 0), h + min(iy, 0))
-    xd = slice(max(-ix, 0), w - max(ix, 0))
-    xs = slice(max(ix, 0), w + min(ix, 0))
-    out[yd, xd], out_mask[yd, xd] = rb[ys, xs], rm[ys, xs]
-    return out, out_mask
+    """Move a reference surface into the query's frame, by the comparison's own arithmetic
+    (:func:`imaging.registration.into_frame`, the convention ``imaging.compare`` scores with,
+    ``a`` = query and ``b`` = reference): shifts are rounded to whole pixels, as ``compare``
+    does for its whole-face correlation."""
+    return into_frame(heights.astype(np.float64), mask, rotation_deg, dx, dy)
 
 
 def view_pixel_um(scan: Scan) -> float:

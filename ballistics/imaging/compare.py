@@ -17,7 +17,7 @@ from ballistics.imaging.cmc import (
 )
 from ballistics.imaging.errors import ImagingError
 from ballistics.imaging.features import Features
-from ballistics.imaging.registration import rotate
+from ballistics.imaging.registration import overlap, rotate
 from ballistics.imaging.version import ALGORITHM_VERSION
 
 
@@ -244,8 +244,5 @@ def _compare_ordered(a: Features, b: Features, p: CMCParams) -> ComparisonResult
 def _pairwise(ha, ma, hb, mb, fwd) -> float:
     """Pearson correlation of the whole faces at the forward consensus registration."""
     rb, rm = rotate(hb, mb, -fwd.theta)
-    dx, dy = round(fwd.dx), round(fwd.dy)
-    h, w = ha.shape
-    ys, yd = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h + min(-dy, 0))
-    xs, xd = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w + min(-dx, 0))
-    return pearson(ha[yd, xd], ma[yd, xd], rb[ys, xs], rm[ys, xs], 100)
+    a_part, b_part = overlap(ha.shape, fwd.dx, fwd.dy)
+    return pearson(ha[a_part], ma[a_part], rb[b_part], rm[b_part], 100)

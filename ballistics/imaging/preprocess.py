@@ -10,7 +10,7 @@ also centred on the aperture, which fixes the centre of rotation for comparison 
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -87,10 +87,6 @@ class ProcessedScan:
     geometry: BreechFaceGeometry
     params: PreprocessParams = field(default_factory=PreprocessParams)
     meta: dict = field(default_factory=dict)
-
-    def params_dict(self) -> dict:
-        """Parameters as a JSON-safe dict."""
-        return asdict(self.params)
 
 
 def gaussian_filter_nan(z: np.ndarray, mask: np.ndarray, sigma_px: float) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Rotation about the aperture centre, polar resampling and global rotation candidates.
+"""Rotation about the aperture centre, polar resampling, rotation scores and moving one
+surface into another's frame.
 
 Scans are centred on the firing-pin aperture by preprocessing, so a rotation between two scans
 becomes a circular shift of their polar images; one batch of 1D FFTs scores all 360 degrees
@@ -120,15 +121,26 @@ def rotation_scores(pa: np.ndarray, ma: np.ndarray, pb: np.ndarray, mb: np.ndarr
     return num / np.sqrt(np.maximum(ea, floor) * np.maximum(eb, floor))
 
 
-def rotation_candidates(scores: np.ndarray, k: int, min_sep_deg: float = 12.0) -> list[float]:
-    """The ``k`` highest peaks of ``scores`` (degrees), at least ``min_sep_deg`` apart."""
-    n = scores.size
-    order = np.argsort(scores)[::-1]
-    out: list[float] = []
-    for i in order:
-        ang = i * 360.0 / n
-        if all(abs((ang - o + 180) % 360 - 180) >= min_sep_deg for o in out):
-            out.append(ang)
-            if len(out) == k:
-                break
-    return out
+def overlap(shape: tuple[int, ...], dx: float, dy: float
+            ) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """Where two frames of ``shape`` overlap when pixel ``(y, x)`` of the first lies on pixel
+    ``(y + dy, x + dx)`` of the second, the shifts rounded to whole pixels: the first frame's
+    ``(rows, cols)`` and the second frame's, to index both with."""
+    h, w = shape[:2]
+    # A shift past the edge leaves nothing in common (not a slice that wraps round).
+    iy, ix = min(max(round(dy), -h), h), min(max(round(dx), -w), w)
+    first = (slice(max(-iy, 0), h + min(-iy, 0)), slice(max(-ix, 0), w + min(-ix, 0)))
+    second = (slice(max(iy, 0), h + min(iy, 0)), slice(max(ix, 0), w + min(ix, 0)))
+    return first, second
+
+
+def into_frame(heights: np.ndarray, mask: np.ndarray, theta_deg: float, dx: float,
+               dy: float) -> tuple[np.ndarray, np.ndarray]:
+    """Move surface B into surface A's frame at a registration ``(theta, dx, dy)`` of the
+    comparison (A compared with B): B is rotated by ``-theta``, then A's pixel ``(y, x)`` lies
+    on rotated B's ``(y + dy, x + dx)``; outside the overlap the mask is False."""
+    rb, rm = rotate(heights, mask, -theta_deg)
+    out, out_mask = np.zeros_like(rb), np.zeros_like(rm)
+    first, second = overlap(rb.shape, dx, dy)
+    out[first], out_mask[first] = rb[second], rm[second]
+    return out, out_mask

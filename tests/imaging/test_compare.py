@@ -24,7 +24,7 @@ from ballistics.imaging.calibration import cross_validated_llrs, fit_calibration
 from ballistics.imaging.cmc import CMCParams, candidate_angles, cmc_one_direction
 from ballistics.imaging.compare import invert_registration
 from ballistics.imaging.reference import reference_one_direction
-from ballistics.imaging.registration import rotate
+from ballistics.imaging.registration import into_frame, overlap, rotate
 from ballistics.imaging.synthetic import fire, make_firearm
 
 
@@ -204,3 +204,27 @@ def test_default_calibration_shipped():
     print("shipped: LR = 1 at score", cal.threshold(), "Weller LOSO", {
         k: weller[k] for k in ("roc_auc", "cllr", "cllr_min", "rate_misleading_km",
                                "rate_misleading_knm")})
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(3.4, -2.6), (-7.0, 5.0), (0.0, 0.0), (-0.6, 12.5),
+                                        (60.0, 0.0), (0.0, -41.0)])
+def test_overlap_pairs_each_pixel_with_its_rounded_shift(dx, dy):
+    """The one overlap the whole-face score and the viewer's alignment both index with."""
+    h, w = 40, 50
+    ys, xs = np.mgrid[0:h, 0:w]
+    first, second = overlap((h, w), dx, dy)
+    iy, ix = round(dy), round(dx)
+    np.testing.assert_array_equal(ys[second], ys[first] + iy)
+    np.testing.assert_array_equal(xs[second], xs[first] + ix)
+    # Every pair that lies inside both frames, none left out (none beyond the edge).
+    assert ys[first].shape == (max(h - abs(iy), 0), max(w - abs(ix), 0))
+
+
+def test_into_frame_moves_b_where_a_has_it():
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(48, 48))
+    mask = np.ones_like(a, dtype=bool)
+    b = np.roll(a, (-4, 5), axis=(0, 1))  # B has A's content 5 px right, 4 px up
+    moved, valid = into_frame(b, mask, 0.0, 5.0, -4.0)
+    assert valid.sum() > 0.7 * a.size and not valid[:4, :].any()
+    np.testing.assert_allclose(moved[valid], a[valid], atol=1e-5)
