@@ -1,0 +1,93 @@
+"""A search that gives up or is left unfinished ends FAILED with its reason; its page stops
+polling and offers a retry, which starts a new search through the outbox (the failed one stays
+on record). The scan side, with real workers: test_no_lost_work.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ballistics.comparisons import scans, searches
+from ballistics.comparisons import tasks as comparison_tasks
+from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
+from ballistics.core.context import acting_as
+from ballistics.extensions import db
+from ballistics.outbox.models import OutboxMessage
+from tests.comparisons.helpers import upload, x3p_bytes
+from tests.support.web import Api, Browser
+
+
+@pytest.fixture
+def queued(client, lab) -> int:
+    """A search of a done scan, queued (no worker takes it here)."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+    response = upload(client, lab.headers("examiner"), item["id"], x3p_bytes(4, 0))
+    assert response.status_code == 201, response.get_json()
+    with acting_as(lab.id("examiner"), lab.lab.id, "test"):
+        scan = db.session.get(Scan, response.get_json()["id"])
+        scans.compute_features(scan)
+        scans.mark(scan, ScanStatus.DONE)
+        search = searches.start_search(lab.users["examiner"], scan)
+        db.session.commit()
+    return search.id
+
+
+def _status_span(html: str) -> str:
+    start = html.index('id="search-status"')
+    return html[start:html.index(">", start)]
+
+
+def _run_messages(search_id: int) -> int:
+    return len(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.name == "comparisons.run_search",
+        OutboxMessage.payload["args"][0].as_integer() == search_id)).all())
+
+
+def test_a_search_task_that_gives_up_marks_the_search_failed(app, lab, queued, monkeypatch):
+    def broken(_search):
+        raise RuntimeError("index segment unreadable")
+
+    monkeypatch.setattr(searches, "start", broken)
+    result = comparison_tasks.run_search.apply(args=[queued])
+    assert result.failed()
+    db.session.expire_all()
+    search = db.session.get(Search, queued)
+    assert search.status == SearchStatus.FAILED
+    assert search.error == "stage 1 failed: RuntimeError: index segment unreadable"
+
+
+def test_an_unfinished_search_is_failed_by_the_sweep_and_retried_from_its_page(
+        app, client, lab, queued):
+    examiner = Browser(app, lab, "examiner")
+    assert "data-poll=" in _status_span(examiner.get(f"/searches/{queued}"))
+    # Queued two hours ago and never finished: a worker took it and vanished.
+    search = db.session.get(Search, queued)
+    search.created_at -= timedelta(hours=2)
+    db.session.commit()
+    assert searches.sweep_stuck(3600)["searches_failed"] >= 1
+    db.session.commit()
+    assert db.session.get(Search, queued).status == SearchStatus.FAILED
+
+    html = examiner.get(f"/searches/{queued}")
+    assert "data-poll=" not in _status_span(html)  # the page stops polling
+    assert "did not finish within 3600 s" in html and "Retry the search" in html
+    assert Api(client, lab, "examiner").get(f"/searches/{queued}")["status"] == "failed"
+
+    _, page, flashes = examiner.submit(f"/searches/{queued}/retry", {})
+    assert flashes[0][0] == "success", flashes
+    db.session.expire_all()
+    again = db.session.scalars(select(Search).where(Search.lab_id == lab.lab.id)
+                               .order_by(Search.id.desc())).first()
+    assert again.id != queued and again.status == SearchStatus.QUEUED
+    assert (again.query_scan_id, again.k) == (search.query_scan_id, search.k)
+    assert _run_messages(again.id) == 1  # asked for through the outbox
+    assert "data-poll=" in _status_span(page)
+    # The failed search stays on record; only a failed search is retried.
+    assert db.session.get(Search, queued).status == SearchStatus.FAILED
+    _, _, flashes = examiner.submit(f"/searches/{again.id}/retry", {})
+    assert flashes[0][0] == "error" and "only a failed search is retried" in flashes[0][1]
+    assert db.session.scalar(select(Search.id).where(Search.lab_id == lab.lab.id)
+                             .order_by(Search.id.desc()).limit(1)) == again.id
