@@ -61,6 +61,21 @@ def test_plain_sql_with_an_unknown_status_is_refused(app, lab, statement):
     assert db.session.get(type(item), item.id).status == "in_custody"
 
 
+_OUTBOX_ROW = ("INSERT INTO outbox (topic, name, payload, created_at, available_at, "
+               "attempts, last_error) VALUES (:topic, 'audit.probe', '{}', '2026-01-01', "
+               "'2026-01-01', 0, '')")
+
+
+def test_plain_sql_inserting_an_unknown_kind_is_refused(app):
+    with pytest.raises(IntegrityError, match="ck_outbox_topic"):
+        db.session.execute(text(_OUTBOX_ROW), {"topic": "carrier_pigeon"})
+        db.session.flush()
+    db.session.rollback()
+    # The same row with a kind the enum defines goes in: only the unknown value was refused.
+    db.session.execute(text(_OUTBOX_ROW), {"topic": "hub"})
+    db.session.rollback()
+
+
 def test_upgrade_keeps_rows_and_append_only_triggers(tmp_path):
     """0003 -> 0004 on a database with rows: SQLite rebuilds the tables; the rows stay and the
     append-only triggers are back."""
