@@ -26,6 +26,7 @@ from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
 from ballistics.core.labels import LABELS, label
 from sop.models import AfteResult, Equipment, SopStep, SopVersion
+from sop.models.examinations import ReviewOutcome
 from sop.schemas import ReviewerConclusionInSchema, TechnicalReviewInSchema
 
 
@@ -168,8 +169,9 @@ class ConclusionForm(PageForm):
 class ReviewForm(PageForm):
     schema = TechnicalReviewInSchema
     # Posted by one of two buttons named "outcome".
-    outcome = SelectField(_l("Review"), choices=[SelectChoice("agree", _l("Agree")),
-                                             SelectChoice("disagree", _l("Disagree"))],
+    outcome = SelectField(_l("Review"),
+                          choices=[SelectChoice(ReviewOutcome.AGREE, _l("Agree")),
+                                   SelectChoice(ReviewOutcome.DISAGREE, _l("Disagree"))],
                           validate_choice=False)
     reasons = TextAreaField(_l("Reasons (required to disagree)"))
 
@@ -181,8 +183,9 @@ class CorrectionForm(PageForm):
 
 class CorrectionReviewForm(PageForm):
     schema = s.LinkCorrectionReviewSchema
-    outcome = SelectField(_l("Decision"), choices=[SelectChoice("agree", _l("Agree: withdraw")),
-                                               SelectChoice("disagree", _l("Disagree: it stands"))],
+    outcome = SelectField(_l("Decision"),
+                          choices=[SelectChoice(ReviewOutcome.AGREE, _l("Agree: withdraw")),
+                                   SelectChoice(ReviewOutcome.DISAGREE, _l("Disagree: it stands"))],
                           validate_choice=False)
     reasons = TextAreaField(_l("Your reasons"))
     #: needed to agree (the withdrawal), not to disagree

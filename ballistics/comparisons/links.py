@@ -28,6 +28,7 @@ from ballistics.evidence.holds import Hold, HoldKind
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from sop.models import ExaminationItem
+from sop.models.examinations import ReviewOutcome
 from sop.services import examinations
 
 
@@ -82,7 +83,7 @@ def review_correction(actor: User, correction: LinkCorrection, *, outcome: str,
                             fields={"reasons": [_("Required.")]})
     correction.reviewed_by_id, correction.review_reasons = actor.id, reasons
     correction.reviewed_at = now
-    if outcome != "agree":
+    if outcome != ReviewOutcome.AGREE:
         correction.status = CorrectionStatus.REJECTED
         db.session.flush()
         return correction

@@ -10,6 +10,7 @@ from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.core.text import not_blank
 from sop.models import AfteResult
+from sop.models.examinations import ReviewOutcome
 
 REGIONS = one_of(*Region)
 _required_text = validate.And(validate.Length(min=1, max=2000), not_blank)
@@ -150,7 +151,8 @@ class LinkCorrectionCreateSchema(BaseSchema):
 
 
 class LinkCorrectionReviewSchema(BaseSchema):
-    outcome = fields.String(required=True, validate=validate.OneOf(["agree", "disagree"]),
+    outcome = fields.String(required=True, validate=one_of(ReviewOutcome.AGREE,
+                                                            ReviewOutcome.DISAGREE),
                             metadata={"description": "agree: withdraw the link"})
     reasons = fields.String(required=True, validate=_required_text)
 

@@ -29,6 +29,7 @@ from ballistics.evidence.models import Case
 from ballistics.evidence.views import case_page_html
 from ballistics.extensions import db
 from sop.models import Sop
+from sop.models.examinations import ReviewOutcome
 from sop.services import examinations
 
 
@@ -128,7 +129,7 @@ def link_correction_review(correction_id: int) -> ResponseReturnValue:
         return case_page_html(case, links_bound=(row.id, bound))
 
     def call(data: dict):
-        if data.get("outcome") == "agree":
+        if data.get("outcome") == ReviewOutcome.AGREE:
             # Agreeing withdraws the link: refused unless the box naming it was ticked.
             confirm.require(form, again)
         return links.review_correction(current_user, row, **data)
