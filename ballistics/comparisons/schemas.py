@@ -9,6 +9,7 @@ from ballistics.comparisons.models import Decision, Region
 from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.core.text import not_blank
+from ballistics.evidence.models import ItemStatus
 from sop.models import AfteResult
 from sop.models.examinations import ReviewOutcome
 
@@ -62,6 +63,12 @@ class CandidateSchema(BaseSchema):
     reference_item_id = fields.Function(lambda c: c.reference_scan.item_id)
     reference_case_id = fields.Function(lambda c: c.reference_scan.item.case_id)
     reference_barcode = fields.Function(lambda c: c.reference_scan.item.barcode)
+    # A released or destroyed reference stays admissible (see searches.reference_query) but
+    # its exhibit cannot be examined again: API clients see it, as the pages show it.
+    reference_item_status = fields.String(
+        attribute="reference_scan.item.status", validate=one_of(*ItemStatus),
+        metadata={"description": "the reference exhibit's state: released or destroyed "
+                                 "items cannot be examined again"})
     signature_similarity = fields.Float()
     score = fields.Float()
     cmc_count = fields.Integer()

@@ -11,11 +11,14 @@ from ballistics.audit.models import AuditEntry
 from ballistics.auth import services as accounts
 from ballistics.auth.roles import Role
 from ballistics.comparisons.models import CaseLink
+from ballistics.core import timeutil
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from sop.models import ExaminationReview, ReviewerConclusion
 from tests.comparisons.confirming import confirm_body, ready_to_confirm
 from tests.comparisons.helpers import searched_lab
+from tests.evidence.helpers import refused
+from tests.sop.scenario import qualify
 from tests.support.labs import PASSWORD
 from tests.support.web import Api, Browser
 
@@ -120,3 +123,63 @@ def test_blind_verification_and_who_may_review(app, client, lab, other_lab, lead
     outsider.post(f"/case-links/{links[0]['id']}/corrections", {"reason": "x"}, expect=404)
     assert Browser(app, other_lab, "reviewer").get(
         f"/verifications/{confirmation['id']}", expect=404)
+
+
+def test_a_standing_link_keeps_its_items_after_release_until_an_independent_review(
+        app, client, lab, lead):
+    """The issue's own case: the examination is released, so only the confirmed link holds the
+    items. Destruction in hand and an override are refused naming the link, writing nothing;
+    the person who asked for the withdrawal does not decide it; once an independent reviewer
+    agrees, the holder may destroy the item."""
+    lab_id, top = lab.lab.id, lead["candidates"][0]
+    version, microscope = ready_to_confirm(lab)
+    examiner = Api(client, lab, "examiner")
+    reviewer, manager, tech = (examiner.as_(who) for who in ("reviewer", "manager", "tech"))
+    confirmation = examiner.post(f"/candidates/{top}/confirm", confirm_body(version, microscope))
+    path = f"/examinations/{confirmation['examination_id']}"
+    reviewer.post(f"{path}/technical-review", {"outcome": "agree", "reasons": "Marks persist."})
+    manager.post(f"{path}/administrative-review", {"outcome": "approved"})
+    assert examiner.post(f"{path}/release", expect=200)["status"] == "released"
+    [link] = examiner.get(f"/cases/{lead['items'][0]['case_id']}/links")
+    assert link["is_active"]
+
+    item = f"/items/{lead['items'][1]['id']}"  # still with the technician who received it
+    words = "grounds the identification linking cases"
+    body = refused(tech, f"{item}/destroy", {"witness_id": lab.id("examiner"),
+                                             "reason": "cleanup"},
+                   409, "item_under_case_link", words, lab_id)
+    assert f"(case link {link['id']})" in body["message"] and "open examination" not in \
+        body["message"]
+    refused(manager, f"{item}/disposal-requests", {
+        "action": "destroy", "override_reason": "holder_left", "reason": "cleanup",
+        "witness_id": lab.id("examiner")}, 409, "item_under_case_link", words, lab_id)
+
+    # Whoever asks for the withdrawal does not decide it, nor does the examiner.
+    correction = reviewer.post(f"/case-links/{link['id']}/corrections",
+                               {"reason": "Item 2 was mislabelled at intake."})
+    review = f"/link-corrections/{correction['id']}/review"
+    refused(reviewer, review, {"outcome": "agree", "reasons": "As I said."}, 403,
+            "not_independent", "an independent reviewer decides it", lab_id)
+    refused(examiner, review, {"outcome": "agree", "reasons": "Fine by me."}, 403,
+            "forbidden", "", lab_id)
+    assert examiner.get(f"/cases/{lead['items'][0]['case_id']}/links")[0]["is_active"]
+    tech.post(f"{item}/destroy", {"witness_id": lab.id("examiner"), "reason": "cleanup"},
+              expect=409)
+
+    # A second reviewer, authorised for the SOP, agrees: the link is withdrawn, the item free.
+    with acting_as(None, lab_id, "test"):
+        second = accounts.create_user(lab.lab, f"rev2-{lab.lab.code.lower()}", "Reviewer Two",
+                                      PASSWORD, [Role.EXAMINER, Role.TECHNICAL_REVIEWER])
+        lab.users["reviewer2"] = second
+        lab.tokens["reviewer2"] = accounts.issue_token(second, "test")
+    qualify(lab, version, "reviewer2", today=timeutil.utcnow().date())
+    db.session.commit()
+    decided = reviewer.as_("reviewer2").post(review, {"outcome": "agree",
+                                                      "reasons": "Intake photos confirm."},
+                                             expect=200)
+    assert (decided["status"], decided["reviewed_by_id"]) == ("accepted", second.id)
+    [link] = examiner.get(f"/cases/{lead['items'][0]['case_id']}/links")
+    assert not link["is_active"] and [c["status"] for c in link["corrections"]] == ["accepted"]
+    event = tech.post(f"{item}/destroy", {"witness_id": lab.id("examiner"),
+                                          "reason": "court order 12/26"})
+    assert event["kind"] == "destroyed"

@@ -116,9 +116,17 @@ def test_search_pages_images_and_another_lab(app, client, lab, other_lab, search
     mate_item = searched["items"][1]["id"]
     Api(client, lab, "tech").post(f"/items/{mate_item}/release",
                                   {"to_agency": "Defence expert", "reason": "re-examination"})
+    # So is a destroyed one; the API's candidates say which.
+    gone_item = searched["items"][2]["id"]
+    Api(client, lab, "tech").post(f"/items/{gone_item}/destroy",
+                                  {"witness_id": lab.id("examiner"), "reason": "retention"})
     page = examiner.get(f"/searches/{searched['search']}")
     assert page.count('data-disposed="released"') == 1
+    assert page.count('data-disposed="destroyed"') == 1
     assert 'data-disposed="released"' in examiner.get(f"/candidates/{top}/view")
+    listed = Api(client, lab, "examiner").get(f"/searches/{searched['search']}")["candidates"]
+    assert {c["reference_item_id"]: c["reference_item_status"] for c in listed} == {
+        mate_item: "released", gone_item: "destroyed"}
 
     started = examiner.post(f"/scans/{searched['scans'][0]}/searches", {})
     assert re.fullmatch(r"/searches/\d+", started.location)

@@ -13,6 +13,7 @@ from ballistics.core import timeutil
 from ballistics.extensions import db
 from sop.models import Examination
 from sop.services import equipment
+from sop.services.reminders import due_reminders
 from tests.sop.scenario import as_, make_sop, qualify
 from tests.support.web import Api, Browser
 
@@ -78,6 +79,15 @@ def test_failed_check_and_lapsed_calibration_take_instruments_out_of_service(app
     assert rows == {"MIC-F": "failed_check", "MIC-L": "overdue"}
     failed_row = page[page.index('data-equipment="MIC-F"'):].split("</tr>")[0]
     assert "failed check" in failed_row and "overdue" not in failed_row
+    # The managers' reminders say the same, though both due dates are beyond the horizon.
+    reminders = {r.subject.split(" ")[0]: r for r in due_reminders(lab.lab.id, today, days=30)}
+    assert reminders["MIC-F"].subject.startswith(
+        "MIC-F (Failed microscope) is out of service: it failed its performance check on "
+        f"{(today - timedelta(days=2)).isoformat()}"), reminders["MIC-F"]
+    assert reminders["MIC-L"].subject.startswith(
+        "MIC-L (Lapsed microscope) is out of service: it was due for calibration on "
+        f"{(today - timedelta(days=1)).isoformat()}"), reminders["MIC-L"]
+    assert {r.kind for r in reminders.values()} == {"calibration_overdue"}
 
     # A passing check after the repair puts the instrument back in service.
     with as_(manager):
