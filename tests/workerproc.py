@@ -77,6 +77,28 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20)
         proc.wait(5)
 
 
+def _wait_for_an_answer(proc: subprocess.Popen, port: int, log: Path) -> None:
+    """The master opens the port before a worker has loaded the app; on a loaded machine that
+    took over a minute, and a test's first request (60 s timeout) failed. Wait for one answer
+    (a worker that has loaded the app takes every request until the other has too)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json",
+                                        timeout=30):
+                return
+        except urllib.error.HTTPError:
+            return  # an answer, whatever it says: the app is loaded
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"gunicorn on {port} never answered: {log.read_text()[-2000:]}")
+        time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def web_process(app: Flask, port: int, *, log: Path | None = None
                 ) -> Iterator[subprocess.Popen]:
@@ -98,6 +120,7 @@ def web_process(app: Flask, port: int, *, log: Path | None = None
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"gunicorn did not start on {port}: {log.read_text()[-2000:]}")
             time.sleep(0.1)
+        _wait_for_an_answer(proc, port, log)
         yield proc
     finally:
         stop(proc)

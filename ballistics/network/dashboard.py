@@ -27,6 +27,7 @@ class MemberRow:
 class Dashboard:
     members: list[MemberRow]
     leads_by_status: dict[str, int]
+    #: unanswered past their due date: open, or already expired by the hourly task
     overdue: list[HubLead]
     #: hours, median and 90th percentile (None without data)
     entry_to_lead: tuple[float | None, float | None]
@@ -64,7 +65,8 @@ def build() -> Dashboard:
     return Dashboard(
         members=members,
         leads_by_status={s.value: sum(x.status == s for x in leads) for s in LeadStatus},
-        overdue=[x for x in leads if x.status == LeadStatus.OPEN and x.due_at < now],
+        overdue=[x for x in leads if x.status in (LeadStatus.OPEN, LeadStatus.EXPIRED)
+                 and x.due_at < now],
         entry_to_lead=_hours([(x.created_at - x.record.received_at).total_seconds() / 3600
                               for x in leads]),
         lead_to_answer=_hours([(x.answered_at - x.created_at).total_seconds() / 3600
