@@ -42,7 +42,7 @@ from ballistics.evidence.models import (
     StorageLocation,
 )
 from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
-from ballistics.evidence.services import next_item_number
+from ballistics.evidence.services import CaseRef, next_item_number
 from ballistics.extensions import db
 from ballistics.ledger.nudge import nudge
 
@@ -158,8 +158,9 @@ _MOVED = ("holder_user_id", "holder_location_id", "holder_agency", "custody_seq"
           "custody_head")
 
 
-def receive(actor: User, case: Case, *, kind: str, from_agency: str, description: str = "",
-            reason: str = "", event_details: dict | None = None, **details) -> Item:
+def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
+            description: str = "", reason: str = "", event_details: dict | None = None,
+            **details) -> Item:
     """Receive an item from an outside agency into the actor's custody. ``event_details``
     go into the hashed received event (e.g. the sending lab's release it answers).
 
