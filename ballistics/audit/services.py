@@ -144,6 +144,17 @@ def append(session: Session, chain_key: int, rows: list[dict]) -> None:
     session.connection().execute(_INSERT_ENTRIES, values)
 
 
+def note_core_write(session: Session, chain_key: int, action: AuditAction, object_type: str,
+                    object_id: str, before: dict | None, after: dict | None) -> None:
+    """Audit a row written with a Core statement (which no flush sees), in the same form and
+    at the same place in the transaction's entries as the flush capture would have put it.
+    Values are passed through the same conversion as captured ones."""
+    session.info.setdefault("audit_pending", {}).setdefault(chain_key, []).append(
+        {"action": action, "object_type": object_type, "object_id": object_id,
+         "before": None if before is None else {k: _plain(v) for k, v in before.items()},
+         "after": None if after is None else {k: _plain(v) for k, v in after.items()}})
+
+
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, flush_context) -> None:
     """Note what this flush wrote; the entries are appended just before commit."""

@@ -12,7 +12,7 @@ from ballistics.evidence import schemas as s
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, DisposalRequest, StorageLocation
 from ballistics.evidence.services import (
-    case_for_intake,
+    case_ref_for_intake,
     create_case,
     create_location,
     search_cases,
@@ -46,7 +46,7 @@ def case_get(case_id: int):
               tags=TAGS, body=s.ItemReceiveSchema, response=s.ItemSchema, status=201,
               errors=OPS)
 def item_receive(case_id: int, data: dict):
-    return custody.receive(g.api_user, case_for_intake(g.api_user, case_id), **data)
+    return custody.receive(g.api_user, case_ref_for_intake(g.api_user, case_id), **data)
 
 
 @bp.operation("/items/<int:item_id>", summary="An item and its current holder", tags=TAGS,

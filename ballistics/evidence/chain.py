@@ -13,8 +13,17 @@ from ballistics.evidence.models import CustodyEvent, Item
 
 
 def event_payload(event: CustodyEvent) -> dict:
-    payload = {name: getattr(event, name) for name in CustodyEvent.HASHED_FIELDS}
-    payload["occurred_at"] = canonical(event.occurred_at)
+    return values_payload({name: getattr(event, name) for name in _PAYLOAD_FIELDS})
+
+
+_PAYLOAD_FIELDS = (*CustodyEvent.HASHED_FIELDS, "occurred_at")
+
+
+def values_payload(values: dict) -> dict:
+    """The hashed facts of an event given as column values (an event inserted with a Core
+    statement): the same payload, so the same hash, as :func:`event_payload` of the object."""
+    payload = {name: values[name] for name in CustodyEvent.HASHED_FIELDS}
+    payload["occurred_at"] = canonical(values["occurred_at"])
     return payload
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from flask_babel import gettext as _
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
-from ballistics.core.errors import Conflict
+from ballistics.core.errors import Conflict, NotFound
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, CaseCounter, Item, StorageLocation
 from ballistics.evidence.permissions import OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
@@ -67,6 +68,36 @@ def case_for_intake(actor: User, case_id: int) -> Case:
     return case
 
 
+class CaseRef(NamedTuple):
+    """What an intake needs of its case: the API's receive answers with the item, never the
+    case, so the case is not loaded as an object."""
+
+    id: int
+    lab_id: int
+    lab_case_number: str
+
+
+_CASES = Case.__table__
+#: built once: every API receive runs it
+_CASE_REF_FOR_UPDATE = (select(_CASES.c.id, _CASES.c.lab_id, _CASES.c.lab_case_number)
+                        .where(_CASES.c.lab_id == bindparam("lab_id"),
+                               _CASES.c.id == bindparam("ident"))
+                        .with_for_update())
+
+
+def case_ref_for_intake(actor: User, case_id: int) -> CaseRef:
+    """:func:`case_for_intake` for a caller that needs only the case's id, lab and number:
+    the same lab check (404 otherwise) and row lock, one Core statement, no ORM object."""
+    session = db.session()
+    session.flush()
+    row = session.connection().execute(_CASE_REF_FOR_UPDATE,
+                                       {"lab_id": actor.lab_id, "ident": case_id}).first()
+    if row is None:
+        raise NotFound(_("No %(value)s %(ident)s in your lab.", value="case", ident=case_id))
+    session.info.setdefault(_LOCKED_CASES, set()).add(row.id)
+    return CaseRef(row.id, row.lab_id, row.lab_case_number)
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_soft_rollback")
 def _locks_released(session: Session, *_args) -> None:
@@ -74,7 +105,7 @@ def _locks_released(session: Session, *_args) -> None:
     session.info.pop(_LOCKED_CASES, None)
 
 
-def next_item_number(case: Case, parent: Item | None) -> str:
+def next_item_number(case: Case | CaseRef, parent: Item | None) -> str:
     """Next free item number; locks the case (or parent item) row so two simultaneous
     receipts cannot take the same number (unless :func:`case_for_intake` locked it already).
     The count is a statement of its own, after the lock: in READ COMMITTED it then sees every
@@ -83,12 +114,21 @@ def next_item_number(case: Case, parent: Item | None) -> str:
     if parent is not None or case.id not in db.session.info.get(_LOCKED_CASES, ()):
         db.session.execute(select(owner.id).where(
             owner.id == (case.id if parent is None else parent.id)).with_for_update())
+    session = db.session()
+    session.flush()  # items not yet written count too (the count runs on the connection)
+    conn = session.connection()
     if parent is None:
-        count = db.session.scalar(select(func.count(Item.id)).where(
-            Item.case_id == case.id, Item.parent_id.is_(None)))
-        return str(count + 1)
-    count = db.session.scalar(select(func.count(Item.id)).where(Item.parent_id == parent.id))
+        return str(conn.execute(_COUNT_CASE_ITEMS, {"case_id": case.id}).scalar_one() + 1)
+    count = conn.execute(_COUNT_SUB_ITEMS, {"parent_id": parent.id}).scalar_one()
     return f"{parent.number}.{count + 1}"
+
+
+# Core statements, built once (every receive numbers an item): no ORM execution around a count.
+_ITEMS = Item.__table__
+_COUNT_CASE_ITEMS = select(func.count(_ITEMS.c.id)).where(
+    _ITEMS.c.case_id == bindparam("case_id"), _ITEMS.c.parent_id.is_(None))
+_COUNT_SUB_ITEMS = select(func.count(_ITEMS.c.id)).where(
+    _ITEMS.c.parent_id == bindparam("parent_id"))
 
 
 def create_location(actor: User, *, code: str, name: str) -> StorageLocation:

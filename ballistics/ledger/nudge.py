@@ -16,12 +16,20 @@ from ballistics.evidence.models import CustodyEvent
 
 @event.listens_for(Session, "after_flush")
 def _nudge(session: Session, _flush_context) -> None:
+    labs = {o.lab_id for o in session.new if isinstance(o, CustodyEvent)}
+    if labs:
+        nudge(session, labs)
+
+
+def nudge(session: Session, labs: set[int]) -> None:
+    """Ask for a seal of these labs' logs once per transaction (if ``LEDGER_OUTBOX_NUDGE``);
+    called by the flush and by services that insert custody events with Core statements."""
     if not has_app_context() or not current_app.config.get("LEDGER_OUTBOX_NUDGE"):
         return
     from ballistics.outbox.services import enqueue
 
     done = session.info.setdefault("ledger_nudged", set())
-    for lab_id in {o.lab_id for o in session.new if isinstance(o, CustodyEvent)} - done:
+    for lab_id in labs - done:
         enqueue("ledger.seal", lab_id)
         done.add(lab_id)
 
