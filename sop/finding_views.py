@@ -23,7 +23,8 @@ from sop.views import bp
 def findings_page() -> ResponseReturnValue:
     require_role(current_user, MANAGE_QUALITY, "see quality records")
     filters = load_filters(finding_list.FindingFilterSchema)
-    page = paginate(finding_list.findings_select(current_user.lab_id, filters),
+    page = paginate(finding_list.findings_select(current_user.lab_id, filters,
+                                                 current_user.lab.time_zone or "UTC"),
                     page=filters["page"], per_page=filters["per_page"],
                     order_by=finding_list.ORDER, filters=filters, scalars=False)
     examiners = db.session.execute(select(User.id, User.full_name)

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -22,7 +22,7 @@ from sqlalchemy import Select, select
 from ballistics.audit.models import AuditAction, AuditEntry
 from ballistics.audit.services import ChainReport, record_read, verify_audit_chain
 from ballistics.auth.models import User
-from ballistics.core.timeutil import canonical
+from ballistics.core.timeutil import canonical, day_range_utc
 from ballistics.extensions import db
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,16 @@ CSV_COLUMNS = ("id", "created_at_utc", "actor_id", "actor", "origin", "action", 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def entries_select(lab_id: int, filters: dict[str, Any]) -> Select:
-    """The lab's entries matching the filters (``AuditFilterSchema``), unordered."""
+def entries_select(lab_id: int, filters: dict[str, Any], zone: str = "UTC") -> Select:
+    """The lab's entries matching the filters (``AuditFilterSchema``), unordered. The dates
+    are whole days in ``zone`` (the lab's time zone, as the page shows the times)."""
     stmt = select(AuditEntry).where(AuditEntry.chain_key == lab_id)
     if filters.get("actor_id"):
         stmt = stmt.where(AuditEntry.actor_id == filters["actor_id"])
-    if filters.get("date_from"):
-        stmt = stmt.where(AuditEntry.created_at >= datetime.combine(filters["date_from"], time()))
-    if filters.get("date_to"):
-        # Both ends are whole days: up to the end of the last one.
-        end = datetime.combine(filters["date_to"] + timedelta(days=1), time())
+    start, end = day_range_utc(filters.get("date_from"), filters.get("date_to"), zone)
+    if start is not None:
+        stmt = stmt.where(AuditEntry.created_at >= start)
+    if end is not None:
         stmt = stmt.where(AuditEntry.created_at < end)
     if filters.get("object_type"):
         stmt = stmt.where(AuditEntry.object_type == filters["object_type"])
@@ -124,14 +124,15 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_lines(lab_id: int, filters: dict[str, Any]) -> Iterator[str]:
+def csv_lines(lab_id: int, filters: dict[str, Any], zone: str = "UTC") -> Iterator[str]:
     """The filtered entries as CSV text, one row per changed field (an entry with no field,
-    a bare delete marker, still gets one row), newest first, in chunks."""
+    a bare delete marker, still gets one row), newest first, in chunks. The days filtered on
+    are ``zone``'s; the times written stay UTC (``created_at_utc``)."""
     names = people(lab_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    stmt = entries_select(lab_id, filters).order_by(*ORDER).execution_options(yield_per=500)
+    stmt = entries_select(lab_id, filters, zone).order_by(*ORDER).execution_options(yield_per=500)
     for n, entry in enumerate(db.session.scalars(stmt), start=1):
         facts = (entry.id, canonical(entry.created_at), entry.actor_id or "",
                  actor_name(entry, names), entry.origin, entry.action.value, entry.object_type,

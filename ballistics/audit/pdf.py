@@ -61,8 +61,10 @@ def _numbered(left: str) -> type[canvas.Canvas]:
 def render(*, lab_name: str, generated_by: str, generated_at: datetime,
            filters: dict[str, str], entries: Sequence[AuditEntry], total: int,
            status: LogStatus, names: dict[int, str],
-           actor_name: Callable[[AuditEntry, dict[int, str]], str]) -> bytes:
-    """The extract as PDF bytes (A4 landscape): ``entries`` newest first, ``total`` matching."""
+           actor_name: Callable[[AuditEntry, dict[int, str]], str], zone: str = "UTC") -> bytes:
+    """The extract as PDF bytes (A4 landscape): ``entries`` newest first, ``total`` matching.
+    A filed extract states its times in UTC (as the court report does); the days the filters
+    name are the lab's (``zone``), as on the page they were chosen on."""
     register_fonts()
     s = _styles()
     buf = io.BytesIO()
@@ -80,6 +82,8 @@ def render(*, lab_name: str, generated_by: str, generated_at: datetime,
              _p(_("Generated %(at)s by %(who)s", at=canonical(generated_at), who=generated_by),
                 s["base"]),
              _p(_("Filters: %(filters)s", filters=chosen), s["base"]),
+             _p(_("Filter dates are days in %(zone)s; the times below are UTC.", zone=zone),
+                s["base"]),
              _p(_("Entries: %(shown)s of %(total)s", shown=len(entries), total=total),
                 s["base"]),
              _p(_("Verification of the lab's log"), s["h2"]), _p(verified, s["base"])]

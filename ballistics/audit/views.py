@@ -38,6 +38,11 @@ def _filters() -> dict:
     return load_filters(AuditFilterSchema)
 
 
+def _zone() -> str:
+    """The lab's time zone: the page shows times in it, and a filter's days are its days."""
+    return current_user.lab.time_zone or "UTC"
+
+
 def _context(filters: dict) -> dict:
     lab_id = current_user.lab_id
     names = browse.people(lab_id)
@@ -59,7 +64,7 @@ def _raw(filters: dict) -> dict[str, str]:
 def log_page() -> ResponseReturnValue:
     filters = _filters()
     lab_id = current_user.lab_id
-    page = paginate(browse.entries_select(lab_id, filters), page=filters["page"],
+    page = paginate(browse.entries_select(lab_id, filters, _zone()), page=filters["page"],
                     per_page=filters["per_page"], order_by=browse.ORDER, filters=filters)
     return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
                            verify_form=VerifyForm(formdata=None), **_context(filters))
@@ -84,7 +89,7 @@ class VerifyForm(PageForm):
 def print_page() -> ResponseReturnValue:
     filters = _filters()
     lab_id = current_user.lab_id
-    page = paginate(browse.entries_select(lab_id, filters), page=1, per_page=PRINT_LIMIT,
+    page = paginate(browse.entries_select(lab_id, filters, _zone()), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "print", page.total)
     return render_template("audit/print.html", page=page, status=browse.log_status(lab_id),
@@ -98,11 +103,11 @@ def export_csv() -> ResponseReturnValue:
     filters = _filters()
     lab_id = current_user.lab_id
     total = db.session.scalar(
-        browse.entries_select(lab_id, filters).with_only_columns(db.func.count()))
+        browse.entries_select(lab_id, filters, _zone()).with_only_columns(db.func.count()))
     _record_export(filters, "csv", total)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{current_user.lab.code}-audit-{stamp}.csv"
-    return Response(stream_with_context(browse.csv_lines(lab_id, filters)),
+    return Response(stream_with_context(browse.csv_lines(lab_id, filters, _zone())),
                     mimetype="text/csv", headers={
                         "Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -115,14 +120,15 @@ def export_pdf() -> ResponseReturnValue:
 
     filters = _filters()
     lab = current_user.lab
-    page = paginate(browse.entries_select(lab.id, filters), page=1, per_page=PRINT_LIMIT,
+    page = paginate(browse.entries_select(lab.id, filters, _zone()), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "pdf", page.total)
     now = datetime.now(UTC)
     data = pdf.render(lab_name=lab.name, generated_by=current_user.full_name,
                       generated_at=now, filters=_context(filters)["export_args"],
                       entries=page.items, total=page.total, status=browse.log_status(lab.id),
-                      names=browse.people(lab.id), actor_name=browse.actor_name)
+                      names=browse.people(lab.id), actor_name=browse.actor_name,
+                      zone=_zone())
     filename = f"{lab.code}-audit-{now.strftime('%Y%m%dT%H%M%SZ')}.pdf"
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -103,4 +103,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def language():
-        return {"current_language": select_locale() if request else LANGUAGES[0]}
+        # lab_zone: pages name it where a person types a day (filters) rather than a time
+        return {"current_language": select_locale() if request else LANGUAGES[0],
+                "lab_zone": select_timezone() if request else "UTC"}

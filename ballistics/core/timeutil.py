@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytz
 
 
 def utcnow() -> datetime:
@@ -23,3 +25,22 @@ def iso_utc(ts: datetime | None) -> str:
     if ts is None:
         return ""
     return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)).isoformat()
+
+
+def day_start_utc(day: date, zone: str) -> datetime:
+    """The naive UTC instant at which ``day`` begins in ``zone`` (a lab's time zone name).
+
+    A day picked in a page's filter is the lab's day: in America/Bogota (UTC-5) the 2nd of
+    March runs from 05:00 UTC on the 2nd to 05:00 UTC on the 3rd. Where a zone skips its
+    midnight (daylight saving starting at 00:00), the day begins at the first hour it has."""
+    tz = pytz.timezone(zone)
+    local = tz.normalize(tz.localize(datetime.combine(day, time()), is_dst=False))
+    return local.astimezone(pytz.utc).replace(tzinfo=None)
+
+
+def day_range_utc(start: date | None, end: date | None,
+                  zone: str) -> tuple[datetime | None, datetime | None]:
+    """Whole days ``start`` to ``end`` (both included, either may be None) in ``zone`` as a
+    half-open naive UTC range ``[from, to)`` for a query on a stored ``*_at`` column."""
+    return (day_start_utc(start, zone) if start else None,
+            day_start_utc(end + timedelta(days=1), zone) if end else None)

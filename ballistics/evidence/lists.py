@@ -3,7 +3,6 @@ queries behind them, paginated by :mod:`ballistics.core.pagination`."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -15,6 +14,7 @@ from ballistics.auth.models import User
 from ballistics.core import fields
 from ballistics.core.pagination import PageArgs
 from ballistics.core.schema import one_of
+from ballistics.core.timeutil import day_range_utc
 from ballistics.evidence.models import Case, Item, ItemKind, ItemStatus
 from ballistics.evidence.services import LIKE_SPECIAL
 
@@ -29,11 +29,13 @@ def _like(q: str) -> str:
     return "%" + LIKE_SPECIAL.sub(r"\\\g<0>", q.strip()) + "%"
 
 
-def _days(stmt: Select, column, start, end) -> Select:
-    if start:
-        stmt = stmt.where(column >= datetime.combine(start, time()))
-    if end:
-        stmt = stmt.where(column < datetime.combine(end + timedelta(days=1), time()))
+def _days(stmt: Select, column, start, end, actor: User) -> Select:
+    # The days a person picks are their lab's days (its pages show times in its zone).
+    lower, upper = day_range_utc(start, end, actor.lab.time_zone or "UTC")
+    if lower is not None:
+        stmt = stmt.where(column >= lower)
+    if upper is not None:
+        stmt = stmt.where(column < upper)
     return stmt
 
 
@@ -49,8 +51,8 @@ class _Dated(PageArgs):
 
 
 class CaseFilterSchema(_Dated):
-    """Free text (case numbers, agency, offence, an item's barcode or serial) and the UTC days
-    the case was opened."""
+    """Free text (case numbers, agency, offence, an item's barcode or serial) and the days (in
+    the lab's time zone) the case was opened."""
 
     q = fields.String(validate=validate.Length(max=200))
 
@@ -79,7 +81,8 @@ def cases_select(actor: User, filters: dict[str, Any]) -> Select:
                               Case.id.in_(select(Item.case_id).where(
                                   Item.lab_id == actor.lab_id,
                                   or_(has(Item.barcode), has(Item.serial_number))))))
-    return _days(stmt, Case.created_at, filters.get("opened_from"), filters.get("opened_to"))
+    return _days(stmt, Case.created_at, filters.get("opened_from"), filters.get("opened_to"),
+                 actor)
 
 
 def items_select(actor: User, filters: dict[str, Any]) -> Select:
@@ -102,4 +105,5 @@ def items_select(actor: User, filters: dict[str, Any]) -> Select:
         stmt = stmt.where(Item.holder_location_id.is_not(None))
     elif holder == "outside":
         stmt = stmt.where(Item.holder_agency.is_not(None))
-    return _days(stmt, Item.created_at, filters.get("opened_from"), filters.get("opened_to"))
+    return _days(stmt, Item.created_at, filters.get("opened_from"), filters.get("opened_to"),
+                 actor)

@@ -3,7 +3,6 @@ shows only the newest few)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from sqlalchemy import Select
 from ballistics.core import fields
 from ballistics.core.pagination import PageArgs
 from ballistics.core.schema import one_of
+from ballistics.core.timeutil import day_range_utc
 from sop.models import Examination, Finding
 from sop.models.quality import Severity
 from sop.services.compliance.registry import all_rules
@@ -23,7 +23,7 @@ ORDER = (Examination.performed_at.desc(), Finding.id.desc())
 
 
 class FindingFilterSchema(PageArgs):
-    """UTC days the examination was performed, rule, severity and examiner."""
+    """Days (the lab's) the examination was performed, rule, severity and examiner."""
 
     start = fields.Date()
     end = fields.Date()
@@ -39,14 +39,15 @@ class FindingFilterSchema(PageArgs):
             raise ValidationError(_("No such rule."), "rule")
 
 
-def findings_select(lab_id: int, filters: dict[str, Any]) -> Select:
-    """Rows of (Finding, performed_at, examiner name, SOP code, version number, case number)."""
+def findings_select(lab_id: int, filters: dict[str, Any], zone: str = "UTC") -> Select:
+    """Rows of (Finding, performed_at, examiner name, SOP code, version number, case number).
+    The start and end are whole days in ``zone`` (the lab's time zone)."""
     stmt = findings_joined().where(Finding.lab_id == lab_id, Examination.lab_id == lab_id)
-    if filters.get("start"):
-        stmt = stmt.where(Examination.performed_at >= datetime.combine(filters["start"], time()))
-    if filters.get("end"):
-        stmt = stmt.where(Examination.performed_at
-                          < datetime.combine(filters["end"] + timedelta(days=1), time()))
+    lower, upper = day_range_utc(filters.get("start"), filters.get("end"), zone)
+    if lower is not None:
+        stmt = stmt.where(Examination.performed_at >= lower)
+    if upper is not None:
+        stmt = stmt.where(Examination.performed_at < upper)
     if filters.get("rule"):
         stmt = stmt.where(Finding.rule_id == filters["rule"])
     if filters.get("severity"):

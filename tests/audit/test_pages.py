@@ -9,13 +9,16 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import pytz
 from sqlalchemy import func, select, text
 
 from ballistics.audit.models import AuditEntry
+from ballistics.core.timeutil import canonical
 from ballistics.extensions import db
 from ballistics.ledger.sealer import seal_all
 from tests.ledger.support import without_triggers
 from tests.support.web import Api, Browser
+from tests.support.zones import local_day, zone_on_another_day
 
 
 def _entry_ids(page: str) -> list[int]:
@@ -94,6 +97,39 @@ def test_filters_to_one_items_changes_with_before_and_after(app, lab, moved):
                        f"&date_from={today - timedelta(days=1)}&date_to={today}")
     assert len(_entry_ids(page)) == 3
     assert _entry_ids(manager.get(f"/audit?date_from={tomorrow}")) == []
+
+
+def test_times_and_filter_days_are_the_labs(app, lab, moved):
+    """The page shows each time in the lab's zone, named, and the days a manager filters on
+    are the lab's days: where the item's entries fall on another calendar day than in UTC, the
+    lab's day finds them and the UTC day does not. The CSV keeps its UTC times."""
+    stamps = db.session.scalars(select(AuditEntry.created_at).where(
+        AuditEntry.chain_key == lab.lab.id, AuditEntry.object_type == "items",
+        AuditEntry.object_id == str(moved["id"]))).all()
+    zone, day = zone_on_another_day(stamps[0])
+    assert len(stamps) == 3 and {local_day(ts, zone) for ts in stamps} == {day}
+    lab.lab.time_zone = zone
+    db.session.commit()
+    manager = Browser(app, lab, "manager")
+    query = f"object_type=items&object_id={moved['id']}"
+    page = manager.get(f"/audit?{query}&date_from={day}&date_to={day}")
+    assert len(_entry_ids(page)) == 3
+    assert f"From (day in {zone})" in page and "UTC" not in page
+    cells = re.findall(r'<td class="nowrap" data-utc="([^"]+)">([^<]+)</td>', page)
+    assert len(cells) == 3
+    for stored, shown in cells:
+        local = pytz.utc.localize(datetime.fromisoformat(stored)).astimezone(
+            pytz.timezone(zone))
+        assert shown.endswith(zone) and f"{local:%b} {local.day}, {local:%Y}" in shown, shown
+        assert f"{local.hour % 12 or 12}:{local:%M:%S}" in shown, (stored, shown)
+    utc_day = stamps[0].date()
+    assert _entry_ids(manager.get(f"/audit?{query}&date_from={utc_day}&date_to={utc_day}")) == []
+    body = manager.client.get(f"/audit/export.csv?{query}&date_from={day}&date_to={day}").text
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert {r["created_at_utc"] for r in rows} == {canonical(ts) for ts in stamps}
+    body = manager.client.get(f"/audit/export.csv?{query}&date_from={utc_day}"
+                              f"&date_to={utc_day}").text
+    assert list(csv.DictReader(io.StringIO(body))) == []
 
 
 @pytest.mark.parametrize(("query", "named"), [
@@ -203,6 +239,7 @@ def test_pdf_export_holds_the_filtered_entries_and_the_verification(app, lab, mo
     assert "Audit log extract" in content and "Entries: 3 of 3" in content
     assert f"object_type = items · object_id = {moved['id']}" in content
     assert "audit entries match their hashes" in content and "Page 1 of" in content
+    assert "Filter dates are days in UTC; the times below are UTC." in content
     assert f"holder_user_id: {lab.id('tech')} (Tech) -> {lab.id('examiner')} (Examiner)" in content
     assert "\x00" not in content  # every glyph is in the embedded font
     assert moved["barcode"] in content

@@ -81,3 +81,27 @@ def test_item_list_filters_and_isolation(app, lab, other_lab, client):
     assert theirs["barcode"] not in browser.get("/items")
     page = browser.get("/items?kind=rifle", expect=400)
     assert "<strong>kind</strong>" in page and "Must be one of" in page
+
+
+def test_opened_and_received_days_are_the_labs(app, lab, client):
+    """The days typed into the filters are the lab's: where the case was opened on another
+    calendar day than in UTC, the lab's day finds it and the UTC day does not."""
+    from ballistics.evidence.models import Case
+    from ballistics.extensions import db
+    from tests.support.zones import zone_on_another_day
+
+    tech = Api(client, lab, "tech")
+    case = tech.new_case()
+    item = tech.receive(case["id"], "bullet")
+    utc_day = db.session.get(Case, case["id"]).created_at
+    zone, day = zone_on_another_day(utc_day)
+    utc_day = utc_day.date()
+    lab.lab.time_zone = zone
+    db.session.commit()
+    browser = Browser(app, lab, "tech")
+    page = browser.get(f"/cases?opened_from={day}&opened_to={day}")
+    assert _ids(page, "case") == [case["id"]] and f"Opened from (day in {zone})" in page
+    assert _ids(browser.get(f"/cases?opened_from={utc_day}&opened_to={utc_day}"), "case") == []
+    page = browser.get(f"/items?opened_from={day}&opened_to={day}")
+    assert _ids(page, "item") == [item["id"]] and f"Received to (day in {zone})" in page
+    assert _ids(browser.get(f"/items?opened_from={utc_day}&opened_to={utc_day}"), "item") == []

@@ -13,6 +13,7 @@ from sop.services.compliance.registry import all_rules
 from tests.sop.scenario import build
 from tests.support.labs import make_lab
 from tests.support.web import Browser
+from tests.support.zones import zone_on_another_day
 
 
 def _ids(page: str) -> list[int]:
@@ -47,6 +48,16 @@ def test_findings_list_pages_filters_and_isolation(app):
     assert "<strong>rule</strong>" in page and "No such rule." in page
     page = manager.get("/quality/findings?start=2026-03-02&end=2026-03-01", expect=400)
     assert "<strong>end</strong>" in page
+    # The days filtered on are the lab's: in a zone where the examination fell on another
+    # calendar day than in UTC, the lab's day finds its findings and the UTC day none.
+    performed_at = sc.exam.performed_at
+    zone, day = zone_on_another_day(performed_at)
+    kit.lab.time_zone = zone
+    db.session.commit()
+    page = manager.get(f"/quality/findings?start={day}&end={day}")
+    assert sorted(_ids(page)) == sorted(ids) and f"Performed from (day in {zone})" in page
+    utc_day = performed_at.date()
+    assert _ids(manager.get(f"/quality/findings?start={utc_day}&end={utc_day}")) == []
     # Another lab's manager sees none of them; an examiner may not open the list.
     other = make_lab()
     assert _ids(Browser(app, other, "manager").get("/quality/findings")) == []

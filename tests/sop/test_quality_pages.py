@@ -337,3 +337,47 @@ def test_competency_self_assessment_then_supervisor_rating(app):
     assert flashed == [("success", "Examiner rated: competent.")]
     assert text.count('data-series="self"') == 1 and text.count('data-series="supervisor"') == 1
     assert "supervise-form" not in text
+
+
+def test_quality_pages_show_dates_in_the_readers_locale(app):
+    """Training, authorisation, proficiency and calibration dates read as the language
+    writes them ("Jan 10, 2026", "10 ene 2026"), not as stored (2026-01-10)."""
+    from babel.dates import format_date
+
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, manager = kit.users["examiner"], kit.users["manager"]
+    today = _today()
+    days = {"trained": date(2026, 1, 10), "tested": date(2025, 11, 3), "start": today,
+            "expires": today + timedelta(days=200), "checked": today - timedelta(days=10),
+            "due": today + timedelta(days=355)}
+    with as_(manager):
+        personnel.record_training(manager, user_id=examiner.id, title="Module 3",
+                                  completed_on=days["trained"])
+        personnel.record_proficiency(manager, user_id=examiner.id, provider="CTS",
+                                     taken_on=days["tested"], is_satisfactory=True)
+        personnel.grant_authorisation(manager, user_id=examiner.id, sop_id=version.sop_id,
+                                      starts_on=days["start"], expires_on=days["expires"])
+        microscope = equipment.register(manager, code="MIC-07", name="Microscope",
+                                        kind="comparison_microscope")
+        equipment.record_calibration(manager, microscope, kind="calibration",
+                                     performed_on=days["checked"], due_on=days["due"],
+                                     is_passed=True)
+    db.session.commit()
+    pages = {f"/quality/people/{examiner.id}": ("trained", "tested", "start", "expires"),
+             "/quality/people": ("trained", "tested"),
+             f"/quality/equipment/{microscope.id}": ("checked", "due"),
+             "/quality/equipment": ("due",)}
+    web = Browser(app, kit, "manager")
+    for locale in ("en", "es"):
+        for path, shown in pages.items():
+            response = web.client.get(path, headers={"Accept-Language": locale})
+            assert response.status_code == 200, path
+            text = response.text
+            assert f'<html lang="{locale}">' in text
+            for name in shown:
+                assert format_date(days[name], "medium", locale=locale) in text, (
+                    locale, path, name)
+                # (form fields keep ISO values: outside the tags only)
+                assert days[name].isoformat() not in re.sub(r"<[^>]+>", " ", text), (
+                    locale, path, name)
