@@ -77,6 +77,14 @@ WIDEST = """(limit) => {
 }"""
 
 
+#: table cells squeezed to a few letters per line (a long value wrapping "anywhere" lets the
+#: table shrink its column to one character: no overflow, but a page tens of metres long)
+SQUEEZED = """() => [...document.querySelectorAll('td, th')]
+  .filter(c => c.innerText.trim().length > 24 && c.getBoundingClientRect().width < 64)
+  .slice(0, 8).map(c => `${c.tagName.toLowerCase()}.${c.className} `
+    + `${Math.round(c.getBoundingClientRect().width)} px: ${c.innerText.trim().slice(0, 40)}`)"""
+
+
 #: every page in English; the issue's main pages in Spanish too (its words run longer)
 PHONE_RUNS = ([(p, "en-GB") for p in PAGES] + [(p, "es-ES") for p in PAGES if p.axe])
 
@@ -94,6 +102,8 @@ def test_no_horizontal_scroll_at_390px(spec, locale, site, pg_app, live_server, 
                        full_page=True)
         assert width <= PHONE, (f"{spec.name} is {width} px wide at {PHONE} px: "
                                 f"{tab.evaluate(WIDEST, PHONE)}")
+        squeezed = tab.evaluate(SQUEEZED)
+        assert not squeezed, f"{spec.name}: columns squeezed at {PHONE} px: {squeezed}"
     finally:
         tab.close()
 
