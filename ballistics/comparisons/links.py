@@ -112,8 +112,8 @@ def active_link_hold(item: Item) -> list[Hold]:
     for link_id, a, b in rows:
         numbers = db.session.scalars(select(Case.lab_case_number)
                                      .where(Case.id.in_([a, b])).order_by(Case.id)).all()
-        holds.append(Hold(HoldKind.CASE_LINK,
-                          f"it grounds the identification linking cases {' and '.join(numbers)}"
-                          f" (case link {link_id}); withdraw the link by a reviewed correction "
-                          "first"))
+        holds.append(Hold(HoldKind.CASE_LINK, _(
+            "it grounds the identification linking cases %(cases)s (case link %(id)s); "
+            "withdraw the link by a reviewed correction first",
+            cases=" / ".join(numbers), id=link_id)))
     return holds

@@ -63,7 +63,7 @@ REFUSING = {("release", False): {HoldKind.EXAMINATION},
 
 def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
     """Raise (409, naming the reason) when ``item`` may not be released or destroyed now."""
-    verb = "released" if action == "release" else "destroyed"
+    verb = _("released") if action == "release" else _("destroyed")
     if override and item.intact_seal is not None:
         raise Conflict(_("Item %(barcode)s is sealed (%(number)s); it cannot be %(verb)s by an "
                          "override. Its holder breaks the seal (an unseal event) or disposes of "
@@ -73,8 +73,9 @@ def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
     if blocking:
         code = "item_in_examination" if blocking[0].kind is HoldKind.EXAMINATION \
             else "item_under_case_link"
-        raise Conflict(f"Item {item.barcode} cannot be {verb}: "
-                       + "; ".join(h.reason for h in blocking) + ".", code=code)
+        raise Conflict(_("Item %(barcode)s cannot be %(verb)s: %(reasons)s.",
+                         barcode=item.barcode, verb=verb,
+                         reasons="; ".join(h.reason for h in blocking)), code=code)
 
 
 def _disposed_on(item: Item) -> str:

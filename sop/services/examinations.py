@@ -16,6 +16,7 @@ from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label
 from ballistics.evidence.holds import Hold, HoldKind, require_in_custody
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
@@ -301,5 +302,6 @@ def open_examinations_hold(item: Item) -> list[Hold]:
             ExaminationItem, ExaminationItem.examination_id == Examination.id)
         .where(ExaminationItem.item_id == item.id, Examination.status != ExamStatus.RELEASED)
         .order_by(Examination.id)).all()
-    return [Hold(HoldKind.EXAMINATION, f"it is in open examination {exam_id} "
-                 f"({status.replace('_', ' ')})") for exam_id, status in rows]
+    return [Hold(HoldKind.EXAMINATION, _("it is in open examination %(id)s (%(status)s)",
+                                         id=exam_id, status=label(status)))
+            for exam_id, status in rows]
