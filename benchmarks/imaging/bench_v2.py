@@ -2,11 +2,15 @@
 
 Prints: feature extraction per scan (both versions), per-pair comparison time from freshly
 deserialised features (as stage 2 loads them; both versions, same pairs), symmetry over random
-pairs (both versions), stage-1 recall of the Weller mates among >= 10,000 realistic distractors
-and stage-1 time per query over 100,000 signatures.
+pairs (both versions), the three former registration failures, rotation by 90, 180 and 37 degrees
+(NaN corners), the mirror image against its mate, an x3p with increments written in µm, stage-1
+recall of the Weller mates among >= 10,000 realistic distractors and stage-1 time per query over
+100,000 signatures. The calibration figures (leave-one-slide-out, Cllr, Baldwin, Fadul, repeat
+scans) come from fit_calibration.py; report_v2.py runs both.
 
 Run: PYTHONPATH=. python benchmarks/imaging/bench_v2.py [n_pairs]
-(OMP/OpenBLAS are limited to one thread: figures are single-core.)
+(n_pairs -1: index speed only; 0: stage 1 only; OMP/OpenBLAS are limited to one thread: figures
+are single-core.)
 """
 
 from __future__ import annotations
@@ -58,6 +62,37 @@ def pair_times(mod, blobs: dict[str, bytes], pairs: list[tuple[str, str]]
         t_load, t_cold, t_warm = t_load + t1 - t0, t_cold + t2 - t1, t_warm + t3 - t2
     n = len(pairs) / 1000
     return t_load / n, t_cold / n, t_warm / n, scores
+
+
+def robustness(feats: dict) -> None:
+    """The registrations cmc-1.1.0 got wrong, rotation, mirror image and µm increments."""
+    cal = imaging.default_calibration()
+    for a, b in (("TW06-01", "TW06-04"), ("TW08-04", "TW08-08"), ("TW05-01", "TW05-09")):
+        both = [imaging.compare(feats[x], feats[y]) for x, y in ((a, b), (b, a))]
+        print(f"{a} / {b} (cmc-1.1.0 failed to register): cells "
+              + ", ".join(f"{r.cmc_count}/{r.cmc_count_reverse} at {r.rotation_deg:.1f} deg"
+                          for r in both)
+              + f" (both orders); score {both[0].score:.2f} / {both[1].score:.2f}")
+    a, b = "TW01-01", "TW01-02"
+    s = imaging.read_x3p(weller.WELLER / f"{a}.x3p")
+    base = imaging.compare(feats[a], feats[b]).score
+    for name, h in (("90 deg", np.rot90(s.heights)), ("180 deg", np.rot90(s.heights, 2)),
+                    ("37 deg (NaN corners)", weller.rotated_with_nan_corners(s.heights, 37.0))):
+        f = imaging.extract_features(imaging.Surface(h, s.pixel_um_x, s.pixel_um_y,
+                                                     dict(s.meta)))
+        score = imaging.compare(f, feats[b]).score
+        print(f"{a} rotated by {name} vs {b}: score {score:.2f} against {base:.2f} unrotated "
+              f"({100 * (score - base) / base:+.1f} %)")
+    mirror = imaging.extract_features(imaging.Surface(s.heights[:, ::-1], s.pixel_um_x,
+                                                      s.pixel_um_y, dict(s.meta)))
+    r = imaging.compare(mirror, feats[b])
+    print(f"{a} mirrored vs its mate {b}: score {r.score:.2f}, LR "
+          f"{cal.likelihood_ratio(r.score):.3g}")
+    um = imaging.read_x3p(weller.with_increment_in_um(a))
+    same = np.array_equal(imaging.extract_features(um).heights, feats[a].heights)
+    print(f"{a} with increments written as 6.25 (µm): read at {um.pixel_um_x} x "
+          f"{um.pixel_um_y} µm, features identical to the original's: {same}; warning: "
+          f"{um.meta.get('warnings')}")
 
 
 def phase_rotated(sigs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -225,6 +260,7 @@ def main() -> None:
     print(f"symmetry: compare(a, b) != compare(b, a) for {asym_new}/{n_pairs} pairs "
           f"({imaging.ALGORITHM_VERSION}) vs {asym_old}/{n_pairs} ({old.ALGORITHM_VERSION}, "
           f"median |difference| {med_old:.2f})")
+    robustness(feats)
     stage1(feats, rows)
     stage1_baldwin(feats)
     index_timing()

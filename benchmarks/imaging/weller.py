@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import itertools
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
 
 from ballistics import imaging
 
@@ -93,3 +98,27 @@ def score_pairs(feats: dict, ps: list[tuple[str, str, bool]], workers: int = 2,
     """``compare(a, b).to_dict()`` for every pair, over ``workers`` processes."""
     with ProcessPoolExecutor(workers, initializer=_init, initargs=(feats,)) as ex:
         return list(ex.map(fn or _score, [(a, b) for a, b, _ in ps], chunksize=16))
+
+
+def rotated_with_nan_corners(h: np.ndarray, angle: float) -> np.ndarray:
+    """The height map as it would be stored rotated by ``angle`` degrees (empty NaN corners)."""
+    m = np.isfinite(h)
+    hv = ndimage.rotate(np.where(m, h, 0), angle, order=1, reshape=True, cval=0.0)
+    mv = ndimage.rotate(m.astype(float), angle, order=1, reshape=True, cval=0.0) > 0.999
+    return np.where(mv, hv, np.nan)
+
+
+def with_increment_in_um(scan_id: str = "TW01-01") -> bytes:
+    """The scan's x3p file rewritten as some TopMatch/CSAFE exports write it: the 6.25 µm
+    increments stored as ``6.25`` (µm) where ISO 25178-72 wants metres (``6.25e-06``)."""
+    with zipfile.ZipFile(WELLER / f"{scan_id}.x3p") as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    old = b"<Increment>6.25e-06</Increment>"
+    if old not in members["main.xml"]:
+        raise ValueError(f"{scan_id}.x3p does not store its increments as {old.decode()}")
+    members["main.xml"] = members["main.xml"].replace(old, b"<Increment>6.25</Increment>")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, v in members.items():
+            z.writestr(n, v)
+    return buf.getvalue()

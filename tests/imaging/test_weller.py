@@ -8,13 +8,10 @@ prints its figures; docs/imaging.md has them for the record.
 
 from __future__ import annotations
 
-import io
-import zipfile
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from ballistics.imaging import (
     SignatureIndex,
@@ -92,21 +89,13 @@ def test_shipped_calibration_is_this_data_refitted(weller_scores):
     assert refit.llr_bounds == pytest.approx(cal.llr_bounds, abs=0.05)
 
 
-def _rotate_nan(h: np.ndarray, angle: float) -> np.ndarray:
-    """The scan as it would be stored rotated by ``angle`` (empty NaN corners)."""
-    m = np.isfinite(h)
-    hv = ndimage.rotate(np.where(m, h, 0), angle, order=1, reshape=True, cval=0.0)
-    mv = ndimage.rotate(m.astype(float), angle, order=1, reshape=True, cval=0.0) > 0.999
-    return np.where(mv, hv, np.nan)
-
-
 def test_rotation_and_mirror(weller, weller_features):
     a, b = "TW01-01", "TW01-02"
     s = read_x3p(weller.WELLER / f"{a}.x3p")
     base = compare(weller_features[a], weller_features[b]).score
     cal = default_calibration()
     for name, h in (("90", np.rot90(s.heights)), ("180", np.rot90(s.heights, 2)),
-                    ("37 (NaN corners)", _rotate_nan(s.heights, 37.0))):
+                    ("37 (NaN corners)", weller.rotated_with_nan_corners(s.heights, 37.0))):
         f = extract_features(Surface(h, s.pixel_um_x, s.pixel_um_y, dict(s.meta)))
         score = compare(f, weller_features[b]).score
         print(f"{a} rotated {name}: score {score:.2f} vs {base:.2f} "
@@ -121,16 +110,9 @@ def test_rotation_and_mirror(weller, weller_features):
 
 
 def test_x3p_with_micrometre_increments(weller, weller_features):
-    data = (weller.WELLER / "TW01-01.x3p").read_bytes()
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        members = {n: z.read(n) for n in z.namelist()}
-    members["main.xml"] = members["main.xml"].replace(b"<Increment>6.25e-06</Increment>",
-                                                      b"<Increment>6.25</Increment>")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, v in members.items():
-            z.writestr(n, v)
-    s = read_x3p(buf.getvalue())
+    s = read_x3p(weller.with_increment_in_um("TW01-01"))
+    print(f"TW01-01 with increments written as 6.25 (µm): read at {s.pixel_um_x} x "
+          f"{s.pixel_um_y} µm; warning: {s.meta['warnings']}")
     assert s.pixel_um_x == s.pixel_um_y == 6.25
     assert "read as µm" in s.meta["warnings"][0]
     f = extract_features(s)
