@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-import numpy as np
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ballistics import imaging
 from ballistics.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+from ballistics.network import hub_index
 from ballistics.network.models import (
     EventKind,
     HubEvent,
@@ -118,6 +118,9 @@ def store_record(owner: HubMember, data: dict) -> tuple[HubRecord, bool]:
             setattr(record, name, value)
         record.features_sha256, record.withdrawn_at = sha, None
     db.session.flush()
+    # Into the signature index once this commits (the outbox: never lost; a search heals a
+    # record whose append is still on its way).
+    enqueue("network.hub_index_records", [record.id])
     return record, True
 
 
@@ -140,19 +143,6 @@ def apply_batch(owner: HubMember, operations: list[dict]) -> list[dict]:
             results.append({"record_id": op["record_id"], "stored": withdraw_record(
                 owner, op["record_id"], op["version"])})
     return results
-
-
-def _admissible(requester: str, search: HubSearch):
-    """Records a member may search: current, same algorithm version, region and calibre (or no
-    calibre recorded), shared with everyone or with the requester, or its own."""
-    stmt = select(HubRecord.id, HubRecord.signature).where(
-        HubRecord.withdrawn_at.is_(None), HubRecord.algorithm_version == search.algorithm_version,
-        HubRecord.region == search.region)
-    if search.calibre:
-        stmt = stmt.where(or_(HubRecord.calibre == search.calibre, HubRecord.calibre == ""))
-    rows = db.session.execute(stmt.add_columns(HubRecord.shared_with, HubRecord.owner_code)).all()
-    return [(rid, sig) for rid, sig, shared, owner in rows
-            if owner == requester or "*" in shared or requester in shared]
 
 
 # -- partner searches ------------------------------------------------------------------------
@@ -185,14 +175,8 @@ def run_search(search_id: int) -> HubSearch:
 
     search = db.session.get(HubSearch, search_id)
     search.status = SearchState.RUNNING
-    rows = _admissible(search.requester_code, search)
-    search.n_references = len(rows)
-    top: list[tuple[int, float]] = []
-    if rows:
-        index = imaging.SignatureIndex()
-        index.add([r[0] for r in rows], np.stack([np.frombuffer(r[1], np.float32) for r in rows]))
-        top = [(int(i), float(s)) for i, s in
-               index.search(np.frombuffer(search.signature, np.float32), search.k)]
+    # Stage 1 from the signature index: no shared record's signature is read here.
+    top = hub_index.rank(search)
     query = imaging.features_from_bytes(search.features)
     records = {r.id: r for r in db.session.scalars(
         select(HubRecord).where(HubRecord.id.in_([i for i, _ in top])))}

@@ -12,7 +12,7 @@ from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
-from ballistics.network import hub, node, trust
+from ballistics.network import hub, hub_index, node, trust
 from ballistics.network.models import PartnerSearch, SearchState
 
 BEAT_SCHEDULE = {
@@ -114,6 +114,12 @@ def hub_run_search(search_id: int) -> str:
         search = hub.run_search(search_id)
         db.session.commit()
     return f"{len(search.candidates)} candidates"
+
+
+@task("network.hub_index_records", retry_on=(OSError,))
+def hub_index_records(record_ids: list[int]) -> int:
+    """Append shared records' signatures to the hub's signature index (idempotent)."""
+    return hub_index.append(record_ids)
 
 
 @task("network.hub_expire_leads", acks_late=False)
