@@ -37,6 +37,7 @@ from ballistics.outbox.services import enqueue
 #: fields of a comparison result a candidate does not keep (see :func:`finish`)
 UNSTORED = ("cells_reverse", "params")
 
+
 def calibration() -> imaging.Calibration:
     return validation.calibration()
 
