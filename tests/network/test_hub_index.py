@@ -83,6 +83,10 @@ def test_partner_search_ranks_from_the_index_as_the_hub_database_allows(hub_app)
         assert len(top) == 20 and search.n_references == 200
         assert {r.id for r in records[:6]} <= set(ids[:6])
         assert not {r.id for r in hidden} & set(ids)  # shared with A, not with C
+        # Stage 2 in chunks of SEARCH_CHUNK_SIZE, one task each (as a lab's search).
+        chunks = hub.rank_search(search.id, 7)
+        assert [len(chunk) for chunk in chunks] == [7, 7, 6]
+        assert [i for chunk in chunks for i, _ in chunk] == ids
 
         # A newer version with another signature: the old row stays in the files but no
         # longer counts; the record is ranked by its new signature (after its append).
