@@ -54,6 +54,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         "COMPARISON_AUTO_SEARCH": env.get("COMPARISON_AUTO_SEARCH", "1") == "1",
         # Stage 1 runs as parallel shard tasks once the references exceed this many.
         "SEARCH_SHARD_SIZE": int(env.get("SEARCH_SHARD_SIZE", 50_000)),
+        # Stage 2 compares the top K in tasks of this many pairs, spread over the workers
+        # (measured: docs/signature-index.md).
+        "SEARCH_CHUNK_SIZE": int(env.get("SEARCH_CHUNK_SIZE", 10)),
         # Stage 1 reads signatures from the shared segment index (docs/signature-index.md);
         # 0 goes back to loading every admissible signature from the database per search.
         "SEARCH_FROM_INDEX": env.get("SEARCH_FROM_INDEX", "1") == "1",

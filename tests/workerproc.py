@@ -31,6 +31,7 @@ def worker_env(app: Flask) -> dict[str, str]:
         "COMPARISON_AUTO_SEARCH": "1" if cfg["COMPARISON_AUTO_SEARCH"] else "0",
         "CELERY_VISIBILITY_TIMEOUT": str(cfg["CELERY_VISIBILITY_TIMEOUT"]),
         "SEARCH_SHARD_SIZE": str(cfg["SEARCH_SHARD_SIZE"]),
+        "SEARCH_CHUNK_SIZE": str(cfg["SEARCH_CHUNK_SIZE"]),
         "SEARCH_FROM_INDEX": "1" if cfg["SEARCH_FROM_INDEX"] else "0",
         "SIGNATURE_INDEX": cfg["SIGNATURE_INDEX"],
         **{name: str(cfg[name]) for name in (

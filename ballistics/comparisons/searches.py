@@ -34,7 +34,8 @@ from ballistics.imaging.index import merge_shortlists
 from ballistics.imaging.segments import code, scan_shortlist
 from ballistics.outbox.services import enqueue
 
-CHUNK = 10
+#: fields of a comparison result a candidate does not keep (see :func:`finish`)
+UNSTORED = ("cells_reverse", "params")
 
 
 def calibration() -> imaging.Calibration:
@@ -192,9 +193,11 @@ def start(search: Search) -> None:
     search.status, search.started_at = SearchStatus.RANKING, utcnow()
 
 
-def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+def to_chunks(search: Search, top: list[tuple[int, float]], chunk_size: int
+              ) -> list[list[tuple[int, float]]]:
     """Close stage 1 with the global top K (``(id, similarity)``, or the shards' ``(id, bound,
-    exact)`` shortlists, merged here); return the stage-2 chunks."""
+    exact)`` shortlists, merged here); return the stage-2 chunks of ``chunk_size`` pairs
+    (``SEARCH_CHUNK_SIZE``), one task each."""
     if top and isinstance(top[0], dict):  # shard results: {"n": ..., "top": [...]}
         search.n_references = sum(r["n"] for r in top)
         top = [r for shard in top for r in shard["top"]]
@@ -205,7 +208,8 @@ def to_chunks(search: Search, top: list[tuple[int, float]]) -> list[list[tuple[i
     search.stage1_ms = (utcnow() - search.started_at).total_seconds() * 1000
     search.progress_total, search.progress_done = len(top), 0
     search.status = SearchStatus.COMPARING
-    return [top[i:i + CHUNK] for i in range(0, len(top), CHUNK)]
+    size = max(int(chunk_size), 1)
+    return [top[i:i + size] for i in range(0, len(top), size)]
 
 
 def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
@@ -217,20 +221,40 @@ def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
     return {sid: imaging.features_from_bytes(data) for sid, data in rows}
 
 
+#: the last query's features in this worker process, with what ``imaging.compare`` prepared
+#: on them (alignment, cells): the next chunk of the same search skips reading, decoding and
+#: preparing them again. One entry: a process works on one search's chunks at a time.
+_last_query: dict[tuple[int, str], imaging.Features] = {}
+
+
+def _query_features(search: Search) -> imaging.Features:
+    key = (search.query_scan_id, search.algorithm_version)
+    query = _last_query.get(key)
+    if query is None:
+        query = _features([search.query_scan_id], search.algorithm_version)[key[0]]
+        _last_query.clear()
+        _last_query[key] = query
+    return query
+
+
 def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
-    """Stage 2 for one chunk: full comparisons against the query; progress is counted."""
+    """Stage 2 for one chunk: full comparisons against the query; progress is counted. The
+    chunk's references are read in one statement; the query once per process and search."""
     search = db.session.get(Search, search_id)
     ids = [int(sid) for sid, _ in chunk]
-    feats = _features([search.query_scan_id, *ids], search.algorithm_version)
-    query = feats[search.query_scan_id]
+    query = _query_features(search)
+    feats = _features(ids, search.algorithm_version)
     out = []
     region = (search.filters or {}).get("region", "breech_face")
     for sid, similarity in chunk:
         ref = feats[int(sid)]
         result = imaging.compare(query, ref)
         lr, note = validation.likelihood_ratio(result.score, query.meta, ref.meta, region)
+        # Only what finish() stores travels back through the result backend (the reverse
+        # cells and the parameters doubled each pair's JSON, for nothing).
         out.append({"reference_scan_id": int(sid), "signature_similarity": similarity,
-                    **result.to_dict(), "likelihood_ratio": lr, "lr_note": note})
+                    **result.to_dict(exclude=UNSTORED), "likelihood_ratio": lr,
+                    "lr_note": note})
     db.session.execute(update(Search).where(Search.id == search_id)
                        .values(progress_done=Search.progress_done + len(chunk)))
     return out

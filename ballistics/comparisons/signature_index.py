@@ -42,15 +42,17 @@ MAX_ID = 2**31 - 1
 _sets: dict[tuple[str, str], seg.SegmentSet] = {}
 
 
-def folder(version: str | None = None) -> Path:
+def folder(version: str | None = None, namespace: str = "") -> Path:
+    """The folder of ``version``'s segments; ``namespace`` keeps another id space apart (the
+    hub's shared records: ``hub``)."""
     root = current_app.config.get("SIGNATURE_INDEX") or \
         Path(current_app.config["IMAGE_STORE"]) / "signature-index"
-    return Path(root) / (version or imaging.ALGORITHM_VERSION)
+    return Path(root) / namespace / (version or imaging.ALGORITHM_VERSION)
 
 
-def segments(version: str | None = None) -> list[seg.Segment]:
+def segments(version: str | None = None, namespace: str = "") -> list[seg.Segment]:
     """The segments of ``version`` as this process maps them, new files included."""
-    path = folder(version)
+    path = folder(version, namespace)
     key = (str(path), version or imaging.ALGORITHM_VERSION)
     segset = _sets.get(key)
     if segset is None:
@@ -90,18 +92,19 @@ def append(scan_ids: list[int], version: str | None = None) -> int:
     return len(ids)
 
 
-def merge_small(version: str | None = None) -> None:
+def merge_small(version: str | None = None, namespace: str = "") -> None:
     """Merge the small appended segments into one, once there are enough of them (whoever
     holds the folder's lock does it; the others go on)."""
     version = version or imaging.ALGORITHM_VERSION
-    small = [s for s in segments(version) if len(s) < SMALL_SEGMENT]
+    small = [s for s in segments(version, namespace) if len(s) < SMALL_SEGMENT]
     if len(small) < MERGE_AFTER:
         return
-    with seg.folder_lock(folder(version), blocking=False) as locked:
+    path = folder(version, namespace)
+    with seg.folder_lock(path, blocking=False) as locked:
         if locked:
-            small = [s for s in segments(version) if len(s) < SMALL_SEGMENT]
+            small = [s for s in segments(version, namespace) if len(s) < SMALL_SEGMENT]
             if len(small) >= MERGE_AFTER:
-                seg.merge_segments(folder(version), version, small)
+                seg.merge_segments(path, version, small)
 
 
 def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:

@@ -107,7 +107,7 @@ def run_search(search_id: int) -> str:
                 start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
             return f"{len(shards)} shards"
         top = searches.rank(search) if from_index else searches.rank_from_database(search)
-        chunks = searches.to_chunks(search, top)
+        chunks = searches.to_chunks(search, top, current_app.config["SEARCH_CHUNK_SIZE"])
         db.session.commit()
     return _compare(search_id, chunks)
 
@@ -137,10 +137,12 @@ def rank_shard(search_id: int, lo: int, hi: int) -> dict | list:
 def start_comparisons(shard_tops: list[list], search_id: int) -> str:
     search = db.session.get(Search, search_id)
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
+        size = current_app.config["SEARCH_CHUNK_SIZE"]
         if shard_tops and isinstance(shard_tops[0], dict):
-            chunks = searches.to_chunks(search, shard_tops)
+            chunks = searches.to_chunks(search, shard_tops, size)
         else:  # the former stage 1 (SEARCH_FROM_INDEX=0): each shard's top K
-            chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top])
+            chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top],
+                                        size)
         db.session.commit()
     return _compare(search_id, chunks)
 

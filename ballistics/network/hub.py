@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-import numpy as np
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ballistics import imaging
 from ballistics.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
+from ballistics.network import hub_index
 from ballistics.network.models import (
     EventKind,
     HubEvent,
@@ -118,6 +118,9 @@ def store_record(owner: HubMember, data: dict) -> tuple[HubRecord, bool]:
             setattr(record, name, value)
         record.features_sha256, record.withdrawn_at = sha, None
     db.session.flush()
+    # Into the signature index once this commits (the outbox: never lost; a search heals a
+    # record whose append is still on its way).
+    enqueue("network.hub_index_records", [record.id])
     return record, True
 
 
@@ -142,19 +145,6 @@ def apply_batch(owner: HubMember, operations: list[dict]) -> list[dict]:
     return results
 
 
-def _admissible(requester: str, search: HubSearch):
-    """Records a member may search: current, same algorithm version, region and calibre (or no
-    calibre recorded), shared with everyone or with the requester, or its own."""
-    stmt = select(HubRecord.id, HubRecord.signature).where(
-        HubRecord.withdrawn_at.is_(None), HubRecord.algorithm_version == search.algorithm_version,
-        HubRecord.region == search.region)
-    if search.calibre:
-        stmt = stmt.where(or_(HubRecord.calibre == search.calibre, HubRecord.calibre == ""))
-    rows = db.session.execute(stmt.add_columns(HubRecord.shared_with, HubRecord.owner_code)).all()
-    return [(rid, sig) for rid, sig, shared, owner in rows
-            if owner == requester or "*" in shared or requester in shared]
-
-
 # -- partner searches ------------------------------------------------------------------------
 
 
@@ -177,30 +167,32 @@ def get_search(requester: HubMember, search_id: int) -> HubSearch:
     return search
 
 
-def run_search(search_id: int) -> HubSearch:
-    """Both stages over the admissible shared records; the candidates name the owning lab and
-    its opaque reference, with the score and likelihood ratio, never more. Each owner whose
-    records came back is told who searched (an access event in its inbox)."""
+def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]]:
+    """Stage 1 over the admissible shared records, from the signature index (no record's
+    signature is read here): the top K ``(record id, similarity)`` in chunks of
+    ``chunk_size`` for stage 2 (``SEARCH_CHUNK_SIZE``, as a lab's search)."""
+    search = db.session.get(HubSearch, search_id)
+    search.status = SearchState.RUNNING
+    top = hub_index.rank(search)
+    size = max(int(chunk_size), 1)
+    return [top[i:i + size] for i in range(0, len(top), size)]
+
+
+def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
+    """Stage 2 for one chunk: the full comparison of each record against the query. A
+    candidate names the owning lab and its opaque reference, with the score and likelihood
+    ratio, never more."""
     from ballistics.comparisons import validation
 
     search = db.session.get(HubSearch, search_id)
-    search.status = SearchState.RUNNING
-    rows = _admissible(search.requester_code, search)
-    search.n_references = len(rows)
-    top: list[tuple[int, float]] = []
-    if rows:
-        index = imaging.SignatureIndex()
-        index.add([r[0] for r in rows], np.stack([np.frombuffer(r[1], np.float32) for r in rows]))
-        top = [(int(i), float(s)) for i, s in
-               index.search(np.frombuffer(search.signature, np.float32), search.k)]
     query = imaging.features_from_bytes(search.features)
     records = {r.id: r for r in db.session.scalars(
-        select(HubRecord).where(HubRecord.id.in_([i for i, _ in top])))}
+        select(HubRecord).where(HubRecord.id.in_([int(i) for i, _ in chunk])))}
     blobs = {b.sha256: b.data for b in db.session.scalars(select(HubFeatureBlob).where(
         HubFeatureBlob.sha256.in_({r.features_sha256 for r in records.values()})))}
     found = []
-    for record_id, similarity in top:
-        record = records[record_id]
+    for record_id, similarity in chunk:
+        record = records[int(record_id)]
         reference = imaging.features_from_bytes(blobs[record.features_sha256])
         result = imaging.compare(query, reference)
         # Outside the calibration's domain (e.g. 2D images, raw scans) the score goes alone.
@@ -211,7 +203,14 @@ def run_search(search_id: int) -> HubSearch:
                       "score": result.score, "cmc_count": result.cmc_count,
                       "signature_similarity": similarity, "likelihood_ratio": lr,
                       "lr_note": note})
-    found.sort(key=lambda c: (-c["score"], -c["signature_similarity"]))
+    return found
+
+
+def finish_search(search_id: int, found: list[dict]) -> HubSearch:
+    """Store the candidates ranked by score; each owner whose records came back is told who
+    searched (an access event in its inbox)."""
+    search = db.session.get(HubSearch, search_id)
+    found = sorted(found, key=lambda c: (-c["score"], -c["signature_similarity"]))
     for rank, candidate in enumerate(found, start=1):
         candidate["rank"] = rank
     search.candidates, search.status, search.finished_at = found, SearchState.DONE, utcnow()
@@ -224,6 +223,14 @@ def run_search(search_id: int) -> HubSearch:
                                          "references": references,
                                          "at": search.finished_at.isoformat()})
     return search
+
+
+def run_search(search_id: int, chunk_size: int = 10) -> HubSearch:
+    """Both stages in this process, in the order the tasks run them (the worker spreads the
+    chunks: ``network.hub_run_search``)."""
+    chunks = rank_search(search_id, chunk_size)
+    return finish_search(search_id, [c for chunk in chunks
+                                     for c in compare_chunk(search_id, chunk)])
 
 
 def fail_search(search_id: int, reason: str) -> None:

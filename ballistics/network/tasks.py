@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery import chord
 from flask import current_app
 
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
-from ballistics.network import hub, node, trust
-from ballistics.network.models import PartnerSearch, SearchState
+from ballistics.network import hub, hub_index, node, trust
+from ballistics.network.models import HubSearch, PartnerSearch, SearchState
 
 BEAT_SCHEDULE = {
     "network-deliver": {"task": "network.deliver", "schedule": 30.0},
@@ -110,10 +111,44 @@ def _hub_search_gave_up(exc: BaseException, search_id: int) -> None:
 
 @task("network.hub_run_search", on_give_up=_hub_search_gave_up)
 def hub_run_search(search_id: int) -> str:
+    """Stage 1, then stage 2 as chunks spread over the hub's workers (a chord, as a lab's
+    search: ``SEARCH_CHUNK_SIZE`` pairs a task)."""
+    search = db.session.get(HubSearch, search_id)
+    if search is None or search.status not in (SearchState.QUEUED, SearchState.RUNNING):
+        return "skipped"
     with acting_as(None, None, "task:network.hub_run_search"):
-        search = hub.run_search(search_id)
+        chunks = hub.rank_search(search_id, current_app.config["SEARCH_CHUNK_SIZE"])
         db.session.commit()
-    return f"{len(search.candidates)} candidates"
+    if not chunks:
+        return f"{hub_finish_search([], search_id)} candidates"
+    chord(hub_compare_chunk.s(search_id, chunk) for chunk in chunks)(
+        hub_finish_search.s(search_id).on_error(hub_search_failed.si(search_id)))
+    return f"{len(chunks)} chunks"
+
+
+@task("network.hub_compare_chunk")
+def hub_compare_chunk(search_id: int, chunk: list) -> list[dict]:
+    return hub.compare_chunk(search_id, chunk)
+
+
+@task("network.hub_finish_search")
+def hub_finish_search(chunk_results: list[list[dict]], search_id: int) -> int:
+    with acting_as(None, None, "task:network.hub_run_search"):
+        search = hub.finish_search(search_id, [c for chunk in chunk_results for c in chunk])
+        db.session.commit()
+    return len(search.candidates)
+
+
+@task("network.hub_search_failed", acks_late=False)
+def hub_search_failed(search_id: int) -> None:
+    hub.fail_search(search_id, "a comparison task failed; see the hub worker's log")
+    db.session.commit()
+
+
+@task("network.hub_index_records", retry_on=(OSError,))
+def hub_index_records(record_ids: list[int]) -> int:
+    """Append shared records' signatures to the hub's signature index (idempotent)."""
+    return hub_index.append(record_ids)
 
 
 @task("network.hub_expire_leads", acks_late=False)

@@ -41,10 +41,13 @@ def wait_for(fetch, done, timeout: float = 240, interval: float = 0.5):
 
 def run_search_inline(search) -> None:
     """Both stages of a search in this process, in the order the tasks run them."""
+    from flask import current_app
+
     from ballistics.comparisons import searches
 
     searches.start(search)
-    chunks = searches.to_chunks(search, searches.rank(search))
+    chunks = searches.to_chunks(search, searches.rank(search),
+                                current_app.config["SEARCH_CHUNK_SIZE"])
     searches.finish(search.id, [r for chunk in chunks
                                 for r in searches.compare_chunk(search.id, chunk)])
 

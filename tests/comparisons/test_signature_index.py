@@ -73,8 +73,9 @@ def test_search_reads_no_signature_and_ranks_as_the_exact_scan(app, lab):
     assert len(shards) > 3
     parts = [r for lo, hi in shards for r in searches.shortlist(search, lo, hi)]
     searches.start(search)
-    chunks = searches.to_chunks(search, parts)
+    chunks = searches.to_chunks(search, parts, 7)
     assert [i for chunk in chunks for i, _ in chunk] == [i for i, _ in exact]
+    assert [len(chunk) for chunk in chunks] == [7, 7, 6]  # SEARCH_CHUNK_SIZE pairs a task
     db.session.rollback()
 
 

@@ -112,12 +112,17 @@ def _flow(app) -> None:
 @pytest.mark.broker
 @pytest.mark.slow
 def test_end_to_end_on_postgresql_and_redis(pg_url, tmp_path):
-    # Small shards, so stage 1 runs as parallel shard tasks as it does at regional scale.
-    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", SEARCH_SHARD_SIZE=8)
+    # Small shards, so stage 1 runs as parallel shard tasks as it does at regional scale;
+    # stage 2 in chunks of 7 (the setting, not the default), so 29 candidates make 5 tasks.
+    app = _app(pg_url, tmp_path, "redis://127.0.0.1:6379/0", SEARCH_SHARD_SIZE=8,
+               SEARCH_CHUNK_SIZE=7)
     with worker_process(app, concurrency=2):
         _flow(app)
     log = (tmp_path / "worker-w1.log").read_text()
     assert log.count("comparisons.rank_shard") >= 4  # 29 references in shards of 8
+    received = [line for line in log.splitlines()
+                if "comparisons.compare_chunk[" in line and "received" in line]
+    assert len(received) == 5, received  # ceil(29 / 7)
 
 
 @pytest.mark.slow
