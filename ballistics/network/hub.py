@@ -88,6 +88,15 @@ def reinstate(member_: HubMember) -> None:
     member_.status, member_.revoked_at, member_.revoked_reason = MemberStatus.ACTIVE, None, ""
 
 
+def directory() -> list[HubMember]:
+    """The active member labs, by code: whom a member may name as a partner (e.g. before it
+    releases an exhibit to one). Revoked labs are not listed."""
+    return list(db.session.scalars(select(HubMember).where(
+        HubMember.status == MemberStatus.ACTIVE).order_by(HubMember.code)))
+
+
+
+
 # -- shared records --------------------------------------------------------------------------
 
 

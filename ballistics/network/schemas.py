@@ -135,6 +135,12 @@ class EventOut(BaseSchema):
     created_at = UtcDateTime()
 
 
+class MemberLabOut(BaseSchema):
+    code = fields.String()
+    name = fields.String()
+    country = fields.String()
+
+
 # -- examiners and managers at a node -----------------------------------------------------------
 
 
