@@ -131,7 +131,8 @@ class HubLeadOut(BaseSchema):
 class EventOut(BaseSchema):
     id = fields.Integer()
     kind = fields.String()
-    body = fields.Dict()
+    #: the body with the payload the hub still holds (a transfer's description and proofs)
+    body = fields.Dict(attribute="delivery")
     created_at = UtcDateTime()
 
 
