@@ -79,9 +79,11 @@ def confirm_partner(partner: str) -> str:
                             "released. Try again later.", code=partner),
                           code="hub_unavailable") from exc
     except client.HubRefused as exc:
-        raise Unavailable(_("The hub did not confirm partner lab %(code)s (%(why)s); nothing "
-                            "was released.", code=partner, why=exc.message or exc.code),
-                          code="hub_refused") from exc
+        # The hub refused this node itself (unknown or revoked key, no hub configured):
+        # asking again will not help until an administrator acts.
+        raise Conflict(_("The hub did not confirm partner lab %(code)s (%(why)s); nothing "
+                         "was released.", code=partner, why=exc.message or exc.code),
+                       code="hub_refused") from exc
     if partner not in labs:
         raise Unprocessable(_("Lab %(code)s is not an active member of the network (the hub "
                               "does not know it, or revoked it); nothing was released.",

@@ -13,6 +13,7 @@ import json
 import uuid
 
 import pytest
+import requests
 from nacl.signing import SigningKey
 from sqlalchemy import JSON, String, Text, func, select
 
@@ -54,6 +55,13 @@ def _leaf(group: Group, event_id: int) -> int | None:
         LedgerLeaf.kind == LeafKind.CUSTODY_EVENT, LedgerLeaf.source_id == event_id)))
 
 
+def _status(url: str) -> int | None:
+    try:
+        return requests.get(url, timeout=30).status_code
+    except requests.RequestException:
+        return None
+
+
 def _counts(group: Group) -> tuple[int, int, int, int]:
     return _in(group, lambda: (
         db.session.scalar(select(func.count(Item.id))),
@@ -80,6 +88,9 @@ def test_an_exhibit_sent_to_a_partner_is_linked_across_both_ledgers(tmp_path):
         assert _counts(lab_a) == before
         assert lab_a.api("GET", f"/items/{item['id']}")["status"] != "released"
         hub_.start_web()
+        # The port opens before gunicorn's workers have loaded the app: wait until it answers.
+        wait_for(lambda: _status(f"{hub_.url}/hub/v1/labs"), lambda status: status == 401,
+                 timeout=120, interval=1)
         # A lab the hub does not know is refused, naming the field; nothing written.
         unknown = lab_a.api("POST", f"/items/{item['id']}/exhibit-transfers", "tech", 422,
                             json={"partner": "LABZ"})

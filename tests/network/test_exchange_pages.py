@@ -81,12 +81,19 @@ def test_a_send_the_hub_cannot_confirm_releases_nothing(node_app):
 
 def test_a_partner_the_hub_does_not_list_is_refused_writing_nothing(node_app, hub_transport):
     with node_app.app_context():
-        hub_transport("XNODE")
-        hub_transport("LABP", public_key=bytes(SigningKey.generate().verify_key))
-        hub_transport("LABR", public_key=bytes(SigningKey.generate().verify_key))
         kit = _kit(node_app)
         tech = Api(node_app.test_client(), kit, "tech")
         item = tech.receive(tech.new_case()["id"], "cartridge_case")
+        before = _written()
+        # The hub does not know this node's key yet: it refuses the node itself.
+        stranger = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 409,
+                             json={"partner": "LABP"})
+        assert stranger["error"] == "hub_refused", stranger
+        assert "No lab is registered at the hub" in stranger["message"]
+        assert _written() == before
+        hub_transport("XNODE")
+        hub_transport("LABP", public_key=bytes(SigningKey.generate().verify_key))
+        hub_transport("LABR", public_key=bytes(SigningKey.generate().verify_key))
         assert exchange.partner_directory()["LABP"] == "Laboratory LABP"
         before = _written()
         unknown = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 422,
