@@ -67,11 +67,19 @@ def _column_keys(mapper) -> tuple[str, ...]:
     return keys
 
 
+def _redacted(obj) -> frozenset[str] | set[str]:
+    """Columns whose values the audit log names but does not hold: secrets everywhere, and a
+    model's own (``__audit_redacted__``), e.g. text the hub relays once and then forgets."""
+    own = getattr(obj, "__audit_redacted__", None)
+    return REDACTED_COLUMNS | own if own else REDACTED_COLUMNS
+
+
 def _columns(obj) -> dict:
     state = inspect(obj)
     values = state.dict
+    redacted = _redacted(obj)
     # A column not in the object's dict (expired, deferred) is loaded, as before.
-    return {key: ("<redacted>" if key in REDACTED_COLUMNS
+    return {key: ("<redacted>" if key in redacted
                   else _plain(values[key] if key in values else getattr(obj, key)))
             for key in _column_keys(state.mapper)}
 
@@ -79,11 +87,12 @@ def _columns(obj) -> dict:
 def _changes(obj) -> tuple[dict, dict]:
     state = inspect(obj)
     before, after = {}, {}
+    redacted = _redacted(obj)
     for key in _column_keys(state.mapper):
         attr = state.attrs[key]
         hist = attr.history
         if hist.has_changes():
-            redact = attr.key in REDACTED_COLUMNS
+            redact = attr.key in redacted
             before[attr.key] = "<redacted>" if redact else _plain(
                 hist.deleted[0] if hist.deleted else None)
             after[attr.key] = "<redacted>" if redact else _plain(

@@ -40,5 +40,12 @@ class Unprocessable(AppError):
     status, code = 422, "validation_error"
 
 
+class Unavailable(AppError):
+    """A service this answer depends on (e.g. the regional hub) cannot be asked now: nothing
+    was done; the same request may succeed later."""
+
+    status, code = 503, "unavailable"
+
+
 class AppendOnlyViolation(RuntimeError):
     """Raised when code tries to change or delete a row of an append-only table."""

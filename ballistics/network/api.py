@@ -158,8 +158,10 @@ def scan_provenance(scan_id: int):
 
 @bp.operation("/items/<int:item_id>/exhibit-transfers", "POST",
               summary="Send an exhibit to a partner lab: its release, linked across both "
-                      "ledgers", tags=TAGS, body=s.SendExhibitIn, response=s.ExhibitTransferOut,
-              status=201, errors=(403, 404, 409, 422))
+                      "ledgers (the hub confirms the partner first: 422 if it is no active "
+                      "member, 503 if the hub cannot be asked; nothing released then)",
+              tags=TAGS, body=s.SendExhibitIn, response=s.ExhibitTransferOut,
+              status=201, errors=(403, 404, 409, 422, 503))
 def exhibit_send(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
     return exchange.send_exhibit(g.api_user, item, **data)

@@ -10,6 +10,9 @@ id, the release's event id, hash, leaf index and the checkpoint (size, root) it 
 under. The receipt goes back the same way, with its own position in the receiver's ledger, so
 each side's event references the other's.
 
+Before anything is released the hub confirms the partner (:func:`confirm_partner`): a custody
+record must not say an exhibit went to a lab it cannot go to.
+
 Services flush; the request or task commits. A refused operation raises before writing.
 """
 
@@ -24,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ballistics.auth.access import get_in_lab, require_role
 from ballistics.auth.models import User
-from ballistics.core.errors import Conflict, Unprocessable
+from ballistics.core.errors import Conflict, Unavailable, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence import custody
 from ballistics.evidence.chain import event_payload
@@ -34,7 +37,7 @@ from ballistics.ledger import checkpointing, witnesses
 from ballistics.ledger.models import LeafKind, LedgerLeaf
 from ballistics.ledger.sealer import seal_all
 from ballistics.ledger.store import StoredTree
-from ballistics.network import exchange_proof
+from ballistics.network import client, exchange_proof
 from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
 from ballistics.network.node import node_lab
 from ballistics.network.permissions import RECEIVE_EXHIBITS, SEND_EXHIBITS
@@ -54,6 +57,41 @@ def partner_agency(code: str) -> str:
 # -- sending ---------------------------------------------------------------------------------
 
 
+def partner_directory() -> dict[str, str]:
+    """The hub's active member labs (code -> name), asked now; raises
+    :class:`.client.HubUnavailable` or :class:`.client.HubRefused`."""
+    return {lab["code"]: lab["name"] for lab in client.call("GET", "/hub/v1/labs", timeout=15)}
+
+
+def confirm_partner(partner: str) -> str:
+    """The partner's name as the hub lists it, or a refusal before anything is written.
+
+    With the hub out of reach the send is refused (503), not released blind and left to the
+    outbox: a release is an append-only custody event, and one naming a lab the hub later
+    refuses (unknown, revoked) would stand in the chain for good, saying the exhibit went
+    where it could not go, with a correcting event the only remedy. Sending a parcel is not
+    urgent to the minute; the examiner keeps the item and tries again. The outbox still
+    carries the transfer if the hub goes away between this check and the delivery."""
+    try:
+        labs = partner_directory()
+    except client.HubUnavailable as exc:
+        raise Unavailable(_("The hub cannot confirm partner lab %(code)s now; nothing was "
+                            "released. Try again later.", code=partner),
+                          code="hub_unavailable") from exc
+    except client.HubRefused as exc:
+        # The hub refused this node itself (unknown or revoked key, no hub configured):
+        # asking again will not help until an administrator acts.
+        raise Conflict(_("The hub did not confirm partner lab %(code)s (%(why)s); nothing "
+                         "was released.", code=partner, why=exc.message or exc.code),
+                       code="hub_refused") from exc
+    if partner not in labs:
+        raise Unprocessable(_("Lab %(code)s is not an active member of the network (the hub "
+                              "does not know it, or revoked it); nothing was released.",
+                              code=partner),
+                            fields={"partner": [_("Not an active partner lab at the hub.")]})
+    return labs[partner]
+
+
 def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                  expected_seq: int | None = None) -> ExhibitTransfer:
     """Release an item the actor holds to a partner lab and queue the transfer for the hub."""
@@ -70,6 +108,8 @@ def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                               "bullets and casts go to partner labs this way.",
                               item=item.barcode, kind=item.kind),
                             fields={"item": [_("Not sent to partner labs.")]})
+    # Asked before anything is written (no lock held while the hub answers).
+    confirm_partner(partner)
     seal = item.intact_seal.number if item.intact_seal is not None else ""
     transfer_id = uuid.uuid4().hex
     # The custody rules apply as for any release: in the actor's hands, nothing holding it.
@@ -141,8 +181,10 @@ def delivered(name: str, transfer_row_id: int) -> None:
 
 
 def refused(name: str, transfer_row_id: int, reason: str) -> None:
-    """The hub refused the message (e.g. no such partner): the release stands, the transfer
-    says why the partner will not hear of it."""
+    """The hub refused the message after the send was confirmed (e.g. the partner was revoked
+    in between, or the proof did not hold): the release stands in the append-only chain, and
+    the transfer (status refused, with the hub's reason, on the exhibits page) says the partner
+    will not hear of it, so the exhibit's return is recorded by a new custody event."""
     transfer = db.session.get(ExhibitTransfer, transfer_row_id)
     if name == "transfer.send":
         transfer.status = TransferStatus.REFUSED

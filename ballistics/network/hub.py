@@ -88,6 +88,13 @@ def reinstate(member_: HubMember) -> None:
     member_.status, member_.revoked_at, member_.revoked_reason = MemberStatus.ACTIVE, None, ""
 
 
+def directory() -> list[HubMember]:
+    """The active member labs, by code: whom a member may name as a partner (e.g. before it
+    releases an exhibit to one). Revoked labs are not listed."""
+    return list(db.session.scalars(select(HubMember).where(
+        HubMember.status == MemberStatus.ACTIVE).order_by(HubMember.code)))
+
+
 # -- shared records --------------------------------------------------------------------------
 
 
@@ -242,8 +249,8 @@ def fail_search(search_id: int, reason: str) -> None:
 # -- leads -----------------------------------------------------------------------------------
 
 
-def _event(member_code: str, kind: EventKind, body: dict) -> None:
-    db.session.add(HubEvent(member_code=member_code, kind=kind, body=body))
+def _event(member_code: str, kind: EventKind, body: dict, payload: dict | None = None) -> None:
+    db.session.add(HubEvent(member_code=member_code, kind=kind, body=body, payload=payload))
 
 
 def _lead_body(lead: HubLead) -> dict:
@@ -312,6 +319,10 @@ def expire_leads(now: datetime | None = None) -> int:
 
 
 def inbox(member_: HubMember, after: int, limit: int) -> list[HubEvent]:
+    """The member's events after its cursor. Asking past an event acknowledges it (the node
+    stored what it pulled before it moves its cursor), so relayed receipts up to ``after``
+    let the hub forget their transfers' payloads (:func:`forget_relayed`)."""
+    forget_relayed(member_, after)
     return list(db.session.scalars(select(HubEvent).where(
         HubEvent.member_code == member_.code, HubEvent.id > after)
         .order_by(HubEvent.id).limit(limit)))
@@ -340,7 +351,12 @@ def relay_transfer(sender: HubMember, data: dict) -> tuple[HubTransfer, bool]:
     """A member sends a physical exhibit to another: the release (with its ledger proof) goes
     to the receiver's inbox. Idempotent per (sender, transfer id): the node retries until it
     hears back. Refused before anything is stored if the receiver is no active member or the
-    proof does not hold with the sender's registered ledger key."""
+    proof does not hold with the sender's registered ledger key.
+
+    The exhibit's description, the sender's note and the proof (whose event fields hold the
+    release's free text) go in the event's payload, kept only until the receipt has reached
+    the sender; the transfer row and the event body keep the references (labs, transfer id,
+    hash, leaf index)."""
     from ballistics.network import exchange_proof
 
     existing = db.session.scalar(select(HubTransfer).where(
@@ -367,7 +383,9 @@ def relay_transfer(sender: HubMember, data: dict) -> tuple[HubTransfer, bool]:
     db.session.flush()
     _event(receiver.code, EventKind.TRANSFER, {
         "transfer": transfer.id, "transfer_id": transfer.transfer_id, "sender": sender.code,
-        "receiver": receiver.code, "item_kind": data["item_kind"], "calibre": data["calibre"],
+        "receiver": receiver.code, "release_hash": transfer.release_hash,
+        "release_leaf_index": transfer.release_leaf_index}, payload={
+        "item_kind": data["item_kind"], "calibre": data["calibre"],
         "seal_number": data["seal_number"], "note": data["note"], "proof": data["proof"],
         "log_vkeys": keys})
     return transfer, True
@@ -390,9 +408,35 @@ def record_receipt(receiver: HubMember, data: dict) -> tuple[HubTransfer, bool]:
     transfer.status, transfer.received_at = TransferStatus.RECEIVED, utcnow()
     transfer.receipt_hash = data["receipt_hash"]
     transfer.receipt_leaf_index = data["receipt_leaf_index"]
+    # The proof's event fields hold the receiver's free-text reason: relayed once, then
+    # forgotten with the release's payload once the sender has pulled this.
     _event(transfer.sender_code, EventKind.RECEIPT, {
         "transfer": transfer.id, "transfer_id": transfer.transfer_id,
         "receiver": receiver.code, "receipt_event_id": data["receipt_event_id"],
-        "receipt_hash": data["receipt_hash"], "receipt_leaf_index": data["receipt_leaf_index"],
-        "proof": data["proof"], "log_vkeys": ledger_vkeys(receiver.code)})
+        "receipt_hash": data["receipt_hash"], "receipt_leaf_index": data["receipt_leaf_index"]},
+        payload={"proof": data["proof"], "log_vkeys": ledger_vkeys(receiver.code)})
     return transfer, True
+
+
+def forget_relayed(sender: HubMember, acknowledged: int) -> int:
+    """Data minimisation: once a sender has pulled the receipt of its exhibit (its cursor is
+    past the receipt event), the hub has relayed all it was asked to. It keeps what proves the
+    relay (the transfer row: labs, transfer id, both events' hashes and leaf indexes, dates;
+    the events' bodies: the same references) and drops both events' payloads: the
+    description, the sender's note, the seal number and the proofs with both events' free
+    text. Returns the number of transfers forgotten."""
+    receipts = db.session.scalars(select(HubEvent).where(
+        HubEvent.member_code == sender.code, HubEvent.kind == EventKind.RECEIPT,
+        HubEvent.id <= acknowledged, HubEvent.payload.is_not(None))).all()
+    if not receipts:
+        return 0
+    now = utcnow()
+    for receipt in receipts:
+        transfer = db.session.get(HubTransfer, receipt.body["transfer"])
+        releases = db.session.scalars(select(HubEvent).where(
+            HubEvent.member_code == transfer.receiver_code,
+            HubEvent.kind == EventKind.TRANSFER, HubEvent.payload.is_not(None))).all()
+        for event in [receipt, *(e for e in releases if e.body["transfer"] == transfer.id)]:
+            event.payload = None
+        transfer.relayed_at = now
+    return len(receipts)

@@ -73,6 +73,14 @@ def inbox(params: dict):
     return hub.inbox(g.member, params["after"], params["limit"])
 
 
+@bp.operation("/labs", summary="The active member labs (codes and names): whom a member may "
+              "name as a partner", tags=TAGS, response=s.MemberLabOut, many=True, public=True,
+              errors=SIGNED)
+def labs():
+    # A read of the member list, like the inbox: not audited (nothing written but the nonce).
+    return hub.directory()
+
+
 @bp.operation("/transfers", "POST", summary="Send a physical exhibit to a partner lab (its "
               "release, proven in the sender's ledger; idempotent)", tags=TAGS,
               body=s.HubTransferIn, response=s.HubTransferOut, status=201, also=(200,),

@@ -257,7 +257,19 @@ class HubEvent(db.Model):
     member_code: Mapped[str] = mapped_column(String(16))
     kind: Mapped[EventKind] = mapped_column(db_enum(EventKind))
     body: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: what is relayed once and then forgotten (a transfer's description and proofs, with the
+    #: sender's note and the events' free text): delivered with the body, dropped once the
+    #: exhibit's receipt has reached its sender; redacted in the hub's audit log, whose entries
+    #: cannot be dropped
+    payload: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __audit_redacted__ = frozenset({"payload"})
+
+    @property
+    def delivery(self) -> dict:
+        """The body as the member receives it (with the payload while the hub keeps it)."""
+        return self.body | self.payload if self.payload else self.body
 
 
 # -- lab node ------------------------------------------------------------------------------
@@ -449,6 +461,8 @@ class HubTransfer(db.Model):
     receipt_leaf_index: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime | None]
+    #: when the receipt reached the sender and the relayed payloads were dropped
+    relayed_at: Mapped[datetime | None]
 
 
 class ExhibitTransfer(db.Model):

@@ -418,6 +418,10 @@ def _apply(lab: Lab, event: dict) -> None:
     if kind in (EventKind.TRANSFER, EventKind.RECEIPT):
         from ballistics.network import exchange
 
+        if "proof" not in body:
+            # Pulled again after the hub forgot what it relayed (it keeps only references
+            # once the receipt reached the sender): this node recorded it the first time.
+            return
         if kind == EventKind.TRANSFER:
             exchange.incoming(lab.id, lab.code, body)
         else:

@@ -131,8 +131,15 @@ class HubLeadOut(BaseSchema):
 class EventOut(BaseSchema):
     id = fields.Integer()
     kind = fields.String()
-    body = fields.Dict()
+    #: the body with the payload the hub still holds (a transfer's description and proofs)
+    body = fields.Dict(attribute="delivery")
     created_at = UtcDateTime()
+
+
+class MemberLabOut(BaseSchema):
+    code = fields.String()
+    name = fields.String()
+    country = fields.String()
 
 
 # -- examiners and managers at a node -----------------------------------------------------------

@@ -6,18 +6,20 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from nacl.signing import SigningKey
 from sqlalchemy import func, select
 
+from ballistics.audit.models import AuditEntry
 from ballistics.core.context import acting_as
 from ballistics.core.hashing import chain_hash
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.extensions import db
 from ballistics.ledger import checkpoints, merkle, notes
 from ballistics.ledger.leafdata import leaf_hash
-from ballistics.network import exchange, exchange_proof
+from ballistics.network import exchange, exchange_proof, hub
 from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
 from ballistics.outbox.models import OutboxMessage, Topic
-from tests.support.labs import make_lab
+from tests.support.labs import LabKit, make_lab
 from tests.support.services import migrated_app
 from tests.support.web import Api, Browser, field_errors
 
@@ -26,9 +28,94 @@ TRANSFER = "ab" * 16
 
 @pytest.fixture(scope="module")
 def node_app(tmp_path_factory):
+    """A lab node whose hub is at a closed port: only ``hub_transport`` lets it reach one."""
     instance = tmp_path_factory.mktemp("xnode")
-    return migrated_app(f"sqlite:///{instance / 'node.sqlite'}", instance,
-                        NETWORK_HUB_URL="http://127.0.0.1:9", NETWORK_LAB="XNODE")
+    app = migrated_app(f"sqlite:///{instance / 'node.sqlite'}", instance,
+                       NETWORK_HUB_URL="http://127.0.0.1:9", NETWORK_LAB="XNODE")
+    with app.app_context():
+        app.extensions["test_kit"] = make_lab(code="XNODE")
+        db.session.remove()
+    return app
+
+
+def _kit(app) -> LabKit:
+    """The node's lab kit, its rows attached to this app context's session."""
+    kit = app.extensions["test_kit"]
+    kit.lab = db.session.merge(kit.lab)
+    kit.users = {who: db.session.merge(user) for who, user in kit.users.items()}
+    return kit
+
+
+def _written() -> tuple:
+    """What a send writes at the node: items released, custody events, transfers, outbox
+    messages, audit entries."""
+    return (db.session.scalar(select(func.count(Item.id)).where(Item.status == "released")),
+            db.session.scalar(select(func.count(CustodyEvent.id))),
+            db.session.scalar(select(func.count(ExhibitTransfer.id))),
+            db.session.scalar(select(func.count(OutboxMessage.id))),
+            db.session.scalar(select(func.count(AuditEntry.id))))
+
+
+def test_a_send_the_hub_cannot_confirm_releases_nothing(node_app):
+    """The hub is out of reach (a closed port): the send is refused, 503 on the API and an
+    error on the page, and the item stays in the examiner's hands."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        tech = Api(node_app.test_client(), kit, "tech")
+        item = tech.receive(tech.new_case()["id"], "cartridge_case")
+        before = _written()
+        refused = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 503,
+                            json={"partner": "LABP"})
+        assert refused["error"] == "hub_unavailable", refused
+        assert "cannot confirm partner lab LABP" in refused["message"]
+        assert "nothing was released" in refused["message"]
+        page = Browser(node_app, kit, "tech")
+        _, _, flashed = page.submit("/network/exhibits", {"item_id": str(item["id"]),
+                                                          "partner": "LABP"})
+        assert flashed[0][0] == "error" and "cannot confirm" in flashed[0][1], flashed
+        db.session.expire_all()
+        assert _written() == before
+        assert db.session.get(Item, item["id"]).status != "released"
+        db.session.remove()
+
+
+def test_a_partner_the_hub_does_not_list_is_refused_writing_nothing(node_app, hub_transport):
+    with node_app.app_context():
+        kit = _kit(node_app)
+        tech = Api(node_app.test_client(), kit, "tech")
+        item = tech.receive(tech.new_case()["id"], "cartridge_case")
+        before = _written()
+        # The hub does not know this node's key yet: it refuses the node itself.
+        stranger = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 409,
+                             json={"partner": "LABP"})
+        assert stranger["error"] == "hub_refused", stranger
+        assert "No lab is registered at the hub" in stranger["message"]
+        assert _written() == before
+        hub_transport("XNODE")
+        hub_transport("LABP", public_key=bytes(SigningKey.generate().verify_key))
+        hub_transport("LABR", public_key=bytes(SigningKey.generate().verify_key))
+        assert exchange.partner_directory()["LABP"] == "Laboratory LABP"
+        before = _written()
+        unknown = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 422,
+                            json={"partner": "LABZ"})
+        assert list(unknown["fields"]) == ["partner"], unknown
+        assert "LABZ is not an active member" in unknown["message"]
+        # A revoked lab is no partner either: the hub's directory leaves it out.
+        with hub_transport.hub_app.app_context(), acting_as(None, None, "test"):
+            hub.revoke(hub.member("LABR"), "left the network")
+            db.session.commit()
+            db.session.remove()
+        assert "LABR" not in exchange.partner_directory()
+        revoked = tech.call("POST", f"/items/{item['id']}/exhibit-transfers", 422,
+                            json={"partner": "LABR"})
+        assert list(revoked["fields"]) == ["partner"], revoked
+        page = Browser(node_app, kit, "tech")
+        _, html, _ = page.submit("/network/exhibits", {"item_id": str(item["id"]),
+                                                       "partner": "LABZ"})
+        assert field_errors(html) == {"partner": "Not an active partner lab at the hub."}
+        db.session.expire_all()
+        assert _written() == before
+        db.session.remove()
 
 
 def _partner_release(receiver: str) -> dict:
@@ -54,9 +141,11 @@ def _partner_release(receiver: str) -> dict:
             "log_vkeys": [signer.verifier().vkey()]}
 
 
-def test_send_and_receive_exhibits_from_the_page(node_app):
+def test_send_and_receive_exhibits_from_the_page(node_app, hub_transport):
     with node_app.app_context():
-        kit = make_lab(code="XNODE")
+        hub_transport("XNODE")
+        hub_transport("LABP", public_key=bytes(SigningKey.generate().verify_key))
+        kit = _kit(node_app)
         client = node_app.test_client()
         tech = Api(client, kit, "tech")
         item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
@@ -66,6 +155,7 @@ def test_send_and_receive_exhibits_from_the_page(node_app):
         _, html, _ = page.submit("/network/exhibits", {"item_id": "", "partner": "LABP"})
         assert field_errors(html) == {"item_id": "Choose the item you send."}
         assert db.session.scalar(select(func.count(ExhibitTransfer.id))) == 0
+        # The hub lists LABP as an active member: released.
         _, html, flashed = page.submit("/network/exhibits", {
             "item_id": str(item["id"]), "partner": "labp", "note": "Lead 3"})
         assert flashed[0][0] == "success" and "LABP" in flashed[0][1]
@@ -105,4 +195,20 @@ def test_send_and_receive_exhibits_from_the_page(node_app):
         _, html, flashed = page.submit(path, {"case_id": str(case["id"]), "reason": ""})
         assert flashed[0][0] == "error" and "already received" in flashed[0][1]
         assert db.session.scalar(counts) == before + 1
+
+        # A later refusal by the hub (the partner revoked between the check and the delivery)
+        # is on the page: the status, what it means, and the hub's reason.
+        assert 'data-testid="transfer-refused"' not in page.get("/network/exhibits")
+        with acting_as(None, kit.lab.id, "test:deliver"):
+            exchange.refused("transfer.send", sent.id,
+                             "hub refused (409 revoked_lab): Lab LABP is not an active member.")
+            db.session.commit()
+        row = _row(page.get("/network/exhibits"), sent.id)
+        assert "refused" in row and 'data-testid="transfer-refused"' in row
+        assert "Lab LABP is not an active member." in row
         db.session.remove()
+
+
+def _row(html: str, transfer_row_id: int) -> str:
+    start = html.index(f'<tr data-transfer="{transfer_row_id}">')
+    return html[start:html.index("</tr>", start)]

@@ -105,3 +105,34 @@ def test_a_rotated_key_is_retired(hub_app, member):
 @pytest.mark.parametrize("path", ["/hub/v1/inbox", "/hub/v1/searches/1"])
 def test_a_lab_node_has_no_hub_api(app, client, path):
     assert client.get(path).status_code == 404
+
+
+def test_the_directory_lists_active_members_to_signed_members_only(hub_app, member):
+    code, key, key_id = member
+    other = SigningKey.generate()
+    other_code = "D" + code[1:]
+    with hub_app.app_context(), acting_as(None, None, "test"):
+        hub.add_member(other_code, "Revoked soon", bytes(other.verify_key))
+        db.session.commit()
+    url = "http://localhost/hub/v1/labs"
+    client = hub_app.test_client()
+
+    def listed() -> dict:
+        headers = signing.sign("GET", url, b"", key_id=key_id, seed=bytes(key))
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return {lab["code"]: lab["name"] for lab in response.get_json()}
+
+    assert listed()[code] == f"Lab {code}" and other_code in listed()
+    with hub_app.app_context(), acting_as(None, None, "test"):
+        hub.revoke(hub.member(other_code), "left the network")
+        db.session.commit()
+    assert other_code not in listed() and code in listed()
+    before = _counts(hub_app)
+    _refused(hub_app, client.get(url), 401, "unsigned", before)
+    with hub_app.app_context(), acting_as(None, None, "test"):
+        hub.revoke(hub.member(code), "keys lost")
+        db.session.commit()
+    before = _counts(hub_app)
+    headers = signing.sign("GET", url, b"", key_id=key_id, seed=bytes(key))
+    _refused(hub_app, client.get(url, headers=headers), 403, "revoked_lab", before)
