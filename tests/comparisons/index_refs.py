@@ -3,15 +3,31 @@ bulk-inserted (stage 1 only needs the signature; stage-2 data is a placeholder).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from ballistics import imaging
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
+
+
+@contextlib.contextmanager
+def statements():
+    """Every SQL statement the engine runs inside the block (a search must read no signature)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def random_signatures(n: int, seed: int) -> np.ndarray:

@@ -5,32 +5,16 @@ restored from the database and a damaged segment is set aside, never read."""
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from ballistics.comparisons import searches, signature_index
 from ballistics.comparisons.models import Scan, Search
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from ballistics.imaging.segments import HEADER_BYTES
-from tests.comparisons.index_refs import add_references, random_signatures
-
-
-@contextlib.contextmanager
-def statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.comparisons.index_refs import add_references, random_signatures, statements
 
 
 def _search(kit, query_id: int, k: int = 20) -> Search:

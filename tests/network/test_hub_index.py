@@ -5,12 +5,10 @@ record shared with others only, withdrawn, or superseded by a newer version's si
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 import numpy as np
 from nacl.signing import SigningKey
-from sqlalchemy import event
 
 from ballistics import imaging
 from ballistics.core.context import acting_as
@@ -18,21 +16,7 @@ from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.network import hub, hub_index
 from ballistics.network.models import HubSearch
-from tests.comparisons.index_refs import random_signatures
-
-
-@contextlib.contextmanager
-def statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.comparisons.index_refs import random_signatures, statements
 
 
 def _store(owner: str, record_id: int, signature: np.ndarray, region: str, *,
