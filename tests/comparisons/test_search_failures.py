@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from ballistics.comparisons import scans, searches
-from ballistics.comparisons import tasks as comparison_tasks
 from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
@@ -51,7 +50,9 @@ def test_a_search_task_that_gives_up_marks_the_search_failed(app, lab, queued, m
         raise RuntimeError("index segment unreadable")
 
     monkeypatch.setattr(searches, "start", broken)
-    result = comparison_tasks.run_search.apply(args=[queued])
+    # This app's own Celery: a shared task binds to the last Celery app made in the process,
+    # which in the whole suite is another test's app on another database.
+    result = app.extensions["celery"].tasks["comparisons.run_search"].apply(args=[queued])
     assert result.failed()
     db.session.expire_all()
     search = db.session.get(Search, queued)
