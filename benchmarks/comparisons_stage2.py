@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psutil
@@ -42,7 +41,7 @@ from ballistics.core.context import acting_as  # noqa: E402
 from ballistics.extensions import db  # noqa: E402
 from benchmarks.comparisons_search import _bulk, _pool  # noqa: E402
 from tests.support.labs import make_lab  # noqa: E402
-from tests.support.services import create_pg_database, drop_pg_database, migrated_app  # noqa: E402
+from tests.support.services import broker_app, create_pg_database, drop_pg_database  # noqa: E402
 from tests.workerproc import worker_process  # noqa: E402
 
 
@@ -166,10 +165,7 @@ def main() -> None:
 
     url = create_pg_database("ballistics_bench_stage2")
     instance = Path(tempfile.mkdtemp())
-    app = migrated_app(url, instance, CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-                       CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1",
-                       CELERY_TASK_DEFAULT_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",
-                       COMPARISON_AUTO_SEARCH=False)
+    app = broker_app(url, instance, "redis://127.0.0.1:6379/0")
     try:
         t0 = time.perf_counter()
         pool = _pool(args.pool, 3)

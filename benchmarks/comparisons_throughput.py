@@ -14,7 +14,6 @@ import contextlib
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -26,7 +25,7 @@ from ballistics.comparisons.models import Scan  # noqa: E402
 from ballistics.extensions import db  # noqa: E402
 from tests.comparisons.helpers import upload, x3p_bytes  # noqa: E402
 from tests.support.labs import make_lab  # noqa: E402
-from tests.support.services import create_pg_database, drop_pg_database, migrated_app  # noqa: E402
+from tests.support.services import broker_app, create_pg_database, drop_pg_database  # noqa: E402
 from tests.support.web import Api  # noqa: E402
 from tests.workerproc import worker_process  # noqa: E402
 
@@ -62,11 +61,7 @@ def main() -> None:
     ap.add_argument("--scans", type=int, default=40)
     args = ap.parse_args()
     url = create_pg_database("ballistics_bench_tp")
-    app = migrated_app(url, Path(tempfile.mkdtemp()),
-                       CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-                       CELERY_RESULT_BACKEND="redis://127.0.0.1:6379/1",
-                       CELERY_TASK_DEFAULT_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",
-                       COMPARISON_AUTO_SEARCH=False)
+    app = broker_app(url, Path(tempfile.mkdtemp()), "redis://127.0.0.1:6379/0")
     try:
         rates = {}
         for workers, seed0 in ((1, 1000), (2, 2000)):
