@@ -223,15 +223,16 @@ def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
 
 #: the last query's features in this worker process, with what ``imaging.compare`` prepared
 #: on them (alignment, cells): the next chunk of the same search skips reading, decoding and
-#: preparing them again. One entry: a process works on one search's chunks at a time.
-_last_query: dict[tuple[int, str], imaging.Features] = {}
+#: preparing them again. One entry: a process works on one search's chunks at a time. Keyed by
+#: the database too: scan ids are only unique within one (a process may serve several apps).
+_last_query: dict[tuple[str, int, str], imaging.Features] = {}
 
 
 def _query_features(search: Search) -> imaging.Features:
-    key = (search.query_scan_id, search.algorithm_version)
+    key = (str(db.engine.url), search.query_scan_id, search.algorithm_version)
     query = _last_query.get(key)
     if query is None:
-        query = _features([search.query_scan_id], search.algorithm_version)[key[0]]
+        query = _features([search.query_scan_id], search.algorithm_version)[key[1]]
         _last_query.clear()
         _last_query[key] = query
     return query
