@@ -60,10 +60,14 @@ _COLUMN_KEYS: dict = {}
 
 def _column_keys(mapper) -> tuple[str, ...]:
     """The mapped columns' attribute keys, once per mapper (not every attribute of every
-    object of every flush: relationships are most of them)."""
+    object of every flush: relationships are most of them), without a model's
+    ``__audit_skipped__``: bookkeeping derived from rows audited themselves (a case's item
+    counter follows its items), never changed through the ORM."""
     keys = _COLUMN_KEYS.get(mapper)
     if keys is None:
-        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
+        skipped = getattr(mapper.class_, "__audit_skipped__", frozenset())
+        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs
+                                            if attr.key not in skipped)
     return keys
 
 

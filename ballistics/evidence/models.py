@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.models import User
@@ -61,6 +61,9 @@ class CaseCounter(db.Model):
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("lab_id", "year", "seq"),)
+    #: the counter follows the case's items, each audited itself (and is raised by a Core
+    #: statement the flush never sees): a case's audit entries stay its own facts
+    __audit_skipped__ = frozenset({"item_count"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
@@ -76,6 +79,9 @@ class Case(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: the number of the case's last top-level item: an intake takes the next one by raising it
+    #: (``UPDATE ... RETURNING``, which also locks the row), so numbers are unique and gap-free
+    item_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     items: Mapped[list[Item]] = relationship(back_populates="case", order_by="Item.id")
     created_by: Mapped[User] = relationship()

@@ -6,8 +6,8 @@ import re
 from typing import NamedTuple
 
 from flask_babel import gettext as _
-from flask_sqlalchemy.session import Session
-from sqlalchemy import bindparam, event, func, select
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
@@ -56,77 +56,74 @@ def search_cases(actor: User, q: str | None, limit: int = 50, offset: int = 0) -
     return list(db.session.execute(stmt.limit(limit).offset(offset)).scalars())
 
 
-#: ``Session.info`` key: ids of the cases whose row this transaction has locked
-_LOCKED_CASES = "evidence_locked_cases"
-
-
 def case_for_intake(actor: User, case_id: int) -> Case:
-    """The case of the actor's lab (404 otherwise), its row locked for this transaction: item
-    numbers are taken under this lock, so loading and locking are one statement."""
-    case = get_in_lab(Case, case_id, actor, what="case", for_update=True)
-    db.session.info.setdefault(_LOCKED_CASES, set()).add(case.id)
-    return case
+    """The case of the actor's lab (404 otherwise), its row locked for this transaction (the
+    web page loads it to render it; its item number is taken by :func:`next_item_number`)."""
+    return get_in_lab(Case, case_id, actor, what="case", for_update=True)
 
 
 class CaseRef(NamedTuple):
     """What an intake needs of its case: the API's receive answers with the item, never the
-    case, so the case is not loaded as an object."""
+    case, so the case is not loaded as an object. ``number``: the item number already taken
+    for this intake (:func:`case_ref_for_intake`)."""
 
     id: int
     lab_id: int
     lab_case_number: str
+    number: str | None = None
 
 
 _CASES = Case.__table__
-#: built once: every API receive runs it
-_CASE_REF_FOR_UPDATE = (select(_CASES.c.id, _CASES.c.lab_id, _CASES.c.lab_case_number)
-                        .where(_CASES.c.lab_id == bindparam("lab_id"),
-                               _CASES.c.id == bindparam("ident"))
-                        .with_for_update())
+#: Raise the case's item counter: locks the row (until the transaction ends), reads it and
+#: takes the next number in one statement (PostgreSQL; SQLite >= 3.35). Under READ COMMITTED a
+#: second intake waits for the first's commit, then raises the committed value: numbers are
+#: unique and gap-free (a rollback gives its number back). Built once: every receive runs it.
+_TAKE_ITEM_NUMBER = (update(_CASES)
+                     .where(_CASES.c.lab_id == bindparam("case_lab_id"),
+                            _CASES.c.id == bindparam("case_id"))
+                     .values(item_count=_CASES.c.item_count + 1)
+                     .returning(_CASES.c.id, _CASES.c.lab_id, _CASES.c.lab_case_number,
+                                _CASES.c.item_count))
+
+
+def _take_item_number(lab_id: int, case_id: int):
+    session = db.session()
+    session.flush()  # anything pending is written (and audited) before the item, as before
+    return session.connection().execute(_TAKE_ITEM_NUMBER, {"case_lab_id": lab_id,
+                                                            "case_id": case_id}).first()
 
 
 def case_ref_for_intake(actor: User, case_id: int) -> CaseRef:
-    """:func:`case_for_intake` for a caller that needs only the case's id, lab and number:
-    the same lab check (404 otherwise) and row lock, one Core statement, no ORM object."""
-    session = db.session()
-    session.flush()
-    row = session.connection().execute(_CASE_REF_FOR_UPDATE,
-                                       {"lab_id": actor.lab_id, "ident": case_id}).first()
+    """The API's intake: the case of the actor's lab (404 otherwise), locked, with the new
+    item's number taken, in one Core statement (no ORM object, no count of the items)."""
+    row = _take_item_number(actor.lab_id, case_id)
     if row is None:
         raise NotFound(_("No %(value)s %(ident)s in your lab.", value="case", ident=case_id))
-    session.info.setdefault(_LOCKED_CASES, set()).add(row.id)
-    return CaseRef(row.id, row.lab_id, row.lab_case_number)
-
-
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_soft_rollback")
-def _locks_released(session: Session, *_args) -> None:
-    # Any rollback (a savepoint's too) forgets the lock: at worst the case is locked again.
-    session.info.pop(_LOCKED_CASES, None)
+    return CaseRef(row.id, row.lab_id, row.lab_case_number, str(row.item_count))
 
 
 def next_item_number(case: Case | CaseRef, parent: Item | None) -> str:
-    """Next free item number; locks the case (or parent item) row so two simultaneous
-    receipts cannot take the same number (unless :func:`case_for_intake` locked it already).
-    The count is a statement of its own, after the lock: in READ COMMITTED it then sees every
-    item committed by the transaction that held the lock before."""
-    owner = Case if parent is None else Item
-    if parent is not None or case.id not in db.session.info.get(_LOCKED_CASES, ()):
-        db.session.execute(select(owner.id).where(
-            owner.id == (case.id if parent is None else parent.id)).with_for_update())
-    session = db.session()
-    session.flush()  # items not yet written count too (the count runs on the connection)
-    conn = session.connection()
+    """Next free item number. A top-level item takes it from the case's counter (the number
+    :func:`case_ref_for_intake` took already, or one taken now: the counter's UPDATE locks the
+    case). A sub-item locks its parent's row, then counts the parent's sub-items in a statement
+    of its own: in READ COMMITTED the count then sees every sub-item committed by the
+    transaction that held the lock before."""
     if parent is None:
-        return str(conn.execute(_COUNT_CASE_ITEMS, {"case_id": case.id}).scalar_one() + 1)
-    count = conn.execute(_COUNT_SUB_ITEMS, {"parent_id": parent.id}).scalar_one()
+        if isinstance(case, CaseRef) and case.number is not None:
+            return case.number
+        row = _take_item_number(case.lab_id, case.id)
+        if isinstance(case, Case):
+            set_committed_value(case, "item_count", row.item_count)  # as stored, no reload
+        return str(row.item_count)
+    db.session.execute(select(Item.id).where(Item.id == parent.id).with_for_update())
+    session = db.session()
+    session.flush()  # sub-items not yet written count too (the count runs on the connection)
+    count = session.connection().execute(_COUNT_SUB_ITEMS, {"parent_id": parent.id}).scalar_one()
     return f"{parent.number}.{count + 1}"
 
 
-# Core statements, built once (every receive numbers an item): no ORM execution around a count.
+# Core statement, built once: no ORM execution around a count.
 _ITEMS = Item.__table__
-_COUNT_CASE_ITEMS = select(func.count(_ITEMS.c.id)).where(
-    _ITEMS.c.case_id == bindparam("case_id"), _ITEMS.c.parent_id.is_(None))
 _COUNT_SUB_ITEMS = select(func.count(_ITEMS.c.id)).where(
     _ITEMS.c.parent_id == bindparam("parent_id"))
 

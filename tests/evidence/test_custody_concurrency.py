@@ -1,4 +1,5 @@
-"""Simultaneous hand-overs on PostgreSQL: the optimistic lock lets exactly one win."""
+"""On PostgreSQL: of simultaneous hand-overs the optimistic lock lets exactly one win;
+simultaneous receives on one case take unique, gap-free item numbers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from ballistics.evidence.chain import verify_chain
-from ballistics.evidence.models import Item
+from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from tests.support.labs import make_lab
 from tests.support.services import serve
@@ -51,4 +52,39 @@ def test_twenty_simultaneous_handovers_exactly_one_wins(pg_app):
         assert stored.custody_seq == 2
         report = verify_chain(db.session, stored)
         assert report.ok and report.events == 2
+        db.session.remove()
+
+
+RECEIVES = 50
+
+
+def test_fifty_simultaneous_receives_on_one_case_take_numbers_one_to_fifty(pg_app):
+    """The case's counter is raised by one UPDATE ... RETURNING per receive: each waits for the
+    previous one's commit, so the numbers are unique and gap-free."""
+    with pg_app.app_context():
+        kit = make_lab()
+        headers = kit.headers("tech")
+        db.session.remove()
+    with serve(pg_app) as base:
+        case = requests.post(f"{base}/api/v1/cases", json={"submitting_agency": "Police"},
+                             headers=headers, timeout=30).json()
+        barrier = threading.Barrier(RECEIVES)
+
+        def receive(_: int) -> requests.Response:
+            with requests.Session() as http:
+                barrier.wait()
+                return http.post(f"{base}/api/v1/cases/{case['id']}/items",
+                                 json={"kind": "cartridge_case", "from_agency": "Police"},
+                                 headers=headers, timeout=120)
+
+        with ThreadPoolExecutor(RECEIVES) as pool:
+            responses = list(pool.map(receive, range(RECEIVES)))
+
+    assert [r.status_code for r in responses] == [201] * RECEIVES
+    numbers = sorted(int(r.json()["number"]) for r in responses)
+    assert numbers == list(range(1, RECEIVES + 1))
+    assert all(r.json()["barcode"] == f"{case['lab_case_number']}/{r.json()['number']}"
+               for r in responses)
+    with pg_app.app_context():
+        assert db.session.get(Case, case["id"]).item_count == RECEIVES
         db.session.remove()
