@@ -39,6 +39,29 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
                                 x_port=hops)
     app.after_request(_retry_after)
+    if not (app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION")):
+        app.extensions["ratelimit_unlimited_filter"] = True
+
+
+@limiter.request_filter
+def _unlimited_view() -> bool:
+    """A view that no limit names (every limit is put on through the helpers below, and no
+    default or application-wide limit is configured) skips the limiter's per-request work of
+    resolving its limits (about 7 % of the calls of a receive, which has none). Views with a
+    limit go through it as before."""
+    if not current_app.extensions.get("ratelimit_unlimited_filter"):
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return view is not None and not getattr(view, LIMITED, False)
+
+
+#: attribute of a view function that carries a limit (kept by the wrappers, which copy it)
+LIMITED = "rate_limited"
+
+
+def _limited(view: Callable) -> Callable:
+    setattr(view, LIMITED, True)
+    return view
 
 
 def client_address() -> str:
@@ -68,6 +91,7 @@ def _setting(name: str) -> Callable[[], str]:
 
 def login_limits(view: Callable) -> Callable:
     """Both login limits, shared by every login route."""
+    view = _limited(view)
     view = limiter.shared_limit(_setting("RATELIMIT_LOGIN"), scope="login-account",
                                 key_func=account_tried, methods=["POST"])(view)
     return limiter.shared_limit(_setting("RATELIMIT_LOGIN_ADDRESS"), scope="login-address",
@@ -77,13 +101,13 @@ def login_limits(view: Callable) -> Callable:
 def search_limit(view: Callable) -> Callable:
     """Manual searches per user (each queues a search over every reference)."""
     return limiter.shared_limit(_setting("RATELIMIT_SEARCH"), scope="searches",
-                                key_func=per_user)(view)
+                                key_func=per_user)(_limited(view))
 
 
 def upload_limit(view: Callable) -> Callable:
     """Scan uploads per user (each is checked in full, stored and queued for extraction)."""
     return limiter.shared_limit(_setting("RATELIMIT_UPLOAD"), scope="uploads",
-                                key_func=per_user)(view)
+                                key_func=per_user)(_limited(view))
 
 
 def _retry_after(response: Response) -> Response:

@@ -173,3 +173,29 @@ def test_thirty_wrong_logins_over_two_gunicorn_workers_share_one_count(tmp_path)
     workers = {re.match(r"<?(\d+)>?", line).group(1)
                for line in access.read_text().splitlines() if "/api/v1/tokens" in line}
     assert len(workers) == 2, access.read_text()  # both workers answered some of them
+
+
+def test_views_skipped_by_the_limiter_are_exactly_those_without_a_limit(limited_app):
+    """The limiter's per-request work is skipped for views that carry no limit
+    (``ballistics.core.ratelimit._unlimited_view``): that set must be exactly the views
+    Flask-Limiter itself has no limit for, or a limit added some other way would be skipped."""
+    from flask_limiter.util import get_qualified_name
+
+    from ballistics.core.ratelimit import LIMITED, _unlimited_view
+
+    app = limited_app()
+    assert not limiter.limit_manager.default_limits
+    assert not limiter.limit_manager.application_limits
+    marked = {endpoint for endpoint, view in app.view_functions.items()
+              if getattr(view, LIMITED, False)}
+    with app.app_context():  # the limits read the app's settings
+        limited = {endpoint for endpoint, view in app.view_functions.items()
+                   if limiter.limit_manager.decorated_limits(get_qualified_name(view))}
+    assert marked == limited
+    assert {"auth.login", "auth_api.token_create_post", "comparisons_api.search_create_post",
+            "comparisons_api.scan_upload_post"} <= marked
+    # a view without a limit is skipped; a limited one is counted (by the tests above)
+    with app.test_request_context("/api/v1/me"):
+        assert _unlimited_view() is True
+    with app.test_request_context("/api/v1/tokens", method="POST"):
+        assert _unlimited_view() is False
