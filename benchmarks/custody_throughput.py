@@ -12,7 +12,9 @@ minute apart; medians over the rounds are printed, each round's ratio in bracket
 - **receive+outbox**: the same with ``LEDGER_OUTBOX_NUDGE=1`` (an outbox row and a broker send
   per write), to measure what sealing through the outbox would cost;
 - **receive@REF** (``--compare-ref main``): the same endpoint as the git ref REF has it (its own
-  checkout and database), e.g. before the ledger removed the audit chain head lock.
+  checkout and database), e.g. before the ledger removed the audit chain head lock;
+- **GET /me** (``--floor``): ``GET /api/v1/me`` on the receive's server: the token's check and
+  Flask's request and response, nothing written: a floor for any authenticated API request.
 
 A Celery worker (Redis broker) runs the ledger's sealing thread during the project's runs, and
 a witness process cosigns checkpoints every few seconds, as in production. Printed: req/s, the
@@ -44,6 +46,14 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+
+ME_LUA = """
+wrk.method = "GET"
+{auth}
+request = function()
+  return wrk.format(nil, "/api/v1/me")
+end
+"""
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -217,6 +227,9 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=50)
     ap.add_argument("--no-outbox-variant", action="store_true")
     ap.add_argument("--compare-ref", help="also run the receive endpoint of this git ref")
+    ap.add_argument("--floor", action="store_true",
+                    help="also load GET /api/v1/me on the receive server: an authenticated "
+                         "request that writes nothing, a floor for any API endpoint")
     args = ap.parse_args()
     wrk = ensure_wrk()
 
@@ -242,7 +255,10 @@ def main() -> None:
                     "LEDGER_CHECKPOINT_SECONDS": 5, "LEDGER_SEAL_SECONDS": 0.5,
                     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
                     "CELERY_RESULT_BACKEND": "redis://127.0.0.1:6379/1",
-                    "CELERY_TASK_DEFAULT_QUEUE": queue, "COMPARISON_AUTO_SEARCH": False}
+                    "CELERY_TASK_DEFAULT_QUEUE": queue, "COMPARISON_AUTO_SEARCH": False,
+                    # as production: one counter store for every worker (the receive has no
+                    # limit of its own, so it is not contacted on this path)
+                    "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/2"}
         app = migrated_app(url, instance, **settings)
         with app.app_context():
             kit = make_lab()
@@ -313,6 +329,11 @@ def main() -> None:
                         instance / f"{name}.log", cwd))
                     base = f"http://127.0.0.1:{port}"
                     servers[name] = (server, base, script)
+                if args.floor:
+                    me_lua = instance / "me.lua"
+                    me_lua.write_text(ME_LUA.format(
+                        auth=f'wrk.headers["Authorization"] = "Bearer {token}"'))
+                    servers["GET /me"] = (*servers["receive"][:2], me_lua)
                 for name, (_server, base, _script) in servers.items():
                     wait_http(base + ("/chain" if name == "bare" else "/api/v1/openapi.json"))
                 rounds = {name: [] for name in servers}

@@ -43,6 +43,11 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--save", help="write the cProfile data to this file (pstats)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an app setting, e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/2 "
+                         "or RATELIMIT_ENABLED=0 (a measurement of what the limiter costs)")
+    ap.add_argument("--path", default="/api/v1/cases/{case}/items",
+                    help="the endpoint measured; GET /api/v1/me is an authenticated no-write floor")
     args = ap.parse_args()
 
     from flask_migrate import upgrade
@@ -57,8 +62,11 @@ def main() -> None:
     instance = Path(tempfile.mkdtemp(prefix="receive-prof-"))
     os.environ["DATABASE_URL"] = url
     try:
+        overrides = dict(item.split("=", 1) for item in args.set)
+        if "RATELIMIT_ENABLED" in overrides:
+            overrides["RATELIMIT_ENABLED"] = overrides["RATELIMIT_ENABLED"] not in ("0", "false")
         app = create_app({"INSTANCE_PATH": str(instance), "COMPARISON_AUTO_SEARCH": False,
-                          "LEDGER_SEAL_SECONDS": 0})
+                          "LEDGER_SEAL_SECONDS": 0, **overrides})
         with app.app_context():
             upgrade()
             kit = make_lab()
@@ -76,9 +84,12 @@ def main() -> None:
         body = {"kind": "cartridge_case", "from_agency": "Bench", "description": "prof"}
 
         def receive(i: int) -> None:
-            r = client.post(f"/api/v1/cases/{cases[i % len(cases)]}/items", json=body,
-                            headers=headers)
-            assert r.status_code == 201, r.get_data(as_text=True)
+            path = args.path.format(case=cases[i % len(cases)])
+            if "{case}" in args.path:
+                r = client.post(path, json=body, headers=headers)
+            else:
+                r = client.get(path, headers=headers)
+            assert r.status_code in (200, 201), r.get_data(as_text=True)
 
         for i in range(30):  # warm-up: imports, pools, caches
             receive(i)
@@ -92,7 +103,7 @@ def main() -> None:
 
         receive(0)
         event.remove(engine, "before_cursor_execute", _count)
-        print(f"statements in one receive: {len(statements)}")
+        print(f"statements in one request ({args.path}): {len(statements)}")
         for s in statements:
             print("  ", s)
 
@@ -108,10 +119,13 @@ def main() -> None:
                 profiler.disable()
             walls.append((time.perf_counter() - started) / args.requests * 1000)
             cpus.append((time.process_time() - cpu) / args.requests * 1000)
-        print(f"{REPO}: {len(cpus)} x {args.requests} receives in process, per request: CPU "
+        print(f"{REPO}: {len(cpus)} x {args.requests} requests in process, per request: CPU "
               f"(this process) median {statistics.median(cpus):.2f} ms, min {min(cpus):.2f} ms;"
               f" wall median {statistics.median(walls):.2f} ms"
               + (" (under cProfile)" if profiler else ""))
+        if profiler:
+            calls = pstats.Stats(profiler).total_calls
+            print(f"Python function calls per request: {calls / args.requests:,.0f}")
         if profiler:
             stats = pstats.Stats(profiler)
             if args.save:
