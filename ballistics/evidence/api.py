@@ -46,7 +46,8 @@ def case_get(case_id: int):
               tags=TAGS, body=s.ItemReceiveSchema, response=s.ItemSchema, status=201,
               errors=OPS)
 def item_receive(case_id: int, data: dict):
-    return custody.receive(g.api_user, case_ref_for_intake(g.api_user, case_id), **data)
+    return custody.receive(g.api_user, case_ref_for_intake(g.api_user, case_id), **data,
+                           answer_only=True)
 
 
 @bp.operation("/items/<int:item_id>", summary="An item and its current holder", tags=TAGS,

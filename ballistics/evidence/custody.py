@@ -160,9 +160,11 @@ _MOVED = ("holder_user_id", "holder_location_id", "holder_agency", "custody_seq"
 
 def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
             description: str = "", reason: str = "", event_details: dict | None = None,
-            **details) -> Item:
+            answer_only: bool = False, **details) -> Item:
     """Receive an item from an outside agency into the actor's custody. ``event_details``
     go into the hashed received event (e.g. the sending lab's release it answers).
+    ``answer_only``: the caller only reads the item back (the API's answer), so it is not put
+    into the session (nothing further is written through it).
 
     The hot path of intake, so written with three Core statements (insert the item, insert its
     first event, move the item to the actor under its version) instead of the unit of work,
@@ -212,16 +214,20 @@ def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
     note_core_write(session, chain_key, AuditAction.UPDATE, "items", str(item_id),
                     {key: item_values[key] for key in _MOVED}, moved)
     nudge(session, {case.lab_id})
-    return _persistent_item({**item_values, **moved, "version": 2})
+    return _persistent_item({**item_values, **moved, "version": 2}, actor, attach=not answer_only)
 
 
-def _persistent_item(values: dict) -> Item:
-    """The written item as a persistent object of the session, as if just loaded (no SELECT):
-    callers go on using it (the answer, further custody steps, the demo)."""
+def _persistent_item(values: dict, holder: User, *, attach: bool) -> Item:
+    """The written item as an object as if just loaded (no SELECT), with its holder and its
+    (no) seals: callers go on using it (the answer, further custody steps, the demo). Attached
+    to the session unless the caller only reads it (then it is detached, and everything its
+    answer reads is already set)."""
     item = Item(**values)
     make_transient_to_detached(item)
     set_committed_value(item, "seals", [])  # a new item has none: say so, no query
-    db.session.add(item)
+    set_committed_value(item, "holder_user", holder)  # the actor holds it: no lookup
+    if attach:
+        db.session.add(item)
     return item
 
 
