@@ -62,6 +62,18 @@ def test_security_headers_on_pages_and_api(app, client):
         assert headers["Referrer-Policy"] == "same-origin"
 
 
+def test_security_headers_once_each_hsts_on_https_only(app, client):
+    api = client.get("/api/v1/openapi.json", base_url="https://localhost").headers
+    assert api["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert api.getlist("Cache-Control") == ["no-store"]
+    page = client.get("/login").headers  # its Cache-Control is set twice over: kept once
+    assert "Strict-Transport-Security" not in page
+    for name in ("Cache-Control", "Content-Security-Policy", "X-Frame-Options",
+                 "X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy",
+                 "Cross-Origin-Opener-Policy"):
+        assert len(page.getlist(name)) == 1, name
+
+
 @pytest.fixture
 def rate_limited_app(tmp_path):
     app = migrated_app(f"sqlite:///{tmp_path / 'rl.sqlite'}", tmp_path,
