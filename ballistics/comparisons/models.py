@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ballistics.auth.models import User
@@ -65,7 +65,11 @@ class Decision(StrEnum):
 
 class Scan(db.Model):
     __tablename__ = "scans"
-    __table_args__ = (UniqueConstraint("item_id", "sha256"),)
+    # A search's shard asks for one lab's scans in an id range: with (lab_id, id) that is one
+    # index range whatever the planner's statistics (without them, a 1M-scan lab's shard read
+    # every row of the lab: 1.4 s, against 35 ms; autovacuum may lag a bulk import).
+    __table_args__ = (UniqueConstraint("item_id", "sha256"),
+                      Index("ix_scans_lab_id_id", "lab_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
