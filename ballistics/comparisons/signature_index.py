@@ -131,16 +131,17 @@ def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
     return total
 
 
-def shard_ranges(version: str, shard_rows: int) -> list[tuple[int, int]]:
-    """Split the indexed ids into ranges of about ``shard_rows`` rows, covering every id (a
-    reference appended after the split still falls in a range)."""
-    found = segments(version)
+def shard_ranges(version: str, shard_rows: int, namespace: str = "", max_id: int = MAX_ID
+                 ) -> list[tuple[int, int]]:
+    """Split the indexed ids into ranges of about ``shard_rows`` rows, covering every id up to
+    ``max_id`` (a reference appended after the split still falls in a range)."""
+    found = segments(version, namespace)
     if not found:
-        return [(0, MAX_ID)]
+        return [(0, max_id)]
     ids = np.sort(np.concatenate([s.ids for s in found]))
     cuts = [int(ids[i]) for i in range(shard_rows, ids.size, shard_rows)]
     los = [0, *cuts]
-    his = [c - 1 for c in cuts] + [MAX_ID]
+    his = [c - 1 for c in cuts] + [max_id]
     return list(zip(los, his, strict=True))
 
 
