@@ -110,22 +110,30 @@ def merge_small(version: str | None = None, namespace: str = "") -> None:
 def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
     """Recreate the index of ``version`` from the database; return its rows.
 
-    New segments are written first and the old ones deleted after, so a search meanwhile sees
-    every row (some twice, which counts once). Appends made during the rebuild are kept.
+    Each lab's rows go in segments of their own (ids ascending within each): a search scans
+    its lab's rows as contiguous slices and skips the other labs' segments, instead of
+    gathering its rows out of every segment. New segments are written first and the old ones
+    deleted after, so a search meanwhile sees every row (some twice, which counts once).
+    Appends made during the rebuild are kept.
     """
     version = version or imaging.ALGORITHM_VERSION
     path = folder(version)
     total = 0
     with seg.folder_lock(path):
         old = sorted(path.glob(f"*{seg.SUFFIX}"))
-        last = 0
-        while True:
-            ids, labs, regions, calibres, vectors = _rows(
-                _signature_rows(version).where(Scan.id > last).order_by(Scan.id).limit(batch))
-            if not ids:
-                break
-            seg.write_segment(path, version, ids, labs, regions, calibres, vectors, prefix="r")
-            total, last = total + len(ids), ids[-1]
+        labs_ = db.session.scalars(_signature_rows(version).with_only_columns(Scan.lab_id)
+                                   .distinct().order_by(Scan.lab_id)).all()
+        for lab_id in labs_:
+            last = 0
+            while True:
+                ids, labs, regions, calibres, vectors = _rows(
+                    _signature_rows(version).where(Scan.lab_id == lab_id, Scan.id > last)
+                    .order_by(Scan.id).limit(batch))
+                if not ids:
+                    break
+                seg.write_segment(path, version, ids, labs, regions, calibres, vectors,
+                                  prefix="r")
+                total, last = total + len(ids), ids[-1]
         for p in old:
             p.unlink(missing_ok=True)
     return total
