@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--segment", type=int, default=100_000)
     ap.add_argument("--lab-share", type=float, nargs="+", default=[0.125, 1.0])
     ap.add_argument("--shards", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--layout", nargs="+", default=["mixed", "per-lab"],
                     choices=["mixed", "per-lab"])
@@ -65,13 +66,11 @@ def main() -> None:
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         labs_all = rng.integers(0, 8, args.rows).astype(np.int32)
         query = vectors[4] + 0.1 * rng.standard_normal(SIGNATURE_LENGTH).astype(np.float32)
-        tops = {}
+        segsets = {}
         for layout in args.layout:
-            tops[layout] = run(args, layout, root / layout, vectors, labs_all, query)
-        if len(tops) > 1:
-            first = next(iter(tops.values()))
-            print("same top lists across layouts:",
-                  all(t == first for t in tops.values()))
+            segsets[layout] = prepare(args, layout, root / layout, vectors, labs_all)
+        for share in args.lab_share:
+            scans(args, segsets, share, vectors, labs_all, query)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -93,74 +92,84 @@ def write(folder: Path, layout: str, vectors: np.ndarray, labs_all: np.ndarray,
                           [code("9mm Luger")] * n, vectors[part - 1], prefix="r")
 
 
-def run(args, layout: str, folder: Path, vectors: np.ndarray, labs_all: np.ndarray,
-        query: np.ndarray) -> dict:
-    proc = psutil.Process()
+def prepare(args, layout: str, folder: Path, vectors: np.ndarray, labs_all: np.ndarray):
     folder.mkdir(parents=True)
+    t0 = time.perf_counter()
+    write(folder, layout, vectors, labs_all, args.segment)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.suffix == ".seg")
+    print(f"[{layout}] wrote {args.rows} rows, {size / 2**20:.0f} MiB "
+          f"({size / args.rows:.0f} B/row) in {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    segments = SegmentSet(folder, V).refresh()
+    print(f"[{layout}] start-up: map + check {len(segments)} segments in "
+          f"{(time.perf_counter() - t0) * 1000:.0f} ms", flush=True)
+    return segments
+
+
+def scans(args, segsets: dict, share: float, vectors: np.ndarray, labs_all: np.ndarray,
+          query: np.ndarray) -> None:
+    """Stage 1 over one lab's rows (``share`` < 1) or every row, in each layout: the layouts
+    take turns, ``--rounds`` times (the machine's load moves; a layout measured first paid
+    for it in an earlier version of this benchmark)."""
+    proc = psutil.Process()
+    ids = np.arange(1, args.rows + 1)
+    lab = 0
+    admissible = ids[labs_all == lab] if share < 1.0 else ids
+    kw = dict(region=code("breech_face"), calibre=code("9mm Luger"), admissible=admissible,
+              k=args.k)
+    if share >= 1.0:
+        for segments in segsets.values():  # every row this lab's, for the 100 % case
+            for s in segments:
+                s.labs = np.zeros(len(s), np.int32)
+                s.__dict__.pop("lab_set", None)
+    rss0 = proc.memory_full_info()
+    times = {layout: [] for layout in segsets}
     tops = {}
-    try:
+    order = list(segsets)
+    for r in range(args.rounds):
+        for layout in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            parts, _found = scan_shortlist(segsets[layout], query, 0, 2**31 - 1, lab=lab, **kw)
+            top = merge_shortlists(parts, args.k)
+            times[layout].append(time.perf_counter() - t0)
+            tops[layout] = [i for i, _ in top]
+    scanned = proc.memory_full_info()
+    print(f"lab share {share:5.3f} ({admissible.size} admissible), {args.rounds} rounds:")
+    for layout, ts in times.items():
+        cuts = np.linspace(0, args.rows, args.shards + 1).astype(int)
+        shard_ms, sharded = [], []
+        for lo, hi in zip(cuts[:-1] + 1, cuts[1:], strict=True):
+            t1 = time.perf_counter()
+            sharded += scan_shortlist(segsets[layout], query, int(lo), int(hi), lab=lab,
+                                      **kw)[0]
+            shard_ms.append((time.perf_counter() - t1) * 1000)
+        stop = [i for i, _ in merge_shortlists(sharded, args.k)]
+        print(f"  [{layout}] stage 1 from the files: median {np.median(ts) * 1000:.0f} ms, "
+              f"best {min(ts) * 1000:.0f} ms ({', '.join(f'{t * 1000:.0f}' for t in ts)}); "
+              f"{args.shards} shards {', '.join(f'{m:.0f}' for m in shard_ms)} ms each; "
+              f"sharded = whole: {stop == tops[layout]}", flush=True)
+    if len(times) == 2:
+        (na, a), (nb, b) = times.items()
+        print(f"  median ratio {na} / {nb}: {np.median(a) / np.median(b):.2f}")
+    print(f"  same top {args.k} in every layout: "
+          f"{all(t == next(iter(tops.values())) for t in tops.values())}")
+    if admissible.size <= args.compare_max:
+        index = SignatureIndex()
         t0 = time.perf_counter()
-        write(folder, layout, vectors, labs_all, args.segment)
-        size = sum(p.stat().st_size for p in folder.iterdir() if p.suffix == ".seg")
-        print(f"[{layout}] wrote {args.rows} rows, {size / 2**20:.0f} MiB "
-              f"({size / args.rows:.0f} B/row) in {time.perf_counter() - t0:.1f} s")
-        rss0 = proc.memory_full_info()
-        t0 = time.perf_counter()
-        segments = SegmentSet(folder, V).refresh()
-        print(f"[{layout}] start-up: map + check {len(segments)} segments in "
-              f"{(time.perf_counter() - t0) * 1000:.0f} ms")
-        for share in args.lab_share:
-            ids = np.arange(1, args.rows + 1)
-            lab = 0
-            admissible = ids[labs_all == lab] if share < 1.0 else ids
-            lab_col = lab if share < 1.0 else None
-            kw = dict(region=code("breech_face"), calibre=code("9mm Luger"),
-                      admissible=admissible, k=args.k)
-            if lab_col is None:
-                for s in segments:  # every row this lab's, for the 100 % case
-                    s.labs = np.zeros(len(s), np.int32)
-                    s.__dict__.pop("lab_set", None)
-            best = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                parts, _found = scan_shortlist(segments, query, 0, 2**31 - 1, lab=lab, **kw)
-                top = merge_shortlists(parts, args.k)
-                best.append(time.perf_counter() - t0)
-            tops[share] = [i for i, _ in top]
-            scanned = proc.memory_full_info()
-            cuts = np.linspace(0, args.rows, args.shards + 1).astype(int)
-            shard_ms = []
-            sharded = []
-            for lo, hi in zip(cuts[:-1] + 1, cuts[1:], strict=True):
-                t1 = time.perf_counter()
-                sharded += scan_shortlist(segments, query, int(lo), int(hi), lab=lab, **kw)[0]
-                shard_ms.append((time.perf_counter() - t1) * 1000)
-            stop = merge_shortlists(sharded, args.k)
-            print(f"[{layout}] lab share {share:5.3f} ({admissible.size} admissible): stage 1 "
-                  f"from the files {min(best) * 1000:.0f} ms (best of 3; "
-                  f"{', '.join(f'{b * 1000:.0f}' for b in best)}); {args.shards} shards "
-                  f"{', '.join(f'{m:.0f}' for m in shard_ms)} ms each; sharded = whole: "
-                  f"{[i for i, _ in top] == [i for i, _ in stop]}", flush=True)
-            if admissible.size <= args.compare_max:
-                index = SignatureIndex()
-                t0 = time.perf_counter()
-                index.add(admissible.tolist(), vectors[admissible - 1])
-                build = time.perf_counter() - t0
-                mem = []
-                for _ in range(3):
-                    t0 = time.perf_counter()
-                    ref = index.search(query, args.k)
-                    mem.append(time.perf_counter() - t0)
-                print(f"  in-memory index over the same rows {min(mem) * 1000:.0f} ms (best of "
-                      f"3; +{build:.1f} s to build it from rows in memory); same top {args.k}: "
-                      f"{[i for i, _ in top] == [i for i, _ in ref]}", flush=True)
-                del index
-            print(f"  this process after the scans: RSS {_mb(rss0.rss)} -> {_mb(scanned.rss)} "
-                  f"(USS {_mb(rss0.uss)} -> {_mb(scanned.uss)}); the mapped files are page "
-                  "cache, shared by every process of the machine")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return tops
+        index.add(admissible.tolist(), vectors[admissible - 1])
+        build = time.perf_counter() - t0
+        mem = []
+        for _ in range(args.rounds):
+            t0 = time.perf_counter()
+            ref = index.search(query, args.k)
+            mem.append(time.perf_counter() - t0)
+        print(f"  in-memory index over the same rows: median {np.median(mem) * 1000:.0f} ms "
+              f"(+{build:.1f} s to build it from rows already in memory); same top {args.k}: "
+              f"{[i for i, _ in ref] == next(iter(tops.values()))}", flush=True)
+        del index
+    print(f"  this process after the scans: RSS {_mb(rss0.rss)} -> {_mb(scanned.rss)} "
+          f"(USS {_mb(rss0.uss)} -> {_mb(scanned.uss)}); the mapped files are page cache, "
+          "shared by every process of the machine")
 
 
 if __name__ == "__main__":
