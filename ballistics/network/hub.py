@@ -203,9 +203,8 @@ def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]
     """Stage 1 over all the admissible shared records in this process, from the signature
     index (no record's signature is read here): the top K in chunks of ``chunk_size``."""
     search = start_search(search_id)
-    top = hub_index.rank(search)
-    size = max(int(chunk_size), 1)
-    return [top[i:i + size] for i in range(0, len(top), size)]
+    top, n = hub_index.shard_shortlist(search)
+    return to_chunks(search, [{"top": top, "n": n}], chunk_size)
 
 
 def _query_features(search: HubSearch) -> imaging.Features:
