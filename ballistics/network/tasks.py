@@ -4,9 +4,12 @@ searches, expire unanswered leads, forget old nonces. Each does nothing in the o
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 
 from celery import chord
+from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
@@ -27,6 +30,30 @@ BEAT_SCHEDULE = {
     "network-hub-expire-leads": {"task": "network.hub_expire_leads", "schedule": 3600.0},
     "network-hub-forget-nonces": {"task": "network.hub_forget_nonces", "schedule": 600.0},
 }
+
+
+log = logging.getLogger(__name__)
+
+
+@celeryd_after_setup.connect(dispatch_uid="network-map-hub-index", weak=False)
+def _map_hub_index(sender=None, instance=None, **_kwargs) -> None:
+    """At the hub, map and check the partner searches' index in the worker's main process
+    before its pool forks, as a lab's worker does with its own: the children inherit the
+    mapping, and no shard pays for the check."""
+    # After the worker set its logging up (worker_init comes before: the line was lost),
+    # before its pool starts.
+    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
+    if flask_app is None or flask_app.config["APP_ROLE"] != "hub":
+        return
+    with flask_app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = hub_index.count()
+        except OSError:  # a store not mounted yet: the first search maps it
+            log.exception("hub signature index: not mapped at start")
+            return
+        log.info("hub signature index: %d rows mapped and checked in %.2f s", rows,
+                 time.perf_counter() - t0)
 
 
 def _role() -> str:

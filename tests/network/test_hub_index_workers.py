@@ -81,7 +81,8 @@ def test_a_hub_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
             # The doomed worker splits stage 1 into shards and starts holding one.
             wait_for(lambda: _log_has(doomed_log, "network.hub_rank_shard["), bool,
                      timeout=120, interval=0.2)
-            with worker_process(app, name="rescuer", concurrency=2):
+            rescuer_log = Path(app.config["INSTANCE_PATH"]) / "worker-rescuer.log"
+            with worker_process(app, name="rescuer", concurrency=2, log=rescuer_log):
                 time.sleep(3)  # the rescuer takes the other shards meanwhile
                 stop(doomed, sig=signal.SIGKILL)
                 final = wait_for(lambda: _status(search_id),
@@ -91,6 +92,9 @@ def test_a_hub_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
         assert "network.hub_rank_shard[" in log  # it held a shard when it was killed
         assert not any("hub_rank_shard" in line and "succeeded" in line
                        for line in log.splitlines())  # it never finished a shard
+        # Both workers mapped and checked the hub's files before their pools forked.
+        for path in (doomed_log, rescuer_log):
+            assert "hub signature index: 600 rows mapped and checked" in path.read_text()
         assert final.n_references == 600 and len(final.candidates) == 5
         exact = hub_index.rank_from_database(final)
         assert np.allclose(sorted(c["signature_similarity"] for c in final.candidates),
