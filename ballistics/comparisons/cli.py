@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -58,6 +59,10 @@ def reindex(version: str | None) -> None:
 
     rows = signature_index.rebuild(version)
     click.echo(f"{rows} signature(s) in {signature_index.folder(version)}")
+    if current_app.config["APP_ROLE"] == "hub":
+        # The partner searches' index is the network's (shared records, not scans).
+        click.echo("this is the hub: rebuild the partner searches' index with "
+                   "`flask --app wsgi network reindex`")
 
 
 @cli.command("index-status")

@@ -7,6 +7,7 @@ the microscope.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
@@ -224,18 +225,27 @@ def _features(scan_ids: list[int], version: str) -> dict[int, imaging.Features]:
 #: the last query's features in this worker process, with what ``imaging.compare`` prepared
 #: on them (alignment, cells): the next chunk of the same search skips reading, decoding and
 #: preparing them again. One entry: a process works on one search's chunks at a time. Keyed by
-#: the database too: scan ids are only unique within one (a process may serve several apps).
-_last_query: dict[tuple[str, int, str], imaging.Features] = {}
+#: the database too: ids are only unique within one (a process may serve several apps).
+_last_query: dict[tuple, imaging.Features] = {}
 
 
-def _query_features(search: Search) -> imaging.Features:
-    key = (str(db.engine.url), search.query_scan_id, search.algorithm_version)
+def cached_query(key: tuple, load: Callable[[], imaging.Features]) -> imaging.Features:
+    """The query's features for stage 2, loaded (``load()``: read and decode) once per worker
+    process and search; ``key`` names the search's query within this database (a lab's scan,
+    the hub's partner search)."""
+    key = (str(db.engine.url), *key)
     query = _last_query.get(key)
     if query is None:
-        query = _features([search.query_scan_id], search.algorithm_version)[key[1]]
+        query = load()
         _last_query.clear()
         _last_query[key] = query
     return query
+
+
+def _query_features(search: Search) -> imaging.Features:
+    scan_id, version = search.query_scan_id, search.algorithm_version
+    return cached_query(("scan", scan_id, version),
+                        lambda: _features([scan_id], version)[scan_id])
 
 
 def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:

@@ -110,37 +110,46 @@ def merge_small(version: str | None = None, namespace: str = "") -> None:
 def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
     """Recreate the index of ``version`` from the database; return its rows.
 
-    New segments are written first and the old ones deleted after, so a search meanwhile sees
-    every row (some twice, which counts once). Appends made during the rebuild are kept.
+    Each lab's rows go in segments of their own (ids ascending within each): a search scans
+    its lab's rows as contiguous slices and skips the other labs' segments, instead of
+    gathering its rows out of every segment. New segments are written first and the old ones
+    deleted after, so a search meanwhile sees every row (some twice, which counts once).
+    Appends made during the rebuild are kept.
     """
     version = version or imaging.ALGORITHM_VERSION
     path = folder(version)
     total = 0
     with seg.folder_lock(path):
         old = sorted(path.glob(f"*{seg.SUFFIX}"))
-        last = 0
-        while True:
-            ids, labs, regions, calibres, vectors = _rows(
-                _signature_rows(version).where(Scan.id > last).order_by(Scan.id).limit(batch))
-            if not ids:
-                break
-            seg.write_segment(path, version, ids, labs, regions, calibres, vectors, prefix="r")
-            total, last = total + len(ids), ids[-1]
+        labs_ = db.session.scalars(_signature_rows(version).with_only_columns(Scan.lab_id)
+                                   .distinct().order_by(Scan.lab_id)).all()
+        for lab_id in labs_:
+            last = 0
+            while True:
+                ids, labs, regions, calibres, vectors = _rows(
+                    _signature_rows(version).where(Scan.lab_id == lab_id, Scan.id > last)
+                    .order_by(Scan.id).limit(batch))
+                if not ids:
+                    break
+                seg.write_segment(path, version, ids, labs, regions, calibres, vectors,
+                                  prefix="r")
+                total, last = total + len(ids), ids[-1]
         for p in old:
             p.unlink(missing_ok=True)
     return total
 
 
-def shard_ranges(version: str, shard_rows: int) -> list[tuple[int, int]]:
-    """Split the indexed ids into ranges of about ``shard_rows`` rows, covering every id (a
-    reference appended after the split still falls in a range)."""
-    found = segments(version)
+def shard_ranges(version: str, shard_rows: int, namespace: str = "", max_id: int = MAX_ID
+                 ) -> list[tuple[int, int]]:
+    """Split the indexed ids into ranges of about ``shard_rows`` rows, covering every id up to
+    ``max_id`` (a reference appended after the split still falls in a range)."""
+    found = segments(version, namespace)
     if not found:
-        return [(0, MAX_ID)]
+        return [(0, max_id)]
     ids = np.sort(np.concatenate([s.ids for s in found]))
     cuts = [int(ids[i]) for i in range(shard_rows, ids.size, shard_rows)]
     los = [0, *cuts]
-    his = [c - 1 for c in cuts] + [MAX_ID]
+    his = [c - 1 for c in cuts] + [max_id]
     return list(zip(los, his, strict=True))
 
 

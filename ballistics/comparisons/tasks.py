@@ -14,7 +14,7 @@ import time
 
 from celery import chord
 from celery.schedules import crontab
-from celery.signals import worker_init
+from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
@@ -34,12 +34,14 @@ TRANSIENT = (OperationalError, OSError)
 log = logging.getLogger(__name__)
 
 
-@worker_init.connect(dispatch_uid="comparisons-map-signature-index", weak=False)
-def _map_signature_index(sender=None, **_kwargs) -> None:
+@celeryd_after_setup.connect(dispatch_uid="comparisons-map-signature-index", weak=False)
+def _map_signature_index(sender=None, instance=None, **_kwargs) -> None:
     """Map and check the signature index in the worker's main process, before the pool forks:
     the children inherit the mapping (one copy per machine, in the page cache), and the first
     search does not pay for it."""
-    flask_app = getattr(getattr(sender, "app", None), "flask_app", None)
+    # After the worker set its logging up (worker_init comes before: the line was lost),
+    # before its pool starts.
+    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
     if flask_app is None:
         return
     with flask_app.app_context():

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -166,6 +167,12 @@ class Segment:
         """The stored signature of ``row`` in its original order."""
         return unblock(self.blocks[:, row:row + 1])[0]
 
+    @functools.cached_property
+    def lab_set(self) -> frozenset[int]:
+        """The labs with rows here (once per process): a scan skips a segment that holds no
+        row of its lab (a rebuilt index writes one lab's rows per segment)."""
+        return frozenset(np.unique(self.labs).tolist())
+
 
 def open_segment(path: Path, algorithm_version: str, *, verify: bool = True) -> Segment:
     """Map a segment, checking its header, size and (``verify``) the body's SHA-256."""
@@ -302,7 +309,7 @@ def scan_shortlist(segments: Sequence[Segment], vector: np.ndarray, lo: int, hi:
     picks: list[tuple[int, np.ndarray, np.ndarray]] = []  # (segment, rows, bounds)
     for si, seg in enumerate(segments):
         sl = seg.rows_between(lo, hi)
-        if sl.stop <= sl.start or admissible.size == 0:
+        if sl.stop <= sl.start or admissible.size == 0 or lab not in seg.lab_set:
             continue
         ids = seg.ids[sl]
         mask = (seg.labs[sl] == lab) & (seg.regions[sl] == region)
@@ -312,7 +319,8 @@ def scan_shortlist(segments: Sequence[Segment], vector: np.ndarray, lo: int, hi:
         pos = np.minimum(np.searchsorted(admissible, ids), admissible.size - 1)
         mask &= admissible[pos] == ids
         # A row stored twice (merged, appended again) counts once: only segments whose id
-        # ranges overlap can hold the same id (a rebuilt index's do not).
+        # ranges overlap can hold the same id (a rebuilt index's overlap only across labs,
+        # and another lab's segment counted nothing).
         first, last = int(ids[0]), int(ids[-1])
         earlier = [f for a, b, f in spans if a <= last and b >= first and f.size]
         if earlier and mask.any():

@@ -165,3 +165,30 @@ def reinstate(code: str) -> None:
     with acting_as(None, None, "cli:network-reinstate"):
         _commit_or_fail(lambda: hub.reinstate(hub.member(code)))
     click.echo(f"{code} active")
+
+
+@cli.command("reindex")
+@click.option("--version", default=None, help="algorithm version (default: the current one)")
+def reindex(version: str | None) -> None:
+    """Rebuild the signature index of the partner searches from the shared records (after
+    restoring the hub's database, or once on an existing hub)."""
+    _hub_only()
+    from ballistics.comparisons import signature_index
+    from ballistics.network import hub_index
+
+    rows = hub_index.rebuild(version)
+    click.echo(f"{rows} signature(s) in {signature_index.folder(version, hub_index.NAMESPACE)}")
+
+
+@cli.command("index-status")
+@click.option("--version", default=None, help="algorithm version (default: the current one)")
+def index_status(version: str | None) -> None:
+    """Rows in the hub's signature index against current shared records in the database."""
+    _hub_only()
+    from ballistics.comparisons import signature_index
+    from ballistics.network import hub_index
+
+    found = signature_index.segments(version, hub_index.NAMESPACE)
+    click.echo(f"{signature_index.folder(version, hub_index.NAMESPACE)}: {len(found)} "
+               f"segment(s), {sum(len(s) for s in found)} row(s); database: "
+               f"{hub_index.database_count(version)} current shared record(s)")

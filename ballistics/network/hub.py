@@ -174,15 +174,49 @@ def get_search(requester: HubMember, search_id: int) -> HubSearch:
     return search
 
 
-def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]]:
-    """Stage 1 over the admissible shared records, from the signature index (no record's
-    signature is read here): the top K ``(record id, similarity)`` in chunks of
-    ``chunk_size`` for stage 2 (``SEARCH_CHUNK_SIZE``, as a lab's search)."""
+def start_search(search_id: int) -> HubSearch:
     search = db.session.get(HubSearch, search_id)
     search.status = SearchState.RUNNING
-    top = hub_index.rank(search)
+    return search
+
+
+def shard_shortlist(search_id: int, lo: int, hi: int) -> dict:
+    """Stage 1 over one shard (index ids ``lo..hi``): its shortlist ``(record id, bound,
+    exact)`` and its count of admissible records, as a task returns them."""
+    search = db.session.get(HubSearch, search_id)
+    if search is None or search.status != SearchState.RUNNING:
+        return {"n": 0, "top": []}
+    top, n = hub_index.shard_shortlist(search, lo, hi)
+    return {"n": n, "top": [list(r) for r in top]}
+
+
+def to_chunks(search: HubSearch, shards: list[dict], chunk_size: int
+              ) -> list[list[tuple[int, float]]]:
+    """Close stage 1: the shards' shortlists merged into the top K ``(record id,
+    similarity)``, in chunks of ``chunk_size`` for stage 2 (``SEARCH_CHUNK_SIZE``)."""
+    top = hub_index.merge(search, [(r["top"], r["n"]) for r in shards])
     size = max(int(chunk_size), 1)
     return [top[i:i + size] for i in range(0, len(top), size)]
+
+
+def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]]:
+    """Stage 1 over all the admissible shared records in this process, from the signature
+    index (no record's signature is read here): the top K in chunks of ``chunk_size``."""
+    search = start_search(search_id)
+    top, n = hub_index.shard_shortlist(search)
+    return to_chunks(search, [{"top": top, "n": n}], chunk_size)
+
+
+def _query_features(search: HubSearch) -> imaging.Features:
+    """The query's features, read, decoded and prepared once per worker process and search
+    (as a lab's chunks do), not once per chunk."""
+    from ballistics.comparisons import searches
+
+    def load() -> imaging.Features:
+        return imaging.features_from_bytes(db.session.scalar(
+            select(HubSearch.features).where(HubSearch.id == search.id)))
+
+    return searches.cached_query(("hub", search.id, search.algorithm_version), load)
 
 
 def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
@@ -192,9 +226,11 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
     from ballistics.comparisons import validation
 
     search = db.session.get(HubSearch, search_id)
-    query = imaging.features_from_bytes(search.features)
-    records = {r.id: r for r in db.session.scalars(
-        select(HubRecord).where(HubRecord.id.in_([int(i) for i, _ in chunk])))}
+    query = _query_features(search)
+    # What a candidate names, and its features' key (not the record's signature: stage 1's).
+    records = {r.id: r for r in db.session.execute(
+        select(HubRecord.id, HubRecord.owner_code, HubRecord.reference, HubRecord.calibre,
+               HubRecord.features_sha256).where(HubRecord.id.in_([int(i) for i, _ in chunk])))}
     blobs = {b.sha256: b.data for b in db.session.scalars(select(HubFeatureBlob).where(
         HubFeatureBlob.sha256.in_({r.features_sha256 for r in records.values()})))}
     found = []

@@ -13,7 +13,7 @@ counts.
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from ballistics import imaging
 from ballistics.comparisons import signature_index
@@ -58,28 +58,45 @@ def append(record_ids: list[int]) -> int:
     return len(rows)
 
 
-def admissible(requester: str, search: HubSearch) -> dict[int, int]:
-    """``{index id: record id}`` of the records ``requester`` may search now: current, same
-    algorithm version, region and calibre (or none recorded), shared with everyone or with the
-    requester, or its own. Ids only, never a signature."""
+def admissible(requester: str, search: HubSearch, lo: int = 0, hi: int = MAX_INDEX_ID
+               ) -> dict[int, int]:
+    """``{index id: record id}`` of the records ``requester`` may search now, with index ids
+    ``lo..hi`` (a shard's range): current, same algorithm version, region and calibre (or none
+    recorded), shared with everyone or with the requester, or its own. Ids only, never a
+    signature."""
     stmt = select(HubRecord.id, HubRecord.version, HubRecord.shared_with,
                   HubRecord.owner_code).where(
         HubRecord.withdrawn_at.is_(None), HubRecord.algorithm_version == search.algorithm_version,
         HubRecord.region == search.region)
     if search.calibre:
         stmt = stmt.where(or_(HubRecord.calibre == search.calibre, HubRecord.calibre == ""))
-    return {index_id(rid, version): rid for rid, version, shared, owner in db.session.execute(stmt)
-            if owner == requester or "*" in shared or requester in shared}
+    if (lo, hi) != (0, MAX_INDEX_ID):
+        stmt = stmt.where(HubRecord.id.between(record_of(lo), record_of(hi)))
+    out = {}
+    for rid, version, shared, owner in db.session.execute(stmt):
+        iid = index_id(rid, version)
+        if lo <= iid <= hi and (owner == requester or "*" in shared or requester in shared):
+            out[iid] = rid
+    return out
 
 
-def rank(search: HubSearch) -> list[tuple[int, float]]:
-    """Stage 1: the top K ``(record id, similarity)`` of the admissible records, from the
-    index. Admissible records missing from the files (their append still queued, an index
-    never built) are read once and appended, so the next search needs no database read."""
-    allowed = admissible(search.requester_code, search)
-    search.n_references = len(allowed)
+def shard_ranges(search: HubSearch, shard_rows: int) -> list[tuple[int, int]]:
+    """Ranges of index ids of about ``shard_rows`` rows of the hub's files each (rows of every
+    region and owner: the scan masks the others, as a lab's shards do), covering every id."""
+    return signature_index.shard_ranges(search.algorithm_version, shard_rows, NAMESPACE,
+                                        MAX_INDEX_ID)
+
+
+def shard_shortlist(search: HubSearch, lo: int = 0, hi: int = MAX_INDEX_ID
+                    ) -> tuple[list[tuple[int, float, float]], int]:
+    """Stage 1 over the index ids ``lo..hi``: ``(record id, bound, exact)`` of the best rows
+    by the similarity's bound (merged by :func:`merge`), and how many admissible records the
+    range holds. Admissible records missing from the files (their append still queued, an
+    index never built) are read once and appended, so the next search needs no database
+    read."""
+    allowed = admissible(search.requester_code, search, lo, hi)
     if not allowed:
-        return []
+        return [], 0
     ids = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
     vector = np.frombuffer(search.signature, np.float32)
     filters = dict(lab=ANY_LAB, region=seg.code(search.region),
@@ -88,14 +105,69 @@ def rank(search: HubSearch) -> list[tuple[int, float]]:
     version = search.algorithm_version
 
     def scan():
-        return seg.scan_shortlist(signature_index.segments(version, NAMESPACE), vector, 0,
-                                  MAX_INDEX_ID, **filters)
+        return seg.scan_shortlist(signature_index.segments(version, NAMESPACE), vector, lo, hi,
+                                  **filters)
 
     out, found = scan()
     missing = np.setdiff1d(ids, found)
     if missing.size and append(sorted({allowed[int(i)] for i in missing})):
         out, found = scan()
-    return [(allowed[int(i)], float(s)) for i, s in merge_shortlists(out, search.k)]
+    # Only the current version of a record is admissible: one index id per record id.
+    return [(allowed[int(i)], b, e) for i, b, e in out], len(allowed)
+
+
+def merge(search: HubSearch, shards: list[tuple[list, int]]) -> list[tuple[int, float]]:
+    """The top K ``(record id, similarity)`` from the shards' shortlists (the same list as one
+    scan of the whole range); counts the admissible records."""
+    search.n_references = sum(n for _, n in shards)
+    return [(int(i), float(s)) for i, s in
+            merge_shortlists([tuple(r) for top, _ in shards for r in top], search.k)]
+
+
+def rank(search: HubSearch) -> list[tuple[int, float]]:
+    """Stage 1 over every admissible record, in this process: the top K ``(record id,
+    similarity)``, from the index."""
+    return merge(search, [shard_shortlist(search)])
+
+
+def rebuild(version: str | None = None, batch: int = signature_index.REBUILD_BATCH) -> int:
+    """Recreate the hub's index of ``version`` from ``hub_records`` (current records, not
+    withdrawn); return its rows. As a lab's rebuild: new segments first, the old ones deleted
+    after (a search meanwhile sees every row, some twice, which counts once); appends made
+    during the rebuild are kept."""
+    version = version or imaging.ALGORITHM_VERSION
+    path = signature_index.folder(version, NAMESPACE)
+    total, last = 0, 0
+    with seg.folder_lock(path):
+        old = sorted(path.glob(f"*{seg.SUFFIX}"))
+        while True:
+            rows = db.session.execute(
+                select(HubRecord.id, HubRecord.version, HubRecord.region, HubRecord.calibre,
+                       HubRecord.signature)
+                .where(HubRecord.algorithm_version == version, HubRecord.withdrawn_at.is_(None),
+                       HubRecord.id > last)
+                .order_by(HubRecord.id).limit(batch)).all()
+            if not rows:
+                break
+            seg.write_segment(
+                path, version, [index_id(r.id, r.version) for r in rows], [ANY_LAB] * len(rows),
+                [seg.code(r.region) for r in rows], [seg.code(r.calibre or "") for r in rows],
+                np.stack([np.frombuffer(r.signature, np.float32) for r in rows]), prefix="r")
+            total, last = total + len(rows), rows[-1].id
+        for p in old:
+            p.unlink(missing_ok=True)
+    return total
+
+
+def count(version: str | None = None) -> int:
+    return sum(len(s) for s in signature_index.segments(version, NAMESPACE))
+
+
+def database_count(version: str | None = None) -> int:
+    """Current (not withdrawn) records of ``version``: the rows a rebuilt index holds."""
+    return db.session.scalar(select(func.count(HubRecord.id)).where(
+        HubRecord.algorithm_version == (version or imaging.ALGORITHM_VERSION),
+        HubRecord.withdrawn_at.is_(None)))
 
 
 def rank_from_database(search: HubSearch) -> list[tuple[int, float]]:

@@ -4,10 +4,14 @@ searches, expire unanswered leads, forget old nonces. Each does nothing in the o
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 
 from celery import chord
+from celery.signals import celeryd_after_setup
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
@@ -16,6 +20,9 @@ from ballistics.extensions import db
 from ballistics.network import hub, hub_index, node, trust
 from ballistics.network.models import HubSearch, PartnerSearch, SearchState
 
+#: errors worth a retry (a database or file store away for a moment)
+TRANSIENT = (OperationalError, OSError)
+
 BEAT_SCHEDULE = {
     "network-deliver": {"task": "network.deliver", "schedule": 30.0},
     "network-pull": {"task": "network.pull", "schedule": 30.0},
@@ -23,6 +30,30 @@ BEAT_SCHEDULE = {
     "network-hub-expire-leads": {"task": "network.hub_expire_leads", "schedule": 3600.0},
     "network-hub-forget-nonces": {"task": "network.hub_forget_nonces", "schedule": 600.0},
 }
+
+
+log = logging.getLogger(__name__)
+
+
+@celeryd_after_setup.connect(dispatch_uid="network-map-hub-index", weak=False)
+def _map_hub_index(sender=None, instance=None, **_kwargs) -> None:
+    """At the hub, map and check the partner searches' index in the worker's main process
+    before its pool forks, as a lab's worker does with its own: the children inherit the
+    mapping, and no shard pays for the check."""
+    # After the worker set its logging up (worker_init comes before: the line was lost),
+    # before its pool starts.
+    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
+    if flask_app is None or flask_app.config["APP_ROLE"] != "hub":
+        return
+    with flask_app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = hub_index.count()
+        except OSError:  # a store not mounted yet: the first search maps it
+            log.exception("hub signature index: not mapped at start")
+            return
+        log.info("hub signature index: %d rows mapped and checked in %.2f s", rows,
+                 time.perf_counter() - t0)
 
 
 def _role() -> str:
@@ -105,20 +136,49 @@ def poll_search(search_id: int) -> str:
 # -- hub -------------------------------------------------------------------------------------
 
 
-def _hub_search_gave_up(exc: BaseException, search_id: int) -> None:
+def _hub_search_gave_up(exc: BaseException, search_id: int, *_args) -> None:
     hub.fail_search(search_id, f"{type(exc).__name__}: {exc}")
 
 
 @task("network.hub_run_search", on_give_up=_hub_search_gave_up)
 def hub_run_search(search_id: int) -> str:
-    """Stage 1, then stage 2 as chunks spread over the hub's workers (a chord, as a lab's
-    search: ``SEARCH_CHUNK_SIZE`` pairs a task)."""
+    """Stage 1 (in shards above ``SEARCH_SHARD_SIZE`` rows of the hub's index, as a lab's),
+    then stage 2 as chunks spread over the hub's workers (a chord, as a lab's search:
+    ``SEARCH_CHUNK_SIZE`` pairs a task)."""
     search = db.session.get(HubSearch, search_id)
     if search is None or search.status not in (SearchState.QUEUED, SearchState.RUNNING):
         return "skipped"
     with acting_as(None, None, "task:network.hub_run_search"):
+        hub.start_search(search_id)
+        shards = hub_index.shard_ranges(search, current_app.config["SEARCH_SHARD_SIZE"])
+        if len(shards) > 1:
+            db.session.commit()
+            chord(hub_rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
+                hub_start_comparisons.s(search_id).on_error(hub_search_failed.si(search_id)))
+            return f"{len(shards)} shards"
         chunks = hub.rank_search(search_id, current_app.config["SEARCH_CHUNK_SIZE"])
         db.session.commit()
+    return _hub_compare(search_id, chunks)
+
+
+@task("network.hub_rank_shard", on_give_up=_hub_search_gave_up, retry_on=TRANSIENT)
+def hub_rank_shard(search_id: int, lo: int, hi: int) -> dict:
+    """Stage 1 over one shard of the hub's index (index ids lo..hi): its shortlist and its
+    count of admissible records. Acknowledged late: if the worker dies, the broker hands the
+    shard to another worker."""
+    return hub.shard_shortlist(search_id, lo, hi)
+
+
+@task("network.hub_start_comparisons")
+def hub_start_comparisons(shard_results: list[dict], search_id: int) -> str:
+    search = db.session.get(HubSearch, search_id)
+    with acting_as(None, None, "task:network.hub_run_search"):
+        chunks = hub.to_chunks(search, shard_results, current_app.config["SEARCH_CHUNK_SIZE"])
+        db.session.commit()
+    return _hub_compare(search_id, chunks)
+
+
+def _hub_compare(search_id: int, chunks: list) -> str:
     if not chunks:
         return f"{hub_finish_search([], search_id)} candidates"
     chord(hub_compare_chunk.s(search_id, chunk) for chunk in chunks)(

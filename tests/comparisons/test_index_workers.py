@@ -5,6 +5,7 @@ stage-1 shard does not stop the search: the broker hands the shard to another wo
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 import uuid
@@ -145,6 +146,8 @@ def test_a_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
         assert final.status == "done", final.error
         log = doomed_log.read_text(errors="replace")
         assert "comparisons.rank_shard[" in log  # it held a shard when it was killed
+        # It mapped and checked the index before its pool forked (the children inherit it).
+        assert re.search(r"\] signature index: \d+ rows mapped and checked in", log)
         assert not any("rank_shard" in line and "succeeded" in line
                        for line in log.splitlines())  # it never finished a shard
         assert len(final.candidates) == 5

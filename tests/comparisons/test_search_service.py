@@ -43,3 +43,25 @@ def test_references_are_filtered_by_lab_calibre_and_open_case(app, client, lab, 
     assert stranger.id in ranked
     for excluded in (closed_mate, other_calibre, foreign_mate, query):
         assert excluded.id not in ranked
+
+
+def test_stage_2_reads_the_query_once_per_process_and_search(app, client, lab):
+    from tests.comparisons.index_refs import statements
+
+    query, mate, stranger = (_scan(client, lab, g, s) for g, s in [(0, 0), (0, 1), (3, 0)])
+    with acting_as(lab.id("examiner"), lab.lab.id, "test"):
+        found, reads = [], []
+        for scan in (query, query, mate):
+            search = searches.start_search(lab.users["examiner"], scan, k=10)
+            db.session.commit()
+            for ref in (mate if scan is query else query, stranger):
+                db.session.expire_all()
+                with statements() as seen:
+                    found.append(searches.compare_chunk(search.id, [(ref.id, 0.5)])[0])
+                reads.append(sum("feature_sets.data" in s for s in seen))
+        db.session.rollback()
+    # The first chunk reads the query's features and its reference's, the next chunk its
+    # reference's only; so does a second search of the same scan (the features are the
+    # scan's); a search of another scan reads its own query once.
+    assert reads == [2, 1, 1, 1, 2, 1], reads
+    assert found[0]["score"] == found[2]["score"] > found[1]["score"] == found[3]["score"]

@@ -133,13 +133,26 @@ def test_a_damaged_segment_is_set_aside_and_its_rows_restored(app, lab, damage):
     db.session.rollback()
 
 
-def test_rebuild_recreates_the_index_from_the_database(app, lab):
+def test_rebuild_recreates_the_index_from_the_database(app, lab, other_lab):
     ids = _refs(lab, 200, seed=50)
+    others = _refs(other_lab, 150, seed=51)  # ids interleaved with lab's by a second batch
+    more = _refs(lab, 100, seed=52)
     signature_index.append(ids[:50])
     rows = signature_index.rebuild()
     assert rows == signature_index.database_count() == signature_index.count()
-    assert set(ids) <= set(np.concatenate([s.ids for s in signature_index.segments()]).tolist())
-    search = _search(lab, ids[0])
-    top, exact = searches.rank(search), searches.rank_from_database(search)
-    assert [i for i, _ in top] == [i for i, _ in exact]
+    found = signature_index.segments()
+    assert set(ids + others + more) <= set(np.concatenate([s.ids for s in found]).tolist())
+    # One lab's rows per segment: a search scans its lab's as contiguous slices.
+    assert all(len(s.lab_set) == 1 for s in found)
+    mine = [s for s in found if lab.lab.id in s.lab_set]
+    assert set(np.concatenate([s.ids for s in mine]).tolist()) == set(ids + more)
+    for kit, query in ((lab, ids[0]), (other_lab, others[0])):
+        search = _search(kit, query)
+        top, exact = searches.rank(search), searches.rank_from_database(search)
+        assert [i for i, _ in top] == [i for i, _ in exact] and len(top) == 20
+        shards = signature_index.shard_ranges(search.algorithm_version, 70)
+        parts = [r for lo, hi in shards for r in searches.shortlist(search, lo, hi)]
+        searches.start(search)
+        assert [i for c in searches.to_chunks(search, parts, 10) for i, _ in c] == \
+            [i for i, _ in exact]
     db.session.rollback()
