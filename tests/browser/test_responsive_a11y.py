@@ -13,7 +13,9 @@ from tests.support.axe import axe_script, blocking, describe, run_axe
 from tests.support.browser import ARTIFACTS, login
 from tests.support.pages import LONG_FILENAME, PAGES, Page, seed_site
 
-pytestmark = pytest.mark.browser
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("responsive-a11y")]
 
 PHONE = 390
 DESKTOP = 1280

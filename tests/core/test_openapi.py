@@ -10,6 +10,10 @@ import schemathesis
 from ballistics.core.fields import DB_INT_MAX
 from tests.support.labs import make_lab
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("openapi")
+
 
 @pytest.fixture(scope="module")
 def spec(sqlite_app) -> dict:

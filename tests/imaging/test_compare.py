@@ -27,6 +27,10 @@ from ballistics.imaging.reference import reference_one_direction
 from ballistics.imaging.registration import into_frame, overlap, rotate
 from ballistics.imaging.synthetic import fire, make_firearm
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("imaging-compare")
+
 
 @pytest.fixture(scope="module")
 def feats():

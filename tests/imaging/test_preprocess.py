@@ -10,6 +10,10 @@ from ballistics.imaging.geometry import robust_poly_fit
 from ballistics.imaging.preprocess import GAUSS_SIGMA_PER_CUTOFF, bandpass
 from ballistics.imaging.synthetic import fire, make_firearm
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("imaging-preprocess")
+
 
 @pytest.fixture(scope="module")
 def firearm():

@@ -22,6 +22,10 @@ from ballistics.imaging import (
 )
 from ballistics.imaging.synthetic import make_set
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("imaging-validation")
+
 
 def _auc(km, knm) -> float:
     a, b = np.asarray(km, float)[:, None], np.asarray(knm, float)[None, :]

@@ -25,7 +25,9 @@ from ballistics.imaging.calibration import cross_validated_llrs, performance
 from ballistics.imaging.distractors import distractor_signatures
 from ballistics.imaging.synthetic import make_set
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its session-scoped
+# real-data fixtures (all 4,465 pairs) are computed once, not once per worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("weller")]
 
 
 def test_symmetric_on_200_pairs(weller_features, weller_scores):

@@ -23,6 +23,10 @@ from tests.support.labs import LabKit, make_lab
 from tests.support.services import migrated_app
 from tests.support.web import Api, Browser, field_errors
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("network-exchange-pages")
+
 TRANSFER = "ab" * 16
 
 

@@ -12,6 +12,10 @@ from tests.support.labs import make_lab
 from tests.support.services import migrated_app
 from tests.support.web import Browser, field_errors
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("network-pages")
+
 
 @pytest.fixture(scope="module")
 def node_app(tmp_path_factory):

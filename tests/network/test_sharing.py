@@ -23,6 +23,10 @@ from ballistics.outbox.models import OutboxMessage, Topic
 from tests.support.labs import make_lab
 from tests.support.services import migrated_app
 
+# One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
+# computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("network-sharing")
+
 
 @pytest.fixture(scope="module")
 def node_app(tmp_path_factory):
