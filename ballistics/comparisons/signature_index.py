@@ -18,6 +18,8 @@ comparisons reindex`` rebuilds it in one go.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -170,3 +172,23 @@ def database_count(version: str | None = None) -> int:
     version = version or imaging.ALGORITHM_VERSION
     return db.session.scalar(select(func.count()).select_from(
         _signature_rows(version).with_only_columns(Scan.id).subquery()))
+
+
+def map_before_fork(instance, label: str, count: Callable[[], int], role: str | None = None
+                    ) -> None:
+    """Map and check an index in a worker's main process (``celeryd_after_setup``: after the
+    worker set its logging up, before its pool forks), so the children inherit the mapping
+    (one copy per machine, in the page cache) and the first search does not pay for the check.
+    ``count`` maps and counts the rows; ``role``: only in an app of that ``APP_ROLE``."""
+    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
+    if flask_app is None or (role is not None and flask_app.config["APP_ROLE"] != role):
+        return
+    with flask_app.app_context():
+        t0 = time.perf_counter()
+        try:
+            rows = count()
+        except OSError:  # a store not mounted yet: the first search maps it
+            log.exception("%s: not mapped at start", label)
+            return
+        log.info("%s: %d rows mapped and checked in %.2f s", label, rows,
+                 time.perf_counter() - t0)

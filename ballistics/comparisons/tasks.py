@@ -9,9 +9,6 @@ worker that vanished.
 
 from __future__ import annotations
 
-import logging
-import time
-
 from celery import chord
 from celery.schedules import crontab
 from celery.signals import celeryd_after_setup
@@ -31,28 +28,11 @@ BEAT_SCHEDULE = {
     "comparisons-sweep": {"task": "comparisons.sweep", "schedule": crontab(minute="*/5")},
 }
 TRANSIENT = (OperationalError, OSError)
-log = logging.getLogger(__name__)
 
 
 @celeryd_after_setup.connect(dispatch_uid="comparisons-map-signature-index", weak=False)
 def _map_signature_index(sender=None, instance=None, **_kwargs) -> None:
-    """Map and check the signature index in the worker's main process, before the pool forks:
-    the children inherit the mapping (one copy per machine, in the page cache), and the first
-    search does not pay for it."""
-    # After the worker set its logging up (worker_init comes before: the line was lost),
-    # before its pool starts.
-    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
-    if flask_app is None:
-        return
-    with flask_app.app_context():
-        t0 = time.perf_counter()
-        try:
-            rows = signature_index.count()
-        except OSError:  # a store not mounted yet: the first search maps it
-            log.exception("signature index: not mapped at start")
-            return
-        log.info("signature index: %d rows mapped and checked in %.2f s", rows,
-                 time.perf_counter() - t0)
+    signature_index.map_before_fork(instance, "signature index", signature_index.count)
 
 
 def _scan_gave_up(exc: BaseException, scan_id: int) -> None:

@@ -4,8 +4,6 @@ searches, expire unanswered leads, forget old nonces. Each does nothing in the o
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import timedelta
 
 from celery import chord
@@ -13,6 +11,7 @@ from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
+from ballistics.comparisons import signature_index
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.core.timeutil import utcnow
@@ -32,28 +31,12 @@ BEAT_SCHEDULE = {
 }
 
 
-log = logging.getLogger(__name__)
 
 
 @celeryd_after_setup.connect(dispatch_uid="network-map-hub-index", weak=False)
 def _map_hub_index(sender=None, instance=None, **_kwargs) -> None:
-    """At the hub, map and check the partner searches' index in the worker's main process
-    before its pool forks, as a lab's worker does with its own: the children inherit the
-    mapping, and no shard pays for the check."""
-    # After the worker set its logging up (worker_init comes before: the line was lost),
-    # before its pool starts.
-    flask_app = getattr(getattr(instance, "app", None), "flask_app", None)
-    if flask_app is None or flask_app.config["APP_ROLE"] != "hub":
-        return
-    with flask_app.app_context():
-        t0 = time.perf_counter()
-        try:
-            rows = hub_index.count()
-        except OSError:  # a store not mounted yet: the first search maps it
-            log.exception("hub signature index: not mapped at start")
-            return
-        log.info("hub signature index: %d rows mapped and checked in %.2f s", rows,
-                 time.perf_counter() - t0)
+    """At the hub, the partner searches' index too, as a lab's worker maps its own."""
+    signature_index.map_before_fork(instance, "hub signature index", hub_index.count, "hub")
 
 
 def _role() -> str:

@@ -3,23 +3,15 @@ anyone who logged in) are withdrawn, their free-text reference kept in the note.
 
 from __future__ import annotations
 
-import os
-
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from ballistics.app import create_app
 from ballistics.extensions import db
+from tests.support.services import legacy_sqlite
 
 
 def test_links_recorded_before_0008_are_withdrawn_keeping_their_reference(tmp_path):
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'legacy.sqlite'}"
-    try:
-        app = create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True})
-    finally:
-        del os.environ["DATABASE_URL"]
-    with app.app_context():
-        upgrade(revision="0004")
+    with legacy_sqlite(tmp_path, "0004"):
         with db.engine.connect() as conn:
             # Only the link row matters here; its foreign keys are not checked for the insert.
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
@@ -32,7 +24,5 @@ def test_links_recorded_before_0008_are_withdrawn_keeping_their_reference(tmp_pa
         upgrade(revision="0008")
         row = db.session.execute(text("SELECT examination_id, withdrawn_at, withdrawal_note "
                                       "FROM case_links WHERE id = 1")).one()
-        db.session.remove()
-        db.engine.dispose()
     assert row.examination_id is None and row.withdrawn_at is not None
     assert "examination reference: EX-2026-3" in row.withdrawal_note

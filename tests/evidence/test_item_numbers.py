@@ -4,15 +4,13 @@ and a case's audit entries do not name the counter."""
 
 from __future__ import annotations
 
-import os
-
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 
-from ballistics.app import create_app
 from ballistics.audit.models import AuditEntry
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
+from tests.support.services import legacy_sqlite
 from tests.support.web import Api, Browser
 
 
@@ -49,13 +47,7 @@ def test_another_labs_case_is_404_and_its_counter_stays(app, client, lab, other_
 
 
 def test_migration_starts_each_counter_at_its_top_level_items(tmp_path):
-    os.environ["DATABASE_URL"] = f"sqlite:///{tmp_path / 'legacy.sqlite'}"
-    try:
-        app = create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True})
-    finally:
-        del os.environ["DATABASE_URL"]
-    with app.app_context():
-        upgrade(revision="0015")
+    with legacy_sqlite(tmp_path, "0015"):
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # only these rows matter here
             for case_id in (1, 2):
@@ -77,6 +69,4 @@ def test_migration_starts_each_counter_at_its_top_level_items(tmp_path):
             conn.commit()
         upgrade(revision="0016")
         counts = dict(db.session.execute(text("SELECT id, item_count FROM cases")).all())
-        db.session.remove()
-        db.engine.dispose()
     assert counts == {1: 3, 2: 0}

@@ -55,6 +55,29 @@ def migrated_app(database_url: str, instance: Path, **overrides) -> Flask:
     return app
 
 
+@contextlib.contextmanager
+def legacy_sqlite(instance: Path, revision: str) -> Iterator[Flask]:
+    """A fresh SQLite database migrated only up to ``revision``, its app's context entered: a
+    migration's data test writes the rows of before, upgrades, reads what became of them. The
+    engine is disposed on the way out (the file stays in ``instance``)."""
+    from flask_migrate import upgrade
+
+    from ballistics.extensions import db
+
+    os.environ["DATABASE_URL"] = f"sqlite:///{instance / 'legacy.sqlite'}"
+    try:
+        app = create_app({"INSTANCE_PATH": str(instance), "TESTING": True})
+    finally:
+        del os.environ["DATABASE_URL"]
+    with app.app_context():
+        upgrade(revision=revision)
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def broker_app(pg_url: str, instance: Path, broker: str, **extra) -> Flask:
     """An app whose tasks go through a real broker, on a queue of its own (workers of other
     tests never take its tasks); comparisons start no automatic search."""
