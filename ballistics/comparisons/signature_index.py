@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -114,28 +114,38 @@ def rebuild(version: str | None = None, batch: int = REBUILD_BATCH) -> int:
 
     Each lab's rows go in segments of their own (ids ascending within each): a search scans
     its lab's rows as contiguous slices and skips the other labs' segments, instead of
-    gathering its rows out of every segment. New segments are written first and the old ones
-    deleted after, so a search meanwhile sees every row (some twice, which counts once).
-    Appends made during the rebuild are kept.
+    gathering its rows out of every segment. See :func:`replace_segments`.
     """
     version = version or imaging.ALGORITHM_VERSION
-    path = folder(version)
-    total = 0
-    with seg.folder_lock(path):
-        old = sorted(path.glob(f"*{seg.SUFFIX}"))
+
+    def batches():
         labs_ = db.session.scalars(_signature_rows(version).with_only_columns(Scan.lab_id)
                                    .distinct().order_by(Scan.lab_id)).all()
         for lab_id in labs_:
             last = 0
             while True:
-                ids, labs, regions, calibres, vectors = _rows(
-                    _signature_rows(version).where(Scan.lab_id == lab_id, Scan.id > last)
-                    .order_by(Scan.id).limit(batch))
-                if not ids:
+                rows = _rows(_signature_rows(version).where(Scan.lab_id == lab_id, Scan.id > last)
+                             .order_by(Scan.id).limit(batch))
+                if not rows[0]:
                     break
-                seg.write_segment(path, version, ids, labs, regions, calibres, vectors,
-                                  prefix="r")
-                total, last = total + len(ids), ids[-1]
+                yield rows
+                last = rows[0][-1]
+
+    return replace_segments(version, batches())
+
+
+def replace_segments(version: str, batches: Iterable[tuple], namespace: str = "") -> int:
+    """Write ``batches`` of ``(ids, labs, regions, calibres, vectors)`` as new segments of the
+    folder, then delete its old ones; return the rows written. New segments come first, so a
+    search meanwhile sees every row (some twice, which counts once); appends made meanwhile
+    are kept (the folder's lock is held throughout)."""
+    path = folder(version, namespace)
+    total = 0
+    with seg.folder_lock(path):
+        old = sorted(path.glob(f"*{seg.SUFFIX}"))
+        for ids, labs, regions, calibres, vectors in batches:
+            seg.write_segment(path, version, ids, labs, regions, calibres, vectors, prefix="r")
+            total += len(ids)
         for p in old:
             p.unlink(missing_ok=True)
     return total
@@ -164,8 +174,8 @@ def query_vector(version: str, scan_id: int) -> np.ndarray | None:
     return None
 
 
-def count(version: str | None = None) -> int:
-    return sum(len(s) for s in segments(version))
+def count(version: str | None = None, namespace: str = "") -> int:
+    return sum(len(s) for s in segments(version, namespace))
 
 
 def database_count(version: str | None = None) -> int:

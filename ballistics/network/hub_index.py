@@ -132,14 +132,12 @@ def rank(search: HubSearch) -> list[tuple[int, float]]:
 
 def rebuild(version: str | None = None, batch: int = signature_index.REBUILD_BATCH) -> int:
     """Recreate the hub's index of ``version`` from ``hub_records`` (current records, not
-    withdrawn); return its rows. As a lab's rebuild: new segments first, the old ones deleted
-    after (a search meanwhile sees every row, some twice, which counts once); appends made
-    during the rebuild are kept."""
+    withdrawn); return its rows (:func:`~ballistics.comparisons.signature_index.
+    replace_segments`, as a lab's rebuild)."""
     version = version or imaging.ALGORITHM_VERSION
-    path = signature_index.folder(version, NAMESPACE)
-    total, last = 0, 0
-    with seg.folder_lock(path):
-        old = sorted(path.glob(f"*{seg.SUFFIX}"))
+
+    def batches():
+        last = 0
         while True:
             rows = db.session.execute(
                 select(HubRecord.id, HubRecord.version, HubRecord.region, HubRecord.calibre,
@@ -149,18 +147,16 @@ def rebuild(version: str | None = None, batch: int = signature_index.REBUILD_BAT
                 .order_by(HubRecord.id).limit(batch)).all()
             if not rows:
                 break
-            seg.write_segment(
-                path, version, [index_id(r.id, r.version) for r in rows], [ANY_LAB] * len(rows),
-                [seg.code(r.region) for r in rows], [seg.code(r.calibre or "") for r in rows],
-                np.stack([np.frombuffer(r.signature, np.float32) for r in rows]), prefix="r")
-            total, last = total + len(rows), rows[-1].id
-        for p in old:
-            p.unlink(missing_ok=True)
-    return total
+            yield ([index_id(r.id, r.version) for r in rows], [ANY_LAB] * len(rows),
+                   [seg.code(r.region) for r in rows], [seg.code(r.calibre or "") for r in rows],
+                   np.stack([np.frombuffer(r.signature, np.float32) for r in rows]))
+            last = rows[-1].id
+
+    return signature_index.replace_segments(version, batches(), NAMESPACE)
 
 
 def count(version: str | None = None) -> int:
-    return sum(len(s) for s in signature_index.segments(version, NAMESPACE))
+    return signature_index.count(version, NAMESPACE)
 
 
 def database_count(version: str | None = None) -> int:

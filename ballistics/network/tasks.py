@@ -31,8 +31,6 @@ BEAT_SCHEDULE = {
 }
 
 
-
-
 @celeryd_after_setup.connect(dispatch_uid="network-map-hub-index", weak=False)
 def _map_hub_index(sender=None, instance=None, **_kwargs) -> None:
     """At the hub, the partner searches' index too, as a lab's worker maps its own."""
