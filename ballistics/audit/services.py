@@ -136,13 +136,10 @@ def hashed_payload(entry: dict) -> dict:
     return payload
 
 
-def append(session: Session, chain_key: int, rows: list[dict]) -> None:
-    """Append entries for one lab on the session's connection: one INSERT, no lock.
-
-    Each entry's hash covers its own facts and a random salt (``prev_hash``); its place in the
-    lab's history is given by the ledger's sealer. Each row holds action, object_type,
-    object_id, before and after.
-    """
+def entry_values(chain_key: int, rows: list[dict]) -> list[dict]:
+    """Column values of new entries for one lab, each hashed on its own facts and a random salt
+    (``prev_hash``); its place in the lab's history is given by the ledger's sealer. Each row
+    holds action, object_type, object_id, before and after."""
     actor = current_actor()
     created_at = utcnow()
     values = []
@@ -154,18 +151,27 @@ def append(session: Session, chain_key: int, rows: list[dict]) -> None:
         salt = SALT_PREFIX + secrets.token_hex(16)
         values.append({**entry, "prev_hash": salt,
                        "hash": chain_hash(salt, hashed_payload(entry))})
-    session.connection().execute(_INSERT_ENTRIES, values)
+    return values
 
 
-def note_core_write(session: Session, chain_key: int, action: AuditAction, object_type: str,
-                    object_id: str, before: dict | None, after: dict | None) -> None:
-    """Audit a row written with a Core statement (which no flush sees), in the same form and
-    at the same place in the transaction's entries as the flush capture would have put it.
-    Values are passed through the same conversion as captured ones."""
-    session.info.setdefault("audit_pending", {}).setdefault(chain_key, []).append(
+def append(session: Session, chain_key: int, rows: list[dict]) -> None:
+    """Append entries for one lab on the session's connection: one INSERT, no lock."""
+    session.connection().execute(_INSERT_ENTRIES, entry_values(chain_key, rows))
+
+
+def core_write_entries(session: Session, chain_key: int,
+                       rows: list[tuple[AuditAction, str, str, dict | None, dict | None]]
+                       ) -> list[dict]:
+    """Entries for rows a Core statement is about to write (no flush sees those), as
+    (action, object_type, object_id, before, after), their values converted as captured ones
+    are, for the caller to insert with the rows themselves. Entries still pending from this
+    transaction's earlier flushes are written first, so the log keeps the transaction's order."""
+    _append_pending(session)
+    return entry_values(chain_key, [
         {"action": action, "object_type": object_type, "object_id": object_id,
          "before": None if before is None else {k: _plain(v) for k, v in before.items()},
-         "after": None if after is None else {k: _plain(v) for k, v in after.items()}})
+         "after": None if after is None else {k: _plain(v) for k, v in after.items()}}
+        for action, object_type, object_id, before, after in rows])
 
 
 @event.listens_for(Session, "after_flush")
@@ -196,6 +202,10 @@ def _write_pending(session: Session) -> None:
     # Commit flushes only after this hook: flush now so changes nobody flushed yet are audited
     # in this transaction, not carried into the next one.
     session.flush()
+    _append_pending(session)
+
+
+def _append_pending(session: Session) -> None:
     pending = session.info.pop("audit_pending", {})
     for chain_key in sorted(pending):
         append(session, chain_key, pending[chain_key])

@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ballistics.audit.models import AuditAction
-from ballistics.audit.services import note_core_write
+from ballistics.audit.services import core_write_entries
 from ballistics.auth.access import colleague, get_in_lab, require_role
 from ballistics.auth.models import User
 from ballistics.core.actions import action_words
@@ -31,6 +30,7 @@ from ballistics.core.hashing import GENESIS, chain_hash
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import seal_event, values_payload
 from ballistics.evidence.holds import refuse_disposal, require_in_custody, require_unsealed
+from ballistics.evidence.intake_sql import write_intake
 from ballistics.evidence.models import (
     Case,
     CustodyEvent,
@@ -42,7 +42,7 @@ from ballistics.evidence.models import (
     StorageLocation,
 )
 from ballistics.evidence.permissions import HOLD_EVIDENCE, OVERRIDE_CUSTODY, RECEIVE_EVIDENCE
-from ballistics.evidence.services import CaseRef, next_item_number
+from ballistics.evidence.services import CaseRef, intake_slot, next_sub_item_number
 from ballistics.extensions import db
 from ballistics.ledger.nudge import nudge
 
@@ -132,30 +132,14 @@ def _location(actor: User, location_id: int) -> StorageLocation:
     return location
 
 
-#: built once: every receive runs them
-_ITEMS, _EVENTS = Item.__table__, CustodyEvent.__table__
-_INSERT_ITEM = insert(_ITEMS)
-_INSERT_EVENT = insert(_EVENTS)
-#: the new item's first event, under its optimistic lock as the flush would write it
-_FIRST_MOVE = (update(_ITEMS)
-               .where(_ITEMS.c.id == bindparam("item_id"), _ITEMS.c.version == 1)
-               .values(holder_user_id=bindparam("holder_user_id"),
-                       holder_location_id=bindparam("holder_location_id"),
-                       holder_agency=bindparam("holder_agency"),
-                       custody_seq=bindparam("custody_seq"),
-                       custody_head=bindparam("custody_head"), version=2))
 #: an item's columns a receive does not take from the caller, as the model's defaults
 _ITEM_DEFAULTS = {"parent_id": None, "description": "", "quantity": 1, "make": "", "model": "",
                   "serial_number": "", "calibre": "", "is_serial_obliterated": False,
-                  "status": ItemStatus.IN_CUSTODY, "holder_user_id": None,
-                  "holder_location_id": None, "holder_agency": None, "custody_seq": 0,
-                  "custody_head": None, "version": 1}
+                  "status": ItemStatus.IN_CUSTODY, "holder_location_id": None,
+                  "holder_agency": None, "custody_seq": 1, "version": 1}
 #: the item's facts a caller may give (the rest is the receive's to set)
 _ITEM_FACTS = frozenset({"quantity", "make", "model", "serial_number", "calibre",
                          "is_serial_obliterated"})
-#: what the item's first event changes (the columns the flush's UPDATE named)
-_MOVED = ("holder_user_id", "holder_location_id", "holder_agency", "custody_seq",
-          "custody_head")
 
 
 def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
@@ -166,55 +150,43 @@ def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
     ``answer_only``: the caller only reads the item back (the API's answer), so it is not put
     into the session (nothing further is written through it).
 
-    The hot path of intake, so written with three Core statements (insert the item, insert its
-    first event, move the item to the actor under its version) instead of the unit of work,
-    which cost most of a receive's CPU. What is written is what the ORM wrote: the same rows,
-    the same event hash, and the same three audit entries in the same order (item inserted,
-    event inserted, item updated), noted explicitly since no flush sees Core statements.
+    The hot path of intake, so written with Core statements instead of the unit of work, which
+    cost most of a receive's CPU: the case's counter statement takes the item's number and the
+    ids of the item and its first event, so the event is hashed and the item written once, in
+    its final state (held by the actor, its chain's head that event), with the two audit
+    entries (item inserted, event inserted) in the same statement on PostgreSQL
+    (:mod:`.intake_sql`). The event's hash is the one the ORM path computes.
     """
     require_role(actor, RECEIVE_EVIDENCE, "receive evidence")
     unknown = set(details) - _ITEM_FACTS
     if unknown:
         raise TypeError(f"receive() got unexpected item columns {sorted(unknown)}")
+    slot = intake_slot(case)
+    now = utcnow()
+    event = {"id": slot.event_id, "lab_id": case.lab_id, "item_id": slot.item_id, "seq": 1,
+             "kind": CustodyKind.RECEIVED, "from_user_id": None, "from_location_id": None,
+             "from_agency": from_agency, "to_user_id": actor.id, "to_location_id": None,
+             "to_agency": None, "actor_id": actor.id, "witness_id": None,
+             "reason": reason or f"Received from {from_agency}",
+             "details": event_details or {}, "occurred_at": now, "prev_hash": GENESIS}
+    event["hash"] = chain_hash(GENESIS, values_payload(event))
+    item = {**_ITEM_DEFAULTS, **details, "id": slot.item_id, "lab_id": case.lab_id,
+            "case_id": case.id, "number": slot.number,
+            "barcode": f"{case.lab_case_number}/{slot.number}", "kind": ItemKind(kind),
+            "description": description, "holder_user_id": actor.id,
+            "custody_head": event["hash"], "created_at": now}
     session = db.session()
-    number = next_item_number(case, None)
-    session.flush()  # anything pending is audited (and written) before the item, as before
-    conn = session.connection()
-    item_values = {**_ITEM_DEFAULTS, **details, "lab_id": case.lab_id, "case_id": case.id,
-                   "number": number, "barcode": f"{case.lab_case_number}/{number}",
-                   "kind": ItemKind(kind), "description": description, "created_at": utcnow()}
+    entries = core_write_entries(session, case.lab_id, [
+        (AuditAction.INSERT, "items", str(slot.item_id), None, item),
+        (AuditAction.INSERT, "custody_events", str(slot.event_id), None, event)])
     try:
-        item_id = conn.execute(_INSERT_ITEM, item_values).inserted_primary_key[0]
+        write_intake(session.connection(), item, event, entries)
     except IntegrityError as exc:
         raise Conflict(_("Item %(barcode)s was changed by someone else at the same moment; "
-                         "reload it and try again.", barcode=item_values["barcode"]),
+                         "reload it and try again.", barcode=item["barcode"]),
                        code="concurrent_change") from exc
-    item_values["id"] = item_id
-    chain_key = case.lab_id
-    note_core_write(session, chain_key, AuditAction.INSERT, "items", str(item_id), None,
-                    item_values)
-
-    event = {"lab_id": case.lab_id, "item_id": item_id, "seq": 1, "kind": CustodyKind.RECEIVED,
-             "from_user_id": None, "from_location_id": None, "from_agency": from_agency,
-             "to_user_id": actor.id, "to_location_id": None, "to_agency": None,
-             "actor_id": actor.id, "witness_id": None,
-             "reason": reason or f"Received from {from_agency}",
-             "details": event_details or {}, "occurred_at": utcnow(), "prev_hash": GENESIS}
-    event["hash"] = chain_hash(GENESIS, values_payload(event))
-    event["id"] = conn.execute(_INSERT_EVENT, event).inserted_primary_key[0]
-    note_core_write(session, chain_key, AuditAction.INSERT, "custody_events", str(event["id"]),
-                    None, event)
-
-    moved = {"holder_user_id": actor.id, "holder_location_id": None, "holder_agency": None,
-             "custody_seq": 1, "custody_head": event["hash"]}
-    if conn.execute(_FIRST_MOVE, {"item_id": item_id, **moved}).rowcount != 1:
-        raise Conflict(_("Item %(barcode)s was changed by someone else at the same moment; "
-                         "reload it and try again.", barcode=item_values["barcode"]),
-                       code="concurrent_change")
-    note_core_write(session, chain_key, AuditAction.UPDATE, "items", str(item_id),
-                    {key: item_values[key] for key in _MOVED}, moved)
     nudge(session, {case.lab_id})
-    return _persistent_item({**item_values, **moved, "version": 2}, actor, attach=not answer_only)
+    return _persistent_item(item, actor, attach=not answer_only)
 
 
 def _persistent_item(values: dict, holder: User, *, attach: bool) -> Item:
@@ -304,10 +276,11 @@ def sample(actor: User, item: Item, *, kind: str, description: str = "", reason:
     _movable(item, actor, "sample evidence", expected_seq)
     require_unsealed(item, "sampling")
     details["calibre"] = details.get("calibre") or item.calibre
-    child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item,
-                 kind=ItemKind(kind), number=next_item_number(item.case, item),
-                 description=description, **details)
-    child.barcode = f"{item.case.lab_case_number}/{child.number}"
+    number = next_sub_item_number(item)
+    # the case is loaded (a query, so an autoflush) before the child joins its parent's children
+    barcode = f"{item.case.lab_case_number}/{number}"
+    child = Item(lab_id=item.lab_id, case_id=item.case_id, parent=item, kind=ItemKind(kind),
+                 number=number, barcode=barcode, description=description, **details)
     db.session.add(child)
     db.session.flush()
     _append(item, CustodyKind.SAMPLED, actor, Holder.of(item), reason=reason,
