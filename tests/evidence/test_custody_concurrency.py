@@ -1,16 +1,20 @@
-"""On PostgreSQL: of simultaneous hand-overs the optimistic lock lets exactly one win;
-simultaneous receives on one case take unique, gap-free item numbers."""
+"""On PostgreSQL: of simultaneous hand-overs the optimistic lock lets exactly one win. On both
+databases: simultaneous receives on one case take unique, gap-free item numbers and ids, and
+each item's rows are what its audit entries say."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
+from ballistics.audit.services import verify_audit_chain
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
+from tests.support.intake import check_intake
 from tests.support.labs import make_lab
 from tests.support.services import serve
 
@@ -58,12 +62,17 @@ def test_twenty_simultaneous_handovers_exactly_one_wins(pg_app):
 RECEIVES = 50
 
 
-def test_fifty_simultaneous_receives_on_one_case_take_numbers_one_to_fifty(pg_app):
-    """The case's counter is raised by one UPDATE ... RETURNING per receive: each waits for the
-    previous one's commit, so the numbers are unique and gap-free."""
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_fifty_simultaneous_receives_on_one_case_take_numbers_one_to_fifty(request, backend):
+    """The case's counter is raised by one UPDATE ... RETURNING per receive, which also takes
+    the item's and event's ids: each waits for the previous one's commit (PostgreSQL's row lock,
+    SQLite's write lock), so the numbers are unique and gap-free and no two intakes draw one id.
+    """
+    pg_app = request.getfixturevalue("pg_app" if backend == "postgresql" else "sqlite_app")
     with pg_app.app_context():
         kit = make_lab()
         headers = kit.headers("tech")
+        lab_id, tech_id = kit.lab.id, kit.id("tech")
         db.session.remove()
     with serve(pg_app) as base:
         case = requests.post(f"{base}/api/v1/cases", json={"submitting_agency": "Police"},
@@ -87,4 +96,9 @@ def test_fifty_simultaneous_receives_on_one_case_take_numbers_one_to_fifty(pg_ap
                for r in responses)
     with pg_app.app_context():
         assert db.session.get(Case, case["id"]).item_count == RECEIVES
+        ids = [r.json()["id"] for r in responses]
+        assert len(set(ids)) == RECEIVES
+        for item_id in ids:
+            check_intake(lab_id, item_id, tech_id)
+        assert verify_audit_chain(db.session, lab_id).ok
         db.session.remove()
