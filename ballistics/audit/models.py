@@ -30,7 +30,7 @@ class AuditEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the lab whose log holds this entry (0 = installation-wide records, in no lab's log)
-    chain_key: Mapped[int] = mapped_column(index=True)
+    chain_key: Mapped[int] = mapped_column()  # uq (chain_key, seq) serves it
     #: position in the old per-lab chain (1-based, gapless) for entries written before the
     #: ledger; None since: the entry's position is its leaf's in the lab's ledger
     seq: Mapped[int | None]

@@ -66,7 +66,7 @@ class Case(db.Model):
     __audit_skipped__ = frozenset({"item_count"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"))  # uq (lab_id, year, seq)
     #: e.g. "JM-FL-2026-00042": lab code, year, per-lab-and-year sequence
     lab_case_number: Mapped[str] = mapped_column(String(40), unique=True)
     year: Mapped[int]
@@ -104,7 +104,7 @@ class Item(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # uq (case_id, number)
     #: sub-items (e.g. test fires sampled from a firearm) point to their parent
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"), index=True)
     #: "3" for the third item of a case, "3.1" for its first sub-item
@@ -191,7 +191,7 @@ class CustodyEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"))
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))  # uq (item_id, seq)
     #: 1-based position in the item's chain
     seq: Mapped[int]
     kind: Mapped[CustodyKind] = mapped_column(db_enum(CustodyKind))
