@@ -18,7 +18,9 @@ minute apart; medians over the rounds are printed, each round's ratio in bracket
 
 A Celery worker (Redis broker) runs the ledger's sealing thread during the project's runs, and
 a witness process cosigns checkpoints every few seconds, as in production. Printed: req/s, the
-ratio to bare, p50/p99 latency (wrk's), non-2xx answers, and for the project the time from
+ratio to bare, p50/p99 latency (wrk's), the server's and the database's CPU per request (the
+PostgreSQL backends connected to the phase's database: the servers' and, for the project, the
+sealer's), non-2xx answers, and for the project the time from
 commit to sealed (p50/p99 over the custody events of the run: ``sealed_at - occurred_at``, the
 event's time being taken just before its transaction commits), then a check that positions are
 gap-free and the log verifies against its witnessed checkpoint.
@@ -167,6 +169,29 @@ def cpu_seconds(root: int) -> float:
         pid, ppid = int(stat.parent.name), int(fields[1])
         if pid == root or ppid == root:
             total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def database_cpu_seconds(url: str) -> float:
+    """User + system CPU time of the PostgreSQL backends connected to ``url``'s database now
+    (the servers' pooled connections and, for the project, the sealer's): what the database
+    spends on a phase, which the server's CPU does not show."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    with psycopg.connect(host=target.host, port=target.port or 5432,
+                         user=target.username, dbname="postgres", autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (target.database,))]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -337,10 +362,12 @@ def main() -> None:
                 for name, (_server, base, _script) in servers.items():
                     wait_http(base + ("/chain" if name == "bare" else "/api/v1/openapi.json"))
                 rounds = {name: [] for name in servers}
+                databases = {name: bare_url if name == "bare" else ref_url if "@" in name
+                             else url for name in servers}
                 for _ in range(args.rounds):
                     for name, (server, base, script) in servers.items():
                         rounds[name].append(phase(app, lab_id, wrk, name, server, worker, base,
-                                                  script, args))
+                                                  script, args, databases[name]))
         n_rounds = len(rounds["bare"])
         print(f"\nPostgreSQL, gunicorn --workers {args.workers}"
               + (f" --threads {args.threads}" if args.threads > 1 else " (sync)")
@@ -353,12 +380,13 @@ def main() -> None:
             cpu_ratios = [b["cpu_ms"] / max(r["cpu_ms"], 1e-9)
                           for r, b in zip(runs, rounds["bare"], strict=True)]
             med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99",
-                                                                      "cpu_ms")}
+                                                                      "cpu_ms", "db_cpu_ms")}
             ratio, each = statistics.median(ratios), ", ".join(f"{x:.2f}" for x in ratios)
             line = (f"{name[:15]:15s} {med['rps']:7.1f} req/s  ratio {ratio:4.2f} ({each})  "
                     f"p50 {med['p50']:7.1f} ms  p99 "
                     f"{med['p99']:7.1f} ms  server CPU {med['cpu_ms']:5.1f} ms/request (bare/this "
-                    f"{statistics.median(cpu_ratios):.2f})  non-2xx "
+                    f"{statistics.median(cpu_ratios):.2f})  database CPU {med['db_cpu_ms']:4.1f} "
+                    f"ms/request  non-2xx "
                     f"{sum(r['non2xx'] for r in runs)}  socket errors: "
                     f"{'; '.join(sorted({r['errors'] for r in runs}))}")
             if "delays" in runs[0]:
@@ -384,17 +412,18 @@ def main() -> None:
 
 
 def phase(app, lab_id: int, wrk: str, name: str, server, worker, base: str, script: Path,
-          args) -> dict:
+          args, database: str) -> dict:
     """One wrk phase against one running server (after a short warm-up); for the project's
     receive, waits until the phase's events are sealed and measures commit to sealed."""
     run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
     sealed = name in ("receive", "receive+outbox")
     leaves_before = leaf_count(app, lab_id) if sealed else 0
     started = time.time()
-    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid)
+    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid), database_cpu_seconds(database)
     r = run_wrk(wrk, base, script, args.seconds, args.wrk_threads, args.connections)
     r["window"] = (started, time.time())
     r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / max(1, r["requests"]) * 1000
+    r["db_cpu_ms"] = (database_cpu_seconds(database) - cpu[2]) / max(1, r["requests"]) * 1000
     if sealed:
         r.update(sealing(app, lab_id, r["window"]))
         r["leaves"] -= leaves_before
