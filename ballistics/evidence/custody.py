@@ -194,7 +194,7 @@ def _persistent_item(values: dict, holder: User, *, attach: bool) -> Item:
     (no) seals: callers go on using it (the answer, further custody steps, the demo). Attached
     to the session unless the caller only reads it (then it is detached, and everything its
     answer reads is already set). Its values go into its dict as a load puts them (the
-    constructor would fire an attribute event per column, a fifth of a receive's own work)."""
+    constructor would fire an attribute event per column: a quarter of a receive's own work)."""
     item = Item.__mapper__.class_manager.new_instance()
     instance_dict(item).update(values)
     make_transient_to_detached(item)

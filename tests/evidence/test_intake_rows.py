@@ -21,10 +21,13 @@ from tests.support.web import Api, Browser
 def test_what_a_receive_writes_is_what_its_audit_entries_say(app, client, lab):
     tech = Api(client, lab, "tech")
     case = tech.new_case()
+    # text outside ASCII and a quote go through the JSON parameters unchanged
     answer = tech.receive(case["id"], "firearm", make="Ruger", model="P95", calibre="9mm",
-                          serial_number="SN-1")
+                          serial_number="SN-1", description='Pistola "Ruger", nº 3 — ñandú',
+                          from_agency="Policía Nacional")
     check_intake(lab.lab.id, answer["id"], lab.id("tech"))
     stored = db.session.get(Item, answer["id"])
+    assert stored.description == answer["description"] == 'Pistola "Ruger", nº 3 — ñandú'
     assert (answer["barcode"], answer["number"], answer["custody_seq"]) == (
         stored.barcode, stored.number, 1) == (f"{case['lab_case_number']}/1", "1", 1)
     assert answer["holder"]["id"] == lab.id("tech") and (stored.make, stored.calibre) == (
