@@ -5,7 +5,7 @@ on a fresh PostgreSQL database, warms it up, then sends ``--requests`` receives 
 stack (werkzeug's test client: no sockets) and prints:
 
 - the SQL statements of one receive (SQLAlchemy ``before_cursor_execute`` events), in order;
-- the mean wall time per request in process (no server, no network);
+- the CPU per request in process (no server, no network) and that of its PostgreSQL backend;
 - with ``--profile``, cProfile's top functions by cumulative and by own time.
 
     PYTHONPATH=. .venv/bin/python benchmarks/profile_receive.py --requests 300 --profile
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import importlib.util
 import os
 import pstats
 import statistics
@@ -32,6 +33,15 @@ os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
 
 from tests.support.labs import make_lab  # noqa: E402
 from tests.support.services import create_pg_database, drop_pg_database  # noqa: E402
+
+
+def _own_benchmark(name: str):
+    """A module of this script's folder (not ``--repo``'s, which may not have it)."""
+    path = Path(__file__).resolve().parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -109,7 +119,10 @@ def main() -> None:
 
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall
         walls, cpus = [], []
+        database_cpu_seconds = _own_benchmark("custody_throughput").database_cpu_seconds
+        db_cpus = []
         for _ in range(1 if profiler else args.rounds):
+            db_cpu = database_cpu_seconds(url)
             started, cpu = time.perf_counter(), time.process_time()
             if profiler:
                 profiler.enable()
@@ -119,10 +132,12 @@ def main() -> None:
                 profiler.disable()
             walls.append((time.perf_counter() - started) / args.requests * 1000)
             cpus.append((time.process_time() - cpu) / args.requests * 1000)
+            db_cpus.append((database_cpu_seconds(url) - db_cpu) / args.requests * 1000)
         print(f"{REPO}: {len(cpus)} x {args.requests} requests in process, per request: CPU "
               f"(this process) median {statistics.median(cpus):.2f} ms, min {min(cpus):.2f} ms;"
               f" wall median {statistics.median(walls):.2f} ms"
-              + (" (under cProfile)" if profiler else ""))
+              + (" (under cProfile)" if profiler else "")
+              + f"; database CPU (its backend) median {statistics.median(db_cpus):.2f} ms")
         if profiler:
             calls = pstats.Stats(profiler).total_calls
             print(f"Python function calls per request: {calls / args.requests:,.0f}")
