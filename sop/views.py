@@ -21,6 +21,7 @@ from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
 from ballistics.core.forms import submit
+from ballistics.core.numbers import number
 from ballistics.extensions import db
 from sop import charts
 from sop.forms import (
@@ -78,11 +79,13 @@ def dashboard_page():
         raise Unprocessable(_("Unknown rule %(rule)s.", rule=rule_id),
                             fields={"rule": [_("Unknown rule.")]})
     dash = dashboard.build(current_user.lab_id, timeutil.utcnow().date(), _period(), rule_id)
-    by_rule = charts.horizontal([(r["rule"].id, r["rate"], _("%(num)s findings", num=r["broken"]))
+    by_rule = charts.horizontal([(r["rule"].id, r["rate"],
+                                  _("%(num)s findings", num=number(r["broken"])))
                                  for r in dash.by_rule])
     by_month = charts.vertical([(m["month"], m["rate"],
                                  _("%(num)s of %(total)s with findings",
-                                   num=m["with_findings"], total=m["examinations"]))
+                                   num=number(m["with_findings"]),
+                                   total=number(m["examinations"])))
                                 for m in dash.by_month])
     return render_template("sop/dashboard.html", dash=dash, by_rule=by_rule, by_month=by_month,
                            rules=rules, rule_id=rule_id, form=EmptyForm(),
@@ -96,7 +99,7 @@ def evaluate():
 
     def done(summary) -> tuple[str, str]:
         return (_("Re-evaluated %(exams)s examinations: %(findings)s findings.",
-                  exams=summary.examinations, findings=summary.findings),
+                  exams=number(summary.examinations), findings=number(summary.findings)),
                 url_for("sop.dashboard_page"))
 
     return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),

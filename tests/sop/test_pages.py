@@ -36,6 +36,11 @@ def test_dashboard_export_and_drill_down(app):
     page = client.get("/quality/")
     assert page.status_code == 200
     assert "CUSTODY-HELD" in page.text and "<svg" in page.text
+    # The rates are written as the reader's language writes them (the CSV below keeps its own).
+    spanish = client.get("/quality/", headers={"Accept-Language": "es"}).text
+    assert '<html lang="es">' in spanish and ">100,0\xa0%</text>" in spanish
+    assert "100.0%" not in spanish and ">100.0%</text>" in client.get(
+        "/quality/", headers={"Accept-Language": "en"}).text
     finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
     detail = client.get(f"/quality/findings/{finding_id}")
     assert "went to Examiner2" in detail.text and "custody event id" in detail.text
