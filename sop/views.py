@@ -59,10 +59,15 @@ def _date(name: str) -> date | None:
                             fields={name: [_("Not a date.")]}) from exc
 
 
+def _zone() -> str:
+    # the lab's calendar: its days and months, not UTC's (labs span several time zones)
+    return current_user.lab.time_zone or "UTC"
+
+
 def _period() -> dashboard.Period:
-    today = timeutil.utcnow().date()
-    period = dashboard.Period.default(today)
-    period = dashboard.Period(_date("start") or period.start, _date("end") or period.end)
+    zone = _zone()
+    period = dashboard.Period.default(timeutil.local_today(zone), zone)
+    period = dashboard.Period(_date("start") or period.start, _date("end") or period.end, zone)
     if period.end < period.start:
         raise Unprocessable(_("The period ends before it starts."),
                             fields={"end": [_("Before start.")]})
@@ -78,7 +83,8 @@ def dashboard_page():
     if rule_id and rule_id not in rules:
         raise Unprocessable(_("Unknown rule %(rule)s.", rule=rule_id),
                             fields={"rule": [_("Unknown rule.")]})
-    dash = dashboard.build(current_user.lab_id, timeutil.utcnow().date(), _period(), rule_id)
+    today = timeutil.local_today(_zone())
+    dash = dashboard.build(current_user.lab_id, today, _period(), rule_id)
     by_rule = charts.horizontal([(r["rule"].id, r["rate"],
                                   _("%(num)s findings", num=number(r["broken"])))
                                  for r in dash.by_rule])
@@ -88,8 +94,7 @@ def dashboard_page():
                                    total=number(m["examinations"])))
                                 for m in dash.by_month])
     return render_template("sop/dashboard.html", dash=dash, by_rule=by_rule, by_month=by_month,
-                           rules=rules, rule_id=rule_id, form=EmptyForm(),
-                           today=timeutil.utcnow().date())
+                           rules=rules, rule_id=rule_id, form=EmptyForm(), today=today)
 
 
 @bp.route("/evaluate", methods=["POST"])
