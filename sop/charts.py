@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ballistics.core.numbers import percent
+
 
 @dataclass(frozen=True)
 class Bar:
@@ -25,7 +27,7 @@ def _tone(rate: float | None) -> str:
 
 
 def _pct(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return percent(rate, 1)  # in the reader's locale: the value is text on the chart
 
 
 def horizontal(rows: list[tuple[str, float | None, str]], *, width: int = 560,

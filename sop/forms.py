@@ -11,6 +11,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
 from sop import schemas as s
 from sop.models.equipment import CalibrationKind, EquipmentKind
@@ -67,6 +68,12 @@ class EmptyForm(PageForm):
     """CSRF only (buttons that post)."""
 
 
+class RetireForm(PageForm):
+    """Retiring an SOP version: the button and the box that names the version."""
+
+    confirm = confirm_field()
+
+
 # Personnel -------------------------------------------------------------------------------------
 
 class TrainingForm(PageForm):
@@ -101,6 +108,7 @@ class RevokeForm(PageForm):
     schema = s.RevokeSchema
     reason = StringField(_l("Reason"))
     revoked_on = DateField(_l("Ends from"))
+    confirm = confirm_field()  # a revocation is not undone: the box names whose and for what
 
 
 # Equipment -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
 from ballistics.core.forms import submit
+from ballistics.core.numbers import number
 from ballistics.extensions import db
 from sop import charts
 from sop.forms import (
@@ -58,10 +59,15 @@ def _date(name: str) -> date | None:
                             fields={name: [_("Not a date.")]}) from exc
 
 
+def _zone() -> str:
+    # the lab's calendar: its days and months, not UTC's (labs span several time zones)
+    return current_user.lab.time_zone or "UTC"
+
+
 def _period() -> dashboard.Period:
-    today = timeutil.utcnow().date()
-    period = dashboard.Period.default(today)
-    period = dashboard.Period(_date("start") or period.start, _date("end") or period.end)
+    zone = _zone()
+    period = dashboard.Period.default(timeutil.local_today(zone), zone)
+    period = dashboard.Period(_date("start") or period.start, _date("end") or period.end, zone)
     if period.end < period.start:
         raise Unprocessable(_("The period ends before it starts."),
                             fields={"end": [_("Before start.")]})
@@ -77,16 +83,18 @@ def dashboard_page():
     if rule_id and rule_id not in rules:
         raise Unprocessable(_("Unknown rule %(rule)s.", rule=rule_id),
                             fields={"rule": [_("Unknown rule.")]})
-    dash = dashboard.build(current_user.lab_id, timeutil.utcnow().date(), _period(), rule_id)
-    by_rule = charts.horizontal([(r["rule"].id, r["rate"], _("%(num)s findings", num=r["broken"]))
+    today = timeutil.local_today(_zone())
+    dash = dashboard.build(current_user.lab_id, today, _period(), rule_id)
+    by_rule = charts.horizontal([(r["rule"].id, r["rate"],
+                                  _("%(num)s findings", num=number(r["broken"])))
                                  for r in dash.by_rule])
     by_month = charts.vertical([(m["month"], m["rate"],
                                  _("%(num)s of %(total)s with findings",
-                                   num=m["with_findings"], total=m["examinations"]))
+                                   num=number(m["with_findings"]),
+                                   total=number(m["examinations"])))
                                 for m in dash.by_month])
     return render_template("sop/dashboard.html", dash=dash, by_rule=by_rule, by_month=by_month,
-                           rules=rules, rule_id=rule_id, form=EmptyForm(),
-                           today=timeutil.utcnow().date())
+                           rules=rules, rule_id=rule_id, form=EmptyForm(), today=today)
 
 
 @bp.route("/evaluate", methods=["POST"])
@@ -96,7 +104,7 @@ def evaluate():
 
     def done(summary) -> tuple[str, str]:
         return (_("Re-evaluated %(exams)s examinations: %(findings)s findings.",
-                  exams=summary.examinations, findings=summary.findings),
+                  exams=number(summary.examinations), findings=number(summary.findings)),
                 url_for("sop.dashboard_page"))
 
     return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),

@@ -12,6 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ballistics.auth import schemas as s
 from ballistics.auth.roles import Role
+from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
 from ballistics.core.labels import LABELS
 
@@ -65,3 +66,10 @@ class RolesForm(PageForm):
 
 class ButtonForm(PageForm):
     """A button that posts: its CSRF token and nothing else."""
+
+
+class RevokeForm(ButtonForm):
+    """Revoking API tokens (one, or every token of a user): the button and the box naming
+    them, since a revoked token never works again."""
+
+    confirm = confirm_field()

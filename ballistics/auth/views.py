@@ -21,8 +21,9 @@ from sqlalchemy import select
 
 from ballistics.auth import accounts, forms, services
 from ballistics.auth.access import require_role
-from ballistics.auth.models import User
+from ballistics.auth.models import ApiToken, User
 from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
+from ballistics.core import confirm
 from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.forms import FormRefused, PageForm, form_input, load, submit
 from ballistics.core.i18n import LANG_COOKIE, LANGUAGES
@@ -106,14 +107,15 @@ def account_page() -> ResponseReturnValue:
 
 
 def _account(form: PageForm | None, *, secret: str | None = None,
-             token_form: PageForm | None = None) -> str:
+             token_form: PageForm | None = None, revoking: tuple | None = None) -> str:
+    tokens = services.active_tokens([current_user.id])
     return render_template(
         "auth/account.html", forced=current_user.must_change_password,
         password_form=form if isinstance(form, forms.PasswordChangeForm)
         else forms.PasswordChangeForm(formdata=None),
         token_form=token_form or forms.TokenCreateForm(formdata=None),
-        button=forms.ButtonForm(formdata=None), new_token=secret,
-        tokens=services.active_tokens([current_user.id]))
+        button=forms.ButtonForm(formdata=None), new_token=secret, tokens=tokens,
+        revokes=_revoke_forms(tokens, revoking))
 
 
 @bp.route("/account/password")
@@ -153,9 +155,37 @@ def token_create() -> ResponseReturnValue:
 @login_required
 def token_revoke(token_id: int) -> ResponseReturnValue:
     token = accounts.own_token(current_user, token_id)
-    return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_account,
-                  done=lambda _n: (_("Token “%(name)s” revoked.", name=token.name),
-                                   url_for(".account_page")))
+    return _revoke(token, lambda bound: _account(None, revoking=(token.id, bound)),
+                   done=lambda _n: (_("Token “%(name)s” revoked.", name=token.name),
+                                    url_for(".account_page")))
+
+
+def _revoke_forms(tokens: list[ApiToken], revoking: tuple | None = None) -> dict[int, PageForm]:
+    """Per listed token, its revoke form with the box naming it (``revoking``: the token id
+    and the bound form of a refused POST, shown with its message)."""
+    revokes = {t.id: forms.RevokeForm(formdata=None) for t in tokens}
+    if revoking is not None:
+        revokes[revoking[0]] = revoking[1]
+    for t in tokens:
+        confirm.ask(revokes[t.id], token_consequence(t))
+    return revokes
+
+
+def token_consequence(token: ApiToken) -> str:
+    return _("I confirm: API token “%(name)s” of %(user)s stops working now, for good; scripts "
+             "using it are refused.", name=token.name, user=token.user.username)
+
+
+def _revoke(token: ApiToken, render: Callable[[PageForm], str],
+            done: Callable[[Any], tuple[str, str]]) -> ResponseReturnValue:
+    """Revoke one token once the box naming it was ticked (else 422, nothing written)."""
+    form = confirm.ask(forms.RevokeForm(), token_consequence(token))
+
+    def call(_data: dict) -> int:
+        confirm.require(form, render)
+        return services.revoke([token])
+
+    return submit(form, call, render=render, done=done)
 
 
 # --- the lab's accounts (lab managers and admins) ---------------------------------------------
@@ -171,7 +201,8 @@ def accounts_page() -> ResponseReturnValue:
     return _accounts(None)
 
 
-def _accounts(form: PageForm | None, secret: tuple | None = None) -> str:
+def _accounts(form: PageForm | None, secret: tuple | None = None,
+              revoking: tuple | None = None) -> str:
     settings = form if isinstance(form, forms.LabSettingsForm) else forms.LabSettingsForm(
         formdata=None, data={"time_zone": current_user.lab.time_zone})
     if isinstance(form, forms.LabSettingsForm):
@@ -182,6 +213,7 @@ def _accounts(form: PageForm | None, secret: tuple | None = None) -> str:
     return render_template("auth/accounts.html", users=users, tokens=tokens,
                            form=form or forms.UserCreateForm(formdata=None),
                            button=forms.ButtonForm(formdata=None), new_user=secret,
+                           revokes=_revoke_forms(tokens, revoking),
                            grantable=grantable(current_user.roles), settings_form=settings,
                            may_set_lab=current_user.has_role(*MANAGE_LAB_SETTINGS))
 
@@ -223,10 +255,18 @@ def user_page(user_id: int) -> ResponseReturnValue:
 def _user(user: User, form: PageForm | None, secret: tuple | None = None) -> str:
     roles_form = form if isinstance(form, forms.RolesForm) else forms.RolesForm(
         formdata=None, data={"roles": sorted(r.value for r in user.roles)})
+    revoke_all = form if isinstance(form, forms.RevokeForm) else forms.RevokeForm(formdata=None)
+    tokens = services.active_tokens([user.id])
     return render_template("auth/user.html", user=user, roles_form=roles_form,
-                           button=forms.ButtonForm(formdata=None), link=secret,
-                           tokens=services.active_tokens([user.id]),
+                           button=forms.ButtonForm(formdata=None), link=secret, tokens=tokens,
+                           revokes=_revoke_forms(tokens),
+                           revoke_all=confirm.ask(revoke_all, revoke_all_consequence(user)),
                            grantable=grantable(current_user.roles))
+
+
+def revoke_all_consequence(user: User) -> str:
+    return _("I confirm: every API token of %(user)s stops working now, for good; scripts "
+             "using them are refused.", user=user.username)
 
 
 @bp.post("/accounts/<int:user_id>/roles")
@@ -259,8 +299,17 @@ def user_action(user_id: int, action: str) -> ResponseReturnValue:
         abort(404)
     user = accounts.managed_user(current_user, user_id)
     service, message = ACTIONS[action]
-    return submit(forms.ButtonForm(), lambda _d: service(current_user, user),
-                  render=partial(_user, user),
+    render = partial(_user, user)
+    form = forms.ButtonForm()
+    if action == "revoke-tokens":  # not undone: the box naming the user must be ticked
+        form = confirm.ask(forms.RevokeForm(), revoke_all_consequence(user))
+
+    def call(_data: dict) -> Any:
+        if "confirm" in form:
+            confirm.require(form, render)
+        return service(current_user, user)
+
+    return submit(form, call, render=render,
                   done=lambda _r: (str(message) % {"u": user.username},
                                    url_for(".user_page", user_id=user.id)))
 
@@ -285,10 +334,10 @@ def lab_token_revoke(token_id: int) -> ResponseReturnValue:
     token = services.token_in_lab(token_id, current_user.lab_id)
     if token.user_id != current_user.id:
         accounts.managed_user(current_user, token.user_id)
-    return submit(forms.ButtonForm(), lambda _d: services.revoke([token]), render=_accounts,
-                  done=lambda _n: (_("Token “%(name)s” of %(u)s revoked.", name=token.name,
-                                     u=token.user.username),
-                                   url_for(".accounts_page")))
+    return _revoke(token, lambda bound: _accounts(None, revoking=(token.id, bound)),
+                   done=lambda _n: (_("Token “%(name)s” of %(u)s revoked.", name=token.name,
+                                      u=token.user.username),
+                                    url_for(".accounts_page")))
 
 
 # --- one-time set-password links (no login) -----------------------------------------------

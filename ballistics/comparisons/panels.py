@@ -34,6 +34,7 @@ from ballistics.core.confirm import ask
 from ballistics.core.errors import AppError
 from ballistics.core.forms import PageForm
 from ballistics.core.labels import label
+from ballistics.core.numbers import number, significant
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from sop.models import Equipment
@@ -221,5 +222,6 @@ def likelihood_ratio(value: float) -> Markup:
     """Readable LR: plain near 1, powers of ten beyond (the calibration's range is wide)."""
     if value >= 1000 or 0 < value < 0.001:
         mantissa, exponent = f"{value:.1e}".split("e")
-        return Markup(f"{mantissa} &times; 10<sup>{int(exponent)}</sup>")  # noqa: S704 numbers only
-    return Markup(f"{value:.3g}")  # noqa: S704 a number only
+        return Markup(f"{number(float(mantissa), 1)} &times; "  # noqa: S704 numbers only
+                      f"10<sup>{int(exponent)}</sup>")
+    return Markup(significant(value))  # noqa: S704 a number only

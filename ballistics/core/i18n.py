@@ -20,6 +20,7 @@ from flask_babel import Babel, format_date, format_datetime
 from flask_login import current_user
 
 from ballistics.core.labels import label
+from ballistics.core.numbers import number, percent, significant
 
 #: the languages every page is translated to; the first is the source language
 LANGUAGES = ("en", "es")
@@ -99,6 +100,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["label"] = label
+    # numbers a person reads, in their locale (ballistics.core.numbers)
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["percent"] = percent
+    app.jinja_env.filters["significant"] = significant
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
 
     @app.context_processor

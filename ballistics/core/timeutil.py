@@ -27,6 +27,12 @@ def iso_utc(ts: datetime | None) -> str:
     return (ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)).isoformat()
 
 
+def local_today(zone: str) -> date:
+    """Today's date in ``zone`` (a lab's time zone name): at 20:00 in America/Bogota it is
+    still today there, though already tomorrow in UTC."""
+    return utcnow().replace(tzinfo=UTC).astimezone(pytz.timezone(zone)).date()
+
+
 def day_start_utc(day: date, zone: str) -> datetime:
     """The naive UTC instant at which ``day`` begins in ``zone`` (a lab's time zone name).
 

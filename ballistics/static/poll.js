@@ -5,6 +5,9 @@
 // data-reload reloads the page instead (the search's candidates or its failure).
 (() => {
   const INTERVAL_MS = 1500;
+  // counts as the page's language writes them (4,465 in English, 4.465 in Spanish), like the
+  // server-rendered figures; the JSON itself keeps plain numbers
+  const count = new Intl.NumberFormat(document.documentElement.lang || undefined);
 
   function update(el, s) {
     const badge = el.querySelector("[data-status]");
@@ -21,7 +24,7 @@
       }
     }
     const progress = document.querySelector("[data-progress]");
-    if (progress && s.total !== undefined) progress.textContent = `${s.done} / ${s.total}`;
+    if (progress && s.total !== undefined) progress.textContent = `${count.format(s.done)} / ${count.format(s.total)}`;
   }
 
   async function poll(el) {

@@ -13,9 +13,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ballistics.auth.access import get_in_lab
+from ballistics.core import confirm
+from ballistics.core.confirm import ask
 from ballistics.core.forms import form_input
 from ballistics.extensions import db
-from sop.forms import ActivateForm, EmptyForm, SopForm, VersionForm
+from sop.forms import ActivateForm, EmptyForm, RetireForm, SopForm, VersionForm
 from sop.models import Sop, SopAcknowledgement, SopVersion
 from sop.pages import manager, post, reader
 from sop.permissions import MANAGE_QUALITY
@@ -78,7 +80,8 @@ def version_page(version_id: int):
     return _version_page(get_in_lab(SopVersion, version_id, current_user, what="SOP version"))
 
 
-def _version_page(version: SopVersion, activate: ActivateForm | None = None) -> str:
+def _version_page(version: SopVersion, activate: ActivateForm | None = None,
+                  retire: RetireForm | None = None) -> str:
     done, pending = documents.acknowledgements(version)
     mine = db.session.scalar(select(SopAcknowledgement).where(
         SopAcknowledgement.version_id == version.id,
@@ -87,6 +90,8 @@ def _version_page(version: SopVersion, activate: ActivateForm | None = None) -> 
                            acknowledged=done, pending=pending, mine=mine,
                            button=EmptyForm(formdata=None),
                            activate=activate or ActivateForm(formdata=None),
+                           retire=ask(retire or RetireForm(formdata=None),
+                                      retire_consequence(version)),
                            can_manage=current_user.has_role(*MANAGE_QUALITY))
 
 
@@ -131,8 +136,26 @@ def version_activate(version_id: int):
 @login_required
 def version_retire(version_id: int):
     manager(_("retire SOP versions"))
-    return _version_action(version_id, lambda v: documents.retire_version(current_user, v),
-                           lambda v: _("%(label)s retired.", label=v.label))
+    version = get_in_lab(SopVersion, version_id, current_user, what="SOP version")
+    form = ask(RetireForm(), retire_consequence(version))
+
+    def render(bound: RetireForm) -> str:
+        return _version_page(version, retire=bound)
+
+    def call(_data: dict) -> SopVersion:
+        confirm.require(form, render)  # retiring is not undone: the box names the version
+        return documents.retire_version(current_user, version)
+
+    return post(form, call, render=render,
+                done=lambda v: (_("%(label)s retired.", label=v.label),
+                                url_for("sop.version_page", version_id=v.id)))
+
+
+def retire_consequence(version: SopVersion) -> str:
+    """The sentence a manager ticks before retiring a version."""
+    return _("I confirm: %(label)s (%(title)s) is retired today. No examination can be started "
+             "under it any more, and it cannot be put back in force.", label=version.label,
+             title=version.sop.title)
 
 
 @bp.route("/sop-versions/<int:version_id>/acknowledge", methods=["POST"])

@@ -13,7 +13,8 @@ from wtforms.fields.choices import SelectChoice
 
 from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
-from ballistics.core import timeutil
+from ballistics.core import confirm, timeutil
+from ballistics.core.confirm import ask
 from ballistics.core.errors import Forbidden
 from ballistics.core.forms import form_input
 from ballistics.extensions import db
@@ -71,6 +72,8 @@ def _person_page(person, **forms) -> str:
     revokes = {a.id: RevokeForm(formdata=None) for a in record["authorisations"]}
     if revoking is not None:
         revokes[revoking[0]] = revoking[1]
+    for a in record["authorisations"]:
+        ask(revokes[a.id], revoke_consequence(a, record["sops"][a.sop_id]))
     progress = personnel.progress(person)
     return render_template("sop/person.html", person=person, record=record, forms=forms,
                            revokes=revokes, progress=progress, chart=_chart(progress))
@@ -138,12 +141,27 @@ def authorisation_revoke(auth_id: int):
     manager(_("revoke authorisations"))
     grant = get_in_lab(Authorisation, auth_id, current_user, what="authorisation")
     person = grant.user
-    return post(RevokeForm(), lambda data: personnel.revoke_authorisation(current_user, grant,
-                                                                          **data),
-                render=lambda f: _person_page(person, revoking=(grant.id, f)),
+    form = ask(RevokeForm(), revoke_consequence(grant, db.session.get(Sop, grant.sop_id)))
+
+    def render(bound: RevokeForm) -> str:
+        return _person_page(person, revoking=(grant.id, bound))
+
+    def call(data: dict) -> Authorisation:
+        # valid input first (the reason), then the box: a revocation is not undone
+        confirm.require(form, render)
+        return personnel.revoke_authorisation(current_user, grant, **data)
+
+    return post(form, call, render=render,
                 done=lambda a: (_("Authorisation #%(id)s revoked from %(day)s.", id=a.id,
                                   day=a.revoked_on.isoformat()),
                                 url_for("sop.person_page", user_id=person.id)))
+
+
+def revoke_consequence(grant: Authorisation, sop: Sop) -> str:
+    """The sentence a manager ticks before revoking: whose authorisation, for which SOP."""
+    return _("I confirm: %(name)s is no longer authorised for %(sop)s from today (or the day "
+             "given). A revocation cannot be undone: working under %(sop)s again takes a new "
+             "authorisation.", name=grant.user.full_name, sop=sop.code)
 
 
 # The competency assessment tool ----------------------------------------------------------------

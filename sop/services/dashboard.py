@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, literal, select
 
 from ballistics.auth.models import User
+from ballistics.core.timeutil import day_range_utc, day_start_utc
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
 from sop.models import (
@@ -32,25 +33,43 @@ FINDINGS_SHOWN = 15
 
 @dataclass
 class Period:
+    """Whole days ``start`` to ``end`` as the lab's calendar has them (its time zone ``zone``):
+    an examination at 23:30 on 31 March in Bogota is March's, though it is 1 April in UTC."""
+
     start: date
     end: date  # inclusive
+    zone: str = "UTC"
 
     @classmethod
-    def default(cls, today: date) -> Period:
-        """The last twelve calendar months, this one included."""
+    def default(cls, today: date, zone: str = "UTC") -> Period:
+        """The last twelve calendar months, this one included (``today``: the lab's date)."""
         year, month = (today.year, today.month - 11) if today.month == 12 else (
             today.year - 1, today.month + 1)
-        return cls(date(year, month, 1), today)
+        return cls(date(year, month, 1), today, zone)
 
     def bounds(self) -> tuple[datetime, datetime]:
-        return (datetime.combine(self.start, datetime.min.time()),
-                datetime.combine(self.end + timedelta(days=1), datetime.min.time()))
+        """The period as a half-open range of stored (naive UTC) times."""
+        low, high = day_range_utc(self.start, self.end, self.zone)
+        return low, high
+
+    def month_starts(self) -> list[tuple[str, datetime]]:
+        """Each month the period touches ("YYYY-MM") with the UTC instant it begins in the
+        lab's zone, in order."""
+        first, starts = self.start.replace(day=1), []
+        while first <= self.end:
+            starts.append((f"{first:%Y-%m}", day_start_utc(first, self.zone)))
+            first = (first + timedelta(days=32)).replace(day=1)
+        return starts
 
 
-def _month(column):
-    if db.engine.dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+def _month(column, period: Period):
+    """The lab's month ("YYYY-MM") of a stored UTC time within ``period``: the latest month
+    whose local start it has reached. A CASE over instants computed here, so neither database
+    needs the zone (SQLite has no time zones) and a month is the lab's, not UTC's."""
+    starts = period.month_starts()
+    whens = [(column >= at, label) for label, at in reversed(starts[1:])]
+    first = literal(starts[0][0])
+    return (case(*whens, else_=first) if whens else first).label("month")
 
 
 def _in_period(lab_id: int, period: Period):
@@ -79,14 +98,16 @@ class Dashboard:
 
 
 def compliance_rates(lab_id: int, period: Period) -> tuple[int, int, list[dict], list[dict]]:
-    """Totals, the rate per rule and the rate per month (3 queries)."""
-    month = _month(Examination.performed_at)
+    """Totals, the rate per rule and the rate per month of the lab's calendar (3 queries)."""
+    month = _month(Examination.performed_at, period)
+    # grouped by the label: the CASE's bound instants would not compare equal as repeated
     exams = dict(db.session.execute(select(month, func.count(Examination.id))
-                                    .where(_in_period(lab_id, period)).group_by(month)).all())
+                                    .select_from(Examination).where(_in_period(lab_id, period))
+                                    .group_by(month.name)).all())
     flagged = dict(db.session.execute(
-        select(month, func.count(func.distinct(Finding.examination_id)))
+        select(month, func.count(func.distinct(Finding.examination_id))).select_from(Examination)
         .join(Finding, Finding.examination_id == Examination.id)
-        .where(_in_period(lab_id, period)).group_by(month)).all())
+        .where(_in_period(lab_id, period)).group_by(month.name)).all())
     per_rule = dict(db.session.execute(
         select(Finding.rule_id, func.count(Finding.id))
         .join(Examination, Finding.examination_id == Examination.id)

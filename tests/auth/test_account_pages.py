@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ballistics.auth.models import ApiToken
 from ballistics.extensions import db
@@ -27,9 +28,55 @@ def test_my_account_shows_a_new_token_once_and_revokes_it(app, client, lab):
                                                             ApiToken.user_id == lab.id("examiner")))
     listed = re.findall(r"/account/tokens/(\d+)/revoke", page)
     assert len(listed) == 2 and listed[0] == str(token_id)  # newest first
-    browser.post(f"/account/tokens/{token_id}/revoke", {})
+    revoke = f"/account/tokens/{token_id}/revoke"
+    assert "“bench script” of " in _box(page, revoke) and "for good" in _box(page, revoke)
+    # Unticked, the token is not revoked and the page says why, beside the box.
+    for unticked in ({}, {"confirm": ""}):
+        _, text, flashed = browser.submit(revoke, unticked)
+        assert flashed[0][0] == "error" and "Tick the box to confirm" in flashed[0][1]
+        assert "bench script" in field_errors(text)["confirm"]
+        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+                          ).status_code == 200
+    _, _, flashed = browser.submit(revoke, {"confirm": "y"})
+    assert flashed == [("success", "Token “bench script” revoked.")]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}
                       ).status_code == 401
+
+
+def _box(page: str, action: str) -> str:
+    """The label of the confirmation box in the form posting to ``action``."""
+    form = page.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    assert 'type="checkbox"' in form and 'name="confirm"' in form
+    return html.unescape(re.search(r'<label class="check">.*?>\s*(.*?)</label>', form, re.S)
+                         .group(1))
+
+
+def _live(lab, who: str) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count(ApiToken.id)).where(
+        ApiToken.user_id == lab.id(who), ApiToken.revoked_at.is_(None)))
+
+
+def test_a_manager_revokes_tokens_only_once_confirmed(app, lab):
+    manager = Browser(app, lab, "manager")
+    token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == lab.id("tech")))
+    one = f"/accounts/tokens/{token_id}/revoke"
+    assert "of " + lab.users["tech"].username in _box(manager.get("/accounts"), one)
+    _, text, flashed = manager.submit(one, {})
+    assert flashed[0][0] == "error" and lab.users["tech"].username in field_errors(text)[
+        "confirm"]
+    assert _live(lab, "tech") == 1
+    _, _, flashed = manager.submit(one, {"confirm": "y"})
+    assert flashed[0][0] == "success" and _live(lab, "tech") == 0
+
+    every = f"/accounts/{lab.id('examiner')}/revoke-tokens"
+    page = manager.get(f"/accounts/{lab.id('examiner')}")
+    assert "every API token of " + lab.users["examiner"].username in _box(page, every)
+    _, text, flashed = manager.submit(every, {})
+    assert flashed[0][0] == "error" and "confirm" in field_errors(text)
+    assert _live(lab, "examiner") == 1
+    _, _, flashed = manager.submit(every, {"confirm": "y"})
+    assert flashed[0][0] == "success" and _live(lab, "examiner") == 0
 
 
 def test_a_weak_password_is_refused_beside_its_field(app, lab):

@@ -9,13 +9,16 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from ballistics.auth.models import ApiToken
 from ballistics.core import timeutil
 from ballistics.evidence import custody
 from ballistics.evidence.services import create_case
 from ballistics.extensions import db
+from sop.models import Authorisation, SopVersion
 from sop.services import documents, equipment, personnel
-from tests.sop.scenario import as_, make_sop, second_manager
+from tests.sop.scenario import as_, make_sop, qualify, second_manager
 from tests.support.browser import login, screenshot
 from tests.support.labs import LabKit, make_lab
 
@@ -275,3 +278,67 @@ def test_capa_is_verified_and_closed(pg_app, live_server, page):
     assert page.locator("table.actions").evaluate("t => getComputedStyle(t).display") == "table"
     screenshot(page, "quality-d-capa-verified")
     _fits_a_phone(page)
+
+
+def test_revoke_and_retire_ask_first(pg_app, live_server, page):
+    """Revoking an authorisation, retiring an SOP version and revoking an API token: pressed
+    without the box ticked, nothing changes and the box says why; ticked, it is done."""
+    with pg_app.app_context():
+        kit = make_lab()
+        version = make_sop(kit)
+        qualify(kit, version, "examiner", today=timeutil.utcnow().date())
+        db.session.commit()
+        names = {w: u.username for w, u in kit.users.items()}
+        grant = db.session.scalar(select(Authorisation.id).where(
+            Authorisation.user_id == kit.users["examiner"].id))
+        person_path = f"/quality/people/{kit.users['examiner'].id}"
+        version_path, version_id = f"/quality/sop-versions/{version.id}", version.id
+        db.session.remove()
+
+    login(page, live_server, names["manager"])
+    page.goto(live_server + person_path)
+    row = page.locator(f"tr[data-authorisation='{grant}']")
+    row.locator("input[name=reason]").fill("Left the section")
+    row.locator("button[type=submit]").click()
+    expect(_flash(page)).to_contain_text("Tick the box to confirm")
+    expect(row.locator("[data-field-error=confirm]")).to_contain_text(
+        "Examiner is no longer authorised for FA-06")
+    expect(row).to_contain_text("current")
+    with pg_app.app_context():
+        assert db.session.get(Authorisation, grant).revoked_on is None
+        db.session.remove()
+    expect(row.locator("input[name=reason]")).to_have_value("Left the section")
+    row.locator("input[name=confirm]").check()
+    row.locator("button[type=submit]").click()
+    expect(_flash(page)).to_contain_text(f"Authorisation #{grant} revoked from")
+    expect(row).to_contain_text("Left the section")
+    screenshot(page, "quality-e-authorisation-revoked")
+
+    page.goto(live_server + version_path)
+    page.click("#retire-form button[type=submit]")
+    expect(_flash(page)).to_contain_text("Tick the box to confirm")
+    expect(page.locator(".version-status")).to_have_text("effective")
+    with pg_app.app_context():
+        assert db.session.get(SopVersion, version_id).status == "effective"
+        db.session.remove()
+    page.check("#retire-form input[name=confirm]")
+    page.click("#retire-form button[type=submit]")
+    expect(_flash(page)).to_have_text("FA-06 v1 retired.")
+    expect(page.locator(".version-status")).to_have_text("retired")
+
+    page.goto(f"{live_server}/account")
+    token = page.locator("form.revoke-token").first
+    token_id = int(token.get_attribute("data-token"))
+    token.locator("button[type=submit]").click()
+    expect(_flash(page)).to_contain_text("Tick the box to confirm")
+    with pg_app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None
+        db.session.remove()
+    token = page.locator(f"form.revoke-token[data-token='{token_id}']")
+    token.locator("input[name=confirm]").check()
+    token.locator("button[type=submit]").click()
+    expect(_flash(page)).to_contain_text("revoked.")
+    expect(page.locator(f"form.revoke-token[data-token='{token_id}']")).to_have_count(0)
+    with pg_app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is not None
+        db.session.remove()

@@ -49,3 +49,20 @@ def test_outside_the_domain_the_score_comes_without_an_lr(app, client, lab):
     body = Api(client, lab, "examiner").get(f"/searches/{found['search']}")
     top = body["candidates"][0]
     assert top["likelihood_ratio"] is None and "raw scan" in top["lr_note"]
+
+
+def test_validation_figures_are_written_in_the_readers_locale(app, lab):
+    """Counts and decimals as the language writes them: 4,095 and 0.1234 in English, 4.095 and
+    0,1234 in Spanish; the API keeps plain numbers."""
+    cllr = validation.calibration().validation["weller2012"]["cllr"]
+    browser = Browser(app, lab, "examiner")
+    rows = {}
+    for locale in ("en", "es"):
+        page = browser.client.get("/comparisons/validation",
+                                  headers={"Accept-Language": locale}).text
+        assert f'<html lang="{locale}">' in page
+        rows[locale] = page.split('data-set="weller2012"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num">4,095</td>' in rows["en"] and "4.095" not in rows["en"]
+    assert '<td class="num">4.095</td>' in rows["es"] and "4,095" not in rows["es"]
+    assert f'<td class="num">{cllr:.4f}</td>' in rows["en"]
+    assert f'<td class="num">{cllr:.4f}</td>'.replace(".", ",") in rows["es"]

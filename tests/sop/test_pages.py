@@ -36,6 +36,11 @@ def test_dashboard_export_and_drill_down(app):
     page = client.get("/quality/")
     assert page.status_code == 200
     assert "CUSTODY-HELD" in page.text and "<svg" in page.text
+    # The rates are written as the reader's language writes them (the CSV below keeps its own).
+    spanish = client.get("/quality/", headers={"Accept-Language": "es"}).text
+    assert '<html lang="es">' in spanish and ">100,0\xa0%</text>" in spanish
+    assert "100.0%" not in spanish and ">100.0%</text>" in client.get(
+        "/quality/", headers={"Accept-Language": "en"}).text
     finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
     detail = client.get(f"/quality/findings/{finding_id}")
     assert "went to Examiner2" in detail.text and "custody event id" in detail.text
@@ -105,3 +110,41 @@ def test_reevaluate_competency_and_sop_pages(app):
     assert "Comparison microscopy technique" in progress.text and "competent" in progress.text
     own = _login(app, names["examiner2"]).get(f"/quality/examiners/{examiner_id}/competency")
     assert own.status_code == 403
+
+
+def test_dashboard_months_are_the_labs_months(app):
+    """In a UTC-5 lab an examination at 23:30 on 31 March, local time (04:30 UTC on 1 April),
+    is March's on the dashboard and in the audit report; one at 00:30 on 1 April is April's."""
+    from datetime import date
+
+    from sop.models import Examination
+    from sop.services import dashboard
+
+    kit = make_lab()
+    kit.lab.time_zone = "America/Bogota"  # UTC-5, no daylight saving
+    late = build(kit).exam
+    late.performed_at = datetime(2026, 4, 1, 4, 30)  # 23:30 on 31 March in Bogota
+    db.session.commit()
+    march = dashboard.Period(date(2026, 3, 1), date(2026, 3, 31), "America/Bogota")
+    assert dashboard.compliance_rates(kit.lab.id, march)[3] == [
+        {"month": "2026-03", "examinations": 1, "with_findings": 0, "rate": 1.0}]
+    # the same instant on UTC's calendar is April's: the zone is what decides
+    utc = dashboard.Period(date(2026, 3, 1), date(2026, 4, 30))
+    assert [m["month"] for m in dashboard.compliance_rates(kit.lab.id, utc)[3]] == ["2026-04"]
+
+    client = _login(app, kit.users["manager"].username)
+    spring = "start=2026-03-01&end=2026-04-30"
+    report = client.get(f"/quality/export?{spring}", headers={"Accept-Language": "en"}).text
+    assert "<td>2026-03</td><td>1</td>" in report and "<td>2026-04</td>" not in report
+    page = client.get(f"/quality/?{spring}").text
+    assert "<title>2026-03:" in page and "<title>2026-04:" not in page
+    # a period ending on 31 March (the lab's day) holds it
+    assert "<td>2026-03</td><td>1</td>" in client.get(
+        "/quality/export?start=2026-03-01&end=2026-03-31").text
+
+    late.performed_at = datetime(2026, 4, 1, 5, 30)  # 00:30 on 1 April in Bogota
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Examination, late.id).performed_at.hour == 5
+    report = client.get(f"/quality/export?{spring}").text
+    assert "<td>2026-04</td><td>1</td>" in report and "<td>2026-03</td>" not in report

@@ -4,6 +4,7 @@ form writes nothing."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -90,12 +91,24 @@ def test_personnel_training_authorisation_and_chart(app):
         "expires_on": end.isoformat()})
     assert flashed == [("error", "You cannot authorise yourself; another manager must.")]
     assert _count(Authorisation, user_id=manager.id) == 0
-    # Revoke needs a reason.
-    _, text, _ = web.submit(f"/quality/authorisations/{grant_id}/revoke", {"reason": ""})
+    # Revoke needs a reason, then the box naming the person and the SOP: without it nothing
+    # changes; a revocation is not undone.
+    revoke = f"/quality/authorisations/{grant_id}/revoke"
+    _, text, _ = web.submit(revoke, {"reason": "", "confirm": "y"})
     assert field_errors(text)["reason"] == "Missing data for required field."
-    _, text, flashed = web.submit(f"/quality/authorisations/{grant_id}/revoke",
-                                  {"reason": "Left the section"})
-    assert "revoked from" in text and "Left the section" in text
+    sentence = _box(web.get(person), revoke)
+    assert "Examiner is no longer authorised for FA-06" in sentence
+    assert "cannot be undone" in sentence
+    for unticked in ({}, {"confirm": ""}, {"confirm": "false"}):
+        _, text, flashed = web.submit(revoke, {"reason": "Left the section", **unticked})
+        assert flashed[0][0] == "error" and "Tick the box to confirm" in flashed[0][1]
+        assert "Examiner is no longer authorised" in field_errors(text)["confirm"]
+        db.session.expire_all()
+        assert db.session.get(Authorisation, grant_id).revoked_on is None
+    _, text, flashed = web.submit(revoke, {"reason": "Left the section", "confirm": "y"})
+    assert flashed[0][0] == "success" and "revoked from" in text and "Left the section" in text
+    db.session.expire_all()
+    assert db.session.get(Authorisation, grant_id).revoked_reason == "Left the section"
 
     # Least privilege: an examiner neither sees nor writes personnel records.
     other = Browser(app, kit, "examiner2")
@@ -213,6 +226,30 @@ def test_sop_version_approval_by_another_manager_and_acknowledgement(app):
     # An examiner reads but does not write SOPs; another lab does not see them.
     reader.post("/quality/sops", {"code": "FA-99", "title": "Mine"}, expect=403)
     Browser(app, make_lab(), "examiner").get(version_url, expect=404)
+    assert 'id="retire-form"' not in page  # nor retires them
+
+    # Retiring asks first, naming the version; unticked, the version stays in force.
+    retire = f"{version_url}/retire"
+    sentence = _box(web.get(version_url), retire)
+    assert "FA-06 v2" in sentence and "cannot be put back in force" in sentence
+    for unticked in ({}, {"confirm": ""}):
+        _, text, flashed = web.submit(retire, unticked)
+        assert flashed[0][0] == "error" and "Tick the box to confirm" in flashed[0][1]
+        assert "FA-06 v2" in field_errors(text)["confirm"]
+        assert '<strong class="version-status">effective</strong>' in text
+        db.session.expire_all()
+        assert db.session.get(SopVersion, version_id).status == "effective"
+    _, text, flashed = web.submit(retire, {"confirm": "y"})
+    assert flashed == [("success", "FA-06 v2 retired.")]
+    assert '<strong class="version-status">retired</strong>' in text
+
+
+def _box(page: str, action: str) -> str:
+    """The label of the confirmation box in the form posting to ``action``."""
+    form = page.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    assert 'type="checkbox"' in form and 'name="confirm"' in form
+    return html.unescape(re.search(r'<label class="check">.*?>\s*(.*?)</label>', form, re.S)
+                         .group(1))
 
 
 def test_capa_through_verification_and_close(app):
