@@ -138,3 +138,27 @@ def test_the_list_and_the_owners_access_event_are_stored_once(hub_ctx, queued):
     assert [e.body["search"] for e in events] == [search_id]
     assert db.session.scalar(select(func.count()).select_from(HubEvent).where(
         HubEvent.member_code == owner)) == 1
+
+
+def test_migration_0018_keeps_searches_running_before_it_within_the_sweeps_reach(tmp_path):
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.support.services import legacy_sqlite
+
+    with legacy_sqlite(tmp_path, "0017"):
+        with db.engine.connect() as conn:
+            conn.execute(text(
+                "INSERT INTO hub_searches (id, requester_code, request_ref, algorithm_version, "
+                "region, calibre, k, signature, status, error, n_references, candidates, "
+                "created_at) VALUES (1, 'LABB', 7, 'v', 'breech_face', '', 10, x'00', "
+                "'running', '', 0, '[]', '2026-01-05 10:00:00')"))
+            conn.commit()
+        upgrade(revision="0018")
+        search = db.session.get(HubSearch, 1)
+        assert (search.started_at, search.ranked_at) == (None, None)
+        # Started before the column existed: the sweep counts from when it was queued.
+        assert hub.sweep_stuck(3600) == {"hub_searches_failed": 1}
+        db.session.commit()
+        downgrade(revision="0017")
+        assert db.session.execute(text("SELECT status FROM hub_searches")).scalar() == "failed"
