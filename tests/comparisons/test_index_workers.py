@@ -1,7 +1,8 @@
 """The signature index with real worker processes on a real broker: a reference uploaded while a
 worker runs is appended to the shared files by the worker and found by the next search; once
 its case is closed it is never returned again; a worker killed (SIGKILL) while it holds a
-stage-1 shard does not stop the search: the broker hands the shard to another worker."""
+stage-1 shard does not stop the search: the broker hands the shard to another worker; a search
+delivered twice runs one chord of shards and stores one list."""
 
 from __future__ import annotations
 
@@ -13,15 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from ballistics import imaging
 from ballistics.comparisons import searches, signature_index
-from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus, Search
+from ballistics.comparisons.models import Candidate, FeatureSet, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from ballistics.imaging import synthetic
+from ballistics.outbox.services import enqueue
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
 from tests.support.labs import make_lab
 from tests.support.services import broker_app
@@ -161,3 +163,44 @@ def test_a_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
 def _status(search_id: int) -> Search:
     db.session.expire_all()
     return db.session.get(Search, search_id)
+
+
+def test_a_search_delivered_twice_runs_one_chord_and_stores_one_list(pg_url, tmp_path):
+    app = broker_app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//", SEARCH_SHARD_SIZE=100)
+    with app.app_context():
+        kit = make_lab()
+        query_id = _bulk(kit, 300)
+        signature_index.rebuild()
+        log = Path(app.config["INSTANCE_PATH"]) / "worker-twice.log"
+        with acting_as(kit.id("examiner"), kit.lab.id, "test"):
+            search = searches.start_search(kit.users["examiner"], db.session.get(Scan, query_id),
+                                           k=5)
+            # A second message for the same search (the outbox relayed twice, a redelivery).
+            enqueue("comparisons.run_search", search.id)
+            db.session.commit()
+            search_id = search.id
+        shards = len(signature_index.shard_ranges(search.algorithm_version, 100))
+        assert shards >= 3
+        with worker_process(app, name="twice", concurrency=2, log=log):
+            final = wait_for(lambda: _status(search_id),
+                             lambda s: s.status in ("done", "failed"), timeout=600)
+            wait_for(lambda: log.read_text(errors="replace").count(
+                "comparisons.run_search[") >= 4, bool, timeout=120, interval=0.2)
+            time.sleep(2)  # any late duplicate would be in the log by now
+        assert final.status == "done", final.error
+        lines = log.read_text(errors="replace").splitlines()
+
+        def count(task: str, word: str) -> int:
+            return sum(1 for line in lines if f"{task}[" in line and word in line)
+
+        assert count("comparisons.run_search", "received") == 2
+        assert count("comparisons.run_search", "'skipped'") == 1
+        assert count("comparisons.rank_shard", "received") == shards  # one chord, not two
+        assert count("comparisons.start_comparisons", "received") == 1
+        assert count("comparisons.finish_search", "succeeded") == 1
+        assert db.session.scalar(select(func.count()).select_from(Candidate).where(
+            Candidate.search_id == search_id)) == 5
+        exact = searches.rank_from_database(final)
+        assert np.allclose(sorted(c.signature_similarity for c in final.candidates),
+                           sorted(s for _, s in exact), atol=1e-5)
+        db.session.remove()
