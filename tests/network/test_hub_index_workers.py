@@ -23,7 +23,7 @@ from ballistics.network.models import EventKind, HubEvent, HubFeatureBlob, HubRe
 from ballistics.outbox.services import enqueue
 from tests.comparisons.helpers import wait_for
 from tests.support.services import broker_app
-from tests.workerproc import stop, worker_process
+from tests.workerproc import search_steps, stop, worker_process
 
 pytestmark = pytest.mark.broker
 
@@ -124,21 +124,10 @@ def test_a_hub_search_delivered_twice_runs_one_chord_and_stores_one_list(pg_url,
         with worker_process(app, name="twice", concurrency=2, log=log):
             final = wait_for(lambda: _status(search_id),
                              lambda s: s.status.value in ("done", "failed"), timeout=600)
-            # The twin delivery and any late duplicate have finished before counting.
-            wait_for(lambda: log.read_text(errors="replace").count(
-                "network.hub_run_search[") >= 4, bool, timeout=120, interval=0.2)
-            time.sleep(2)
+            # One delivery ran the search, its twin found it claimed; one chord of shards.
+            steps = search_steps(log, "network.hub_")
         assert final.status.value == "done", final.error
-        lines = log.read_text(errors="replace").splitlines()
-
-        def count(task: str, word: str) -> int:
-            return sum(1 for line in lines if f"{task}[" in line and word in line)
-
-        assert count("network.hub_run_search", "received") == 2
-        assert count("network.hub_run_search", "'skipped'") == 1
-        assert count("network.hub_rank_shard", "received") == shards  # one chord, not two
-        assert count("network.hub_start_comparisons", "received") == 1
-        assert count("network.hub_finish_search", "succeeded") == 1
+        assert steps == (2, 1, shards, 1, 1)
         assert final.n_references == 300 and len(final.candidates) == 5
         exact = hub_index.rank_from_database(final)
         assert np.allclose(sorted(c["signature_similarity"] for c in final.candidates),
