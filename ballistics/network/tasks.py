@@ -1,6 +1,7 @@
 """Network tasks. At a lab node: deliver to the hub in order, submit and follow partner
 searches, pull the inbox, keep what is shared in line with the policy. At the hub: run partner
-searches, expire unanswered leads, forget old nonces. Each does nothing in the other role."""
+searches (and fail those a vanished worker left unfinished), expire unanswered leads, forget
+old nonces. Each does nothing in the other role."""
 
 from __future__ import annotations
 
