@@ -82,9 +82,10 @@ def test_a_reference_uploaded_while_the_worker_runs_is_found_then_never_after_cl
         db.session.remove()
 
 
-def _pool() -> list[tuple[str, imaging.Features]]:
-    """Three real feature sets (two firings of one firearm, one of another)."""
-    return [(f"idx-kill-{g}-{s}".ljust(64, "0"),
+def _pool(tag: str) -> list[tuple[str, imaging.Features]]:
+    """Three real feature sets (two firings of one firearm, one of another), their keys tagged
+    (a test's own, on a database other tests use too)."""
+    return [(f"idx-kill-{tag}-{g}-{s}".ljust(64, "0"),
              imaging.extract_features(synthetic.fire(synthetic.make_firearm(g), s)))
             for g, s in [(0, 0), (0, 1), (1, 0)]]
 
@@ -92,11 +93,12 @@ def _pool() -> list[tuple[str, imaging.Features]]:
 def _bulk(kit, n: int) -> int:
     """n reference scans over a pool of three real feature sets; return the query's id."""
     user = kit.users["examiner"]
-    for sha, feats in _pool():
+    tag = uuid.uuid4().hex[:8]
+    for sha, feats in _pool(tag):
         db.session.add(FeatureSet(sha256=sha, algorithm_version=imaging.ALGORITHM_VERSION,
                                   signature=feats.signature.tobytes(),
                                   data=imaging.features_to_bytes(feats)))
-    shas = [f"idx-kill-{g}-{s}".ljust(64, "0") for g, s in [(0, 0), (0, 1), (1, 0)]]
+    shas = [f"idx-kill-{tag}-{g}-{s}".ljust(64, "0") for g, s in [(0, 0), (0, 1), (1, 0)]]
     case = Case(lab_id=kit.lab.id, year=2026, seq=7, lab_case_number=f"K-{uuid.uuid4().hex[:8]}",
                 submitting_agency="test", created_by_id=user.id)
     db.session.add(case)

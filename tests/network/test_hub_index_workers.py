@@ -39,7 +39,7 @@ def _records(n: int, region: str) -> HubSearch:
         db.session.add(HubFeatureBlob(sha256=sha, data=imaging.features_to_bytes(feats)))
     db.session.flush()
     db.session.execute(insert(HubRecord), [
-        {"owner_code": "LABA", "record_id": i, "reference": f"R{i}", "version": 1,
+        {"owner_code": f"O{tag}", "record_id": i, "reference": f"R{i}", "version": 1,
          "algorithm_version": imaging.ALGORITHM_VERSION, "region": region,
          "calibre": "9mm Luger", "shared_with": ["*"], "scanned_at": utcnow(),
          "signature": pool[1 + i % 2].signature.tobytes(), "features_sha256": shas[1 + i % 2]}
@@ -132,7 +132,9 @@ def test_a_hub_search_delivered_twice_runs_one_chord_and_stores_one_list(pg_url,
         exact = hub_index.rank_from_database(final)
         assert np.allclose(sorted(c["signature_similarity"] for c in final.candidates),
                            sorted(s for _, s in exact), atol=1e-5)
+        owner = db.session.scalar(select(HubRecord.owner_code).where(
+            HubRecord.region == region).limit(1))
         events = db.session.scalars(select(HubEvent).where(
-            HubEvent.member_code == "LABA", HubEvent.kind == EventKind.ACCESS)).all()
+            HubEvent.member_code == owner, HubEvent.kind == EventKind.ACCESS)).all()
         assert [e.body["search"] for e in events].count(search_id) == 1
         db.session.remove()
