@@ -125,3 +125,23 @@ def web_process(app: Flask, port: int, *, log: Path | None = None
         yield proc
     finally:
         stop(proc)
+
+
+def search_steps(log: Path, prefix: str) -> tuple[int, int, int, int, int]:
+    """What a worker's log says of a search's tasks (``prefix``: ``comparisons.`` at a lab,
+    ``network.hub_`` at the hub), once both deliveries of ``run_search`` have ended and a
+    moment has passed for any late duplicate: ``(run_search received, of them skipped,
+    rank_shard received, start_comparisons received, finish_search succeeded)``."""
+    from tests.comparisons.helpers import wait_for
+
+    wait_for(lambda: log.read_text(errors="replace").count(f"{prefix}run_search[") >= 4, bool,
+             timeout=120, interval=0.2)
+    time.sleep(2)
+    lines = log.read_text(errors="replace").splitlines()
+
+    def count(task: str, word: str) -> int:
+        return sum(1 for line in lines if f"{prefix}{task}[" in line and word in line)
+
+    return (count("run_search", "received"), count("run_search", "'skipped'"),
+            count("rank_shard", "received"), count("start_comparisons", "received"),
+            count("finish_search", "succeeded"))

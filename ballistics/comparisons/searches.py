@@ -272,8 +272,11 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
 
 
 def finish(search_id: int, results: list[dict]) -> Search:
-    """Store the candidate list ranked by the full comparison's score."""
-    search = db.session.get(Search, search_id)
+    """Store the candidate list ranked by the full comparison's score, once: a second
+    callback (a duplicate chord) finds the search no longer COMPARING and stores nothing."""
+    search = locked(Search, search_id)
+    if search.status != SearchStatus.COMPARING:
+        return search
     results = sorted(results, key=lambda r: (-r["score"], -r["signature_similarity"]))
     for rank_, r in enumerate(results, start=1):
         dx, dy = r["translation_px"]
@@ -302,22 +305,61 @@ def retry_search(actor: User, search: Search) -> Search:
     return start_search(actor, search.query_scan, k=search.k, scope=search.scope)
 
 
+def locked(model: type, search_id: int):
+    """The search row of ``model`` (a lab's :class:`Search`, the hub's ``HubSearch``), read
+    afresh and locked until this transaction ends: a task claims a stage of the search under
+    this lock, starts the stage's chord, and commits both together. A second delivery of the
+    task (acks_late redelivery, the outbox relaying twice) waits here and then sees the stage
+    claimed; a delivery whose predecessor died before committing sees it unclaimed and
+    proceeds, so nothing is lost. (SQLite locks the whole database on the first write.)"""
+    return db.session.get(model, search_id, with_for_update=True, populate_existing=True)
+
+
+def claim(search_id: int) -> Search | None:
+    """Stage 1 of a queued search, claimed by this delivery of ``comparisons.run_search``
+    (locked, see :func:`locked`), or None when another delivery started it already."""
+    search = locked(Search, search_id)
+    if search is None or search.status != SearchStatus.QUEUED:
+        return None
+    start(search)
+    return search
+
+
+def claim_comparisons(search_id: int) -> Search | None:
+    """The close of a sharded stage 1, claimed by this delivery of the shards' callback
+    (:func:`to_chunks` moves the search to COMPARING once), or None."""
+    search = locked(Search, search_id)
+    return search if search is not None and search.status == SearchStatus.RANKING else None
+
+
+def stuck(model: type, unfinished: list, after_seconds: int) -> list[int]:
+    """Ids of searches of ``model`` still in one of the ``unfinished`` states ``after_seconds``
+    after they started (or were queued, if they never started)."""
+    cutoff = utcnow() - timedelta(seconds=after_seconds)
+    since = func.coalesce(model.started_at, model.created_at)
+    return db.session.scalars(select(model.id).where(
+        model.status.in_(unfinished), since < cutoff)).all()
+
+
+def stuck_reason(after_seconds: int) -> str:
+    return (f"The search did not finish within {after_seconds} s (a worker may have stopped); "
+            "retry it.")
+
+
 def sweep_stuck(after_seconds: int) -> dict[str, int]:
     """Fail searches that did not finish within ``after_seconds`` of starting (or of being
     queued), with a reason; the examiner retries them."""
-    cutoff = utcnow() - timedelta(seconds=after_seconds)
-    since = func.coalesce(Search.started_at, Search.created_at)
-    stuck = db.session.scalars(select(Search.id).where(
-        Search.status.in_([SearchStatus.QUEUED, SearchStatus.RANKING, SearchStatus.COMPARING]),
-        since < cutoff)).all()
-    for search_id in stuck:
-        fail(search_id, f"The search did not finish within {after_seconds} s (a worker may "
-                        "have stopped); retry it.")
-    return {"searches_failed": len(stuck)}
+    found = stuck(Search, [SearchStatus.QUEUED, SearchStatus.RANKING, SearchStatus.COMPARING],
+                  after_seconds)
+    for search_id in found:
+        fail(search_id, stuck_reason(after_seconds))
+    return {"searches_failed": len(found)}
 
 
 def fail(search_id: int, reason: str) -> None:
+    """Record why a search failed; a search done already stays done (a late error of a
+    duplicate task says nothing about the list stored)."""
     search = db.session.get(Search, search_id)
-    if search is not None:
+    if search is not None and search.status != SearchStatus.DONE:
         search.status, search.error = SearchStatus.FAILED, reason[:2000]
         search.finished_at = utcnow()

@@ -75,23 +75,27 @@ def _search_gave_up(exc: BaseException, search_id: int, *_args) -> None:
 
 @task("comparisons.run_search", on_give_up=_search_gave_up)
 def run_search(search_id: int) -> str:
-    search = db.session.get(Search, search_id)
-    if search is None or search.status not in (SearchStatus.QUEUED, SearchStatus.RANKING):
+    """Stage 1, claimed once (:func:`searches.claim`): the claim and the chord it starts are
+    committed together, so a redelivery of this task after the chord was sent does nothing,
+    and one whose predecessor died before sending it starts it."""
+    search = searches.claim(search_id)
+    if search is None:
+        db.session.rollback()
         return "skipped"
     from_index = current_app.config["SEARCH_FROM_INDEX"]
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
-        searches.start(search)
         shards = searches.shard_bounds(search, current_app.config["SEARCH_SHARD_SIZE"],
                                        from_index=from_index)
         if len(shards) > 1:
-            db.session.commit()
             chord(rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
                 start_comparisons.s(search_id).on_error(search_failed.si(search_id)))
+            db.session.commit()
             return f"{len(shards)} shards"
         top = searches.rank(search) if from_index else searches.rank_from_database(search)
         chunks = searches.to_chunks(search, top, current_app.config["SEARCH_CHUNK_SIZE"])
+        outcome = _compare(search_id, chunks)
         db.session.commit()
-    return _compare(search_id, chunks)
+    return outcome
 
 
 @task("comparisons.index_scans", retry_on=TRANSIENT)
@@ -107,7 +111,8 @@ def rank_shard(search_id: int, lo: int, hi: int) -> dict | list:
     its shortlist ``(id, bound, exact)`` and its count of admissible references. Acknowledged
     late: if the worker dies, the broker hands the shard to another worker."""
     search = db.session.get(Search, search_id)
-    if search is None or search.status != SearchStatus.RANKING:
+    # QUEUED too: the claim that sent this shard commits with the sending (searches.locked).
+    if search is None or search.status not in (SearchStatus.QUEUED, SearchStatus.RANKING):
         return {"n": 0, "top": []}
     if not current_app.config["SEARCH_FROM_INDEX"]:
         return [list(r) for r in searches.rank_from_database(search, lo, hi)]
@@ -117,7 +122,12 @@ def rank_shard(search_id: int, lo: int, hi: int) -> dict | list:
 
 @task("comparisons.start_comparisons")
 def start_comparisons(shard_tops: list[list], search_id: int) -> str:
-    search = db.session.get(Search, search_id)
+    """Close stage 1 and start stage 2, once (:func:`searches.claim_comparisons`; a duplicate
+    chord's callback, or this one redelivered after committing, finds it done)."""
+    search = searches.claim_comparisons(search_id)
+    if search is None:
+        db.session.rollback()
+        return "skipped"
     with acting_as(search.created_by_id, search.lab_id, "task:run_search"):
         size = current_app.config["SEARCH_CHUNK_SIZE"]
         if shard_tops and isinstance(shard_tops[0], dict):
@@ -125,13 +135,15 @@ def start_comparisons(shard_tops: list[list], search_id: int) -> str:
         else:  # the former stage 1 (SEARCH_FROM_INDEX=0): each shard's top K
             chunks = searches.to_chunks(search, [tuple(r) for top in shard_tops for r in top],
                                         size)
+        outcome = _compare(search_id, chunks)
         db.session.commit()
-    return _compare(search_id, chunks)
+    return outcome
 
 
 def _compare(search_id: int, chunks: list) -> str:
+    """Start stage 2 inside the caller's claim (committed by the caller after this)."""
     if not chunks:
-        finish_search([], search_id)
+        searches.finish(search_id, [])
         return "no references"
     chord(compare_chunk.s(search_id, chunk) for chunk in chunks)(
         finish_search.s(search_id).on_error(search_failed.si(search_id)))

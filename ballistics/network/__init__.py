@@ -15,5 +15,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(hub_api.bp)
     if app.config["APP_ROLE"] == "hub":
         from ballistics.network.hub_witness import mount
+        from ballistics.network.tasks import HUB_BEAT_SCHEDULE
+
+        celery = app.extensions["celery"]
+        celery.conf.beat_schedule = {**celery.conf.beat_schedule, **HUB_BEAT_SCHEDULE}
 
         mount(app)

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ballistics import imaging
+from ballistics.comparisons import searches
 from ballistics.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
@@ -174,9 +175,24 @@ def get_search(requester: HubMember, search_id: int) -> HubSearch:
     return search
 
 
-def start_search(search_id: int) -> HubSearch:
-    search = db.session.get(HubSearch, search_id)
-    search.status = SearchState.RUNNING
+def claim_search(search_id: int) -> HubSearch | None:
+    """Stage 1 of a queued partner search, claimed by this delivery of
+    ``network.hub_run_search`` (locked until the chord it starts is committed with it, as a
+    lab's: :func:`ballistics.comparisons.searches.locked`), or None when another delivery
+    started it already."""
+    search = searches.locked(HubSearch, search_id)
+    if search is None or search.status != SearchState.QUEUED:
+        return None
+    search.status, search.started_at = SearchState.RUNNING, utcnow()
+    return search
+
+
+def claim_comparisons(search_id: int) -> HubSearch | None:
+    """The close of a sharded stage 1, claimed by this delivery of the shards' callback
+    (:func:`to_chunks` sets ``ranked_at`` once), or None."""
+    search = searches.locked(HubSearch, search_id)
+    if search is None or search.status != SearchState.RUNNING or search.ranked_at is not None:
+        return None
     return search
 
 
@@ -184,7 +200,8 @@ def shard_shortlist(search_id: int, lo: int, hi: int) -> dict:
     """Stage 1 over one shard (index ids ``lo..hi``): its shortlist ``(record id, bound,
     exact)`` and its count of admissible records, as a task returns them."""
     search = db.session.get(HubSearch, search_id)
-    if search is None or search.status != SearchState.RUNNING:
+    # QUEUED too: the claim that sent this shard commits with the sending (claim_search).
+    if search is None or search.status not in (SearchState.QUEUED, SearchState.RUNNING):
         return {"n": 0, "top": []}
     top, n = hub_index.shard_shortlist(search, lo, hi)
     return {"n": n, "top": [list(r) for r in top]}
@@ -195,14 +212,16 @@ def to_chunks(search: HubSearch, shards: list[dict], chunk_size: int
     """Close stage 1: the shards' shortlists merged into the top K ``(record id,
     similarity)``, in chunks of ``chunk_size`` for stage 2 (``SEARCH_CHUNK_SIZE``)."""
     top = hub_index.merge(search, [(r["top"], r["n"]) for r in shards])
+    search.ranked_at = utcnow()
     size = max(int(chunk_size), 1)
     return [top[i:i + size] for i in range(0, len(top), size)]
 
 
 def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]]:
     """Stage 1 over all the admissible shared records in this process, from the signature
-    index (no record's signature is read here): the top K in chunks of ``chunk_size``."""
-    search = start_search(search_id)
+    index (no record's signature is read here): the top K in chunks of ``chunk_size``. The
+    search is started by its claim (:func:`claim_search`), not here."""
+    search = db.session.get(HubSearch, search_id)
     top, n = hub_index.shard_shortlist(search)
     return to_chunks(search, [{"top": top, "n": n}], chunk_size)
 
@@ -210,7 +229,6 @@ def rank_search(search_id: int, chunk_size: int) -> list[list[tuple[int, float]]
 def _query_features(search: HubSearch) -> imaging.Features:
     """The query's features, read, decoded and prepared once per worker process and search
     (as a lab's chunks do), not once per chunk."""
-    from ballistics.comparisons import searches
 
     def load() -> imaging.Features:
         return imaging.features_from_bytes(db.session.scalar(
@@ -251,8 +269,11 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
 
 def finish_search(search_id: int, found: list[dict]) -> HubSearch:
     """Store the candidates ranked by score; each owner whose records came back is told who
-    searched (an access event in its inbox)."""
-    search = db.session.get(HubSearch, search_id)
+    searched (an access event in its inbox). Once: a second callback (a duplicate chord)
+    finds the search no longer running and stores and tells nothing."""
+    search = searches.locked(HubSearch, search_id)
+    if search.status != SearchState.RUNNING:
+        return search
     found = sorted(found, key=lambda c: (-c["score"], -c["signature_similarity"]))
     for rank, candidate in enumerate(found, start=1):
         candidate["rank"] = rank
@@ -271,15 +292,28 @@ def finish_search(search_id: int, found: list[dict]) -> HubSearch:
 def run_search(search_id: int, chunk_size: int = 10) -> HubSearch:
     """Both stages in this process, in the order the tasks run them (the worker spreads the
     chunks: ``network.hub_run_search``)."""
+    claim_search(search_id)
     chunks = rank_search(search_id, chunk_size)
     return finish_search(search_id, [c for chunk in chunks
                                      for c in compare_chunk(search_id, chunk)])
 
 
 def fail_search(search_id: int, reason: str) -> None:
+    """Record why a partner search failed; one done already stays done (a late error of a
+    duplicate task says nothing about the list stored)."""
     search = db.session.get(HubSearch, search_id)
-    if search is not None:
+    if search is not None and search.status != SearchState.DONE:
         search.status, search.error, search.finished_at = SearchState.FAILED, reason, utcnow()
+
+
+def sweep_stuck(after_seconds: int) -> dict[str, int]:
+    """The lab's rule at the hub (:func:`ballistics.comparisons.searches.sweep_stuck`): fail
+    partner searches not finished ``after_seconds`` after they started (or were queued),
+    with the reason; the requesting lab's poll reads it instead of waiting out its timeout."""
+    found = searches.stuck(HubSearch, [SearchState.QUEUED, SearchState.RUNNING], after_seconds)
+    for search_id in found:
+        fail_search(search_id, searches.stuck_reason(after_seconds))
+    return {"hub_searches_failed": len(found)}
 
 
 # -- leads -----------------------------------------------------------------------------------

@@ -217,6 +217,11 @@ class HubSearch(db.Model):
     #: [{"record": hub record id, "owner": code, "reference": ..., "score", "lr", ...}]
     candidates: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when a delivery of ``network.hub_run_search`` claimed stage 1 (the sweep counts from it)
+    started_at: Mapped[datetime | None]
+    #: when stage 1 closed and the comparisons were dispatched: set once, so a redelivered
+    #: callback sees its chord was started already
+    ranked_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

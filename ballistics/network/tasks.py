@@ -1,12 +1,14 @@
 """Network tasks. At a lab node: deliver to the hub in order, submit and follow partner
 searches, pull the inbox, keep what is shared in line with the policy. At the hub: run partner
-searches, expire unanswered leads, forget old nonces. Each does nothing in the other role."""
+searches (and fail those a vanished worker left unfinished), expire unanswered leads, forget
+old nonces. Each does nothing in the other role."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from celery import chord
+from celery.schedules import crontab
 from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import OperationalError
@@ -17,7 +19,7 @@ from ballistics.core.context import acting_as
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.network import hub, hub_index, node, trust
-from ballistics.network.models import HubSearch, PartnerSearch, SearchState
+from ballistics.network.models import PartnerSearch, SearchState
 
 #: errors worth a retry (a database or file store away for a moment)
 TRANSIENT = (OperationalError, OSError)
@@ -28,6 +30,11 @@ BEAT_SCHEDULE = {
     "network-sync": {"task": "network.sync", "schedule": 300.0},
     "network-hub-expire-leads": {"task": "network.hub_expire_leads", "schedule": 3600.0},
     "network-hub-forget-nonces": {"task": "network.hub_forget_nonces", "schedule": 600.0},
+}
+#: celery beat at the hub only (added by ``init_app`` where ``APP_ROLE=hub``): look for stuck
+#: partner searches every five minutes, as a lab's ``comparisons-sweep`` does
+HUB_BEAT_SCHEDULE = {
+    "network-hub-sweep": {"task": "network.hub_sweep", "schedule": crontab(minute="*/5")},
 }
 
 
@@ -125,21 +132,24 @@ def _hub_search_gave_up(exc: BaseException, search_id: int, *_args) -> None:
 def hub_run_search(search_id: int) -> str:
     """Stage 1 (in shards above ``SEARCH_SHARD_SIZE`` rows of the hub's index, as a lab's),
     then stage 2 as chunks spread over the hub's workers (a chord, as a lab's search:
-    ``SEARCH_CHUNK_SIZE`` pairs a task)."""
-    search = db.session.get(HubSearch, search_id)
-    if search is None or search.status not in (SearchState.QUEUED, SearchState.RUNNING):
+    ``SEARCH_CHUNK_SIZE`` pairs a task). Claimed once (:func:`hub.claim_search`): a
+    redelivery after the chord was sent does nothing; one whose predecessor died before
+    sending it starts it."""
+    search = hub.claim_search(search_id)
+    if search is None:
+        db.session.rollback()
         return "skipped"
     with acting_as(None, None, "task:network.hub_run_search"):
-        hub.start_search(search_id)
         shards = hub_index.shard_ranges(search, current_app.config["SEARCH_SHARD_SIZE"])
         if len(shards) > 1:
-            db.session.commit()
             chord(hub_rank_shard.s(search_id, lo, hi) for lo, hi in shards)(
                 hub_start_comparisons.s(search_id).on_error(hub_search_failed.si(search_id)))
+            db.session.commit()
             return f"{len(shards)} shards"
         chunks = hub.rank_search(search_id, current_app.config["SEARCH_CHUNK_SIZE"])
+        outcome = _hub_compare(search_id, chunks)
         db.session.commit()
-    return _hub_compare(search_id, chunks)
+    return outcome
 
 
 @task("network.hub_rank_shard", on_give_up=_hub_search_gave_up, retry_on=TRANSIENT)
@@ -152,16 +162,22 @@ def hub_rank_shard(search_id: int, lo: int, hi: int) -> dict:
 
 @task("network.hub_start_comparisons")
 def hub_start_comparisons(shard_results: list[dict], search_id: int) -> str:
-    search = db.session.get(HubSearch, search_id)
+    """Close stage 1 and start stage 2, once (:func:`hub.claim_comparisons`)."""
+    search = hub.claim_comparisons(search_id)
+    if search is None:
+        db.session.rollback()
+        return "skipped"
     with acting_as(None, None, "task:network.hub_run_search"):
         chunks = hub.to_chunks(search, shard_results, current_app.config["SEARCH_CHUNK_SIZE"])
+        outcome = _hub_compare(search_id, chunks)
         db.session.commit()
-    return _hub_compare(search_id, chunks)
+    return outcome
 
 
 def _hub_compare(search_id: int, chunks: list) -> str:
+    """Start stage 2 inside the caller's claim (committed by the caller after this)."""
     if not chunks:
-        return f"{hub_finish_search([], search_id)} candidates"
+        return f"{len(hub.finish_search(search_id, []).candidates)} candidates"
     chord(hub_compare_chunk.s(search_id, chunk) for chunk in chunks)(
         hub_finish_search.s(search_id).on_error(hub_search_failed.si(search_id)))
     return f"{len(chunks)} chunks"
@@ -200,6 +216,18 @@ def hub_expire_leads() -> dict:
         expired = hub.expire_leads()
         db.session.commit()
     return {"expired": expired}
+
+
+@task("network.hub_sweep", acks_late=False)
+def hub_sweep() -> dict:
+    """Fail partner searches a vanished hub worker left unfinished (the lab's rule:
+    ``comparisons.sweep``), so the requesting lab reads why instead of timing out."""
+    if _role() != "hub":
+        return {"skipped": "not the hub"}
+    with acting_as(None, None, "task:network.hub_sweep"):
+        summary = hub.sweep_stuck(current_app.config["WORK_STUCK_AFTER"])
+        db.session.commit()
+    return summary
 
 
 @task("network.hub_forget_nonces", acks_late=False)

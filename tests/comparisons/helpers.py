@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from functools import cache
@@ -83,3 +84,32 @@ def searched_lab(client, kit) -> dict:
     return {"items": items, "scans": ids, "search": search.id,
             "candidates": [c.id for c in candidates],
             "mate": candidates[0].reference_scan_id}
+
+
+def sent(app, task_name: str, first_arg: int) -> int:
+    """How many ``task_name`` messages with ``first_arg`` first (a search id) wait in the
+    app's filesystem broker (the default transport, no worker taking them)."""
+    import json
+    from pathlib import Path
+
+    count = 0
+    for path in (Path(app.config["CELERY_BROKER_FOLDER"]) / "out").glob("*.msg"):
+        headers = json.loads(path.read_text())["headers"]
+        args = headers.get("argsrepr", "").strip("()[]").split(",")
+        count += headers.get("task") == task_name and args[0].strip() == str(first_arg)
+    return count
+
+
+@contextlib.contextmanager
+def current_celery(app):
+    """Make ``app``'s Celery the current one while the block runs: a chord's shared tasks bind
+    to the current Celery app, by default the last one made in the process (in a test session,
+    another app's, on another database and broker folder)."""
+    from celery import current_app as celery_current
+
+    previous = celery_current._get_current_object()
+    app.extensions["celery"].set_current()
+    try:
+        yield
+    finally:
+        previous.set_current()

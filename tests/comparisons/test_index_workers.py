@@ -1,7 +1,8 @@
 """The signature index with real worker processes on a real broker: a reference uploaded while a
 worker runs is appended to the shared files by the worker and found by the next search; once
 its case is closed it is never returned again; a worker killed (SIGKILL) while it holds a
-stage-1 shard does not stop the search: the broker hands the shard to another worker."""
+stage-1 shard does not stop the search: the broker hands the shard to another worker; a search
+delivered twice runs one chord of shards and stores one list."""
 
 from __future__ import annotations
 
@@ -13,20 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 
 from ballistics import imaging
 from ballistics.comparisons import searches, signature_index
-from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus, Search
+from ballistics.comparisons.models import Candidate, FeatureSet, Scan, ScanStatus, Search
 from ballistics.core.context import acting_as
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from ballistics.imaging import synthetic
+from ballistics.outbox.services import enqueue
 from tests.comparisons.helpers import upload, wait_for, x3p_bytes
 from tests.support.labs import make_lab
 from tests.support.services import broker_app
 from tests.support.web import Api
-from tests.workerproc import stop, worker_process
+from tests.workerproc import search_steps, stop, worker_process
 
 pytestmark = pytest.mark.broker
 
@@ -80,9 +82,10 @@ def test_a_reference_uploaded_while_the_worker_runs_is_found_then_never_after_cl
         db.session.remove()
 
 
-def _pool() -> list[tuple[str, imaging.Features]]:
-    """Three real feature sets (two firings of one firearm, one of another)."""
-    return [(f"idx-kill-{g}-{s}".ljust(64, "0"),
+def _pool(tag: str) -> list[tuple[str, imaging.Features]]:
+    """Three real feature sets (two firings of one firearm, one of another), their keys tagged
+    (a test's own, on a database other tests use too)."""
+    return [(f"idx-kill-{tag}-{g}-{s}".ljust(64, "0"),
              imaging.extract_features(synthetic.fire(synthetic.make_firearm(g), s)))
             for g, s in [(0, 0), (0, 1), (1, 0)]]
 
@@ -90,11 +93,12 @@ def _pool() -> list[tuple[str, imaging.Features]]:
 def _bulk(kit, n: int) -> int:
     """n reference scans over a pool of three real feature sets; return the query's id."""
     user = kit.users["examiner"]
-    for sha, feats in _pool():
+    tag = uuid.uuid4().hex[:8]
+    for sha, feats in _pool(tag):
         db.session.add(FeatureSet(sha256=sha, algorithm_version=imaging.ALGORITHM_VERSION,
                                   signature=feats.signature.tobytes(),
                                   data=imaging.features_to_bytes(feats)))
-    shas = [f"idx-kill-{g}-{s}".ljust(64, "0") for g, s in [(0, 0), (0, 1), (1, 0)]]
+    shas = [f"idx-kill-{tag}-{g}-{s}".ljust(64, "0") for g, s in [(0, 0), (0, 1), (1, 0)]]
     case = Case(lab_id=kit.lab.id, year=2026, seq=7, lab_case_number=f"K-{uuid.uuid4().hex[:8]}",
                 submitting_agency="test", created_by_id=user.id)
     db.session.add(case)
@@ -161,3 +165,34 @@ def test_a_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
 def _status(search_id: int) -> Search:
     db.session.expire_all()
     return db.session.get(Search, search_id)
+
+
+def test_a_search_delivered_twice_runs_one_chord_and_stores_one_list(pg_url, tmp_path):
+    app = broker_app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//", SEARCH_SHARD_SIZE=100)
+    with app.app_context():
+        kit = make_lab()
+        query_id = _bulk(kit, 300)
+        signature_index.rebuild()
+        log = Path(app.config["INSTANCE_PATH"]) / "worker-twice.log"
+        with acting_as(kit.id("examiner"), kit.lab.id, "test"):
+            search = searches.start_search(kit.users["examiner"], db.session.get(Scan, query_id),
+                                           k=5)
+            # A second message for the same search (the outbox relayed twice, a redelivery).
+            enqueue("comparisons.run_search", search.id)
+            db.session.commit()
+            search_id = search.id
+        shards = len(signature_index.shard_ranges(search.algorithm_version, 100))
+        assert shards >= 3
+        with worker_process(app, name="twice", concurrency=2, log=log):
+            final = wait_for(lambda: _status(search_id),
+                             lambda s: s.status in ("done", "failed"), timeout=600)
+            # One delivery ran the search, its twin found it claimed; one chord of shards.
+            steps = search_steps(log, "comparisons.")
+        assert final.status == "done", final.error
+        assert steps == (2, 1, shards, 1, 1)
+        assert db.session.scalar(select(func.count()).select_from(Candidate).where(
+            Candidate.search_id == search_id)) == 5
+        exact = searches.rank_from_database(final)
+        assert np.allclose(sorted(c.signature_similarity for c in final.candidates),
+                           sorted(s for _, s in exact), atol=1e-5)
+        db.session.remove()

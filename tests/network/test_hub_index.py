@@ -129,7 +129,7 @@ def test_sharded_stage_1_gives_the_list_of_one_scan(hub_app):
         search = _search(c, region, sigs[0])
         ranges = hub_index.shard_ranges(search, 40)
         assert len(ranges) > 5
-        hub.start_search(search.id)
+        hub.claim_search(search.id)
         shards = [hub.shard_shortlist(search.id, lo, hi) for lo, hi in ranges]
         healed = {hub_index.record_of(i) for s in hub_index.signature_index.segments(
             None, hub_index.NAMESPACE) for i in s.ids.tolist()}

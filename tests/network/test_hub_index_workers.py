@@ -1,6 +1,7 @@
 """The hub's sharded stage 1 with real worker processes on a real broker (RabbitMQ): a hub
 worker killed (SIGKILL) while it holds a shard of a partner search does not stop the search:
-the broker hands the shard to another worker, and the list is the one a single scan gives."""
+the broker hands the shard to another worker, and the list is the one a single scan gives. A
+search delivered twice to the workers runs one chord of shards and stores one list."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from ballistics import imaging
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.imaging import synthetic
 from ballistics.network import hub_index
-from ballistics.network.models import HubFeatureBlob, HubRecord, HubSearch
+from ballistics.network.models import EventKind, HubEvent, HubFeatureBlob, HubRecord, HubSearch
 from ballistics.outbox.services import enqueue
 from tests.comparisons.helpers import wait_for
 from tests.support.services import broker_app
-from tests.workerproc import stop, worker_process
+from tests.workerproc import search_steps, stop, worker_process
 
 pytestmark = pytest.mark.broker
 
@@ -38,12 +39,12 @@ def _records(n: int, region: str) -> HubSearch:
         db.session.add(HubFeatureBlob(sha256=sha, data=imaging.features_to_bytes(feats)))
     db.session.flush()
     db.session.execute(insert(HubRecord), [
-        {"owner_code": "LABA", "record_id": i, "reference": f"R{i}", "version": 1,
+        {"owner_code": f"O{tag}", "record_id": i, "reference": f"R{i}", "version": 1,
          "algorithm_version": imaging.ALGORITHM_VERSION, "region": region,
          "calibre": "9mm Luger", "shared_with": ["*"], "scanned_at": utcnow(),
          "signature": pool[1 + i % 2].signature.tobytes(), "features_sha256": shas[1 + i % 2]}
         for i in range(n)])
-    search = HubSearch(requester_code="LABB", request_ref=1,
+    search = HubSearch(requester_code="LABB", request_ref=int(uuid.uuid4().int % 10**9),
                        algorithm_version=imaging.ALGORITHM_VERSION, region=region,
                        calibre="9mm Luger", k=5, signature=pool[0].signature.tobytes(),
                        features=imaging.features_to_bytes(pool[0]))
@@ -101,4 +102,39 @@ def test_a_hub_worker_killed_during_a_sharded_stage_1_does_not_stop_the_search(
                            sorted(s for _, s in exact), atol=1e-5)
         assert {c["record"] for c in final.candidates} <= {r.id for r in db.session.query(
             HubRecord).filter(HubRecord.region == region, HubRecord.record_id % 2 == 0)}
+        db.session.remove()
+
+
+def test_a_hub_search_delivered_twice_runs_one_chord_and_stores_one_list(pg_url, tmp_path):
+    app = broker_app(pg_url, tmp_path, "amqp://guest:guest@127.0.0.1:5672//", APP_ROLE="hub",
+                     SEARCH_SHARD_SIZE=100)
+    with app.app_context():
+        region = "d" + uuid.uuid4().hex[:8]  # this test's records only
+        search = _records(300, region)
+        search_id = search.id
+        assert hub_index.rebuild() >= 300
+        shards = len(hub_index.shard_ranges(search, 100))
+        assert shards >= 3
+        log = Path(app.config["INSTANCE_PATH"]) / "worker-twice.log"
+        # Two messages for one search (the outbox relayed twice, or a redelivery), taken at
+        # once by two processes of one worker.
+        enqueue("network.hub_run_search", search_id)
+        enqueue("network.hub_run_search", search_id)
+        db.session.commit()
+        with worker_process(app, name="twice", concurrency=2, log=log):
+            final = wait_for(lambda: _status(search_id),
+                             lambda s: s.status.value in ("done", "failed"), timeout=600)
+            # One delivery ran the search, its twin found it claimed; one chord of shards.
+            steps = search_steps(log, "network.hub_")
+        assert final.status.value == "done", final.error
+        assert steps == (2, 1, shards, 1, 1)
+        assert final.n_references == 300 and len(final.candidates) == 5
+        exact = hub_index.rank_from_database(final)
+        assert np.allclose(sorted(c["signature_similarity"] for c in final.candidates),
+                           sorted(s for _, s in exact), atol=1e-5)
+        owner = db.session.scalar(select(HubRecord.owner_code).where(
+            HubRecord.region == region).limit(1))
+        events = db.session.scalars(select(HubEvent).where(
+            HubEvent.member_code == owner, HubEvent.kind == EventKind.ACCESS)).all()
+        assert [e.body["search"] for e in events].count(search_id) == 1
         db.session.remove()
