@@ -2,16 +2,16 @@
 items.case_id, custody_events.item_id, audit_entries.chain_key); each unique index serves the
 same lookups, and every receive maintained three of them for nothing (issue 10, request path)
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-26 22:30:00
 
 """
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0018'
-down_revision = '0017'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
