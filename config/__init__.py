@@ -102,6 +102,10 @@ def load_settings(overrides: dict | None = None) -> dict:
         "NETWORK_LAB": env.get("NETWORK_LAB", ""),
         "NETWORK_KEY_FILE": env.get("NETWORK_KEY_FILE", ""),
         "NETWORK_SEARCH_TIMEOUT": int(env.get("NETWORK_SEARCH_TIMEOUT", 900)),
+        # The hub fails a partner search still unfinished this long after it started, with its
+        # reason. Shorter than a lab's NETWORK_SEARCH_TIMEOUT by more than the hub's sweep
+        # period (5 min), so the lab reads why its search failed instead of its own timeout.
+        "HUB_SEARCH_STUCK_AFTER": int(env.get("HUB_SEARCH_STUCK_AFTER", 540)),
         # The hub: hours an owning lab has to answer a lead (NIBIN expects leads in 24-48 h).
         "NETWORK_LEAD_HOURS": int(env.get("NETWORK_LEAD_HOURS", 48)),
         # Rate limits (ballistics/core/ratelimit.py): one store for every web process (Redis in

@@ -31,10 +31,13 @@ BEAT_SCHEDULE = {
     "network-hub-expire-leads": {"task": "network.hub_expire_leads", "schedule": 3600.0},
     "network-hub-forget-nonces": {"task": "network.hub_forget_nonces", "schedule": 600.0},
 }
-#: celery beat at the hub only (added by ``init_app`` where ``APP_ROLE=hub``): look for stuck
-#: partner searches every five minutes, as a lab's ``comparisons-sweep`` does
+#: minutes between two looks for stuck partner searches at the hub (as a lab's
+#: ``comparisons-sweep``); with ``HUB_SEARCH_STUCK_AFTER`` it bounds when a lab reads the reason
+HUB_SWEEP_MINUTES = 5
+#: celery beat at the hub only (added by ``init_app`` where ``APP_ROLE=hub``)
 HUB_BEAT_SCHEDULE = {
-    "network-hub-sweep": {"task": "network.hub_sweep", "schedule": crontab(minute="*/5")},
+    "network-hub-sweep": {"task": "network.hub_sweep",
+                          "schedule": crontab(minute=f"*/{HUB_SWEEP_MINUTES}")},
 }
 
 
@@ -225,7 +228,7 @@ def hub_sweep() -> dict:
     if _role() != "hub":
         return {"skipped": "not the hub"}
     with acting_as(None, None, "task:network.hub_sweep"):
-        summary = hub.sweep_stuck(current_app.config["WORK_STUCK_AFTER"])
+        summary = hub.sweep_stuck(current_app.config["HUB_SEARCH_STUCK_AFTER"])
         db.session.commit()
     return summary
 

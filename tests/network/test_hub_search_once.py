@@ -19,6 +19,7 @@ from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.network import hub, hub_index
 from ballistics.network.models import EventKind, HubEvent, HubSearch, SearchState
+from ballistics.network.tasks import HUB_SWEEP_MINUTES
 from tests.comparisons.helpers import current_celery, sent
 from tests.comparisons.index_refs import random_signatures
 from tests.network.test_hub_index import _members, _search, _store
@@ -68,7 +69,7 @@ def test_the_hubs_sweep_fails_a_search_left_unfinished_with_its_reason(hub_ctx, 
     states = {i: db.session.get(HubSearch, i) for i in ids}
     for i in ids[:2]:
         assert states[i].status == SearchState.FAILED
-        assert states[i].error.startswith("The search did not finish within 900 s")
+        assert states[i].error.startswith("The search did not finish within 540 s")
         # What the requesting lab's poll reads (node.poll_search): the status and the reason.
         assert hub.get_search(hub.member(requester), i).error == states[i].error
     assert states[ids[2]].status == SearchState.RUNNING  # started a moment ago
@@ -79,6 +80,16 @@ def test_the_hubs_sweep_fails_a_search_left_unfinished_with_its_reason(hub_ctx, 
     with pg_app.app_context():
         assert pg_app.extensions["celery"].tasks["network.hub_sweep"].apply().get() == {
             "skipped": "not the hub"}
+
+
+def test_the_hub_fails_a_stuck_search_before_the_requesting_lab_stops_waiting(hub_ctx, pg_app):
+    """The lab's poll gives up NETWORK_SEARCH_TIMEOUT after its request; the hub fails a stuck
+    search at most HUB_SEARCH_STUCK_AFTER plus one sweep period after it started (later than
+    the request): the hub's reason must come first, with a minute to spare for the queue."""
+    stuck_after = hub_ctx.config["HUB_SEARCH_STUCK_AFTER"]
+    assert stuck_after + HUB_SWEEP_MINUTES * 60 + 60 <= pg_app.config["NETWORK_SEARCH_TIMEOUT"]
+    schedule = hub_ctx.extensions["celery"].conf.beat_schedule["network-hub-sweep"]["schedule"]
+    assert schedule.minute == set(range(0, 60, HUB_SWEEP_MINUTES))
 
 
 def test_a_second_delivery_of_hub_run_search_sends_no_second_chord(hub_ctx, queued,
