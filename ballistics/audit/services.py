@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask_sqlalchemy.session import Session
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import Connection, event, insert, inspect, select
 
 from ballistics.audit.models import AuditAction, AuditEntry
 from ballistics.core.context import current_actor
@@ -156,7 +156,12 @@ def entry_values(chain_key: int, rows: list[dict]) -> list[dict]:
 
 def append(session: Session, chain_key: int, rows: list[dict]) -> None:
     """Append entries for one lab on the session's connection: one INSERT, no lock."""
-    session.connection().execute(_INSERT_ENTRIES, entry_values(chain_key, rows))
+    insert_entries(session.connection(), entry_values(chain_key, rows))
+
+
+def insert_entries(conn: Connection, values: list[dict]) -> None:
+    """Insert entries made by :func:`entry_values` (one statement, built once)."""
+    conn.execute(_INSERT_ENTRIES, values)
 
 
 def core_write_entries(session: Session, chain_key: int,

@@ -11,6 +11,7 @@ import json
 from sqlalchemy import Connection, Table, insert, text
 
 from ballistics.audit.models import AuditEntry
+from ballistics.audit.services import insert_entries
 from ballistics.evidence.models import CustodyEvent, Item
 
 _ITEMS, _EVENTS, _ENTRIES = Item.__table__, CustodyEvent.__table__, AuditEntry.__table__
@@ -39,7 +40,7 @@ _ONE_STATEMENT = text(
     f"WITH new_item AS ({_from_json(_ITEMS, _ITEM_COLUMNS, 'json_populate_record', 'item')}), "
     f"new_event AS ({_from_json(_EVENTS, _EVENT_COLUMNS, 'json_populate_record', 'event')}) "
     + _from_json(_ENTRIES, _ENTRY_COLUMNS, "json_populate_recordset", "entries"))
-_INSERT_ITEM, _INSERT_EVENT, _INSERT_ENTRIES = insert(_ITEMS), insert(_EVENTS), insert(_ENTRIES)
+_INSERT_ITEM, _INSERT_EVENT = insert(_ITEMS), insert(_EVENTS)
 
 
 def _json_value(value):
@@ -61,4 +62,4 @@ def write_intake(conn: Connection, item: dict, event: dict, entries: list[dict])
         return
     conn.execute(_INSERT_ITEM, item)
     conn.execute(_INSERT_EVENT, event)
-    conn.execute(_INSERT_ENTRIES, entries)
+    insert_entries(conn, entries)
