@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from ballistics.auth.models import Lab
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.ledger import merkle
+from ballistics.ledger.bulk import insert_rows
 from ballistics.ledger.labkeys import origin_for
 from ballistics.ledger.leaves import KIND_ORDER, SOURCES, Source, leaf_hash
 from ballistics.ledger.models import LedgerLeaf, LedgerLog, LedgerNode
@@ -146,12 +147,11 @@ def seal_lab(lab_id: int, *, wait: bool = False, batch: int = BATCH) -> SealResu
             leaves.append({"lab_id": lab_id, "position": position, "kind": source.kind,
                            "source_id": row.id, "leaf_hash": created[0].hash,
                            "recorded_at": source.time(row_map), "sealed_at": sealed_at})
-            nodes += [{"lab_id": lab_id, "level": n.level, "index": n.index, "hash": n.hash}
+            nodes += [{"lab_id": lab_id, "level": n.level, "idx": n.index, "hash": n.hash}
                       for n in created[1:]]
-        for chunk in _chunks(leaves, 1000):
-            session.execute(insert(LedgerLeaf), chunk)
-        for chunk in _chunks(nodes, 1000):
-            session.execute(insert(LedgerNode), chunk)
+        conn = session.connection()
+        insert_rows(conn, LedgerLeaf.__table__, leaves)
+        insert_rows(conn, LedgerNode.__table__, nodes)
         if refused:
             scan["refused"] = (scan.get("refused", []) + refused)[-MAX_REFUSED:]
         ledger.size = edge.size
