@@ -332,13 +332,14 @@ def claim_comparisons(search_id: int) -> Search | None:
     return search if search is not None and search.status == SearchStatus.RANKING else None
 
 
-def stuck(model: type, unfinished: list, after_seconds: int) -> list[int]:
+def stuck(model: type, unfinished: list, after_seconds: int, since=None) -> list[int]:
     """Ids of searches of ``model`` still in one of the ``unfinished`` states ``after_seconds``
-    after they started (or were queued, if they never started)."""
+    after ``since`` (by default when they started, or were queued if they never started)."""
     cutoff = utcnow() - timedelta(seconds=after_seconds)
-    since = func.coalesce(model.started_at, model.created_at)
+    if since is None:
+        since = func.coalesce(model.started_at, model.created_at)
     return db.session.scalars(select(model.id).where(
-        model.status.in_(unfinished), since < cutoff)).all()
+        model.status.in_(unfinished), since < cutoff).order_by(model.id)).all()
 
 
 def stuck_reason(after_seconds: int) -> str:
@@ -347,13 +348,21 @@ def stuck_reason(after_seconds: int) -> str:
 
 
 def sweep_stuck(after_seconds: int) -> dict[str, int]:
-    """Fail searches that did not finish within ``after_seconds`` of starting (or of being
-    queued), with a reason; the examiner retries them."""
-    found = stuck(Search, [SearchStatus.QUEUED, SearchStatus.RANKING, SearchStatus.COMPARING],
-                  after_seconds)
-    for search_id in found:
+    """Searches a worker started and did not finish within ``after_seconds`` fail with a
+    reason (the examiner retries them). A search still waiting to start is sent again instead,
+    once per ``after_seconds``: waiting is what a broker outage or a long queue looks like, and
+    failing it lost the examiner's request (its first message, relayed from the outbox when the
+    broker came back, then found it failed). A second message is harmless: the first delivery
+    claims the search (:func:`claim`), every other one finds it claimed and does nothing."""
+    waiting = stuck(Search, [SearchStatus.QUEUED], after_seconds,
+                    since=func.coalesce(Search.queued_at, Search.created_at))
+    for search in db.session.scalars(select(Search).where(Search.id.in_(waiting))):
+        search.queued_at = utcnow()
+        enqueue("comparisons.run_search", search.id)
+    started = stuck(Search, [SearchStatus.RANKING, SearchStatus.COMPARING], after_seconds)
+    for search_id in started:
         fail(search_id, stuck_reason(after_seconds))
-    return {"searches_failed": len(found)}
+    return {"searches_requeued": len(waiting), "searches_failed": len(started)}
 
 
 def fail(search_id: int, reason: str) -> None:

@@ -3,8 +3,8 @@
 Feature extraction acknowledges late, so a worker killed mid-task loses nothing: the broker
 hands the task to another worker, and the unique (sha256, version) key keeps exactly one
 feature set. Transient errors are retried; once a task gives up, its scan or search is FAILED
-with a reason a person can read. A periodic sweep requeues or fails work left RUNNING by a
-worker that vanished.
+with a reason a person can read. A periodic sweep requeues work still waiting to start, and
+requeues or fails work left running by a worker that vanished.
 """
 
 from __future__ import annotations
@@ -174,8 +174,9 @@ def search_failed(search_id: int) -> None:
 
 @task("comparisons.sweep", acks_late=False)
 def sweep() -> dict:
-    """Requeue scans a vanished worker left RUNNING (a few times, then FAILED) and fail searches
-    that did not finish in time, so no page waits for ever."""
+    """Requeue scans a vanished worker left RUNNING (a few times, then FAILED) and searches still
+    waiting to start; fail searches a worker started and did not finish in time, so no page
+    waits for ever on a lost message or a vanished worker."""
     summary = scans.sweep_stuck(current_app.config["WORK_STUCK_AFTER"])
     summary.update(searches.sweep_stuck(current_app.config["WORK_STUCK_AFTER"]))
     db.session.commit()

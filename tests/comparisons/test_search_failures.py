@@ -64,11 +64,11 @@ def test_an_unfinished_search_is_failed_by_the_sweep_and_retried_from_its_page(
         app, client, lab, queued):
     examiner = Browser(app, lab, "examiner")
     assert "data-poll=" in _status_span(examiner.get(f"/searches/{queued}"))
-    # Queued two hours ago and never finished: a worker took it and vanished.
+    # Started two hours ago and never finished: a worker took it and vanished.
     search = db.session.get(Search, queued)
-    search.created_at -= timedelta(hours=2)
+    search.status, search.started_at = SearchStatus.RANKING, search.created_at - timedelta(hours=2)
     db.session.commit()
-    assert searches.sweep_stuck(3600)["searches_failed"] >= 1
+    assert searches.sweep_stuck(3600) == {"searches_requeued": 0, "searches_failed": 1}
     db.session.commit()
     assert db.session.get(Search, queued).status == SearchStatus.FAILED
 
@@ -92,3 +92,33 @@ def test_an_unfinished_search_is_failed_by_the_sweep_and_retried_from_its_page(
     assert flashes[0][0] == "error" and "only a failed search is retried" in flashes[0][1]
     assert db.session.scalar(select(Search.id).where(Search.lab_id == lab.lab.id)
                              .order_by(Search.id.desc()).limit(1)) == again.id
+
+
+def test_a_search_still_waiting_to_start_is_sent_again_not_failed(app, lab, queued):
+    """Queued through a broker outage longer than the sweep's limit: the sweep sends the search
+    again (once per limit) and never fails it; the first delivery runs it, the others find it
+    claimed. Failing it lost the request: the first message, relayed when the broker came
+    back, found the search failed and did nothing."""
+    search = db.session.get(Search, queued)
+    search.created_at -= timedelta(hours=2)
+    db.session.commit()
+    assert _run_messages(queued) == 1  # the first, still waiting for the broker
+    assert searches.sweep_stuck(3600) == {"searches_requeued": 1, "searches_failed": 0}
+    db.session.commit()
+    search = db.session.get(Search, queued)
+    assert search.status == SearchStatus.QUEUED and search.error == ""
+    assert search.queued_at is not None and search.queued_at > search.created_at
+    assert _run_messages(queued) == 2
+    # Sent again once per limit, not on every sweep.
+    assert searches.sweep_stuck(3600) == {"searches_requeued": 0, "searches_failed": 0}
+    db.session.commit()
+    assert _run_messages(queued) == 2
+
+    # Both messages are delivered: the first runs the search, the second does nothing.
+    run = app.extensions["celery"].tasks["comparisons.run_search"]
+    first, second = run.apply(args=[queued]), run.apply(args=[queued])
+    assert first.successful() and first.result != "skipped"
+    assert second.successful() and second.result == "skipped"
+    db.session.expire_all()
+    search = db.session.get(Search, queued)
+    assert search.status == SearchStatus.DONE and search.error == ""
