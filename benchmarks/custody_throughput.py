@@ -17,7 +17,9 @@ minute apart; medians over the rounds are printed, each round's ratio in bracket
   Flask's request and response, nothing written: a floor for any authenticated API request.
 
 A Celery worker (Redis broker) runs the ledger's sealing thread during the project's runs, and
-a witness process cosigns checkpoints every few seconds, as in production. Printed: req/s, the
+a witness process cosigns checkpoints every few seconds, as in production. The git ref's server
+gets a sealing worker of its own (its own code and database; no witness), so both pay for
+sealing on the same cores. Printed: req/s, the
 ratio to bare, p50/p99 latency (wrk's), the server's and the database's CPU per request (the
 PostgreSQL backends connected to the phase's database: the servers' and, for the project, the
 sealer's), non-2xx answers, and for the project the time from
@@ -216,7 +218,7 @@ with app.app_context():
     with acting_as(tech.id, kit.lab.id, "bench"):
         cases = [create_case(tech, submitting_agency="Bench").id for _ in range(int(sys.argv[1]))]
     db.session.commit()
-    print(json.dumps({"token": kit.tokens["tech"], "cases": cases,
+    print(json.dumps({"token": kit.tokens["tech"], "cases": cases, "lab": kit.lab.id,
                       "secret": app.config["SECRET_KEY"]}))
 """
 
@@ -329,9 +331,10 @@ def main() -> None:
             ref_lua.write_text(LUA.format(
                 auth=f'wrk.headers["Authorization"] = "Bearer {seeded["token"]}"',
                 paths=", ".join(f'"/api/v1/cases/{c}/items"' for c in seeded["cases"])))
-            targets.append((f"receive@{args.compare_ref}", "wsgi:app", ref_lua, {
-                "DATABASE_URL": ref_url, "INSTANCE_PATH": str(root / "instance"),
-                "SECRET_KEY": seeded["secret"], "PYTHONPATH": str(root), "_cwd": str(root)}))
+            ref_env = {"DATABASE_URL": ref_url, "INSTANCE_PATH": str(root / "instance"),
+                       "SECRET_KEY": seeded["secret"], "PYTHONPATH": str(root)}
+            targets.append((f"receive@{args.compare_ref}", "wsgi:app", ref_lua,
+                            {**ref_env, "_cwd": str(root)}))
         with process([sys.executable, "-m", "ballistics.witness", "serve", "--db", wdb, "--key",
                       str(wkey), "--port", str(witness_port), "--workers", "1"], wenv,
                      instance / "witness.log"), \
@@ -340,11 +343,21 @@ def main() -> None:
                       "--without-mingle", "--loglevel=WARNING"], env,
                     instance / "worker.log") as worker:
             wait_http(f"http://127.0.0.1:{witness_port}/")
+            sealers = {"receive": (worker, url, lab_id), "receive+outbox": (worker, url, lab_id)}
             # Every server runs from the start; the load moves from one to the next, round
             # after round: on a shared machine whose load drifts, each ratio compares phases
             # a minute apart, and the medians over rounds say more than one long phase each.
             servers = {}
             with contextlib.ExitStack() as stack:
+                if args.compare_ref:  # the ref seals its own log, as the project does
+                    ref_queue = f"{queue}-ref"
+                    ref_worker = stack.enter_context(process(
+                        [sys.executable, "-m", "celery", "-A", "workers.worker", "worker", "-n",
+                         f"bench@{ref_queue}", "-Q", ref_queue, "-c", "1", "--without-gossip",
+                         "--without-mingle", "--loglevel=WARNING"],
+                        {**env, **ref_env, "CELERY_TASK_DEFAULT_QUEUE": ref_queue,
+                         "LEDGER_WITNESSES": ""}, instance / "worker-ref.log", root))
+                    sealers[f"receive@{args.compare_ref}"] = (ref_worker, ref_url, seeded["lab"])
                 for name, module, script, extra in targets:
                     port = free_port()
                     extra = dict(extra)
@@ -366,7 +379,7 @@ def main() -> None:
                              else url for name in servers}
                 for _ in range(args.rounds):
                     for name, (server, base, script) in servers.items():
-                        rounds[name].append(phase(app, lab_id, wrk, name, server, worker, base,
+                        rounds[name].append(phase(wrk, server, sealers.get(name), base,
                                                   script, args, databases[name]))
         n_rounds = len(rounds["bare"])
         print(f"\nPostgreSQL, gunicorn --workers {args.workers}"
@@ -411,72 +424,66 @@ def main() -> None:
             drop_pg_database(ref_url)
 
 
-def phase(app, lab_id: int, wrk: str, name: str, server, worker, base: str, script: Path,
-          args, database: str) -> dict:
-    """One wrk phase against one running server (after a short warm-up); for the project's
-    receive, waits until the phase's events are sealed and measures commit to sealed."""
+def phase(wrk: str, server, sealer: tuple | None, base: str, script: Path, args,
+          database: str) -> dict:
+    """One wrk phase against one running server (after a short warm-up); where a worker seals
+    the server's log (``sealer``: worker process, database, lab id), waits until the phase's
+    events are sealed and measures commit to sealed and the sealer's CPU."""
     run_wrk(wrk, base, script, args.warmup, args.wrk_threads, args.connections)
-    sealed = name in ("receive", "receive+outbox")
-    leaves_before = leaf_count(app, lab_id) if sealed else 0
+    worker = sealer[0] if sealer else server
+    leaves_before = leaf_count(*sealer[1:]) if sealer else 0
     started = time.time()
     cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid), database_cpu_seconds(database)
     r = run_wrk(wrk, base, script, args.seconds, args.wrk_threads, args.connections)
     r["window"] = (started, time.time())
     r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / max(1, r["requests"]) * 1000
     r["db_cpu_ms"] = (database_cpu_seconds(database) - cpu[2]) / max(1, r["requests"]) * 1000
-    if sealed:
-        r.update(sealing(app, lab_id, r["window"]))
+    if sealer:
+        r.update(sealing(*sealer[1:], r["window"]))
         r["leaves"] -= leaves_before
         r["sealer_cpu_ms"] = (cpu_seconds(worker.pid) - cpu[1]) / max(1, r["leaves"]) * 1000
     return r
 
 
-def leaf_count(app, lab_id: int) -> int:
-    from sqlalchemy import func, select
+def _scalar(url: str, sql: str, **params):
+    """One value from the database at ``url`` (plain SQL: the ref's database is read the same
+    way, whatever its models)."""
+    from sqlalchemy import create_engine, text
 
-    from ballistics.extensions import db
-    from ballistics.ledger.models import LedgerLeaf
-
-    with app.app_context():
-        n = db.session.scalar(select(func.count()).select_from(LedgerLeaf)
-                              .where(LedgerLeaf.lab_id == lab_id))
-        db.session.remove()
-    return n
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).all()
+    finally:
+        engine.dispose()
 
 
-def sealing(app, lab_id: int, window: tuple[float, float]) -> dict:
+def leaf_count(url: str, lab_id: int) -> int:
+    return _scalar(url, "SELECT count(*) FROM ledger_leaves WHERE lab_id = :lab", lab=lab_id)[0][0]
+
+
+def sealing(url: str, lab_id: int, window: tuple[float, float]) -> dict:
     """Wait until every custody event of the lab is sealed; the commit-to-sealed delays of the
     run's events."""
     from datetime import UTC, datetime
 
-    from sqlalchemy import func, select
-
-    from ballistics.evidence.models import CustodyEvent
-    from ballistics.extensions import db
-    from ballistics.ledger.models import LeafKind, LedgerLeaf
-
-    with app.app_context():
-        deadline = time.monotonic() + 120
-        while True:
-            events = db.session.scalar(select(func.count(CustodyEvent.id))
-                                       .where(CustodyEvent.lab_id == lab_id))
-            sealed = db.session.scalar(select(func.count()).select_from(LedgerLeaf).where(
-                LedgerLeaf.lab_id == lab_id, LedgerLeaf.kind == LeafKind.CUSTODY_EVENT))
-            db.session.rollback()
-            if sealed >= events or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        drain = time.time() - window[1]
-        leaves = db.session.scalar(select(func.count()).select_from(LedgerLeaf)
-                                   .where(LedgerLeaf.lab_id == lab_id))
-        start, end = (datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for t in window)
-        delays = [(s - r).total_seconds() * 1000 for s, r in db.session.execute(
-            select(LedgerLeaf.sealed_at, LedgerLeaf.recorded_at).where(
-                LedgerLeaf.lab_id == lab_id, LedgerLeaf.kind == LeafKind.CUSTODY_EVENT,
-                LedgerLeaf.recorded_at >= start, LedgerLeaf.recorded_at <= end))]
-        db.session.remove()
-    return {"delays": delays, "drain": max(0.0, drain),
-            "unsealed": events - sealed, "leaves": leaves}
+    deadline = time.monotonic() + 120
+    while True:
+        [(events, sealed)] = _scalar(
+            url, "SELECT (SELECT count(*) FROM custody_events WHERE lab_id = :lab), "
+            "(SELECT count(*) FROM ledger_leaves WHERE lab_id = :lab "
+            "AND kind = 'custody_event')", lab=lab_id)
+        if sealed >= events or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    drain = time.time() - window[1]
+    start, end = (datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for t in window)
+    delays = [(s - r).total_seconds() * 1000 for s, r in _scalar(
+        url, "SELECT sealed_at, recorded_at FROM ledger_leaves WHERE lab_id = :lab AND kind = "
+        "'custody_event' AND recorded_at >= :start AND recorded_at <= :end",
+        lab=lab_id, start=start, end=end)]
+    return {"delays": delays, "drain": max(0.0, drain), "unsealed": events - sealed,
+            "leaves": leaf_count(url, lab_id)}
 
 
 def report_log(app, lab_id: int) -> None:
