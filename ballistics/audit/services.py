@@ -139,13 +139,15 @@ def hashed_payload(entry: dict) -> dict:
 def entry_values(chain_key: int, rows: list[dict]) -> list[dict]:
     """Column values of new entries for one lab, each hashed on its own facts and a random salt
     (``prev_hash``); its place in the lab's history is given by the ledger's sealer. Each row
-    holds action, object_type, object_id, before and after."""
+    holds action, object_type, object_id, before and after, and may name its ``actor`` (noted
+    when the change was flushed; the current actor otherwise)."""
     actor = current_actor()
     created_at = utcnow()
     values = []
     for row in rows:
-        entry = {"chain_key": chain_key, "seq": None, "actor_id": actor.user_id,
-                 "origin": actor.origin, "action": row["action"],
+        by = row.get("actor") or actor  # who made the change, if it was noted at the flush
+        entry = {"chain_key": chain_key, "seq": None, "actor_id": by.user_id,
+                 "origin": by.origin, "action": row["action"],
                  "object_type": row["object_type"], "object_id": row["object_id"],
                  "before": row["before"], "after": row["after"], "created_at": created_at}
         salt = SALT_PREFIX + secrets.token_hex(16)
@@ -181,8 +183,10 @@ def core_write_entries(session: Session, chain_key: int,
 
 @event.listens_for(Session, "after_flush")
 def _capture(session: Session, flush_context) -> None:
-    """Note what this flush wrote; the entries are appended just before commit."""
-    actor_lab = current_actor().lab_id
+    """Note what this flush wrote, and who wrote it (the actor now, not at commit); the entries
+    are appended just before commit."""
+    actor = current_actor()
+    actor_lab = actor.lab_id
     pending = session.info.setdefault("audit_pending", {})
     for action, objs in ((AuditAction.INSERT, session.new), (AuditAction.UPDATE, session.dirty),
                          (AuditAction.DELETE, session.deleted)):
@@ -199,7 +203,8 @@ def _capture(session: Session, flush_context) -> None:
                     continue
             pending.setdefault(_chain_key(obj, actor_lab), []).append(
                 {"action": action, "object_type": obj.__tablename__,
-                 "object_id": _object_id(obj), "before": before, "after": after})
+                 "object_id": _object_id(obj), "before": before, "after": after,
+                 "actor": actor})
 
 
 @event.listens_for(Session, "before_commit")

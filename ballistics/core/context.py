@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,25 @@ _actor: ContextVar[Actor | None] = ContextVar("ballistics_actor", default=None)
 
 @contextlib.contextmanager
 def acting_as(user_id: int | None, lab_id: int | None, origin: str) -> Iterator[Actor]:
+    """Act as this user (or system origin) until the block ends. Changes made in the block
+    are flushed before it ends, so the audit log records them as this actor's even when the
+    transaction commits later, under another (a sweep that acts for each lab in turn)."""
     token = _actor.set(Actor(user_id, lab_id, origin))
     try:
         yield _actor.get()
+        _flush_changes()
     finally:
         _actor.reset(token)
+
+
+def _flush_changes() -> None:
+    from ballistics.extensions import db  # the session is the app's: imported when used
+
+    if not has_app_context() or not db.session.registry.has():
+        return
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        session.flush()
 
 
 def current_actor() -> Actor:

@@ -15,6 +15,7 @@ from functools import cache
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
@@ -28,12 +29,17 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
         return
     # Each value as SQLAlchemy would bind it (an enum's value, not its name).
     processors = [table.c[name].type.bind_processor(conn.dialect) for name in columns]
-    with conn.connection.driver_connection.cursor() as cursor, cursor.copy(
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(_copy_types(table, columns, conn.dialect))
-        for row in rows:
-            copy.write_row([p(row[name]) if p else row[name]
-                            for name, p in zip(columns, processors, strict=True)])
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(statement) as copy:
+            copy.set_types(_copy_types(table, columns, conn.dialect))
+            for row in rows:
+                copy.write_row([p(row[name]) if p else row[name]
+                                for name, p in zip(columns, processors, strict=True)])
+    except dbapi_error as exc:  # as SQLAlchemy raises it (IntegrityError, ...) for callers
+        raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 @cache
