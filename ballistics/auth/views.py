@@ -24,6 +24,7 @@ from ballistics.auth.access import require_role
 from ballistics.auth.models import ApiToken, User
 from ballistics.auth.permissions import MANAGE_ACCOUNTS, MANAGE_LAB_SETTINGS, grantable
 from ballistics.core import confirm
+from ballistics.core.context import acting_as
 from ballistics.core.errors import AppError, Unprocessable
 from ballistics.core.forms import FormRefused, PageForm, form_input, load, submit
 from ballistics.core.i18n import LANG_COOKIE, LANGUAGES
@@ -359,9 +360,12 @@ def reset_submit(token: str) -> ResponseReturnValue:
     form = forms.PasswordSetForm()
 
     def call(data: dict) -> User:
-        done = accounts.complete_reset(token, data["new_password"])
+        # The link's holder acts as its user: the audit entries name the user who set the
+        # password (they are noted when the change is flushed, before the login below).
+        with acting_as(user.id, user.lab_id, "web"):
+            done = accounts.complete_reset(token, data["new_password"])
         logout_user()
-        login_user(done)  # the audit entries name the user who set the password
+        login_user(done)
         return done
 
     return submit(form, call, schema=form.schema, render=partial(_reset, user),
