@@ -1,14 +1,18 @@
 """What the page's scripts write, in a real browser, is in the page's language: the viewer's
-flip button (text the template hands it)."""
+flip button (text the template hands it) and the live search counter (numbers grouped as the
+server groups them: Babel writes 4.465 in Spanish, and so must the script)."""
 
 from __future__ import annotations
 
 import pytest
+from flask_babel import force_locale
 from playwright.sync_api import expect
 
+from ballistics.comparisons.models import Search
+from ballistics.core.numbers import number
 from ballistics.extensions import db
 from tests.comparisons.helpers import searched_lab
-from tests.support.browser import login
+from tests.support.browser import login, screenshot
 from tests.support.labs import make_lab
 
 pytestmark = pytest.mark.browser
@@ -42,3 +46,23 @@ def test_the_viewer_flip_button_speaks_the_page_language(spanish, live_server):
     flip.click()
     expect(flip).to_have_text("Se ve la consulta · mostrar la referencia")
 
+
+def test_the_live_search_counter_groups_as_the_server_does(spanish, pg_app, live_server):
+    page, lead = spanish
+    with pg_app.app_context():  # the search is still comparing: the page polls its status
+        search = db.session.get(Search, lead["search"])
+        search.status, search.progress_done, search.progress_total = "comparing", 4465, 12345
+        db.session.commit()
+        with pg_app.test_request_context(), force_locale("es"):
+            server = f"{number(4465)} / {number(12345)}", f"{number(4466)} / {number(12345)}"
+        db.session.remove()
+    assert server == ("4.465 / 12.345", "4.466 / 12.345")  # Babel groups 4 digits in Spanish
+    # The next status the page reads says one more comparison is done.
+    page.route(f"**/searches/{lead['search']}/status.json", lambda route: route.fulfill(
+        json={"status": "comparing", "reason": None, "done": 4466, "total": 12345,
+              "final": False}))
+    page.goto(f"{live_server}/searches/{lead['search']}")
+    counter = page.locator("[data-progress]")
+    expect(counter).to_have_text(server[0])  # as the server wrote it
+    expect(counter).to_have_text(server[1])  # as poll.js rewrote it
+    screenshot(page, "search-counter-es")
