@@ -12,7 +12,6 @@ from celery.schedules import crontab
 from sqlalchemy import select
 
 from ballistics.auth.models import Lab
-from ballistics.core import timeutil
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
 
@@ -37,10 +36,9 @@ def send_reminders(lab_id: int | None = None, days: int = 30) -> dict:
     within ``days`` (every lab, or one)."""
     from sop.services.reminders import due_reminders, send
 
-    today = timeutil.utcnow().date()
     sent = []
-    for lid in _lab_ids(lab_id):
-        sent += send(due_reminders(lid, today, days))
+    for lid in _lab_ids(lab_id):  # each lab's own day: its instruments fall due by its calendar
+        sent += send(due_reminders(lid, db.session.get(Lab, lid).today(), days))
     return {"reminders": len(sent), "items": sent}
 
 

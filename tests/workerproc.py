@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,15 +51,22 @@ def worker_process(app: Flask, *, name: str = "w1", concurrency: int = 1,
                    log: Path | None = None, module: str = "workers.worker"
                    ) -> Iterator[subprocess.Popen]:
     """Start ``celery worker`` as a separate process; stop it (and its children) afterwards.
-    ``module`` is the Celery app module (a test may wrap the real one)."""
+    ``module`` is the Celery app module (a test may wrap the real one).
+
+    The node is named ``<name>-<8 hex>@<host>`` (``proc.node_name``): RabbitMQ gives each node
+    an exclusive remote-control queue named after it, so a second worker of the same name, from
+    another test or another session on a shared broker, was refused (RESOURCE_LOCKED). The log
+    keeps the readable ``worker-<name>.log``."""
     log = log or Path(app.config["INSTANCE_PATH"]) / f"worker-{name}.log"
+    node = f"{name}-{uuid.uuid4().hex[:8]}"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", module, "worker",
-             "-n", f"{name}@%h", "-Q", app.config["CELERY_TASK_DEFAULT_QUEUE"],
+             "-n", f"{node}@%h", "-Q", app.config["CELERY_TASK_DEFAULT_QUEUE"],
              "-c", str(concurrency), "--loglevel=INFO", "--without-gossip", "--without-mingle"],
             cwd=REPO, env=worker_env(app), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
+    proc.node_name = f"{node}@{socket.gethostname()}"  # type: ignore[attr-defined]
     try:
         yield proc
     finally:
@@ -104,8 +113,6 @@ def _wait_for_an_answer(proc: subprocess.Popen, port: int, log: Path) -> None:
 def web_process(app: Flask, port: int, *, log: Path | None = None
                 ) -> Iterator[subprocess.Popen]:
     """Serve the app with gunicorn (2 workers) on 127.0.0.1:``port`` as its own process."""
-    import socket
-
     log = log or Path(app.config["INSTANCE_PATH"]) / f"web-{port}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(

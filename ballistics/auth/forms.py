@@ -73,3 +73,10 @@ class RevokeForm(ButtonForm):
     them, since a revoked token never works again."""
 
     confirm = confirm_field()
+
+
+class DeactivateForm(ButtonForm):
+    """Deactivating an account: the box names the user and how many working API tokens it
+    revokes (revoked tokens never work again, even after reactivation)."""
+
+    confirm = confirm_field()

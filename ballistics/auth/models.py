@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime
+from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.roles import Role
 from ballistics.core.enums import db_enum
-from ballistics.core.timeutil import utcnow
+from ballistics.core.timeutil import local_date, local_today, utcnow
 from ballistics.extensions import db
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4) unless
@@ -34,6 +34,15 @@ class Lab(db.Model):
     #: IANA zone the lab's pages show times in (stored times stay UTC), e.g. "America/Jamaica"
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def today(self) -> date:
+        """Today in the lab's calendar: the day its records (a retirement, a revocation, an
+        instrument falling due) are dated, which around midnight is not UTC's day."""
+        return local_today(self.time_zone or "UTC")
+
+    def day_of(self, ts: datetime) -> date:
+        """The lab's calendar day of a stored (naive UTC) time."""
+        return local_date(ts, self.time_zone or "UTC")
 
 
 class User(UserMixin, db.Model):

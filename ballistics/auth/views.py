@@ -16,6 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -257,17 +258,34 @@ def _user(user: User, form: PageForm | None, secret: tuple | None = None) -> str
     roles_form = form if isinstance(form, forms.RolesForm) else forms.RolesForm(
         formdata=None, data={"roles": sorted(r.value for r in user.roles)})
     revoke_all = form if isinstance(form, forms.RevokeForm) else forms.RevokeForm(formdata=None)
+    deactivate = (form if isinstance(form, forms.DeactivateForm)
+                  else forms.DeactivateForm(formdata=None))
     tokens = services.active_tokens([user.id])
     return render_template("auth/user.html", user=user, roles_form=roles_form,
                            button=forms.ButtonForm(formdata=None), link=secret, tokens=tokens,
                            revokes=_revoke_forms(tokens),
                            revoke_all=confirm.ask(revoke_all, revoke_all_consequence(user)),
+                           deactivate=confirm.ask(deactivate, deactivate_consequence(user)),
                            grantable=grantable(current_user.roles))
 
 
 def revoke_all_consequence(user: User) -> str:
     return _("I confirm: every API token of %(user)s stops working now, for good; scripts "
              "using them are refused.", user=user.username)
+
+
+def deactivate_consequence(user: User) -> str:
+    """Names the account and the tokens that stop working (counted now: the page is shown with
+    the count it will revoke)."""
+    working = len(services.active_tokens([user.id]))
+    if not working:
+        return _("I confirm: %(user)s (%(name)s) can no longer sign in and their sessions end; "
+                 "they have no working API token.", user=user.username, name=user.full_name)
+    return ngettext("I confirm: %(user)s (%(name)s) can no longer sign in, their sessions end "
+                    "and their %(num)d working API token stops working for good.",
+                    "I confirm: %(user)s (%(name)s) can no longer sign in, their sessions end "
+                    "and their %(num)d working API tokens stop working for good.",
+                    working, user=user.username, name=user.full_name)
 
 
 @bp.post("/accounts/<int:user_id>/roles")
@@ -304,6 +322,8 @@ def user_action(user_id: int, action: str) -> ResponseReturnValue:
     form = forms.ButtonForm()
     if action == "revoke-tokens":  # not undone: the box naming the user must be ticked
         form = confirm.ask(forms.RevokeForm(), revoke_all_consequence(user))
+    elif action == "deactivate":  # its token revocation is not undone by reactivating
+        form = confirm.ask(forms.DeactivateForm(), deactivate_consequence(user))
 
     def call(_data: dict) -> Any:
         if "confirm" in form:

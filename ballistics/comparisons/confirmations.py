@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
-from ballistics.auth.models import User
+from ballistics.auth.models import Lab, User
 from ballistics.comparisons.models import (
     Candidate,
     CaseLink,
@@ -74,7 +74,7 @@ def confirmation_version(lab_id: int) -> SopVersion:
         raise Conflict(_("Your lab has not chosen the SOP that leads are confirmed under; a lab "
                          "manager chooses it in the comparison settings (e.g. FA-09 Hit "
                          "confirmation)."), code="no_confirmation_sop")
-    today = timeutil.utcnow().date()
+    today = db.session.get(Lab, lab_id).today()  # the lab's day, as versions are put in force
     version = db.session.scalar(select(SopVersion).where(
         SopVersion.sop_id == settings.confirmation_sop_id,
         SopVersion.status == VersionStatus.EFFECTIVE, SopVersion.effective_from <= today))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytz
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, format_date, format_datetime
+from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from ballistics.core.labels import label
@@ -67,6 +68,19 @@ def local_date(ts: datetime | None, fmt: str = "medium") -> str:
     return "—" if ts is None else format_date(ts, fmt)
 
 
+#: Babel skeletons of a month: full ("March 2026", "marzo de 2026"), its abbreviation on a chart's
+#: axis ("Mar", "mar") and its year
+MONTH_FORMATS = {"full": "yMMMM", "short": "MMM", "year": "y"}
+
+
+def month_name(key: str, form: str = "full") -> str:
+    """A month key ("2026-03", as the dashboard groups by) as the reader's locale names it:
+    the skeleton lets each language order and join month and year its own way."""
+    year, month = (int(part) for part in key.split("-"))
+    return format_skeleton(MONTH_FORMATS[form], date(year, month, 1),
+                           locale=get_locale() or LANGUAGES[0])
+
+
 def _user():
     try:
         return current_user if current_user and current_user.is_authenticated else None
@@ -100,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.filters["localdate"] = local_date
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["month"] = month_name
     # numbers a person reads, in their locale (ballistics.core.numbers)
     app.jinja_env.filters["number"] = number
     app.jinja_env.filters["percent"] = percent

@@ -23,6 +23,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+# the counts a person reads, in their locale ("number" names the page number below)
+from ballistics.core.numbers import number as fmt_number
+
 FONT, BOLD = "Vera", "VeraBd"
 MARGIN = 15 * mm
 FOOTER_HEIGHT = 14 * mm
@@ -156,7 +159,7 @@ def _ledger(data: dict, s: dict) -> list:
         cosigned = ", ".join(_("%(name)s on %(at)s", name=name, at=at)
                              for name, at in cp["cosigned_by"])
         out.append(_p(_("Checkpoint of the laboratory's custody log: %(n)s entries, signed "
-                        "%(at)s; ", n=cp["entries"], at=cp["signed_at"])
+                        "%(at)s; ", n=fmt_number(cp["entries"]), at=cp["signed_at"])
                       + (_("cosigned by %(names)s.", names=cosigned) if cosigned else
                          _("not cosigned by any witness.")), s["base"]))
     if data["proof_checks"]:
@@ -236,7 +239,7 @@ def _canvas_maker(left: str, digest: str) -> type[canvas.Canvas]:
         c.setFont(FONT, 7.5)
         c.drawString(MARGIN, FOOTER_HEIGHT - 10, left)
         c.drawRightString(width - MARGIN, FOOTER_HEIGHT - 10,
-                          _("Page %(n)s of %(m)s", n=number, m=total))
+                          _("Page %(n)s of %(m)s", n=fmt_number(number), m=fmt_number(total)))
         c.setFont("Courier", 7)
         c.drawString(MARGIN, FOOTER_HEIGHT - 20,
                      _("Report data SHA-256: %(digest)s", digest=digest))
@@ -280,7 +283,7 @@ def render(data: dict, digest: str, data_url: str) -> bytes:
         story.append(table)
     else:
         story.append(_p(_("No seal has been applied to this item."), s["base"]))
-    story += [_p(_("Custody history (%(n)s events)", n=len(data["events"])), s["h2"]),
+    story += [_p(_("Custody history (%(n)s events)", n=fmt_number(len(data["events"]))), s["h2"]),
               _events(data, s, width)]
     if data["sub_items"]:
         subs = [[_p(h, s["head"]) for h in (_("Barcode"), _("Kind"), _("Status / holder"),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 from ballistics.audit.services import record_read
 from ballistics.auth.models import Lab, User
 from ballistics.core.labels import label
+from ballistics.core.numbers import number
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import ChainVerification, verify_chain
 from ballistics.evidence.models import Case, CustodyEvent, Item, StorageLocation
@@ -93,7 +94,7 @@ def badge(result: ChainVerification) -> str:
 
 
 def _events(n: int) -> str:
-    return ngettext("%(num)d event", "%(num)d events", n)
+    return ngettext("%(count)s event", "%(count)s events", n, count=number(n))
 
 
 @dataclass(frozen=True)

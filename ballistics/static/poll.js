@@ -6,8 +6,11 @@
 (() => {
   const INTERVAL_MS = 1500;
   // counts as the page's language writes them (4,465 in English, 4.465 in Spanish), like the
-  // server-rendered figures; the JSON itself keeps plain numbers
-  const count = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  // server-rendered figures; the JSON itself keeps plain numbers. Grouping "always": the server
+  // (Babel) groups every number of four digits or more, while Chromium follows CLDR's minimum
+  // grouping digits for Spanish and wrote 4465 beside the server's 4.465
+  const count = new Intl.NumberFormat(document.documentElement.lang || undefined,
+                                      {useGrouping: "always"});
 
   function update(el, s) {
     const badge = el.querySelector("[data-status]");

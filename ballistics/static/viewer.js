@@ -20,7 +20,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (mode === "overlay") reference.style.opacity = String(opacity.value / 100);
     else if (mode === "flip") reference.style.opacity = showReference ? "1" : "0";
     else reference.style.opacity = "";
-    flip.textContent = showReference ? "Showing reference · show query" : "Showing query · show reference";
+    // the page's language, written by the template (data-showing-reference / -query)
+    flip.textContent = showReference ? flip.dataset.showingReference : flip.dataset.showingQuery;
   }
 
   function frameWidth() { return layers[0].parentElement.clientWidth || 1; }

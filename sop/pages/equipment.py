@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab, lab_select
-from ballistics.core import timeutil
 from ballistics.extensions import db
 from sop.forms import CalibrationForm, EquipmentForm, ServiceForm
 from sop.models import Equipment
@@ -57,7 +56,7 @@ def instrument_page(equipment_id: int):
 
 
 def _instrument_page(eq: Equipment, **forms) -> str:
-    today = timeutil.utcnow().date()
+    today = current_user.lab.today()
     forms.setdefault("calibration", CalibrationForm(formdata=None, performed_on=today,
                                                     due_on=today + timedelta(days=365)))
     forms.setdefault("service", ServiceForm(formdata=None))

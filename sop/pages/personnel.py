@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
-from ballistics.core import confirm, timeutil
+from ballistics.core import confirm
 from ballistics.core.confirm import ask
 from ballistics.core.errors import Forbidden
 from ballistics.core.forms import form_input
@@ -60,7 +60,7 @@ def person_page(user_id: int):
 
 
 def _person_page(person, **forms) -> str:
-    today = timeutil.utcnow().date()
+    today = current_user.lab.today()
     forms.setdefault("training", TrainingForm(formdata=None, completed_on=today))
     forms.setdefault("proficiency", ProficiencyForm(formdata=None, taken_on=today))
     forms.setdefault("authorisation", AuthorisationForm(
@@ -184,7 +184,7 @@ def _competency_page(user: User, self_form: SelfAssessForm | None = None,
         supervise[supervising[0]] = supervising[1]
     may_self = current_user.id == user.id and current_user.has_role(*PERFORM_EXAMINATIONS)
     if may_self and self_form is None:
-        self_form = SelfAssessForm(formdata=None, assessed_on=timeutil.utcnow().date())
+        self_form = SelfAssessForm(formdata=None, assessed_on=user.lab.today())
     return render_template("sop/competency.html", progress=progress, person=user,
                            areas=personnel.COMPETENCY_AREAS, chart=_chart(progress),
                            self_form=self_form if may_self else None, supervise=supervise)

@@ -98,9 +98,11 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
         raise Conflict(_("%(label)s is %(status)s; only an approved version can be made "
                          "effective.", label=version.label, status=version.status),
                        code="not_approved")
-    today = timeutil.utcnow().date()
-    start = effective_from or today
-    if start < version.approved_at.date():
+    # the lab's days: put in force at 20:00 in Bogota, it is in force from that day, and an
+    # approval at 01:00 UTC on the 3rd was given on the 2nd there
+    lab = actor.lab
+    start = effective_from or lab.today()
+    if start < lab.day_of(version.approved_at):
         raise Unprocessable(_("A version cannot be in force before it was approved."),
                             fields={"effective_from": [_("Before the approval date.")]})
     for other in version.sop.versions:
@@ -121,7 +123,7 @@ def retire_version(actor: User, version: SopVersion) -> SopVersion:
                          status=version.status),
                        code="not_in_force")
     version.status = VersionStatus.RETIRED
-    version.effective_until = timeutil.utcnow().date()
+    version.effective_until = actor.lab.today()
     db.session.flush()
     return version
 

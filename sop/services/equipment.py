@@ -7,8 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 
 from ballistics.auth.access import lab_select, require_role
-from ballistics.auth.models import User
-from ballistics.core import timeutil
+from ballistics.auth.models import Lab, User
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.extensions import db
 from sop.models import CalibrationRecord, Equipment
@@ -17,9 +16,10 @@ from sop.services.calibration import ServiceState, state_on
 
 
 def current_state(equipment: Equipment) -> ServiceState:
-    """Whether the instrument may be used today, and why not."""
+    """Whether the instrument may be used today (the lab's day: a calibration due on the 2nd
+    is overdue from the 3rd as the lab's calendar has it, not UTC's), and why not."""
     records = sorted(equipment.calibrations, key=lambda r: (r.performed_on, r.id))
-    return state_on(records, timeutil.utcnow().date(),
+    return state_on(records, db.session.get(Lab, equipment.lab_id).today(),
                     out_of_service=equipment.is_out_of_service,
                     out_of_service_reason=equipment.out_of_service_reason)
 

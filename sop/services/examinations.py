@@ -85,7 +85,8 @@ def start(actor: User, *, sop_version_id: int, item_ids: list[int],
                        code="equipment_out_of_service")
     facts = load_reference(actor.lab_id, now)
     enforce(ExamFacts(None, actor.id, version.id, requested_at, performed_at,
-                      item_ids=[i.id for i in items], equipment_ids=[e.id for e in equipment]),
+                      item_ids=[i.id for i in items], equipment_ids=[e.id for e in equipment],
+                      zone=facts.zone),
             facts, "start")
     exam = Examination(lab_id=actor.lab_id, sop_version_id=version.id, examiner_id=actor.id,
                        case_id=items[0].case_id, requested_at=requested_at,
@@ -171,7 +172,8 @@ def require_authorised_reviewer(actor: User, exam: Examination, now: datetime) -
     """Refuse (403) a reviewer not authorised for the examination's SOP on ``now``."""
     sop_id = exam.sop_version.sop_id
     facts = load_reference(exam.lab_id, now)
-    if not any(a.covers(now.date()) for a in facts.authorisations.get((actor.id, sop_id), [])):
+    if not any(a.covers(facts.day_of(now))
+               for a in facts.authorisations.get((actor.id, sop_id), [])):
         raise Forbidden(_("You are not authorised for %(code)s, so you cannot review work under "
                           "it.", code=exam.sop_version.sop.code), code="reviewer_not_authorised")
 

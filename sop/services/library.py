@@ -17,7 +17,7 @@ from marshmallow import validate
 from sqlalchemy import select
 
 from ballistics.auth.models import Lab, User
-from ballistics.core import fields, timeutil
+from ballistics.core import fields
 from ballistics.core.schema import BaseSchema
 from ballistics.extensions import db
 from sop.models import Sop, SopVersion, VersionStatus
@@ -91,7 +91,7 @@ def load_library(lab: Lab, approver: User | None = None) -> LoadReport:
             continue
         else:
             report.new_versions.append(sop.code)
-        today = timeutil.utcnow().date()
+        today = lab.today()
         review_due = today + timedelta(days=30 * data["review_months"])
         version = documents.add_version(sop, author=None, summary=data["summary"],
                                         body=_body(data), steps=data["steps"], source=source,

@@ -90,7 +90,7 @@ def self_assess(actor: User, *, ratings: dict[str, int], assessed_on: date | Non
     _scores(ratings, "ratings")
     assessment = CompetencyAssessment(
         lab_id=actor.lab_id, user_id=actor.id, notes=notes,
-        assessed_on=assessed_on or timeutil.utcnow().date(),
+        assessed_on=assessed_on or actor.lab.today(),
         ratings=[CompetencyRating(lab_id=actor.lab_id, area=a, self_score=ratings[a])
                  for a in AREA_CODES])
     db.session.add(assessment)
@@ -182,7 +182,7 @@ def revoke_authorisation(actor: User, grant: Authorisation, *, reason: str,
         raise Conflict(_("Authorisation %(id)s was revoked on %(revoked_on)s.", id=grant.id,
                          revoked_on=grant.revoked_on),
                        code="already_revoked")
-    grant.revoked_on = revoked_on or timeutil.utcnow().date()
+    grant.revoked_on = revoked_on or actor.lab.today()
     grant.revoked_reason = reason
     db.session.flush()
     return grant
@@ -201,4 +201,4 @@ def person_file(user: User) -> dict:
     return {"training": rows(TrainingRecord, TrainingRecord.completed_on),
             "proficiency": rows(ProficiencyTest, ProficiencyTest.taken_on),
             "authorisations": rows(Authorisation, Authorisation.expires_on),
-            "sops": sops, "today": timeutil.utcnow().date()}
+            "sops": sops, "today": user.lab.today()}

@@ -7,10 +7,11 @@ import re
 
 from sqlalchemy import func, select
 
-from ballistics.auth.models import ApiToken
+from ballistics.auth import services
+from ballistics.auth.models import ApiToken, User
 from ballistics.extensions import db
 from tests.support.labs import PASSWORD
-from tests.support.web import Browser, field_errors
+from tests.support.web import Browser, field_errors, flashes
 
 SECRET = re.compile(r'data-testid="secret">([^<]+)<')
 
@@ -105,5 +106,49 @@ def test_managers_add_users_and_change_roles_within_their_grant(app, lab):
     _, page, flashed = manager.submit(f"/accounts/{user_id}/roles", {"roles": "lab_manager"})
     assert flashed[0] == ("error", "You may not grant the role lab manager.")
     assert "Not yours to grant: lab manager." in field_errors(page)["roles"]
-    landing, page, flashed = manager.submit(f"/accounts/{user_id}/deactivate", {})
+    landing, page, flashed = manager.submit(f"/accounts/{user_id}/deactivate",
+                                            {"confirm": "y"})
     assert landing.endswith(f"/accounts/{user_id}") and "deactivated" in flashed[0][1]
+
+
+def test_deactivating_asks_first_naming_the_user_and_their_working_tokens(app, lab):
+    """Deactivation revokes every working API token (reactivating does not bring them back),
+    so, like revoking tokens, it is done only with the box ticked that names the account and
+    how many tokens stop working; unticked, it answers 422 and nothing changes."""
+    tech = lab.users["tech"]
+    services.issue_token(tech, "bench scanner")
+    db.session.commit()
+    manager = Browser(app, lab, "manager")
+    action = f"/accounts/{tech.id}/deactivate"
+    box = _box(manager.get(f"/accounts/{tech.id}"), action)
+    assert f"{tech.username} ({tech.full_name}) can no longer sign in" in box
+    assert "their 2 working API tokens stop working for good" in box
+    for unticked in ({}, {"confirm": ""}):
+        response = manager.post(action, unticked, expect=422)
+        assert "Tick the box to confirm" in flashes(response.text)[0][1]
+        assert "2 working API tokens" in field_errors(response.text)["confirm"]
+        db.session.expire_all()
+        assert db.session.get(User, tech.id).is_active_account and _live(lab, "tech") == 2
+    _, page, flashed = manager.submit(action, {"confirm": "y"})
+    assert flashed == [("success", f"{tech.username} deactivated: sessions ended, API tokens "
+                                   "revoked.")]
+    db.session.expire_all()
+    assert not db.session.get(User, tech.id).is_active_account and _live(lab, "tech") == 0
+    assert 'id="deactivate-form"' not in page  # reactivate instead
+
+
+def test_the_deactivation_box_says_when_there_is_no_token_to_revoke(app, lab):
+    manager = Browser(app, lab, "manager")
+    tech = lab.users["tech"]
+    revoke_all = f"/accounts/{tech.id}/revoke-tokens"
+    manager.submit(revoke_all, {"confirm": "y"})
+    box = _box(manager.get(f"/accounts/{tech.id}"), f"/accounts/{tech.id}/deactivate")
+    assert box.endswith("they have no working API token.")
+
+
+def test_the_deactivation_box_in_spanish(app, lab):
+    manager = Browser(app, lab, "manager")
+    manager.client.set_cookie("lang", "es")
+    tech = lab.users["tech"]
+    box = _box(manager.get(f"/accounts/{tech.id}"), f"/accounts/{tech.id}/deactivate")
+    assert tech.username in box and "1 token de API" in box, box

@@ -150,7 +150,7 @@ def test_pdf_of_a_witnessed_chain_states_the_checkpoint(app, client, lab, witnes
     assert "Chain verified and witnessed (3 events)" in text
     assert "cosigned by the independent witness witness.test/w1" in text
     assert "No event has been altered, removed or reordered since that witness" in text
-    assert re.search(r"Checkpoint of the laboratory's custody log: \d+ entries, signed "
+    assert re.search(r"Checkpoint of the laboratory's custody log: [\d,]+ entries, signed "
                      r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; cosigned by witness.test/w1 on", text)
     for e in _events(item["id"]):
         assert fmt_utc(e.occurred_at) in text and e.hash in text
@@ -172,3 +172,21 @@ def test_pdf_of_a_tampered_chain_says_broken(app, client, lab):
     assert "is BROKEN at event 2" in text and "the laboratory must investigate" in text
     assert "nothing to see" in text  # the altered record is printed as it now stands
     assert "No event has been altered" not in text
+
+
+@pytest.mark.parametrize(("lang", "events", "entries"), [
+    ("en", "Chain verified (12,345 events)", "12,345 entries"),
+    ("es", "Cadena verificada (12.345 eventos)", "12.345 entradas")])
+def test_report_counts_are_written_as_the_reader_writes_numbers(sqlite_app, lang, events,
+                                                                 entries):
+    """A long chain's and a checkpoint's counts with the reader's grouping (the page, the PDF
+    and its footer share ballistics.core.numbers), not bare digits."""
+    from ballistics.evidence import court_pdf, reports
+    from ballistics.evidence.chain import ChainVerification
+
+    with sqlite_app.test_request_context(headers={"Accept-Language": lang}):
+        assert reports.badge(ChainVerification(ok=True, events=12345)) == events
+        cp = {"entries": 12345, "signed_at": "2026-03-02 10:00:00 UTC", "cosigned_by": []}
+        paragraph = court_pdf._ledger({"checkpoint": cp, "proof_checks": ""},
+                                      court_pdf._styles())[1]
+        assert entries in paragraph.text

@@ -135,11 +135,18 @@ def test_dashboard_months_are_the_labs_months(app):
     client = _login(app, kit.users["manager"].username)
     spring = "start=2026-03-01&end=2026-04-30"
     report = client.get(f"/quality/export?{spring}", headers={"Accept-Language": "en"}).text
-    assert "<td>2026-03</td><td>1</td>" in report and "<td>2026-04</td>" not in report
+    assert "<td>March 2026</td><td>1</td>" in report and "<td>April 2026</td>" not in report
     page = client.get(f"/quality/?{spring}").text
-    assert "<title>2026-03:" in page and "<title>2026-04:" not in page
+    assert "<title>March 2026:" in page and "<title>April 2026:" not in page
+    assert 'data-month="2026-03">Mar</text>' in page and ">2026</text>" in page
+    # months as the reader's language names them
+    es = {"Accept-Language": "es"}
+    assert "<td>marzo de 2026</td><td>1</td>" in client.get(f"/quality/export?{spring}",
+                                                            headers=es).text
+    page = client.get(f"/quality/?{spring}", headers=es).text
+    assert "<title>marzo de 2026:" in page and 'data-month="2026-03">mar</text>' in page
     # a period ending on 31 March (the lab's day) holds it
-    assert "<td>2026-03</td><td>1</td>" in client.get(
+    assert "<td>March 2026</td><td>1</td>" in client.get(
         "/quality/export?start=2026-03-01&end=2026-03-31").text
 
     late.performed_at = datetime(2026, 4, 1, 5, 30)  # 00:30 on 1 April in Bogota
@@ -147,4 +154,4 @@ def test_dashboard_months_are_the_labs_months(app):
     db.session.expire_all()
     assert db.session.get(Examination, late.id).performed_at.hour == 5
     report = client.get(f"/quality/export?{spring}").text
-    assert "<td>2026-04</td><td>1</td>" in report and "<td>2026-03</td>" not in report
+    assert "<td>April 2026</td><td>1</td>" in report and "<td>March 2026</td>" not in report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -40,3 +41,30 @@ def test_worker_answers_health_over_real_broker(kind, pg_url, tmp_path):
         answer = result.get(timeout=60)
     assert answer["ok"] is True and answer["database"] == "postgresql"
     assert answer["labs"] >= 0 and answer["pid"] > 0
+
+
+@pytest.mark.broker
+def test_two_workers_of_one_name_both_start_on_rabbitmq(pg_url, tmp_path):
+    """Every test names its workers ("doomed", "rescuer"...), and a session beside ours on the
+    same RabbitMQ may use the same names: each node gets an exclusive remote-control queue named
+    after it, so the second of a name was refused (RESOURCE_LOCKED). Both must come up, each
+    answering a ping under its own node name."""
+    _check("rabbitmq")
+    broker, backend = BROKERS["rabbitmq"]
+    app = migrated_app(pg_url, tmp_path, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=backend,
+                       CELERY_TASK_DEFAULT_QUEUE=f"test-{uuid.uuid4().hex[:8]}")
+    control = app.extensions["celery"].control
+    name = f"twin{uuid.uuid4().hex[:6]}"  # only this test's workers answer to this prefix
+    with worker_process(app, name=name, log=tmp_path / "a.log") as first, \
+            worker_process(app, name=name, log=tmp_path / "b.log") as second:
+        assert first.node_name != second.node_name
+        assert first.node_name.startswith(f"{name}-")
+        deadline = time.monotonic() + 120
+        answered: set[str] = set()
+        while answered != {first.node_name, second.node_name} and time.monotonic() < deadline:
+            replies = control.ping(timeout=2)
+            answered |= {node for reply in replies for node in reply if node.startswith(name)}
+        assert answered == {first.node_name, second.node_name}
+        assert first.poll() is None and second.poll() is None
+    logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+    assert "RESOURCE_LOCKED" not in logs

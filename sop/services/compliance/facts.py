@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import date, datetime
 from operator import attrgetter
 
 from sqlalchemy import select
 
-from ballistics.auth.models import User
+from ballistics.auth.models import Lab, User
+from ballistics.core.timeutil import local_date
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.evidence.models import StorageLocation as Location
 from ballistics.extensions import db
@@ -91,11 +92,13 @@ class ExamFacts:
     #: step id → recorded value (None when recorded without a value)
     steps: dict[int, float | None] = field(default_factory=dict)
     reviews: list[ReviewFacts] = field(default_factory=list)
-    #: the examination's date, the day every rule is judged at
+    #: the examination's date in the lab's calendar, the day every rule is judged at
     day: date = field(init=False)
+    #: the lab's time zone, which dates ``day`` (at 20:00 in Bogota it is not yet tomorrow)
+    zone: InitVar[str] = "UTC"
 
-    def __post_init__(self) -> None:
-        self.day = self.performed_at.date()
+    def __post_init__(self, zone: str) -> None:
+        self.day = local_date(self.performed_at, zone)
 
 
 @dataclass(slots=True)
@@ -155,6 +158,8 @@ class CustodyFacts:
 @dataclass
 class LabFacts:
     now: datetime
+    #: the lab's time zone: its calendar dates examinations, reviews and acknowledgements
+    zone: str = "UTC"
     versions: dict[int, VersionFacts] = field(default_factory=dict)
     #: (user_id, sop_id) → authorisations
     authorisations: dict[tuple[int, int], list] = field(default_factory=lambda: defaultdict(list))
@@ -171,6 +176,10 @@ class LabFacts:
 
     def user(self, user_id: int | None) -> str:
         return self.users.get(user_id, f"user {user_id}")
+
+    def day_of(self, ts: datetime) -> date:
+        """The lab's calendar day of a stored (naive UTC) time."""
+        return local_date(ts, self.zone)
 
     def holder(self, event: CustodyFacts | None) -> str:
         if event is None:
@@ -195,7 +204,7 @@ def upto(records: list, day, attr: str) -> list:
 def load_reference(lab_id: int, now: datetime) -> LabFacts:
     """The lab's SOP versions, personnel records, acknowledgements and equipment records."""
     db.session.flush()  # _rows reads through the connection, which does not autoflush
-    facts = LabFacts(now=now)
+    facts = LabFacts(now=now, zone=db.session.get(Lab, lab_id).time_zone or "UTC")
     for r in _rows(select(SopVersion.id, SopVersion.sop_id, Sop.code, SopVersion.number,
                           SopVersion.status, SopVersion.effective_from,
                           SopVersion.effective_until, SopVersion.turnaround_days)
@@ -255,7 +264,7 @@ def load_examinations(lab_id: int, facts: LabFacts, exam_ids: list[int] | None =
                                  Examination.performed_at, Examination.completed_at,
                                  Examination.released_at), Examination)
                    .order_by(Examination.id)):
-        exams[r.id] = ExamFacts(*r)
+        exams[r.id] = ExamFacts(*r, zone=facts.zone)
     # The barcode comes with the link row: one join, no second pass over the items table.
     for r in _rows(scoped(select(ExaminationItem.examination_id, ExaminationItem.item_id,
                                  Item.barcode), ExaminationItem)

@@ -121,8 +121,8 @@ def sop_acknowledged(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return Violation(f"{who} never acknowledged {v.label}.",
                          {"sop_version_id": v.id, "user_id": exam.examiner_id})
     if when > exam.performed_at:
-        return Violation(f"{who} acknowledged {v.label} only on {_d(when.date())}, after the "
-                         f"examination on {_d(exam.day)}.",
+        return Violation(f"{who} acknowledged {v.label} only on {_d(facts.day_of(when))}, "
+                         f"after the examination on {_d(exam.day)}.",
                          {"sop_version_id": v.id, "acknowledged_at": when.isoformat()})
     return None
 
@@ -219,7 +219,7 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return Violation("The report was released without a technical review.", {})
     v = facts.versions[exam.version_id]
     grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
-    authorised = any(a.covers(review.reviewed_at.date()) for a in grants)
+    authorised = any(a.covers(facts.day_of(review.reviewed_at)) for a in grants)
     independent = review.reviewer_id != exam.examiner_id
     if independent and review.outcome == ReviewOutcome.AGREE and authorised:
         return None
@@ -233,7 +233,7 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return Violation(f"The latest technical review (#{review.id}, {who}) disagreed: "
                          f"{review.reasons}", evidence)
     return Violation(f"The technical reviewer {who} was not authorised for {v.sop_code} "
-                     f"on {_d(review.reviewed_at.date())}.", evidence)
+                     f"on {_d(facts.day_of(review.reviewed_at))}.", evidence)
 
 
 @rule("ADMIN-REVIEW", Severity.BLOCKING, _l("Administrative review before release"),
