@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.roles import Role
 from ballistics.core.enums import db_enum
-from ballistics.core.timeutil import local_date, local_today, utcnow
+from ballistics.core.timeutil import local_day, local_today, utcnow
 from ballistics.extensions import db
 
 # argon2id with the library's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4) unless
@@ -42,7 +42,7 @@ class Lab(db.Model):
 
     def day_of(self, ts: datetime) -> date:
         """The lab's calendar day of a stored (naive UTC) time."""
-        return local_date(ts, self.time_zone or "UTC")
+        return local_day(ts, self.time_zone or "UTC")
 
 
 class User(UserMixin, db.Model):

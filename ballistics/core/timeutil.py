@@ -33,7 +33,7 @@ def local_today(zone: str) -> date:
     return utcnow().replace(tzinfo=UTC).astimezone(pytz.timezone(zone)).date()
 
 
-def local_date(ts: datetime, zone: str) -> date:
+def local_day(ts: datetime, zone: str) -> date:
     """The calendar day in ``zone`` of the naive UTC time ``ts`` (an approval at 01:00 UTC on
     the 3rd was on the 2nd in America/Bogota)."""
     return ts.replace(tzinfo=UTC).astimezone(pytz.timezone(zone)).date()

@@ -16,7 +16,7 @@ from operator import attrgetter
 from sqlalchemy import select
 
 from ballistics.auth.models import Lab, User
-from ballistics.core.timeutil import local_date
+from ballistics.core.timeutil import local_day
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.evidence.models import StorageLocation as Location
 from ballistics.extensions import db
@@ -98,7 +98,7 @@ class ExamFacts:
     zone: InitVar[str] = "UTC"
 
     def __post_init__(self, zone: str) -> None:
-        self.day = local_date(self.performed_at, zone)
+        self.day = local_day(self.performed_at, zone)
 
 
 @dataclass(slots=True)
@@ -179,7 +179,7 @@ class LabFacts:
 
     def day_of(self, ts: datetime) -> date:
         """The lab's calendar day of a stored (naive UTC) time."""
-        return local_date(ts, self.zone)
+        return local_day(ts, self.zone)
 
     def holder(self, event: CustodyFacts | None) -> str:
         if event is None:
