@@ -141,6 +141,8 @@ def retry_extraction(actor: User, scan: Scan) -> Scan:
 
 #: a scan left RUNNING is requeued this many times before it is failed
 MAX_ATTEMPTS = 3
+#: who the sweep's changes are recorded as (for each scan's or search's lab)
+SWEEP = "task:comparisons.sweep"
 
 
 def sweep_stuck(after_seconds: int) -> dict[str, int]:
@@ -153,7 +155,7 @@ def sweep_stuck(after_seconds: int) -> dict[str, int]:
         Scan.status_changed_at < cutoff).order_by(Scan.id)).all()
     requeued = failed = 0
     for scan in stuck:
-        with acting_as(None, scan.lab_id, "task:comparisons.sweep"):
+        with acting_as(None, scan.lab_id, SWEEP):
             if scan.attempts >= MAX_ATTEMPTS:
                 mark(scan, ScanStatus.FAILED,
                      f"No worker finished feature extraction in {scan.attempts} attempts of "

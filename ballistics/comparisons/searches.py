@@ -27,6 +27,8 @@ from ballistics.comparisons.models import (
     SearchStatus,
 )
 from ballistics.comparisons.permissions import SCAN_AND_SEARCH
+from ballistics.comparisons.scans import SWEEP
+from ballistics.core.context import acting_as
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.holds import require_in_custody
@@ -357,11 +359,13 @@ def sweep_stuck(after_seconds: int) -> dict[str, int]:
     waiting = stuck(Search, [SearchStatus.QUEUED], after_seconds,
                     since=func.coalesce(Search.queued_at, Search.created_at))
     for search in db.session.scalars(select(Search).where(Search.id.in_(waiting))):
-        search.queued_at = utcnow()
-        enqueue("comparisons.run_search", search.id)
+        with acting_as(None, search.lab_id, SWEEP):
+            search.queued_at = utcnow()
+            enqueue("comparisons.run_search", search.id)
     started = stuck(Search, [SearchStatus.RANKING, SearchStatus.COMPARING], after_seconds)
-    for search_id in started:
-        fail(search_id, stuck_reason(after_seconds))
+    for search in db.session.scalars(select(Search).where(Search.id.in_(started))):
+        with acting_as(None, search.lab_id, SWEEP):
+            fail(search.id, stuck_reason(after_seconds))
     return {"searches_requeued": len(waiting), "searches_failed": len(started)}
 
 
