@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select
 
 from ballistics.comparisons import confirmations
@@ -55,7 +56,7 @@ def test_a_version_comes_into_force_and_is_retired_on_the_lab_day(app):
     db.session.commit()
     assert sc.version.effective_until == day
     page = Browser(app, kit, "manager").get(f"/quality/sop-versions/{sc.version.id}")
-    assert f"until {day.isoformat()}" in page
+    assert f"until {format_date(day, 'medium', locale='en')}" in page  # the lab's day, written
 
 
 def test_a_new_version_defaults_to_the_lab_day_even_if_approved_on_another_utc_day(app):

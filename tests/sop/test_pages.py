@@ -155,3 +155,28 @@ def test_dashboard_months_are_the_labs_months(app):
     assert db.session.get(Examination, late.id).performed_at.hour == 5
     report = client.get(f"/quality/export?{spring}").text
     assert "<td>April 2026</td><td>1</td>" in report and "<td>March 2026</td>" not in report
+
+
+def test_version_dates_are_written_in_the_readers_language(app):
+    """An SOP version's dates (in force from and until, review due) as the page's language
+    writes a date, on the SOP list, the SOP's page and the version's page; never ISO."""
+    from datetime import date
+
+    from sop.models import Sop, SopVersion
+
+    kit = make_lab()
+    build(kit)
+    version = db.session.scalars(select(SopVersion).join(Sop).where(
+        Sop.lab_id == kit.lab.id).order_by(SopVersion.id)).first()
+    version.effective_from, version.effective_until = date(2026, 3, 1), date(2026, 11, 30)
+    version.review_due = date(2027, 3, 1)
+    db.session.commit()
+    client = _login(app, kit.users["manager"].username)
+    pages = ["/quality/sops", f"/quality/sops/{version.sop_id}",
+             f"/quality/sop-versions/{version.id}"]
+    for language, start, end, review in (("en", "Mar 1, 2026", "Nov 30, 2026", "Mar 1, 2027"),
+                                         ("es", "1 mar 2026", "30 nov 2026", "1 mar 2027")):
+        for path in pages:
+            html = client.get(path, headers={"Accept-Language": language}).text
+            assert start in html and "2026-03-01" not in html, (language, path)
+        assert end in html and review in html and "2027-03-01" not in html, language
