@@ -445,9 +445,9 @@ def phase(wrk: str, server, sealer: tuple | None, base: str, script: Path, args,
     return r
 
 
-def _scalar(url: str, sql: str, **params):
-    """One value from the database at ``url`` (plain SQL: the ref's database is read the same
-    way, whatever its models)."""
+def _rows(url: str, sql: str, **params):
+    """The rows of one query on the database at ``url`` (plain SQL: the ref's database is read
+    the same way, whatever its models)."""
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url)
@@ -459,7 +459,7 @@ def _scalar(url: str, sql: str, **params):
 
 
 def leaf_count(url: str, lab_id: int) -> int:
-    return _scalar(url, "SELECT count(*) FROM ledger_leaves WHERE lab_id = :lab", lab=lab_id)[0][0]
+    return _rows(url, "SELECT count(*) FROM ledger_leaves WHERE lab_id = :lab", lab=lab_id)[0][0]
 
 
 def sealing(url: str, lab_id: int, window: tuple[float, float]) -> dict:
@@ -469,7 +469,7 @@ def sealing(url: str, lab_id: int, window: tuple[float, float]) -> dict:
 
     deadline = time.monotonic() + 120
     while True:
-        [(events, sealed)] = _scalar(
+        [(events, sealed)] = _rows(
             url, "SELECT (SELECT count(*) FROM custody_events WHERE lab_id = :lab), "
             "(SELECT count(*) FROM ledger_leaves WHERE lab_id = :lab "
             "AND kind = 'custody_event')", lab=lab_id)
@@ -478,7 +478,7 @@ def sealing(url: str, lab_id: int, window: tuple[float, float]) -> dict:
         time.sleep(0.2)
     drain = time.time() - window[1]
     start, end = (datetime.fromtimestamp(t, UTC).replace(tzinfo=None) for t in window)
-    delays = [(s - r).total_seconds() * 1000 for s, r in _scalar(
+    delays = [(s - r).total_seconds() * 1000 for s, r in _rows(
         url, "SELECT sealed_at, recorded_at FROM ledger_leaves WHERE lab_id = :lab AND kind = "
         "'custody_event' AND recorded_at >= :start AND recorded_at <= :end",
         lab=lab_id, start=start, end=end)]

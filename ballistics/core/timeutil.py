@@ -30,7 +30,7 @@ def iso_utc(ts: datetime | None) -> str:
 def local_today(zone: str) -> date:
     """Today's date in ``zone`` (a lab's time zone name): at 20:00 in America/Bogota it is
     still today there, though already tomorrow in UTC."""
-    return utcnow().replace(tzinfo=UTC).astimezone(pytz.timezone(zone)).date()
+    return local_day(utcnow(), zone)
 
 
 def local_day(ts: datetime, zone: str) -> date:

@@ -49,8 +49,7 @@ class Period:
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The period as a half-open range of stored (naive UTC) times."""
-        low, high = day_range_utc(self.start, self.end, self.zone)
-        return low, high
+        return day_range_utc(self.start, self.end, self.zone)
 
     def month_starts(self) -> list[tuple[str, datetime]]:
         """Each month the period touches ("YYYY-MM") with the UTC instant it begins in the
