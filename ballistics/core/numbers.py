@@ -1,5 +1,5 @@
 """Numbers as the reader writes them: the page's locale decides the grouping and the decimal
-sign (4,465.5 and 93.1% in English, 4.465,5 and 93,1 % in Spanish), through Babel.
+sign (4,465.5 and 93.1% in English, 4465,5, 44.650 and 93,1 % in Spanish), through Babel.
 
 Only for what a person reads. JSON, CSV, form values and attributes a program reads (SVG
 coordinates, ``data-*``) keep plain digits, so machines never parse a locale.
@@ -8,13 +8,39 @@ coordinates, ``data-*``) keep plain digits, so machines never parse a locale.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from babel import Locale
-from babel.numbers import NumberPattern
-from flask_babel import format_decimal, get_locale
+from babel.numbers import NumberPattern, format_decimal, get_decimal_symbol
+from flask_babel import get_locale
 
 #: what a page shows for a figure that does not exist (no data, not applicable)
 MISSING = "—"
+
+#: CLDR's minimumGroupingDigits of the app's languages where it is not 1: a number is grouped
+#: only when this many digits would stand before its first separator. Spanish writes 4465 but
+#: 44.650 (CLDR, and the RAE's Ortografia 2010); so do browsers' Intl.NumberFormat. Babel
+#: (2.19) carries neither the value nor the rule, so both live here.
+_MIN_GROUPING_DIGITS = {"es": 2}
+#: digits in a group (3 in both languages; Babel's patterns carry it, this rule needs it too)
+_GROUP_SIZE = 3
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse("en")
+
+
+def _grouped_as_the_locale_does(render: Callable[[bool], str], locale: Locale) -> str:
+    """``render(group_separator)`` with grouping only where the locale's minimum grouping digits
+    allow it: the integer digits are counted after rounding (9999,6 to no decimals is 10.000)."""
+    minimum = _MIN_GROUPING_DIGITS.get(locale.language, 1)
+    if minimum == 1:
+        return render(True)
+    plain = render(False)
+    integer = plain.split(get_decimal_symbol(locale), 1)[0]
+    if sum(c.isdigit() for c in integer) < _GROUP_SIZE + minimum:
+        return plain
+    return render(True)
 
 
 def _fixed(pattern: NumberPattern, digits: int) -> NumberPattern:
@@ -30,10 +56,10 @@ def number(value: float | None, digits: int | None = None) -> str:
     (integers whole, fractions to at most 3 decimals)."""
     if value is None:
         return MISSING
-    if digits is None:
-        return format_decimal(value)
-    locale = get_locale() or Locale.parse("en")
-    return format_decimal(value, format=_fixed(locale.decimal_formats[None], digits))
+    locale = _locale()
+    form = None if digits is None else _fixed(locale.decimal_formats[None], digits)
+    return _grouped_as_the_locale_does(
+        lambda group: format_decimal(value, form, locale, group_separator=group), locale)
 
 
 def significant(value: float | None, digits: int = 3) -> str:
@@ -41,7 +67,9 @@ def significant(value: float | None, digits: int = 3) -> str:
     locale), for figures that span orders of magnitude such as likelihood ratios."""
     if value is None:
         return MISSING
-    return format_decimal(value, format="@" + "#" * (digits - 1))
+    form, locale = "@" + "#" * (digits - 1), _locale()
+    return _grouped_as_the_locale_does(
+        lambda group: format_decimal(value, form, locale, group_separator=group), locale)
 
 
 def percent(ratio: float | None, digits: int = 0) -> str:
@@ -49,5 +77,7 @@ def percent(ratio: float | None, digits: int = 0) -> str:
     (93.1% in English, 93,1 % in Spanish)."""
     if ratio is None:
         return MISSING
-    locale = get_locale() or Locale.parse("en")
-    return _fixed(locale.percent_formats[None], digits).apply(ratio, locale)
+    locale = _locale()
+    pattern = _fixed(locale.percent_formats[None], digits)
+    return _grouped_as_the_locale_does(
+        lambda group: pattern.apply(ratio, locale, group_separator=group), locale)

@@ -5,12 +5,9 @@
 // data-reload reloads the page instead (the search's candidates or its failure).
 (() => {
   const INTERVAL_MS = 1500;
-  // counts as the page's language writes them (4,465 in English, 4.465 in Spanish), like the
-  // server-rendered figures; the JSON itself keeps plain numbers. Grouping "always": the server
-  // (Babel) groups every number of four digits or more, while Chromium follows CLDR's minimum
-  // grouping digits for Spanish and wrote 4465 beside the server's 4.465
-  const count = new Intl.NumberFormat(document.documentElement.lang || undefined,
-                                      {useGrouping: "always"});
+  // counts as the page's language writes them (4,465 in English; 4465 and 12.345 in Spanish,
+  // CLDR's minimum grouping digits, as the server writes them too); the JSON keeps plain numbers
+  const count = new Intl.NumberFormat(document.documentElement.lang || undefined);
 
   function update(el, s) {
     const badge = el.querySelector("[data-status]");
