@@ -1,4 +1,5 @@
-"""Many rows into one table at once, as the sealer writes its leaves and nodes.
+"""Many rows into one table at once, as the sealer writes its leaves and nodes; long lists in
+slices a statement takes at once.
 
 psycopg's ``executemany`` (what an INSERT of a list of rows becomes without RETURNING) sends one
 INSERT per row: 12,000 statements for 6,000 leaves and their nodes, half of the sealer's CPU
@@ -10,7 +11,7 @@ the bytea arrays cost a third of the sealer's CPU). SQLite, in process, keeps ``
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 
 from sqlalchemy import Connection, Table, insert
@@ -47,3 +48,9 @@ def _copy_types(table: Table, columns: tuple[str, ...], dialect: Dialect) -> lis
     # The column's type as PostgreSQL names it, without a length: "VARCHAR(20)" -> "varchar".
     return [re.sub(r"\(.*\)", "", table.c[name].type.compile(dialect)).strip().lower()
             for name in columns]
+
+
+def chunks(items: Sequence, n: int) -> Iterator[Sequence]:
+    """``items`` in consecutive slices of at most ``n`` (an IN list or a batch of rows)."""
+    for i in range(0, len(items), n):
+        yield items[i:i + n]

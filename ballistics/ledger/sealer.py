@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -32,7 +31,7 @@ from ballistics.auth.models import Lab
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.ledger import merkle
-from ballistics.ledger.bulk import insert_rows
+from ballistics.ledger.bulk import chunks, insert_rows
 from ballistics.ledger.labkeys import origin_for
 from ballistics.ledger.leaves import KIND_ORDER, SOURCES, Source, leaf_hash
 from ballistics.ledger.models import LedgerLeaf, LedgerLog, LedgerNode
@@ -227,7 +226,7 @@ def _load(session: Session, source: Source, ids: list[int]) -> list:
     """The rows to seal; any already sealed is left out (it cannot be sealed twice, and a
     cursor put back by hand must not stop the sealer on the unique constraint)."""
     rows = []
-    for chunk in _chunks(sorted(ids), 1000):
+    for chunk in chunks(sorted(ids), 1000):
         sealed = exists().where(LedgerLeaf.kind == source.kind,
                                 LedgerLeaf.source_id == source.id)
         rows += session.execute(select(source.table).where(source.id.in_(chunk), ~sealed)).all()
@@ -241,8 +240,3 @@ def _unsealed(session: Session, source: Source, lab_id: int, high: int, limit: i
     return list(session.scalars(select(source.id).where(source.lab == lab_id, source.id <= high,
                                                         ~sealed).order_by(source.id)
                                 .limit(limit)))
-
-
-def _chunks(items: list, n: int) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]

@@ -15,6 +15,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from ballistics.ledger import merkle
+from ballistics.ledger.bulk import chunks
 from ballistics.ledger.models import LedgerLeaf, LedgerNode
 
 T = TypeVar("T")
@@ -36,12 +37,12 @@ class StoredTree:
         out: dict[tuple[int, int], bytes] = {}
         leaves = sorted(index for level, index in keys if level == 0)
         inner = sorted((level, index) for level, index in keys if level > 0)
-        for chunk in _chunks(leaves, 500):
+        for chunk in chunks(leaves, 500):
             for position, h in self.session.execute(
                     select(LedgerLeaf.position, LedgerLeaf.leaf_hash)
                     .where(LedgerLeaf.lab_id == self.lab_id, LedgerLeaf.position.in_(chunk))):
                 out[0, position] = h
-        for chunk in _chunks(inner, 500):
+        for chunk in chunks(inner, 500):
             for level, index, h in self.session.execute(
                     select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
                     .where(LedgerNode.lab_id == self.lab_id,
@@ -92,8 +93,3 @@ class StoredTree:
         if old_size == 0:
             return []
         return self._run(lambda subtree: merkle.consistency_proof(old_size, new_size, subtree))
-
-
-def _chunks(items: list, n: int) -> Iterable[list]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
