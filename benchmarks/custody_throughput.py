@@ -19,13 +19,13 @@ minute apart; medians over the rounds are printed, each round's ratio in bracket
 A Celery worker (Redis broker) runs the ledger's sealing thread during the project's runs, and
 a witness process cosigns checkpoints every few seconds, as in production. The git ref's server
 gets a sealing worker of its own (its own code and database; no witness), so both pay for
-sealing on the same cores. Printed: req/s, the
-ratio to bare, p50/p99 latency (wrk's), the server's and the database's CPU per request (the
-PostgreSQL backends connected to the phase's database: the servers' and, for the project, the
-sealer's), non-2xx answers, and for the project the time from
-commit to sealed (p50/p99 over the custody events of the run: ``sealed_at - occurred_at``, the
-event's time being taken just before its transaction commits), then a check that positions are
-gap-free and the log verifies against its witnessed checkpoint.
+sealing on the same cores. Printed: req/s, the ratio to bare, p50/p99 latency (wrk's), the
+server's CPU per request (and of it the kernel's, system time), the database's (the PostgreSQL
+backends connected to the phase's database: the servers' and, for the project, the sealer's),
+non-2xx answers, and for the project the time from commit to sealed (p50/p99 over the custody
+events of the run: ``sealed_at - occurred_at``, the event's time being taken just before its
+transaction commits), then a check that positions are gap-free and the log verifies against
+its witnessed checkpoint.
 
     PYTHONPATH=. .venv/bin/python benchmarks/custody_throughput.py --seconds 20 --rounds 3 \
         --no-outbox-variant --compare-ref main
@@ -159,18 +159,23 @@ def run_wrk(wrk: str, url: str, script: Path, seconds: float, threads: int, conn
             "errors": errors.group(1) if errors else "none"}
 
 
-def cpu_seconds(root: int) -> float:
-    """User + system CPU time of process ``root`` and its children (Linux /proc)."""
+#: fields of /proc/<pid>/stat after the name: user and system CPU time, in clock ticks
+USER, SYSTEM = 11, 12
+
+
+def cpu_seconds(root: int, fields: tuple[int, ...] = (USER, SYSTEM)) -> float:
+    """CPU time (user + system unless ``fields`` says) of process ``root`` and its children
+    (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            values = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
+        pid, ppid = int(stat.parent.name), int(values[1])
         if pid == root or ppid == root:
-            total += (int(fields[11]) + int(fields[12])) / tick
+            total += sum(int(values[f]) for f in fields) / tick
     return total
 
 
@@ -394,12 +399,13 @@ def main() -> None:
                       for r, b in zip(runs, rounds["bare"], strict=True)]
             cpu_ratios = [b["cpu_ms"] / max(r["cpu_ms"], 1e-9)
                           for r, b in zip(runs, rounds["bare"], strict=True)]
-            med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99",
-                                                                      "cpu_ms", "db_cpu_ms")}
+            med = {k: statistics.median(r[k] for r in runs)
+                   for k in ("rps", "p50", "p99", "cpu_ms", "sys_ms", "db_cpu_ms")}
             ratio, each = statistics.median(ratios), ", ".join(f"{x:.2f}" for x in ratios)
             line = (f"{name[:15]:15s} {med['rps']:7.1f} req/s  ratio {ratio:4.2f} ({each})  "
                     f"p50 {med['p50']:7.1f} ms  p99 "
-                    f"{med['p99']:7.1f} ms  server CPU {med['cpu_ms']:5.1f} ms/request (bare/this "
+                    f"{med['p99']:7.1f} ms  server CPU {med['cpu_ms']:5.1f} ms/request (system "
+                    f"{med['sys_ms']:.1f}; bare/this "
                     f"{statistics.median(cpu_ratios):.2f})  database CPU {med['db_cpu_ms']:4.1f} "
                     f"ms/request  non-2xx "
                     f"{sum(r['non2xx'] for r in runs)}  socket errors: "
@@ -437,10 +443,12 @@ def phase(wrk: str, server, sealer: tuple | None, base: str, script: Path, args,
     worker = sealer[0] if sealer else server
     leaves_before = leaf_count(*sealer[1:]) if sealer else 0
     started = time.time()
-    cpu = cpu_seconds(server.pid), cpu_seconds(worker.pid), database_cpu_seconds(database)
+    cpu = (cpu_seconds(server.pid), cpu_seconds(worker.pid), database_cpu_seconds(database),
+           cpu_seconds(server.pid, (SYSTEM,)))
     r = run_wrk(wrk, base, script, args.seconds, args.wrk_threads, args.connections)
     r["window"] = (started, time.time())
     r["cpu_ms"] = (cpu_seconds(server.pid) - cpu[0]) / max(1, r["requests"]) * 1000
+    r["sys_ms"] = (cpu_seconds(server.pid, (SYSTEM,)) - cpu[3]) / max(1, r["requests"]) * 1000
     r["db_cpu_ms"] = (database_cpu_seconds(database) - cpu[2]) / max(1, r["requests"]) * 1000
     if sealer:
         r.update(sealing(*sealer[1:], r["window"]))
