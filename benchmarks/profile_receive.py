@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import importlib.util
 import os
 import pstats
@@ -42,6 +43,20 @@ def _own_benchmark(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class _GcClock:
+    """Counts the garbage collector's runs by generation and the CPU time spent in them."""
+
+    def __init__(self) -> None:
+        self.counts, self.seconds, self._started = [0, 0, 0], 0.0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.counts[info["generation"]] += 1
+            self.seconds += time.process_time() - self._started
 
 
 def main() -> None:
@@ -118,9 +133,11 @@ def main() -> None:
             print("  ", s)
 
         profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall
+        collections = _GcClock()
         walls, cpus = [], []
         database_cpu_seconds = _own_benchmark("custody_throughput").database_cpu_seconds
         db_cpus = []
+        gc.callbacks.append(collections)
         for _ in range(1 if profiler else args.rounds):
             db_cpu = database_cpu_seconds(url)
             started, cpu = time.perf_counter(), time.process_time()
@@ -133,6 +150,12 @@ def main() -> None:
             walls.append((time.perf_counter() - started) / args.requests * 1000)
             cpus.append((time.process_time() - cpu) / args.requests * 1000)
             db_cpus.append((database_cpu_seconds(url) - db_cpu) / args.requests * 1000)
+        gc.callbacks.remove(collections)
+        n = len(cpus) * args.requests
+        print(f"garbage collections per request: {collections.counts[0] / n:.2f} (gen 0), "
+              f"{collections.counts[1] / n:.3f} (gen 1), {collections.counts[2] / n:.4f} (gen 2);"
+              f" {collections.seconds / n * 1000:.3f} ms per request in them "
+              f"({len(gc.get_objects()):,} objects tracked, {gc.get_freeze_count():,} frozen)")
         print(f"{REPO}: {len(cpus)} x {args.requests} requests in process, per request: CPU "
               f"(this process) median {statistics.median(cpus):.2f} ms, min {min(cpus):.2f} ms;"
               f" wall median {statistics.median(walls):.2f} ms"
