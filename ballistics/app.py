@@ -6,6 +6,7 @@ import importlib
 
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -140,6 +141,18 @@ def _error_response(status: int, code: str, message: str, fields: dict | None = 
     return render_template("error.html", error=body, status=status), status, headers or {}
 
 
+#: what a page says for an HTTP error raised without a message of the app's own (Werkzeug's
+#: sentences are English only)
+_HTTP_MESSAGES = {
+    400: _l("The request could not be understood; nothing was saved."),
+    403: _l("You may not open this page."),
+    404: _l("There is no page at this address. Check the address, or go back and follow a "
+            "link."),
+    405: _l("This address does not accept that kind of request."),
+    413: _l("The upload is larger than allowed; nothing was saved."),
+}
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(FormRefused)
     def form_refused(exc: FormRefused):
@@ -167,8 +180,10 @@ def _register_error_handlers(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         # Keep what the exception says in headers (405's Allow), not its content type.
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-        return _error_response(exc.code or 500, code, exc.description or exc.name,
-                               headers=headers)
+        description = exc.description or exc.name
+        if not _is_api() and exc.description == type(exc).description:
+            description = str(_HTTP_MESSAGES.get(exc.code, description))
+        return _error_response(exc.code or 500, code, description, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -215,5 +215,5 @@ class SuperviseForm(_Ratings):
 
 for _code, _label in COMPETENCY_AREAS:
     for _form in (SelfAssessForm, SuperviseForm):
-        setattr(_form, f"score_{_code}", SelectField(_label, choices=_scale(),
+        setattr(_form, f"score_{_code}", SelectField(_label, choices=_scale,
                                                      validate_choice=False))

@@ -43,6 +43,7 @@ LABELS = {
     "named": _l("named"), "open": _l("open"), "disclosed": _l("disclosed"),
     "exhibit_requested": _l("exhibit requested"), "declined": _l("declined"),
     "expired": _l("expired"), "incoming": _l("incoming"), "outgoing": _l("outgoing"),
+    "sent": _l("sent"), "delivered": _l("delivered"), "refused": _l("refused"),
     # examinations (AFTE range of conclusions) and quality
     "identification": _l("identification"), "inconclusive_a": _l("inconclusive a"),
     "inconclusive_b": _l("inconclusive b"), "inconclusive_c": _l("inconclusive c"),
@@ -65,6 +66,13 @@ LABELS = {
     "out_of_service": _l("out of service"), "failed_check": _l("failed check"),
     "overdue": _l("overdue"), "never_calibrated": _l("never calibrated"),
     "self_assessed": _l("self assessed"),
+    # error pages (the code of the error body, ballistics.core.errors and HTTP's own)
+    "bad_request": _l("bad request"), "unauthorized": _l("unauthorized"),
+    "forbidden": _l("forbidden"), "not_found": _l("not found"), "conflict": _l("conflict"),
+    "validation_error": _l("validation error"), "unavailable": _l("unavailable"),
+    "method_not_allowed": _l("method not allowed"),
+    "request_entity_too_large": _l("request entity too large"),
+    "too_many_requests": _l("too many requests"), "internal_error": _l("internal error"),
 }
 
 

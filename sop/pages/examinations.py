@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
+from ballistics.core.labels import label
 from ballistics.evidence.models import Item, ItemStatus
 from ballistics.extensions import db
 from sop.forms import ExamStartForm
@@ -29,11 +30,12 @@ def _choices(form: ExamStartForm) -> ExamStartForm:
     items = db.session.execute(lab_select(Item, current_user).where(
         Item.holder_user_id == current_user.id, Item.status == ItemStatus.IN_CUSTODY)
         .order_by(Item.id)).scalars()
-    form.item_ids.choices = [SelectChoice(str(i.id), f"{i.barcode} · {i.kind}") for i in items]
+    form.item_ids.choices = [SelectChoice(str(i.id), f"{i.barcode} · {label(i.kind)}")
+                             for i in items]
     instruments = db.session.execute(lab_select(Equipment, current_user)
                                      .order_by(Equipment.code)).scalars()
     form.equipment_ids.choices = [
-        SelectChoice(str(e.id), f"{e.code} · {e.name} ({current_state(e).label})")
+        SelectChoice(str(e.id), f"{e.code} · {e.name} ({label(current_state(e).state)})")
         for e in instruments]
     return form
 

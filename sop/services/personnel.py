@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ballistics.auth.access import colleague, require_role
@@ -25,21 +26,21 @@ from sop.permissions import MANAGE_QUALITY, PERFORM_EXAMINATIONS, SUPERVISE
 
 #: the areas of the examiner assessment tool (code, what is assessed)
 COMPETENCY_AREAS = (
-    ("evidence_handling", "Evidence handling and chain of custody"),
-    ("firearm_safety", "Firearm safety and function testing"),
-    ("test_firing", "Test firing and test-fire recovery"),
-    ("class_characteristics", "Class characteristics and general rifling data"),
-    ("microscopy", "Comparison microscopy technique"),
-    ("interpretation", "Interpretation and AFTE conclusions"),
-    ("imaging", "2D/3D imaging and database entry"),
-    ("documentation", "Bench notes and documentation"),
-    ("report_writing", "Report writing"),
-    ("testimony", "Court testimony"),
+    ("evidence_handling", _l("Evidence handling and chain of custody")),
+    ("firearm_safety", _l("Firearm safety and function testing")),
+    ("test_firing", _l("Test firing and test-fire recovery")),
+    ("class_characteristics", _l("Class characteristics and general rifling data")),
+    ("microscopy", _l("Comparison microscopy technique")),
+    ("interpretation", _l("Interpretation and AFTE conclusions")),
+    ("imaging", _l("2D/3D imaging and database entry")),
+    ("documentation", _l("Bench notes and documentation")),
+    ("report_writing", _l("Report writing")),
+    ("testimony", _l("Court testimony")),
 )
 AREA_CODES = tuple(code for code, _ in COMPETENCY_AREAS)
 #: the rating scale (score → meaning); 3 or more from the supervisor in every area = competent
-SCALE = {1: "Awareness: needs direct supervision", 2: "Works under supervision",
-         3: "Competent: works independently", 4: "Expert: can train and assess others"}
+SCALE = {1: _l("Awareness: needs direct supervision"), 2: _l("Works under supervision"),
+         3: _l("Competent: works independently"), 4: _l("Expert: can train and assess others")}
 COMPETENT_SCORE = 3
 ASSESSMENT_VALID_DAYS = 365
 

@@ -13,6 +13,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from ballistics.evidence import custody
+from ballistics.evidence.services import create_case
 from ballistics.extensions import db
 from tests.comparisons.helpers import searched_lab
 from tests.support.web import Browser, field_errors
@@ -144,3 +146,49 @@ def test_messages_outside_a_request_are_english(app):
         refresh()
         assert gettext("Cases") == "Cases"
         assert gettext("Item %(barcode)s", barcode="X-1") == "Item X-1"
+
+
+def test_stored_codes_and_fixed_scales_read_in_spanish(app, lab):
+    """Codes kept English in the database (an item's kind and status, a role, an instrument's
+    state) and the competency tool's areas and scale are shown in the reader's language."""
+    from sop.services import equipment
+    from tests.sop.scenario import as_
+
+    tech, manager, examiner = (lab.users[w] for w in ("tech", "manager", "examiner"))
+    with as_(manager):
+        equipment.register(manager, code="MIC-01", name="Microscope",
+                           kind="comparison_microscope")
+    with as_(tech):
+        case = create_case(tech, submitting_agency="Central Police")
+        item = custody.receive(tech, case, kind="cartridge_case", from_agency="Central Police")
+        custody.transfer(tech, item, to_user_id=examiner.id)
+    db.session.commit()
+    web, boss = Browser(app, lab, "examiner"), Browser(app, lab, "manager")
+
+    items = _visible(_spanish(web.client, "/items"))
+    assert "vaina" in items and "en custodia" in items
+    assert "cartridge case" not in items and "in custody" not in items.lower()
+    start = _visible(_spanish(web.client, "/quality/examinations/new"))
+    assert f"{item.barcode} · vaina" in start and "MIC-01 · Microscope (nunca calibrado)" in start
+    for path in ("/accounts", "/quality/people", f"/quality/people/{examiner.id}"):
+        page = _visible(_spanish(boss.client, path))
+        assert "jefe de laboratorio" in page or "perito" in page, path
+        assert not re.search(r"lab manager|evidence technician|technical reviewer", page), path
+    competency = _visible(_spanish(boss.client, f"/quality/examiners/{examiner.id}/competency"))
+    assert "Manejo de indicios y cadena de custodia" in competency
+    assert "Experto: puede formar y evaluar a otros" in competency
+    assert "Evidence handling" not in competency and "Expert:" not in competency
+
+
+def test_error_pages_are_spanish(app, lab):
+    web = Browser(app, lab, "examiner")
+    missing = web.client.get("/no-such-page", headers={"Accept-Language": "es"})
+    assert missing.status_code == 404
+    text = _visible(missing.text)
+    assert "404 · no encontrado" in text and "No hay ninguna página en esta dirección" in text
+    assert "not found" not in text and "requested URL" not in text
+    refused = web.client.get("/accounts", headers={"Accept-Language": "es"})
+    assert refused.status_code == 403 and "403 · prohibido" in _visible(refused.text)
+    # the API keeps its stable code and Werkzeug's sentence
+    api = web.client.get("/api/v1/no-such-thing", headers={"Accept-Language": "es"})
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
