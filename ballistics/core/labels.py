@@ -73,6 +73,7 @@ LABELS = {
     "method_not_allowed": _l("method not allowed"),
     "request_entity_too_large": _l("request entity too large"),
     "too_many_requests": _l("too many requests"), "internal_error": _l("internal error"),
+    "bad_filter": _l("bad filter"),
 }
 
 

@@ -25,6 +25,7 @@ from ballistics.core import fields
 from ballistics.core.errors import AppError
 from ballistics.core.fields import text_input
 from ballistics.core.schema import BaseSchema, flat_messages
+from ballistics.core.validation_messages import localize_all
 from ballistics.extensions import db
 
 DEFAULT_PER_PAGE = 25
@@ -57,7 +58,8 @@ def load_filters(schema: type[BaseSchema], args: Mapping[str, str] | None = None
         with text_input():
             return schema().load(data)
     except ValidationError as exc:
-        messages = flat_messages(exc.messages)
+        # a filter is typed on a page: its refusal is said in the reader's language
+        messages = localize_all(flat_messages(exc.messages))
         detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in messages.items())
         raise BadFilter(_("Invalid filter: %(detail)s", detail=detail), fields=messages) from exc
 

@@ -33,6 +33,11 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[..., str]]] = [
      lambda min, max: _("Length must be between %(min)s and %(max)s.", min=min, max=max)),
     (re.compile(r"Must be one of: (?P<choices>.*)\."),
      lambda choices: _("Must be one of: %(choices)s.", choices=choices)),
+    # the app's own validators (ballistics.core.text, ballistics.evidence.schemas, sop.schemas)
+    (re.compile(r"Must not be blank\."), lambda: _("Must not be blank.")),
+    (re.compile(r"Must not be in the future\."), lambda: _("Must not be in the future.")),
+    (re.compile(r"Name the value the step must record\."),
+     lambda: _("Name the value the step must record.")),
     (re.compile(r"Must be greater than or equal to (?P<min>\S+) and less than or equal to "
                 r"(?P<max>\S+)\."),
      lambda min, max: _("Must be between %(min)s and %(max)s.", min=min, max=max)),

@@ -13,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from ballistics.core.validation_messages import localized
 from ballistics.evidence import custody
 from ballistics.evidence.services import create_case
 from ballistics.extensions import db
@@ -192,3 +193,24 @@ def test_error_pages_are_spanish(app, lab):
     # the API keeps its stable code and Werkzeug's sentence
     api = web.client.get("/api/v1/no-such-thing", headers={"Accept-Language": "es"})
     assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+
+
+def test_app_refusals_and_bad_filters_are_spanish(app, lab):
+    """The app's own validators (not marshmallow's) and a list's refused filter speak Spanish
+    on pages; the refused case is not saved."""
+    from ballistics.evidence.models import Case
+
+    web = Browser(app, lab, "tech")
+    web.client.set_cookie("lang", "es")
+    before = db.session.query(Case).filter_by(lab_id=lab.lab.id).count()
+    _, page, _ = web.submit("/cases", {"submitting_agency": "CPD", "offence_date": "2999-01-01"})
+    assert field_errors(page) == {"offence_date": "No puede ser una fecha futura."}
+    assert db.session.query(Case).filter_by(lab_id=lab.lab.id).count() == before
+    refused = web.client.get("/cases?opened_from=2026-12-01&opened_to=2026-01-01")
+    text = _visible(refused.text)
+    assert refused.status_code == 400 and "400 · filtro no válido" in text
+    assert "La fecha final es anterior a la inicial." in text
+    text = _visible(web.client.get("/cases?page=0").text)
+    assert "Debe estar entre 1 y 10000." in text and "greater than" not in text
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        assert localized("Must not be blank.") == "No puede quedar en blanco."
