@@ -66,3 +66,16 @@ def test_the_live_search_counter_groups_as_the_server_does(spanish, pg_app, live
     expect(counter).to_have_text(server[0])  # as the server wrote it
     expect(counter).to_have_text(server[1])  # as poll.js rewrote it
     screenshot(page, "search-counter-es")
+
+
+def test_labels_start_with_a_capital_only(spanish, live_server):
+    """A label is capitalised as a sentence: Spanish writes "En custodia", not "En Custodia"
+    (CSS capitalize put a capital on every word)."""
+    page, lead = spanish
+    page.goto(f"{live_server}/items/{lead['items'][0]['id']}")
+    expect(page.locator("dd .status")).to_have_text("En custodia", use_inner_text=True)
+    style = page.locator("dd .status").evaluate(
+        "e => [getComputedStyle(e).textTransform,"
+        " getComputedStyle(e, '::first-letter').textTransform]")
+    assert style == ["none", "uppercase"]
+    screenshot(page, "label-capital-es")
