@@ -152,3 +152,15 @@ def test_the_deactivation_box_in_spanish(app, lab):
     tech = lab.users["tech"]
     box = _box(manager.get(f"/accounts/{tech.id}"), f"/accounts/{tech.id}/deactivate")
     assert tech.username in box and "1 token de API" in box, box
+
+
+def test_the_list_links_only_the_accounts_the_reader_may_open(app, lab):
+    """A manager may not manage an admin's account (its page is a 403): the list names it
+    without a link, saying who manages it; an admin sees every link."""
+    manager = Browser(app, lab, "manager")
+    page = manager.get("/accounts")
+    admin_page, examiner_page = (f"/accounts/{lab.id(w)}" for w in ("admin", "examiner"))
+    assert f'href="{examiner_page}"' in page and f'href="{admin_page}"' not in page
+    assert "(managed by an admin)" in page
+    manager.get(admin_page, expect=403)
+    assert f'href="{admin_page}"' in Browser(app, lab, "admin").get("/accounts")
