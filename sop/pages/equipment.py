@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ballistics.auth.access import get_in_lab, lab_select
+from ballistics.core.labels import label
 from ballistics.extensions import db
 from sop.forms import CalibrationForm, EquipmentForm, ServiceForm
 from sop.models import Equipment
@@ -75,11 +76,11 @@ def calibration_add(equipment_id: int):
         state = register.current_state(eq)
         if state.usable:
             message = _("%(kind)s recorded; %(code)s is in service.",
-                        kind=record.kind.replace("_", " ").capitalize(), code=eq.code)
+                        kind=label(record.kind).capitalize(), code=eq.code)
         else:
             message = _("%(kind)s recorded; %(code)s is out of service: it %(reason)s.",
-                        kind=record.kind.replace("_", " ").capitalize(), code=eq.code,
-                        reason=state.reason)
+                        kind=label(record.kind).capitalize(), code=eq.code,
+                        reason=state.said)
         return message, url_for("sop.instrument_page", equipment_id=eq.id)
 
     return post(CalibrationForm(),

@@ -17,6 +17,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import format_date
+from flask_babel import gettext as _
+
 
 class EquipmentState(StrEnum):
     IN_SERVICE = "in_service"
@@ -43,6 +46,8 @@ class ServiceState:
     reason: str = ""
     #: the record behind the state (the failed or lapsed one; in service: the next to fall due)
     record: Any = None
+    #: why a manager took it out of service, as they wrote it
+    detail: str = ""
 
     @property
     def usable(self) -> bool:
@@ -51,6 +56,29 @@ class ServiceState:
     @property
     def label(self) -> str:
         return LABELS[self.state]
+
+    @property
+    def said(self) -> str:
+        """:attr:`reason` in the reader's language, for pages (``reason`` stays English: the
+        findings store it and the API documents it)."""
+        record = self.record
+        if self.state is EquipmentState.OUT_OF_SERVICE:
+            return _("taken out of service (%(reason)s)",
+                     reason=self.detail or _("no reason given"))
+        if self.state is EquipmentState.NEVER_CALIBRATED:
+            return _("had no calibration record")
+        if self.state is EquipmentState.FAILED_CHECK:
+            day = format_date(record.performed_on)
+            return (_("failed its calibration on %(day)s", day=day)
+                    if record.kind == "calibration"
+                    else _("failed its performance check on %(day)s", day=day))
+        if self.state is EquipmentState.OVERDUE:
+            day = format_date(record.due_on)
+            return (_("was due for calibration on %(day)s (record #%(id)s)", day=day, id=record.id)
+                    if record.kind == "calibration"
+                    else _("was due for its performance check on %(day)s (record #%(id)s)",
+                           day=day, id=record.id))
+        return ""
 
     @property
     def due_on(self) -> date | None:
@@ -66,7 +94,8 @@ def state_on(records: Iterable[Any], day: date, *, out_of_service: bool = False,
     """The instrument's state on ``day``; ``records`` in the order they were performed."""
     if out_of_service:
         return ServiceState(EquipmentState.OUT_OF_SERVICE,
-                            f"taken out of service ({out_of_service_reason or 'no reason given'})")
+                            f"taken out of service ({out_of_service_reason or 'no reason given'})",
+                            detail=out_of_service_reason)
     latest: dict[str, Any] = {}
     for record in records:
         if record.performed_on <= day:

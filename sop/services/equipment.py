@@ -58,9 +58,10 @@ def set_service(actor: User, equipment: Equipment, *, out_of_service: bool,
                 reason: str = "") -> Equipment:
     require_role(actor, MANAGE_QUALITY, "take equipment in or out of service")
     if equipment.is_out_of_service == out_of_service:
-        state = "out of" if out_of_service else "in"
-        raise Conflict(_("%(code)s is already %(state)s service.", code=equipment.code,
-                         state=state), code="same_state")
+        raise Conflict(_("%(code)s is already out of service.", code=equipment.code)
+                       if out_of_service else
+                       _("%(code)s is already in service.", code=equipment.code),
+                       code="same_state")
     if out_of_service and not reason:
         raise Unprocessable(_("Say why the equipment goes out of service."),
                             fields={"reason": [_("Required when taking out of service.")]})

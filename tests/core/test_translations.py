@@ -214,3 +214,39 @@ def test_app_refusals_and_bad_filters_are_spanish(app, lab):
     assert "Debe estar entre 1 y 10000." in text and "greater than" not in text
     with app.test_request_context(headers={"Accept-Language": "es"}):
         assert localized("Must not be blank.") == "No puede quedar en blanco."
+
+
+def test_an_instruments_state_is_said_in_spanish(app, lab):
+    """Why an instrument may not be used, on its page and the equipment list, and the refusal
+    to take it out of service twice, in the reader's language."""
+    from datetime import timedelta
+
+    from ballistics.core import timeutil
+    from sop.services import equipment
+    from tests.sop.scenario import as_
+
+    manager = lab.users["manager"]
+    today = timeutil.utcnow().date()
+    with as_(manager):
+        balance = equipment.register(manager, code="BAL-01", name="Balance", kind="balance")
+        equipment.record_calibration(manager, balance, kind="performance_check",
+                                     performed_on=today, due_on=today + timedelta(days=1),
+                                     is_passed=False)
+        scope = equipment.register(manager, code="MIC-01", name="Microscope",
+                                   kind="comparison_microscope")
+        equipment.set_service(manager, scope, out_of_service=True, reason="Lamp broken")
+    db.session.commit()
+    boss = Browser(app, lab, "manager")
+    boss.client.set_cookie("lang", "es")
+    listed = _visible(boss.get("/quality/equipment"))
+    assert "no superó su verificación de desempeño del" in listed
+    assert "retirado de servicio (Lamp broken)" in listed
+    assert "failed its" not in listed and "taken out of service" not in listed
+    page = _visible(boss.get(f"/quality/equipment/{scope.id}"))
+    assert "No debe usarse en casos: retirado de servicio (Lamp broken)." in page
+    # a second "out of service" (a script, or two people at once) is refused in Spanish too
+    again = boss.client.post(f"/api/v1/equipment/{scope.id}/service",
+                             json={"out_of_service": True, "reason": "Still broken"},
+                             headers={**lab.headers("manager"), "Accept-Language": "es"})
+    assert again.status_code == 409
+    assert again.get_json()["message"] == "MIC-01 ya está fuera de servicio."

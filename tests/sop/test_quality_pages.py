@@ -8,6 +8,7 @@ import html
 import re
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from ballistics.core import timeutil
@@ -30,6 +31,11 @@ from sop.services import equipment, personnel
 from tests.sop.scenario import ALL_THREE, as_, make_sop, second_manager
 from tests.support.labs import make_lab
 from tests.support.web import Browser, field_errors
+
+
+def _day(day: date) -> str:
+    """A day as an English page writes it (Babel's medium date: "Mar 2, 2026")."""
+    return format_date(day, locale="en")
 
 
 def _count(model, **where) -> int:
@@ -151,7 +157,7 @@ def test_equipment_failed_check_takes_it_out_of_service(app):
               "is_passed": "false"}
     _, text, flashed = web.submit(f"/quality/equipment/{eq_id}/calibrations", failed)
     assert flashed == [("success", "Performance check recorded; MIC-09 is out of service: it "
-                                   f"failed its performance check on {today}.")]
+                                   f"failed its performance check on {_day(today)}.")]
     assert 'data-state="failed_check"' in text
     assert re.search(r'data-equipment="MIC-09">.*?data-state="failed_check"',
                      web.get("/quality/equipment"), re.S)
