@@ -44,7 +44,7 @@ def record_calibration(actor: User, equipment: Equipment, *, kind: str, performe
     require_role(actor, MANAGE_QUALITY, "record calibrations")
     if due_on < performed_on:
         raise Unprocessable(_("The next due date is before the calibration itself."),
-                            fields={"due_on": [_("Before performed_on.")]})
+                            fields={"due_on": [_("Before the “Performed on” date.")]})
     record = CalibrationRecord(lab_id=actor.lab_id, equipment=equipment, kind=kind,
                                performed_on=performed_on, due_on=due_on, is_passed=is_passed,
                                performed_by=performed_by, certificate_ref=certificate_ref,

@@ -167,7 +167,7 @@ def grant_authorisation(actor: User, *, user_id: int, sop_id: int, starts_on: da
     sop = _sop(actor, sop_id)
     if expires_on < starts_on:
         raise Unprocessable(_("The authorisation would expire before it starts."),
-                            fields={"expires_on": [_("Before starts_on.")]})
+                            fields={"expires_on": [_("Before the “Starts on” date.")]})
     grant = Authorisation(lab_id=actor.lab_id, user_id=user.id, sop_id=sop.id,
                           starts_on=starts_on, expires_on=expires_on, granted_by_id=actor.id,
                           granted_at=timeutil.utcnow())

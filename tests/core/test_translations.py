@@ -250,3 +250,22 @@ def test_an_instruments_state_is_said_in_spanish(app, lab):
                              headers={**lab.headers("manager"), "Accept-Language": "es"})
     assert again.status_code == 409
     assert again.get_json()["message"] == "MIC-01 ya está fuera de servicio."
+
+
+def test_a_date_before_another_names_that_field_by_its_label(app, lab):
+    """The refusal beside "Next due" names the date it must follow as the form labels it
+    ("Realizada el"), not by the schema's name (performed_on)."""
+    from sop.services import equipment
+    from tests.sop.scenario import as_
+
+    manager = lab.users["manager"]
+    with as_(manager):
+        scope = equipment.register(manager, code="MIC-01", name="Microscope",
+                                   kind="comparison_microscope")
+    db.session.commit()
+    boss = Browser(app, lab, "manager")
+    boss.client.set_cookie("lang", "es")
+    _, page, _ = boss.submit(f"/quality/equipment/{scope.id}/calibrations", {
+        "kind": "calibration", "performed_on": "2026-03-02", "due_on": "2026-03-01",
+        "is_passed": "true"})
+    assert field_errors(page) == {"due_on": "Anterior a la fecha «Realizada el»."}

@@ -83,7 +83,7 @@ def test_personnel_training_authorisation_and_chart(app):
     _, text, _ = web.submit(f"{person}/authorisations", {
         "sop_id": str(version.sop_id), "starts_on": start.isoformat(),
         "expires_on": (start - timedelta(days=1)).isoformat()})
-    assert field_errors(text) == {"expires_on": "Before starts_on."}
+    assert field_errors(text) == {"expires_on": "Before the “Starts on” date."}
     assert _count(Authorisation, user_id=examiner.id) == 0
     _, text, flashed = web.submit(f"{person}/authorisations", {
         "sop_id": str(version.sop_id), "starts_on": start.isoformat(),
@@ -150,7 +150,7 @@ def test_equipment_failed_check_takes_it_out_of_service(app):
     assert field_errors(text) == {"is_passed": "Missing data for required field."}
     _, text, _ = web.submit(f"/quality/equipment/{eq_id}/calibrations",
                             {**passed, "due_on": (today - timedelta(days=20)).isoformat()})
-    assert field_errors(text) == {"due_on": "Before performed_on."}
+    assert field_errors(text) == {"due_on": "Before the “Performed on” date."}
     assert _count(CalibrationRecord, equipment_id=eq_id) == 1
 
     failed = {**passed, "kind": "performance_check", "performed_on": today.isoformat(),
