@@ -74,6 +74,8 @@ LABELS = {
     "request_entity_too_large": _l("request entity too large"),
     "too_many_requests": _l("too many requests"), "internal_error": _l("internal error"),
     "bad_filter": _l("bad filter"),
+    # audit log actions
+    "insert": _l("insert"), "update": _l("update"), "delete": _l("delete"), "read": _l("read"),
 }
 
 

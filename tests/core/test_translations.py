@@ -13,6 +13,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from ballistics.core.context import acting_as
 from ballistics.core.validation_messages import localized
 from ballistics.evidence import custody
 from ballistics.evidence.services import create_case
@@ -269,3 +270,21 @@ def test_a_date_before_another_names_that_field_by_its_label(app, lab):
         "kind": "calibration", "performed_on": "2026-03-02", "due_on": "2026-03-01",
         "is_passed": "true"})
     assert field_errors(page) == {"due_on": "Anterior a la fecha «Realizada el»."}
+
+
+def test_list_filters_and_audit_actions_are_spanish(app, lab):
+    """The choices of the search, finding and audit filters, and the audit log's action
+    column, name stored codes (queued, blocking, insert) in the reader's language."""
+    with acting_as(lab.id("tech"), lab.lab.id, "test"):
+        create_case(lab.users["tech"], submitting_agency="Central Police")  # an audited insert
+    db.session.commit()
+    web, boss = Browser(app, lab, "examiner"), Browser(app, lab, "manager")
+    searches = _visible(_spanish(web.client, "/searches"))
+    assert "en cola" in searches and "comparando" in searches
+    assert not re.search(r"\b(queued|comparing|ranking)\b", searches)
+    findings = _visible(_spanish(boss.client, "/quality/findings"))
+    assert "bloqueante" in findings and "blocking" not in findings
+    audit = _spanish(boss.client, "/audit")
+    assert '<option value="insert">alta</option>' in audit
+    assert re.search(r'<span class="kind">alta</span>', audit)
+    assert not re.search(r'<span class="kind">(insert|update|read)</span>', audit)
