@@ -107,7 +107,9 @@ def render(*, lab_name: str, generated_by: str, generated_at: datetime,
                      _p(e.action.value, s["cell"]),
                      _p(f"{e.object_type} {e.object_id or ''}", s["cell"]),
                      _p("\n".join(lines), s["cell"]), _p(e.hash[:16], s["cell"])])
-    table = Table(rows, colWidths=cols, repeatRows=1)
+    # splitInRow: an entry taller than a page (a record with long notes) goes on over the next
+    # page; without it ReportLab cannot place the row and the whole export fails
+    table = Table(rows, colWidths=cols, repeatRows=1, splitInRow=1)
     table.setStyle(GRID)
     story.append(table)
     doc.build(story, canvasmaker=_numbered(

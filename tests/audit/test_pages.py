@@ -243,3 +243,17 @@ def test_pdf_export_holds_the_filtered_entries_and_the_verification(app, lab, mo
     assert f"holder_user_id: {lab.id('tech')} (Tech) -> {lab.id('examiner')} (Examiner)" in content
     assert "\x00" not in content  # every glyph is in the embedded font
     assert moved["barcode"] in content
+
+
+def test_pdf_export_splits_an_entry_taller_than_a_page(app, lab):
+    """A case whose notes run to 120 lines makes one entry taller than an A4 page: the extract
+    continues it on the next page (ReportLab refused the table: a 500 for the manager)."""
+    import pypdf
+
+    notes = "\n".join(f"Bench note line {n}" for n in range(1, 121))
+    Api(app.test_client(), lab, "tech").post("/cases", {"submitting_agency": "Central Police",
+                                                        "notes": notes})
+    response = Browser(app, lab, "manager").client.get("/audit/export.pdf?object_type=cases")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    content = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+    assert "Bench note line 1" in content and "Bench note line 120" in content
