@@ -132,7 +132,9 @@ def _events(data: dict, s: dict, width: float) -> Table:
         style += [("SPAN", (1, n), (-1, n)), ("LINEABOVE", (1, n), (-1, n), 0, colors.white)]
         if broken == e["seq"]:
             style.append(("BACKGROUND", (0, n - 1), (-1, n), colors.HexColor("#fbe3e3")))
-    table = Table(rows, colWidths=cols, repeatRows=1)
+    # splitInRow: an event taller than a page (a long reason) goes on over the next page;
+    # without it ReportLab cannot place the row and no report is produced
+    table = Table(rows, colWidths=cols, repeatRows=1, splitInRow=1)
     table.setStyle(TableStyle(style))
     return table
 

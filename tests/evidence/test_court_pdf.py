@@ -190,3 +190,16 @@ def test_report_counts_are_written_as_the_reader_writes_numbers(sqlite_app, lang
         paragraph = court_pdf._ledger({"checkpoint": cp, "proof_checks": ""},
                                       court_pdf._styles())[1]
         assert entries in paragraph.text
+
+
+def test_pdf_continues_an_event_taller_than_a_page(app, client, lab):
+    """A hand-over whose reason runs to 150 lines (2,000 characters are allowed) is taller
+    than a page: the report continues it on the next one instead of failing with a 500."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "cartridge_case")
+    reason = "\n".join(f"seal {n}" for n in range(1, 151))
+    tech.post(f"/items/{item['id']}/transfer", {"to_user_id": lab.id("examiner"),
+                                                 "reason": reason})
+    _, pages, _ = _pdf(Browser(app, lab, "examiner"), item["id"])
+    text = " ".join(pages)
+    assert "seal 1\n" in text and "seal 150" in text
