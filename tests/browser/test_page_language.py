@@ -78,4 +78,9 @@ def test_labels_start_with_a_capital_only(spanish, live_server):
         "e => [getComputedStyle(e).textTransform,"
         " getComputedStyle(e, '::first-letter').textTransform]")
     assert style == ["none", "uppercase"]
+    expect(page.locator("h1 small")).to_have_text("Vaina", use_inner_text=True)
     screenshot(page, "label-capital-es")
+    # a username is shown as it is typed at login, not capitalised
+    page.goto(f"{live_server}/account")
+    username = page.locator("h1 small").inner_text().split(" · ")[0]
+    assert username == username.lower() and username.startswith("examiner-")
