@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -156,7 +157,7 @@ class Item(db.Model):
         if self.holder_user is not None:
             return self.holder_user.full_name
         if self.holder_location is not None:
-            return f"Storage {self.holder_location.code}"
+            return _("Storage %(code)s", code=self.holder_location.code)
         return self.holder_agency or "—"
 
 

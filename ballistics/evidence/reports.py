@@ -39,7 +39,7 @@ def _party(user: User | None, location: StorageLocation | None, agency: str | No
     if user is not None:
         return user.full_name
     if location is not None:
-        return f"Storage {location.code} ({location.name})"
+        return _("Storage %(code)s (%(name)s)", code=location.code, name=location.name)
     return agency or "—"
 
 

@@ -19,7 +19,7 @@ from ballistics.evidence import custody
 from ballistics.evidence.services import create_case
 from ballistics.extensions import db
 from tests.comparisons.helpers import searched_lab
-from tests.support.web import Browser, field_errors
+from tests.support.web import Api, Browser, field_errors
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
@@ -288,3 +288,17 @@ def test_list_filters_and_audit_actions_are_spanish(app, lab):
     assert '<option value="insert">alta</option>' in audit
     assert re.search(r'<span class="kind">alta</span>', audit)
     assert not re.search(r'<span class="kind">(insert|update|read)</span>', audit)
+
+
+def test_an_item_in_storage_is_held_by_the_deposito(app, client, lab):
+    """The holder of a stored item, on its page, the item list and its timeline, is named in
+    the reader's language ("Storage SHELF-1" was English on Spanish pages)."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"])
+    tech.post(f"/items/{item['id']}/store", {"location_id": lab.location_id})
+    web = Browser(app, lab, "tech")
+    page = _visible(_spanish(web.client, f"/items/{item['id']}"))
+    assert "Depósito SHELF-1" in page and "→ Depósito SHELF-1 (Shelf 1)" in page
+    assert "Storage SHELF-1" not in page
+    assert "Depósito SHELF-1" in _visible(_spanish(web.client, "/items"))
+    assert "Storage SHELF-1" in _visible(web.get(f"/items/{item['id']}"))  # English stays
