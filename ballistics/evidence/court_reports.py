@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ballistics.audit.services import record_read
 from ballistics.auth.models import User
+from ballistics.core.labels import label
 from ballistics.evidence import court_pdf
 from ballistics.evidence.models import CourtReport, Item
 from ballistics.evidence.reports import CustodyReport, custody_report, fmt_utc
@@ -37,7 +38,9 @@ def sha256_hex(data: bytes) -> str:
 
 
 def _kind(value: object) -> str:
-    return str(value).replace("_", " ")
+    """A stored code as the reader's language names it (the events' actions are named so too:
+    the data is what the reader's copy prints)."""
+    return label(value)
 
 
 def report_data(r: CustodyReport) -> dict:

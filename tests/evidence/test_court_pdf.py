@@ -203,3 +203,17 @@ def test_pdf_continues_an_event_taller_than_a_page(app, client, lab):
     _, pages, _ = _pdf(Browser(app, lab, "examiner"), item["id"])
     text = " ".join(pages)
     assert "seal 1\n" in text and "seal 150" in text
+
+
+def test_spanish_pdf_names_the_kind_status_and_holder_in_spanish(app, client, lab):
+    """The court report filed by a Spanish-reading examiner named the kind 'firearm' and the
+    status 'in custody; en poder de Storage SHELF-1': stored codes, not the reader's words."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "firearm")
+    tech.post(f"/items/{item['id']}/store", {"location_id": lab.location_id})
+    web = Browser(app, lab, "examiner")
+    web.client.set_cookie("lang", "es")
+    _, pages, _ = _pdf(web, item["id"])
+    text = _flat(" ".join(pages))
+    assert "arma de fuego \u00d7 1" in text and "en custodia; en poder de Depósito SHELF-1" in text
+    assert "firearm" not in text and "in custody" not in text
