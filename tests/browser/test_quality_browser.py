@@ -120,7 +120,7 @@ def test_training_and_authorisation_let_an_examiner_start(pg_app, live_server, p
     page.click(".subnav >> text=Start an examination")
     form = page.locator("#exam-form")
     form.locator("select[name=sop_version_id]").select_option(label=sop_label)
-    form.locator("select[name=item_ids]").select_option(label=f"{barcode} · cartridge_case")
+    form.locator("select[name=item_ids]").select_option(label=f"{barcode} · cartridge case")
     form.locator("select[name=equipment_ids]").select_option(
         label="MIC-01 · Comparison microscope (in service)")
     form.locator("button[type=submit]").click()
@@ -222,7 +222,7 @@ def test_failed_check_takes_an_instrument_out_of_service(pg_app, live_server, pa
     page.goto(live_server + "/quality/examinations/new")
     form = page.locator("#exam-form")
     form.locator("select[name=sop_version_id]").select_option(label=sop_label)
-    form.locator("select[name=item_ids]").select_option(label=f"{barcode} · cartridge_case")
+    form.locator("select[name=item_ids]").select_option(label=f"{barcode} · cartridge case")
     form.locator("select[name=equipment_ids]").select_option(
         label="MIC-01 · Comparison microscope (failed check)")
     form.locator("button[type=submit]").click()
