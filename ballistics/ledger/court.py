@@ -288,9 +288,13 @@ def _verify(data: bytes, lab_keys: Sequence[PublicKey] | None,
         raise VerificationFailed(f"the item's chain head is event {item['custody_seq']} but "
                                  f"the file ends at event {len(events)}")
     check.events = len(events)
-    check.passed(f"{len(events)} events of item {item['barcode']}: each matches its hash and "
+    check.passed(f"1 event of item {item['barcode']}: it matches its hash and is the item's "
+                 "chain head" if len(events) == 1 else
+                 f"{len(events)} events of item {item['barcode']}: each matches its hash and "
                  "links to the one before, the last is the item's chain head")
-    check.passed(f"each event is included in the checkpoint (RFC 9162 inclusion proofs at "
+    check.passed(f"the event is included in the checkpoint (RFC 9162 inclusion proof at "
+                 f"position {events[0]['position']})" if len(events) == 1 else
+                 f"each event is included in the checkpoint (RFC 9162 inclusion proofs at "
                  f"positions {', '.join(str(e['position']) for e in events)})")
 
 

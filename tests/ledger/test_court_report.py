@@ -117,3 +117,19 @@ def test_verify_report_runs_offline_in_a_process_of_its_own(app, proof, tmp_path
                            env=env, capture_output=True, text=True, timeout=120)
     assert flask.returncode == 0 and "VERIFIED" in flask.stdout, flask.stderr
     assert not (tmp_path / "absent.sqlite").exists()
+
+
+def test_a_single_event_is_counted_as_one(app, client, lab, witness):
+    """An item just received has one event: the check says "1 event", not "1 events"."""
+    witness.trust(lab.lab.id)
+    api = Api(client, lab, "tech")
+    item = api.receive(api.new_case()["id"], kind="cartridge_case")
+    browser = Browser(app, lab, "tech")
+    data = browser.client.get(f"/items/{item['id']}/report/proof.json").data
+    keys = load_public_keys(browser.client.get("/ledger/public-keys.json").get_json())
+    check = court.verify_document(data, keys)
+    assert check.ok and check.events == 1, check.text()
+    assert f"1 event of item {item['barcode']}: it matches its hash" in check.text()
+    assert "the event is included in the checkpoint (RFC 9162 inclusion proof at position" \
+        in check.text()
+    assert "1 events" not in check.text()
