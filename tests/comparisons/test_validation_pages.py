@@ -46,6 +46,11 @@ def test_outside_the_domain_the_score_comes_without_an_lr(app, client, lab):
     assert re.search(r'data-no-lr>none<', page) and "/comparisons/validation" in page
     view = browser.get(f"/candidates/{c.id}/view")
     assert 'data-testid="no-lr"' in view and "raw scan" in view
+    # Spanish: "ninguna", agreeing with la razón de verosimilitud (not the labels' "ninguno")
+    spanish = {path: browser.client.get(path, headers={"Accept-Language": "es"}).text
+               for path in (f"/searches/{found['search']}", f"/candidates/{c.id}/view")}
+    assert "data-no-lr>ninguna<" in spanish[f"/searches/{found['search']}"]
+    assert 'data-testid="no-lr">ninguna<' in spanish[f"/candidates/{c.id}/view"]
     body = Api(client, lab, "examiner").get(f"/searches/{found['search']}")
     top = body["candidates"][0]
     assert top["likelihood_ratio"] is None and "raw scan" in top["lr_note"]
