@@ -11,7 +11,7 @@ instrument back in service, with no one having to remember to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -39,11 +39,14 @@ LABELS = {EquipmentState.IN_SERVICE: "in service",
           EquipmentState.NEVER_CALIBRATED: "never calibrated"}
 
 
+def _plain(text: str, **values: object) -> str:
+    """A message with its values and no translation (the English reason)."""
+    return text % values
+
+
 @dataclass(frozen=True)
 class ServiceState:
     state: EquipmentState
-    #: the problem in words ("failed its performance check on 2026-03-02"), empty in service
-    reason: str = ""
     #: the record behind the state (the failed or lapsed one; in service: the next to fall due)
     record: Any = None
     #: why a manager took it out of service, as they wrote it
@@ -58,9 +61,19 @@ class ServiceState:
         return LABELS[self.state]
 
     @property
+    def reason(self) -> str:
+        """The problem in English words with ISO dates ("failed its performance check on
+        2026-03-02"), empty in service: what the findings store and the API returns."""
+        return self._words(_plain, date.isoformat)
+
+    @property
     def said(self) -> str:
-        """:attr:`reason` in the reader's language, for pages (``reason`` stays English: the
-        findings store it and the API documents it)."""
+        """:attr:`reason` in the reader's language and date format, for pages."""
+        return self._words(_, format_date)
+
+    def _words(self, _: Callable[..., str], day: Callable[[date], str]) -> str:
+        # One wording for both: ``_`` translates (pages) or only fills in the values (the
+        # English reason), and pybabel extracts these messages by that name.
         record = self.record
         if self.state is EquipmentState.OUT_OF_SERVICE:
             return _("taken out of service (%(reason)s)",
@@ -68,16 +81,17 @@ class ServiceState:
         if self.state is EquipmentState.NEVER_CALIBRATED:
             return _("had no calibration record")
         if self.state is EquipmentState.FAILED_CHECK:
-            day = format_date(record.performed_on)
-            return (_("failed its calibration on %(day)s", day=day)
+            when = day(record.performed_on)
+            return (_("failed its calibration on %(day)s", day=when)
                     if record.kind == "calibration"
-                    else _("failed its performance check on %(day)s", day=day))
+                    else _("failed its performance check on %(day)s", day=when))
         if self.state is EquipmentState.OVERDUE:
-            day = format_date(record.due_on)
-            return (_("was due for calibration on %(day)s (record #%(id)s)", day=day, id=record.id)
+            when = day(record.due_on)
+            return (_("was due for calibration on %(day)s (record #%(id)s)", day=when,
+                      id=record.id)
                     if record.kind == "calibration"
                     else _("was due for its performance check on %(day)s (record #%(id)s)",
-                           day=day, id=record.id))
+                           day=when, id=record.id))
         return ""
 
     @property
@@ -85,34 +99,23 @@ class ServiceState:
         return self.record.due_on if self.record is not None else None
 
 
-def _what(kind: str) -> str:
-    return "calibration" if kind == "calibration" else "its performance check"
-
-
 def state_on(records: Iterable[Any], day: date, *, out_of_service: bool = False,
              out_of_service_reason: str = "") -> ServiceState:
     """The instrument's state on ``day``; ``records`` in the order they were performed."""
     if out_of_service:
-        return ServiceState(EquipmentState.OUT_OF_SERVICE,
-                            f"taken out of service ({out_of_service_reason or 'no reason given'})",
-                            detail=out_of_service_reason)
+        return ServiceState(EquipmentState.OUT_OF_SERVICE, detail=out_of_service_reason)
     latest: dict[str, Any] = {}
     for record in records:
         if record.performed_on <= day:
             latest[record.kind] = record
     if not latest:
-        return ServiceState(EquipmentState.NEVER_CALIBRATED, "had no calibration record")
+        return ServiceState(EquipmentState.NEVER_CALIBRATED)
     failed = [r for r in latest.values() if not r.is_passed]
     if failed:
         last = max(failed, key=lambda r: r.performed_on)
-        return ServiceState(EquipmentState.FAILED_CHECK,
-                            f"failed its {last.kind.replace('_', ' ')} on "
-                            f"{last.performed_on.isoformat()}", last)
+        return ServiceState(EquipmentState.FAILED_CHECK, last)
     lapsed = [r for r in latest.values() if r.due_on < day]
     if lapsed:
         first = min(lapsed, key=lambda r: r.due_on)
-        return ServiceState(EquipmentState.OVERDUE,
-                            f"was due for {_what(first.kind)} on {first.due_on.isoformat()} "
-                            f"(record #{first.id})", first)
-    return ServiceState(EquipmentState.IN_SERVICE, "",
-                        min(latest.values(), key=lambda r: r.due_on))
+        return ServiceState(EquipmentState.OVERDUE, first)
+    return ServiceState(EquipmentState.IN_SERVICE, min(latest.values(), key=lambda r: r.due_on))
