@@ -1,0 +1,80 @@
+"""Sentences written now and read later, in the reader's language.
+
+A compliance finding is judged by a worker and read by a manager, in English or Spanish; the
+reason a likelihood ratio was withheld is stored with the candidate and read by examiners of
+either language. What such a record keeps is its sentence in English (for the API's machines,
+exports and anyone reading the database) and its *wording*: the message as the catalogues know
+it, with its values, so a page can say it again in the reader's language::
+
+    {"msg": "%(who)s held no authorisation for %(sop)s on %(day)s.",
+     "args": {"who": "Ana Ruiz", "sop": "FA-04", "day": {"date": "2026-03-02"}}}
+
+A value is a plain string or number, a day (``{"date": ISO}``: ISO in English, the reader's
+date format on pages), a stored code shown through its label (``{"label": code}``), or another
+wording (a clause of the sentence, translated as a message of its own). Wordings are plain
+JSON: they go into a JSON column as they are.
+
+``wording(...)`` is a keyword of the message extraction (``pybabel extract -k wording``), so
+its first argument is in the catalogues like any ``_()``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import format_date, gettext
+
+from ballistics.core.labels import label
+
+Wording = dict[str, Any]
+
+
+def wording(msg: str, **args: Any) -> Wording:
+    """The message ``msg`` (``%(name)s`` placeholders) with its values; days become
+    ``{"date": ISO}``, wordings and ``coded()`` values stay as they are."""
+    return {"msg": msg, "args": {k: _value(v) for k, v in args.items()}}
+
+
+def coded(code: str) -> dict:
+    """A stored code (an enum's value) that pages show through its label."""
+    return {"label": str(code)}
+
+
+def english(w: Wording) -> str:
+    """The sentence in the source language, days in ISO form: what is stored and what the API
+    and exports give."""
+    return w["msg"] % {k: _english(v) for k, v in w["args"].items()}
+
+
+def said(w: Wording) -> str:
+    """The sentence in the reader's language and date format (needs Flask-Babel's context)."""
+    return gettext(w["msg"], **{k: _said(v) for k, v in w["args"].items()})
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, date):
+        return {"date": v.isoformat()}
+    if v is None or isinstance(v, (str, int, float, dict)):
+        return v
+    return str(v)
+
+
+def _english(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "msg" in v:
+            return english(v)
+        if "date" in v:
+            return v["date"]
+        return v["label"].replace("_", " ")  # the English label is the code with spaces
+    return "—" if v is None else v
+
+
+def _said(v: Any) -> Any:
+    if isinstance(v, dict):
+        if "msg" in v:
+            return said(v)
+        if "date" in v:
+            return format_date(date.fromisoformat(v["date"]))
+        return label(v["label"])
+    return "—" if v is None else v

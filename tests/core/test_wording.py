@@ -1,0 +1,57 @@
+"""A sentence stored now and read later: the English kept for machines, the same sentence in
+the reader's language on pages (clauses, days and codes translated too), and plain JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from flask_babel import force_locale
+
+from ballistics.core.wording import coded, english, said, wording
+
+
+@pytest.fixture
+def reading(sqlite_app):
+    with sqlite_app.test_request_context():
+        yield
+
+
+def _failed(day: date) -> dict:
+    return wording("taken out of service (%(reason)s)",
+                   reason=wording("failed its calibration on %(day)s", day=day))
+
+
+def test_english_is_the_message_with_iso_days_whatever_the_reader(reading):
+    w = _failed(date(2026, 3, 2))
+    with force_locale("es"):
+        assert english(w) == "taken out of service (failed its calibration on 2026-03-02)"
+
+
+def test_said_translates_the_sentence_its_clauses_and_its_days(reading):
+    w = _failed(date(2026, 3, 2))
+    with force_locale("es"):
+        assert said(w) == "retirado de servicio (no superó su calibración del 2 mar 2026)"
+    with force_locale("en"):
+        assert said(w) == "taken out of service (failed its calibration on Mar 2, 2026)"
+
+
+def test_codes_read_through_their_labels(reading):
+    w = wording("taken out of service (%(reason)s)", reason=coded("cartridge_case"))
+    assert english(w) == "taken out of service (cartridge case)"
+    with force_locale("es"):
+        assert said(w) == "retirado de servicio (vaina)"
+
+
+def test_a_wording_is_plain_json_and_reads_the_same_after_a_round_trip(reading):
+    w = _failed(date(2026, 3, 2))
+    again = json.loads(json.dumps(w))
+    assert again == w
+    with force_locale("es"):
+        assert said(again) == said(w)
+
+
+def test_a_missing_value_reads_as_a_dash(reading):
+    w = wording("taken out of service (%(reason)s)", reason=None)
+    assert english(w) == "taken out of service (—)"
