@@ -24,7 +24,7 @@ from ballistics.audit.schemas import AuditFilterSchema
 from ballistics.audit.services import record_read
 from ballistics.auth.access import require_role
 from ballistics.core.forms import PageForm
-from ballistics.core.pagination import load_filters, paginate
+from ballistics.core.pagination import Filters, listed, load_filters, page_filters, paginate
 from ballistics.extensions import db
 
 bp = Blueprint("audit", __name__)
@@ -33,9 +33,9 @@ bp = Blueprint("audit", __name__)
 PRINT_LIMIT = 500
 
 
-def _filters() -> dict:
+def _filters(read=load_filters) -> Filters:
     require_role(current_user, READ_AUDIT, "read the audit log")
-    return load_filters(AuditFilterSchema)
+    return read(AuditFilterSchema)
 
 
 def _zone() -> str:
@@ -62,12 +62,13 @@ def _raw(filters: dict) -> dict[str, str]:
 @bp.route("/audit")
 @login_required
 def log_page() -> ResponseReturnValue:
-    filters = _filters()
+    filters = _filters(page_filters)
     lab_id = current_user.lab_id
-    page = paginate(browse.entries_select(lab_id, filters, _zone()), page=filters["page"],
-                    per_page=filters["per_page"], order_by=browse.ORDER, filters=filters)
+    page = listed(filters, lambda: browse.entries_select(lab_id, filters, _zone()),
+                  order_by=browse.ORDER)
     return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
-                           verify_form=VerifyForm(formdata=None), **_context(filters))
+                           verify_form=VerifyForm(formdata=None),
+                           **_context(filters)), filters.status
 
 
 @bp.post("/audit/verify")

@@ -31,7 +31,7 @@ from ballistics.comparisons.models import (
 )
 from ballistics.core.forms import FormRefused, load, submit, summary
 from ballistics.core.labels import label
-from ballistics.core.pagination import load_filters, paginate
+from ballistics.core.pagination import listed, page_filters
 from ballistics.core.ratelimit import search_limit, upload_limit
 from ballistics.core.validation_messages import localize_all
 from ballistics.evidence.custody import load_item
@@ -147,15 +147,14 @@ def search_retry(search_id: int) -> ResponseReturnValue:
 @bp.route("/searches")
 @login_required
 def search_list() -> ResponseReturnValue:
-    filters = load_filters(lists.SearchFilterSchema)
-    page = paginate(lists.searches_select(current_user, filters), page=filters["page"],
-                    per_page=filters["per_page"], order_by=lists.SEARCH_ORDER,
-                    filters=filters, scalars=False)
-    item = get_in_lab(Item, filters["item_id"], current_user, what="item") if filters.get(
-        "item_id") else None
+    filters = page_filters(lists.SearchFilterSchema)
+    page = listed(filters, lambda: lists.searches_select(current_user, filters),
+                  order_by=lists.SEARCH_ORDER, scalars=False)
+    item = (get_in_lab(Item, filters["item_id"], current_user, what="item")
+            if filters.get("item_id") and not filters.refused else None)
     return render_template("comparisons/search_list.html", page=page, filters=filters,
                            item=item, statuses=[x.value for x in SearchStatus],
-                           scopes=[x.value for x in SearchScope])
+                           scopes=[x.value for x in SearchScope]), filters.status
 
 
 @bp.route("/searches/<int:search_id>")

@@ -1,10 +1,12 @@
 """Lists that scale: validated filters and one paginator for every list page.
 
-A list page loads its query string with a filter schema (:func:`load_filters`; a bad value is
-refused with a 400 naming the filter, never ignored), builds a lab-scoped SELECT and hands it
-to :func:`paginate`, which orders it by the given columns with the primary key last (a stable
-order: two rows never swap between pages) and cuts one bounded page out of it. The template
-shows it with ``pager(page)`` from ``templates/_pagination.html``.
+A list page loads its query string with a filter schema (:func:`page_filters`; a bad value is
+refused, never ignored: the page answers 400 with the filters as typed and each refusal beside
+them, and lists nothing), builds a lab-scoped SELECT and hands it to :func:`listed`, which
+orders it by the given columns with the primary key last (a stable order: two rows never swap
+between pages) and cuts one bounded page out of it. The template shows it with ``pager(page)``
+and the refusals with ``refused(filters)`` from ``templates/_pagination.html``. Exports, which
+have no form to show an error beside, refuse with :func:`load_filters` (a 400 naming it).
 
 Offset pagination: a list is read by people a page or two at a time, and a page number is
 something a person can bookmark and quote. The page size is bounded (:data:`MAX_PER_PAGE`).
@@ -12,7 +14,7 @@ something a person can bookmark and quote. The page size is bounded (:data:`MAX_
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,20 +50,54 @@ class PageArgs(BaseSchema):
                               validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
-def load_filters(schema: type[BaseSchema], args: Mapping[str, str] | None = None
-                 ) -> dict[str, Any]:
+class Filters(dict):
+    """A list page's filters as loaded or, when the query string was refused, as typed (so the
+    form shows them again), with ``refused``: each bad filter's messages."""
+
+    def __init__(self, values: Mapping[str, Any], refused: dict[str, list[str]] | None = None
+                 ) -> None:
+        super().__init__(values)
+        self.refused = refused or {}
+
+    @property
+    def status(self) -> int:
+        return 400 if self.refused else 200
+
+
+def page_filters(schema: type[BaseSchema], args: Mapping[str, str] | None = None) -> Filters:
     """The query string (``request.args`` by default) loaded by ``schema`` in text mode; blank
-    values are left out, so an empty filter box means "no filter"."""
+    values are left out, so an empty filter box means "no filter". A refused one is said in
+    the reader's language (a filter is typed on a page)."""
     raw = request.args if args is None else args
     data = {k: v for k, v in raw.items() if str(v).strip() != ""}
     try:
         with text_input():
-            return schema().load(data)
+            return Filters(schema().load(data))
     except ValidationError as exc:
-        # a filter is typed on a page: its refusal is said in the reader's language
-        messages = localize_all(flat_messages(exc.messages))
-        detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in messages.items())
-        raise BadFilter(_("Invalid filter: %(detail)s", detail=detail), fields=messages) from exc
+        with text_input():
+            defaults = schema().load({})
+        return Filters({**defaults, **data}, localize_all(flat_messages(exc.messages)))
+
+
+def load_filters(schema: type[BaseSchema], args: Mapping[str, str] | None = None) -> Filters:
+    """:func:`page_filters` for what has no form to show a refusal beside (an export): a bad
+    filter is a 400 naming it."""
+    filters = page_filters(schema, args)
+    if filters.refused:
+        detail = "; ".join(f"{name}: {' '.join(texts)}"
+                           for name, texts in filters.refused.items())
+        raise BadFilter(_("Invalid filter: %(detail)s", detail=detail), fields=filters.refused)
+    return filters
+
+
+def listed(filters: Filters, select_rows: Callable[[], Select], *, order_by: Sequence[Any],
+           scalars: bool = True) -> Page:
+    """The page of the list the filters ask for; nothing (and no query) if they were refused,
+    since the rows a refused filter would select are not known."""
+    if filters.refused:
+        return Page([], 1, DEFAULT_PER_PAGE, 0)
+    return paginate(select_rows(), page=filters["page"], per_page=filters["per_page"],
+                    order_by=order_by, filters=filters, scalars=scalars)
 
 
 @dataclass

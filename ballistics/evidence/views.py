@@ -15,7 +15,7 @@ from ballistics.auth.access import get_in_lab
 from ballistics.core import confirm
 from ballistics.core.forms import PageForm, submit
 from ballistics.core.labels import label
-from ballistics.core.pagination import load_filters, paginate
+from ballistics.core.pagination import Filters, listed, page_filters
 from ballistics.evidence import (
     court_reports,
     custody,
@@ -47,25 +47,27 @@ assert SERVICES.keys() == forms.ACTIONS.keys(), "every page action needs a form 
 @login_required
 def case_list() -> ResponseReturnValue:
     form = forms.CaseForm(formdata=None) if forms.may_intake(current_user) else None
-    return _case_list(form)
+    filters = page_filters(lists.CaseFilterSchema)
+    return _case_list(form, filters), filters.status
 
 
-def _case_list(form: forms.CaseForm | None) -> str:
-    filters = load_filters(lists.CaseFilterSchema)
-    page = paginate(lists.cases_select(current_user, filters), page=filters["page"],
-                    per_page=filters["per_page"], order_by=lists.CASE_ORDER, filters=filters)
+def _case_list(form: forms.CaseForm | None, filters: Filters | None = None) -> str:
+    filters = filters if filters is not None else page_filters(lists.CaseFilterSchema)
+    page = listed(filters, lambda: lists.cases_select(current_user, filters),
+                  order_by=lists.CASE_ORDER)
     return render_template("evidence/case_list.html", page=page, filters=filters, form=form)
 
 
 @bp.route("/items")
 @login_required
 def item_list() -> ResponseReturnValue:
-    filters = load_filters(lists.ItemFilterSchema)
-    page = paginate(lists.items_select(current_user, filters), page=filters["page"],
-                    per_page=filters["per_page"], order_by=lists.ITEM_ORDER, filters=filters)
+    filters = page_filters(lists.ItemFilterSchema)
+    page = listed(filters, lambda: lists.items_select(current_user, filters),
+                  order_by=lists.ITEM_ORDER)
     return render_template("evidence/item_list.html", page=page, filters=filters,
                            kinds=[k.value for k in ItemKind],
-                           statuses=[s.value for s in ItemStatus], holders=lists.HOLDERS)
+                           statuses=[s.value for s in ItemStatus],
+                           holders=lists.HOLDERS), filters.status
 
 
 @bp.post("/cases")

@@ -139,8 +139,13 @@ def test_times_and_filter_days_are_the_labs(app, lab, moved):
     ("colour=red", "colour"),
 ])
 def test_a_bad_filter_is_refused_naming_it(app, lab, query, named):
-    page = Browser(app, lab, "manager").get(f"/audit?{query}", expect=400)
+    manager = Browser(app, lab, "manager")
+    page = manager.get(f"/audit?{query}", expect=400)
     assert "Invalid filter" in page and f"<strong>{named}</strong>" in page
+    assert 'data-testid="refused-filters"' in page and "data-entry=" not in page
+    # an export has no form to say it beside: the refusal is the answer, nothing exported
+    refused = manager.get(f"/audit/export.csv?{query}", expect=400)
+    assert "Invalid filter" in refused and named in refused
 
 
 def test_pages_cover_the_log_once_in_a_stable_order(app, lab, moved, client):

@@ -70,3 +70,7 @@ def test_search_list_pages_and_filters(app, lab, other_lab, client, cartridge):
     assert "<strong>status</strong>" in page
     page = examiner.get("/searches?automatic=maybe", expect=400)
     assert "<strong>automatic</strong>" in page
+    # beside the filters, the item filter (valid, but refused with the rest) not looked up
+    page = examiner.get(f"/searches?item_id={cartridge['id']}&status=exploded", expect=400)
+    assert 'data-testid="refused-filters"' in page and _searches(page) == []
+    assert f'value="{cartridge["id"]}"' in page

@@ -210,7 +210,7 @@ def test_app_refusals_and_bad_filters_are_spanish(app, lab):
     assert db.session.query(Case).filter_by(lab_id=lab.lab.id).count() == before
     refused = web.client.get("/cases?opened_from=2026-12-01&opened_to=2026-01-01")
     text = _visible(refused.text)
-    assert refused.status_code == 400 and "400 · filtro no válido" in text
+    assert refused.status_code == 400 and "Filtro no válido: no se lista nada" in text
     assert "La fecha final es anterior a la inicial." in text
     text = _visible(web.client.get("/cases?page=0").text)
     assert "Debe estar entre 1 y 10000." in text and "greater than" not in text

@@ -56,9 +56,22 @@ def test_case_filters(app, lab, cases):
     ("page=two", "page"), ("opened_from=31/12/2025", "opened_from"),
     ("opened_from=2026-02-02&opened_to=2026-02-01", "opened_to"), ("sort=id", "sort"),
 ])
-def test_a_bad_case_filter_is_refused_naming_it(app, lab, query, named):
+def test_a_bad_case_filter_is_refused_naming_it(app, lab, cases, query, named):
     page = Browser(app, lab, "tech").get(f"/cases?{query}", expect=400)
     assert "Invalid filter" in page and f"<strong>{named}</strong>" in page
+    # said on the list page, under its filters, and nothing listed (not a guess without them)
+    assert 'data-testid="refused-filters"' in page and 'data-testid="case-filters"' in page
+    assert 'data-testid="case-list"' not in page and _ids(page, "case") == []
+
+
+def test_a_refused_filter_is_shown_again_as_typed(app, lab, cases):
+    page = Browser(app, lab, "tech").get(
+        "/items?q=Glock&opened_from=2026-02-02&opened_to=2026-02-01&kind=firearm", expect=400)
+    start = page.index('data-testid="item-filters"')
+    form = page[start:page.index("</form>", start)]
+    assert 'value="Glock"' in form and 'value="2026-02-02"' in form
+    assert 'value="2026-02-01"' in form and '<option value="firearm" selected>' in form
+    assert "<strong>opened_to</strong>" in page and 'data-testid="item-list"' not in page
 
 
 def test_item_list_filters_and_isolation(app, lab, other_lab, client):

@@ -46,6 +46,7 @@ def test_findings_list_pages_filters_and_isolation(app):
     assert _ids(manager.get(f"/quality/findings?examiner_id={kit.id('examiner2')}")) == []
     page = manager.get("/quality/findings?rule=NO-SUCH", expect=400)
     assert "<strong>rule</strong>" in page and "No such rule." in page
+    assert 'data-testid="refused-filters"' in page and _ids(page) == []
     page = manager.get("/quality/findings?start=2026-03-02&end=2026-03-01", expect=400)
     assert "<strong>end</strong>" in page
     # The days filtered on are the lab's: in a zone where the examination fell on another
