@@ -186,7 +186,11 @@ def _locations(actor: User, exclude: int | None) -> list[SelectChoice]:
     rows = db.session.execute(lab_select(StorageLocation, actor)
                               .where(StorageLocation.is_active)
                               .order_by(StorageLocation.code)).scalars()
-    return [SelectChoice(loc.id, f"{loc.code} · {loc.name}") for loc in rows if loc.id != exclude]
+    places = [SelectChoice(loc.id, f"{loc.code} · {loc.name}") for loc in rows
+              if loc.id != exclude]
+    # Where an item goes is chosen, not defaulted: a browser selects a list's first entry, and
+    # a stored item in the wrong vault is a custody error. A single place is no choice.
+    return places if len(places) == 1 else [SelectChoice("", _l("— choose —")), *places]
 
 
 def action_form(action: str, actor: User, item: Item, *, bound: bool) -> _CustodyForm:

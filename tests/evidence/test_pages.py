@@ -207,3 +207,28 @@ def test_manager_override_on_the_item_page_waits_for_a_second_person(app, lab, r
     assert flashes[0][0] == "success" and "destroyed, event 2 recorded" in flashes[0][1]
     assert _item(received["id"]).status == "destroyed"
     assert 'data-testid="override"' not in page and "<h2>Actions</h2>" not in page
+
+
+def _store_choices(page: str) -> list[tuple[str, bool]]:
+    select = re.search(r'<select[^>]*name="location_id".*?</select>', page, re.S).group(0)
+    return [(value, bool(selected)) for selected, value in
+            re.findall(r'<option( selected)? value="([^"]*)"', select)]
+
+
+def test_the_storage_place_is_chosen_not_defaulted(app, lab, received):
+    """With several places the store form starts on "choose" and refuses a store without one
+    (nothing written); the lab's only place is the one offered."""
+    from ballistics.evidence.services import create_location
+
+    tech = Browser(app, lab, "tech")
+    only = _store_choices(tech.get(f"/items/{received['id']}"))
+    assert only == [(str(lab.location_id), False)]
+    create_location(lab.users["manager"], code="VAULT-2", name="Vault 2")
+    db.session.commit()
+    choices = _store_choices(tech.get(f"/items/{received['id']}"))
+    assert choices[0] == ("", False) and len(choices) == 3
+    before = _counts()
+    _, page, flashes = tech.submit(f"/items/{received['id']}/store",
+                                   {"location_id": "", "reason": "overnight", "expected_seq": "1"})
+    assert flashes[0][0] == "error" and "location_id" in field_errors(page)
+    assert _counts() == before and _item(received["id"]).holder_location_id is None
