@@ -11,9 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
-from celery import Celery, bootsteps
+from celery import Celery
 from flask import Flask
+
+from ballistics.core.worker_loop import WorkerLoop, repeat
 
 log = logging.getLogger(__name__)
 
@@ -62,37 +65,14 @@ class SealerLoop:
         return sealed
 
     def run(self, interval: float, stopping: threading.Event) -> None:
-        while not stopping.wait(interval):
-            try:
-                self.round()
-            except Exception:  # the database may be away; try again next round
-                log.exception("ledger sealing round failed")
+        repeat(self.round, interval, stopping, "ledger sealing")
 
 
-class LedgerSealer(bootsteps.StartStopStep):
-    """Worker bootstep: start the sealing thread with the worker, stop it with the worker."""
+class LedgerSealer(WorkerLoop):
+    setting, thread_name, join_seconds = "LEDGER_SEAL_SECONDS", "ledger-sealer", 15
 
-    requires = {"celery.worker.components:Pool"}
-
-    def __init__(self, worker, **kwargs):
-        super().__init__(worker, **kwargs)
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def start(self, worker) -> None:
-        flask_app = worker.app.flask_app
-        interval = float(flask_app.config["LEDGER_SEAL_SECONDS"])
-        if interval <= 0:
-            return
-        self.thread = threading.Thread(target=SealerLoop(flask_app).run,
-                                       args=(interval, self.stopping), name="ledger-sealer",
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self, worker) -> None:
-        self.stopping.set()
-        if self.thread is not None:
-            self.thread.join(timeout=15)
+    def one_round(self, flask_app: Flask) -> Callable[[], int]:
+        return SealerLoop(flask_app).round
 
 
 def add_worker_sealer(celery: Celery) -> None:
