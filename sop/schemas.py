@@ -307,7 +307,10 @@ class FindingSchema(BaseSchema):
     examination_id = fields.Integer()
     rule_id = fields.String()
     severity = fields.String()
-    message = fields.String()
+    message = fields.String(attribute="said", metadata={
+        "description": "what broke, for people: in the language of Accept-Language (English "
+                       "or Spanish), days as that language writes them; rule_id, severity "
+                       "and evidence (ids, ISO days) stay the same for machines"})
     evidence = fields.Dict()
     judged_at = UtcDateTime()
     evaluated_at = UtcDateTime()

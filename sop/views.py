@@ -128,7 +128,7 @@ def _finding_page(finding: Finding, form: NonconformityForm | None = None) -> st
     if form is None:
         form = NonconformityForm(formdata=None,
                                  title=f"{finding.rule_id}: {rule.title if rule else ''}"[:200],
-                                 description=finding.message)
+                                 description=finding.said)
     return render_template("sop/finding.html", finding=finding, exam=exam, rule=rule, ncs=ncs,
                            form=form)
 
@@ -234,6 +234,8 @@ def export():
 
 
 def _csv(rows, period: dashboard.Period) -> Response:
+    # Data for a spreadsheet, not a page: its header, codes and ISO times are the same for every
+    # reader, so the findings keep their stored English (the printed report is the reader's).
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["examination_id", "lab_case_number", "sop", "version", "examiner",

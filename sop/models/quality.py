@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ballistics.auth.models import User
 from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import said
 from ballistics.extensions import db
 
 
@@ -56,13 +57,24 @@ class Finding(db.Model):
     rule_id: Mapped[str] = mapped_column(String(40))
     #: copied from the rule when found
     severity: Mapped[Severity] = mapped_column(db_enum(Severity, length=10))
-    #: the plain explanation with the facts, e.g. which calibration expired on which day
+    #: the plain explanation with the facts, e.g. which calibration expired on which day, in
+    #: English with ISO days (the API's machines and the CSV export read it)
     message: Mapped[str] = mapped_column(Text)
+    #: the same sentence as its message and values (:mod:`ballistics.core.wording`), so pages
+    #: say it in the reader's language; None on rows judged before it was kept (until the
+    #: next evaluation replaces them)
+    wording: Mapped[dict | None] = mapped_column(JSON)
     #: the records behind the finding (ids and dates), for the drill-down
     evidence: Mapped[dict] = mapped_column(JSON, default=dict)
     #: the examination's date the rule was judged at
     judged_at: Mapped[datetime]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def said(self) -> str:
+        """The finding in the reader's language (the stored English on rows without a
+        wording)."""
+        return said(self.wording) if self.wording else self.message
 
 
 class Nonconformity(db.Model):

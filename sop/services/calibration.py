@@ -11,14 +11,13 @@ instrument back in service, with no one having to remember to.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from flask_babel import format_date
-from flask_babel import gettext as _
+from ballistics.core.wording import Wording, english, said, wording
 
 
 class EquipmentState(StrEnum):
@@ -37,11 +36,6 @@ LABELS = {EquipmentState.IN_SERVICE: "in service",
           EquipmentState.FAILED_CHECK: "failed check",
           EquipmentState.OVERDUE: "overdue",
           EquipmentState.NEVER_CALIBRATED: "never calibrated"}
-
-
-def _plain(text: str, **values: object) -> str:
-    """A message with its values and no translation (the English reason)."""
-    return text % values
 
 
 @dataclass(frozen=True)
@@ -63,36 +57,35 @@ class ServiceState:
     @property
     def reason(self) -> str:
         """The problem in English words with ISO dates ("failed its performance check on
-        2026-03-02"), empty in service: what the findings store and the API returns."""
-        return self._words(_plain, date.isoformat)
+        2026-03-02"), empty in service: what the API and the reminders give."""
+        return english(self.wording) if self.wording else ""
 
     @property
     def said(self) -> str:
         """:attr:`reason` in the reader's language and date format, for pages."""
-        return self._words(_, format_date)
+        return said(self.wording) if self.wording else ""
 
-    def _words(self, _: Callable[..., str], day: Callable[[date], str]) -> str:
-        # One wording for both: ``_`` translates (pages) or only fills in the values (the
-        # English reason), and pybabel extracts these messages by that name.
+    @property
+    def wording(self) -> Wording | None:
+        """The problem as a wording (a compliance finding keeps it); None in service."""
         record = self.record
         if self.state is EquipmentState.OUT_OF_SERVICE:
-            return _("taken out of service (%(reason)s)",
-                     reason=self.detail or _("no reason given"))
+            return wording("taken out of service (%(reason)s)",
+                           reason=self.detail or wording("no reason given"))
         if self.state is EquipmentState.NEVER_CALIBRATED:
-            return _("had no calibration record")
+            return wording("had no calibration record")
         if self.state is EquipmentState.FAILED_CHECK:
-            when = day(record.performed_on)
-            return (_("failed its calibration on %(day)s", day=when)
+            return (wording("failed its calibration on %(day)s", day=record.performed_on)
                     if record.kind == "calibration"
-                    else _("failed its performance check on %(day)s", day=when))
+                    else wording("failed its performance check on %(day)s",
+                                 day=record.performed_on))
         if self.state is EquipmentState.OVERDUE:
-            when = day(record.due_on)
-            return (_("was due for calibration on %(day)s (record #%(id)s)", day=when,
-                      id=record.id)
+            return (wording("was due for calibration on %(day)s (record #%(id)s)",
+                            day=record.due_on, id=record.id)
                     if record.kind == "calibration"
-                    else _("was due for its performance check on %(day)s (record #%(id)s)",
-                           day=when, id=record.id))
-        return ""
+                    else wording("was due for its performance check on %(day)s "
+                                 "(record #%(id)s)", day=record.due_on, id=record.id))
+        return None
 
     @property
     def due_on(self) -> date | None:

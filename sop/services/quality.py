@@ -28,7 +28,8 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
                        severity: str = Severity.MAJOR, finding: Finding | None = None
                        ) -> Nonconformity:
     """Record a nonconformity, from a finding (its facts are copied: findings are refreshed,
-    the nonconformity must keep what was seen) or from any other source."""
+    the nonconformity must keep what was seen; without a description, the finding's sentence in
+    the reader's language) or from any other source."""
     require_role(actor, MANAGE_QUALITY, "record nonconformities")
     now = timeutil.utcnow()
     nc = Nonconformity(lab_id=actor.lab_id, reference=_next_reference(actor.lab_id, now.year),
@@ -38,7 +39,7 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
         nc.rule_id, nc.examination_id = finding.rule_id, finding.examination_id
         nc.severity = (Severity.MAJOR if finding.severity == Severity.BLOCKING
                        else finding.severity)
-        nc.description = description or finding.message
+        nc.description = description or finding.said
     db.session.add(nc)
     db.session.flush()
     return nc

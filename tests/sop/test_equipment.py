@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from ballistics.audit.models import AuditEntry
@@ -57,10 +58,11 @@ def test_failed_check_and_lapsed_calibration_take_instruments_out_of_service(app
     api.as_("tech").post(f"/items/{item['id']}/transfer", {"to_user_id": lab.id("examiner")})
 
     before = _counts(lab.lab.id)
+    # The refusal is for the examiner: days as their language writes them.
     for eq, words in ((failed, f"MIC-F (Failed microscope) failed its performance check on "
-                               f"{(today - timedelta(days=2)).isoformat()}"),
+                               f"{format_date(today - timedelta(days=2), locale='en')}"),
                       (lapsed, f"MIC-L (Lapsed microscope) was due for calibration on "
-                               f"{(today - timedelta(days=1)).isoformat()}")):
+                               f"{format_date(today - timedelta(days=1), locale='en')}")):
         body = api.post("/examinations", {"sop_version_id": version.id,
                                           "item_ids": [item["id"]], "equipment_ids": [eq.id]},
                         expect=409)

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from ballistics.extensions import db
 from sop.models import Finding
+from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
-from tests.sop.scenario import build
+from tests.sop.scenario import as_, build
 from tests.support.labs import make_lab
 
 
@@ -54,3 +55,17 @@ def test_breaking_one_rule_yields_exactly_that_finding(app, rule_id):
     rule = next(r for r in all_rules() if r.id == rule_id)
     assert finding.severity == rule.severity.value
     assert finding.judged_at == sc.exam.performed_at
+
+
+def test_a_value_above_a_step_with_only_a_maximum_is_a_finding(app):
+    """A step may set only a maximum: a value above it is reported with that bound (the rule
+    used to fail formatting the missing minimum)."""
+    sc = build(make_lab(), break_="STEP-VALUES-IN-RANGE")
+    step = sc.version.steps[1]
+    step.min_value, step.unit = None, ""
+    with as_(sc.user("manager")):
+        refresh_findings(sc.kit.lab.id)
+    db.session.commit()
+    finding = findings(sc.exam.id)["STEP-VALUES-IN-RANGE"]
+    assert finding.message == ("Values out of range: step 2 'Set magnification': 100 "
+                               "(allowed at most 60).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from ballistics.core import timeutil
@@ -47,4 +48,5 @@ def test_calibration_expiring_after_the_examination_is_no_finding(app, monkeypat
     assert rules(sc.exam.id) == []
     # The same instrument cannot be used today (60 days on): it is out of calibration.
     assert refused.value.code == "equipment_calibrated"
-    assert f"was due for calibration on {now.date().isoformat()}" in refused.value.message
+    assert (f"was due for calibration on {format_date(now.date(), locale='en')}"
+            in refused.value.message)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert
 
 from ballistics.core import timeutil
 from ballistics.core.errors import AppError, Conflict, Forbidden
+from ballistics.core.wording import said
 from ballistics.extensions import db
 from sop.models import Finding
 from sop.services.compliance.facts import ExamFacts, LabFacts, load_examinations, load_reference
@@ -32,11 +33,14 @@ def judge(exam: ExamFacts, facts: LabFacts, rules: list[Rule] | None = None) -> 
 
 
 def enforce(exam: ExamFacts, facts: LabFacts, stage: str) -> None:
-    """Refuse the action when a blocking rule of this stage is broken (nothing is written)."""
+    """Refuse the action when a blocking rule of this stage is broken (nothing is written).
+
+    The refusal is read by the person refused: the rule's title and what broke it, both in
+    their language."""
     rules = [r for r in all_rules() if r.stage == stage]
     for result in judge(exam, facts, rules):
         cls: type[AppError] = Forbidden if result.rule.refusal_status == 403 else Conflict
-        raise cls(f"{result.rule.title}: {result.violation.message}",
+        raise cls(f"{result.rule.title}: {said(result.violation.wording)}",
                   code=result.rule.id.lower().replace("-", "_"))
 
 
@@ -57,8 +61,8 @@ def refresh_findings(lab_id: int, exam_ids: list[int] | None = None,
         for res in judge(exam, facts):
             rows.append({"lab_id": lab_id, "examination_id": exam.id, "rule_id": res.rule.id,
                          "severity": res.rule.severity.value, "message": res.violation.message,
-                         "evidence": res.violation.evidence, "judged_at": exam.performed_at,
-                         "evaluated_at": now})
+                         "wording": res.violation.wording, "evidence": res.violation.evidence,
+                         "judged_at": exam.performed_at, "evaluated_at": now})
     stmt = delete(Finding).where(Finding.lab_id == lab_id)
     if exam_ids is not None:
         stmt = stmt.where(Finding.examination_id.in_(exam_ids))

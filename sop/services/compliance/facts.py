@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ballistics.auth.models import Lab, User
 from ballistics.core.timeutil import local_day
+from ballistics.core.wording import Wording, wording
 from ballistics.evidence.models import CustodyEvent, Item
 from ballistics.evidence.models import StorageLocation as Location
 from ballistics.extensions import db
@@ -181,14 +182,18 @@ class LabFacts:
         """The lab's calendar day of a stored (naive UTC) time."""
         return local_day(ts, self.zone)
 
-    def holder(self, event: CustodyFacts | None) -> str:
+    def holder(self, event: CustodyFacts | None) -> str | Wording:
+        """Who held an item after ``event``: a name, or words a finding says in its reader's
+        language."""
         if event is None:
-            return "nobody (not yet received)"
+            return wording("nobody (not yet received)")
         if event.to_user_id:
             return self.user(event.to_user_id)
         if event.to_location_id:
-            return f"storage {self.locations.get(event.to_location_id, event.to_location_id)}"
-        return event.to_agency or "nobody (disposed)"
+            return wording("storage %(location)s",
+                           location=self.locations.get(event.to_location_id,
+                                                       event.to_location_id))
+        return event.to_agency or wording("nobody (disposed)")
 
 
 def _rows(stmt):

@@ -9,15 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ballistics.core.wording import Wording, english
 from sop.models.quality import Severity
 
 
 @dataclass(frozen=True)
 class Violation:
-    """What broke, in words a manager can read, and the records behind it."""
+    """What broke, as a sentence a manager reads in their language, and the records behind it."""
 
-    message: str
+    #: the sentence as its message and values (:mod:`ballistics.core.wording`): stored with the
+    #: finding so each page says it in its reader's language
+    wording: Wording
     evidence: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """The sentence in English with ISO days: what the API and the exports for machines give."""
+        return english(self.wording)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from ballistics.core.wording import Wording, coded, english, wording
 from sop.models.examinations import ReviewKind, ReviewOutcome
 from sop.services.calibration import state_on
 from sop.services.compliance.facts import ExamFacts, LabFacts, upto
@@ -24,6 +25,13 @@ def _d(value) -> str:
     return value.isoformat() if value is not None else "—"
 
 
+def _listed(clauses: list[Wording]) -> Wording:
+    """Clauses joined by semicolons, as one wording (its values cannot be lists)."""
+    first, *rest = clauses
+    return first if not rest else wording("%(first)s; %(rest)s", first=first,
+                                          rest=_listed(rest))
+
+
 @rule("SOP-EFFECTIVE", Severity.BLOCKING, _l("SOP version in force"),
       _l("The examination must follow a version of the SOP that was approved and in force on the "
          "day it was performed."), stage="start")
@@ -33,14 +41,16 @@ def sop_effective(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     evidence = {"sop_version_id": v.id, "version": v.label, "status": v.status,
                 "effective_from": _d(v.effective_from), "effective_until": _d(v.effective_until)}
     if v.effective_from is None:
-        why = f"it was never made effective (status {v.status})"
+        why = wording("it was never made effective (status %(status)s)", status=coded(v.status))
     elif day < v.effective_from:
-        why = f"it came into force only on {_d(v.effective_from)}"
+        why = wording("it came into force only on %(day)s", day=v.effective_from)
     elif v.effective_until is not None and day >= v.effective_until:
-        why = f"it stopped being in force on {_d(v.effective_until)} ({v.status})"
+        why = wording("it stopped being in force on %(day)s (%(status)s)",
+                      day=v.effective_until, status=coded(v.status))
     else:
         return None
-    return Violation(f"{v.label} was not in force on {_d(day)}: {why}.", evidence)
+    return Violation(wording("%(version)s was not in force on %(day)s: %(why)s.",
+                             version=v.label, day=day, why=why), evidence)
 
 
 @rule("EXAMINER-AUTHORISED", Severity.BLOCKING, _l("Examiner authorised for the SOP"),
@@ -53,18 +63,21 @@ def examiner_authorised(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     who = facts.user(exam.examiner_id)
     if not grants:
-        return Violation(f"{who} held no authorisation for {v.sop_code} on {_d(exam.day)} "
-                         "(none was ever granted).", {"user_id": exam.examiner_id,
-                                                     "sop_id": v.sop_id, "authorisations": []})
+        return Violation(wording("%(who)s held no authorisation for %(sop)s on %(day)s "
+                                 "(none was ever granted).", who=who, sop=v.sop_code,
+                                 day=exam.day),
+                         {"user_id": exam.examiner_id, "sop_id": v.sop_id, "authorisations": []})
     listed = [{"authorisation_id": a.id, "starts_on": _d(a.starts_on),
                "expires_on": _d(a.expires_on), "revoked_on": _d(a.revoked_on)} for a in grants]
     last = grants[-1]
-    span = f"authorisation #{last.id} ran from {_d(last.starts_on)} to {_d(last.expires_on)}"
-    if last.revoked_on:
-        span += f", revoked on {_d(last.revoked_on)}"
-    return Violation(f"{who} held no authorisation for {v.sop_code} on {_d(exam.day)} "
-                     f"({span}).", {"user_id": exam.examiner_id, "sop_id": v.sop_id,
-                                    "authorisations": listed})
+    span = (wording("authorisation #%(id)s ran from %(start)s to %(end)s, revoked on "
+                    "%(revoked)s", id=last.id, start=last.starts_on, end=last.expires_on,
+                    revoked=last.revoked_on) if last.revoked_on else
+            wording("authorisation #%(id)s ran from %(start)s to %(end)s", id=last.id,
+                    start=last.starts_on, end=last.expires_on))
+    return Violation(wording("%(who)s held no authorisation for %(sop)s on %(day)s (%(span)s).",
+                             who=who, sop=v.sop_code, day=exam.day, span=span),
+                     {"user_id": exam.examiner_id, "sop_id": v.sop_id, "authorisations": listed})
 
 
 @rule("EXAMINER-COMPETENT", Severity.MAJOR, _l("Competency assessment current"),
@@ -74,19 +87,20 @@ def examiner_competent(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     done = upto(facts.competency.get(exam.examiner_id, []), exam.day, "assessed_on")
     who = facts.user(exam.examiner_id)
     if not done:
-        return Violation(f"{who} had no completed competency assessment by {_d(exam.day)}.",
-                         {"user_id": exam.examiner_id})
+        return Violation(wording("%(who)s had no completed competency assessment by %(day)s.",
+                                 who=who, day=exam.day), {"user_id": exam.examiner_id})
     last = done[-1]
     if last.is_competent and last.valid_until is not None and last.valid_until >= exam.day:
         return None
     evidence = {"assessment_id": last.id, "assessed_on": _d(last.assessed_on),
                 "valid_until": _d(last.valid_until), "is_competent": last.is_competent}
     if not last.is_competent:
-        return Violation(f"{who}'s latest competency assessment (#{last.id}, "
-                         f"{_d(last.assessed_on)}) did not find them competent.", evidence)
-    return Violation(f"{who}'s competency assessment #{last.id} expired on "
-                     f"{_d(last.valid_until)}, before the examination on {_d(exam.day)}.",
-                     evidence)
+        return Violation(wording("%(who)s's latest competency assessment (#%(id)s, %(assessed)s) "
+                                 "did not find them competent.", who=who, id=last.id,
+                                 assessed=last.assessed_on), evidence)
+    return Violation(wording("%(who)s's competency assessment #%(id)s expired on %(expired)s, "
+                             "before the examination on %(day)s.", who=who, id=last.id,
+                             expired=last.valid_until, day=exam.day), evidence)
 
 
 @rule("PROFICIENCY-CURRENT", Severity.MAJOR, _l("Proficiency test current"),
@@ -96,19 +110,21 @@ def proficiency_current(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     taken = upto(facts.proficiency.get(exam.examiner_id, []), exam.day, "taken_on")
     who = facts.user(exam.examiner_id)
     if not taken:
-        return Violation(f"{who} had taken no proficiency test by {_d(exam.day)}.",
-                         {"user_id": exam.examiner_id})
+        return Violation(wording("%(who)s had taken no proficiency test by %(day)s.", who=who,
+                                 day=exam.day), {"user_id": exam.examiner_id})
     last = taken[-1]
     if last.is_satisfactory and (exam.day - last.taken_on).days <= PROFICIENCY_VALID_DAYS:
         return None
     evidence = {"proficiency_test_id": last.id, "provider": last.provider,
                 "taken_on": _d(last.taken_on), "is_satisfactory": last.is_satisfactory}
     if not last.is_satisfactory:
-        return Violation(f"{who}'s latest proficiency test ({last.provider} "
-                         f"{last.test_ref}, {_d(last.taken_on)}) was not satisfactory.", evidence)
-    return Violation(f"{who}'s latest proficiency test was taken on {_d(last.taken_on)}, "
-                     f"more than {PROFICIENCY_VALID_DAYS} days before {_d(exam.day)}.",
-                     evidence)
+        return Violation(wording("%(who)s's latest proficiency test (%(provider)s %(test)s, "
+                                 "%(taken)s) was not satisfactory.", who=who,
+                                 provider=last.provider, test=last.test_ref,
+                                 taken=last.taken_on), evidence)
+    return Violation(wording("%(who)s's latest proficiency test was taken on %(taken)s, more "
+                             "than %(days)s days before %(day)s.", who=who, taken=last.taken_on,
+                             days=PROFICIENCY_VALID_DAYS, day=exam.day), evidence)
 
 
 @rule("SOP-ACKNOWLEDGED", Severity.MINOR, _l("SOP version read and acknowledged"),
@@ -118,11 +134,13 @@ def sop_acknowledged(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     when = facts.acknowledgements.get((exam.version_id, exam.examiner_id))
     who = facts.user(exam.examiner_id)
     if when is None:
-        return Violation(f"{who} never acknowledged {v.label}.",
+        return Violation(wording("%(who)s never acknowledged %(version)s.", who=who,
+                                 version=v.label),
                          {"sop_version_id": v.id, "user_id": exam.examiner_id})
     if when > exam.performed_at:
-        return Violation(f"{who} acknowledged {v.label} only on {_d(facts.day_of(when))}, "
-                         f"after the examination on {_d(exam.day)}.",
+        return Violation(wording("%(who)s acknowledged %(version)s only on %(acknowledged)s, "
+                                 "after the examination on %(day)s.", who=who, version=v.label,
+                                 acknowledged=facts.day_of(when), day=exam.day),
                          {"sop_version_id": v.id, "acknowledged_at": when.isoformat()})
     return None
 
@@ -139,7 +157,8 @@ def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         state = state_on(facts.calibrations.get(eq_id, []), exam.day)
         if state.usable:
             continue
-        problems.append(f"{name} {state.reason}")
+        problems.append(wording("%(instrument)s %(problem)s", instrument=name,
+                                problem=state.wording))
         last = state.record
         evidence.append({"equipment_id": eq_id, "state": state.state.value} if last is None
                         else {"equipment_id": eq_id, "state": state.state.value,
@@ -148,12 +167,12 @@ def equipment_calibrated(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                               "is_passed": last.is_passed})
     if not problems:
         return None
-    return Violation(f"On {_d(exam.day)}: " + "; ".join(problems) + ".",
-                     {"equipment": evidence})
+    return Violation(wording("On %(day)s: %(problems)s.", day=exam.day,
+                             problems=_listed(problems)), {"equipment": evidence})
 
 
-def _step_name(step) -> str:
-    return f"step {step.position} '{step.title}'"
+def _step_name(step) -> Wording:
+    return wording("step %(position)s '%(title)s'", position=step.position, title=step.title)
 
 
 @rule("STEPS-RECORDED", Severity.MAJOR, _l("Required steps recorded"),
@@ -162,17 +181,19 @@ def _step_name(step) -> str:
 def steps_recorded(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if exam.completed_at is None:
         return None  # still in progress: steps are judged on completion
-    missing = []
+    missing: list[tuple] = []
     for step in facts.versions[exam.version_id].steps:
         if step.id not in exam.steps:
-            missing.append((step, "not recorded"))
+            missing.append((step, wording("not recorded")))
         elif step.is_value_required and exam.steps[step.id] is None:
-            missing.append((step, f"no {step.value_label or 'value'} recorded"))
+            missing.append((step, wording("no %(what)s recorded",
+                                          what=step.value_label or wording("value"))))
     if not missing:
         return None
-    return Violation("Required steps missing: " + "; ".join(
-        f"{_step_name(s)} ({why})" for s, why in missing) + ".",
-        {"steps": [{"step_id": s.id, "position": s.position, "problem": why}
+    return Violation(wording("Required steps missing: %(steps)s.", steps=_listed([
+        wording("%(step)s (%(problem)s)", step=_step_name(s), problem=why)
+        for s, why in missing])),
+        {"steps": [{"step_id": s.id, "position": s.position, "problem": english(why)}
                    for s, why in missing]})
 
 
@@ -191,13 +212,20 @@ def step_values_in_range(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     if not bad:
         return None
 
-    def fmt(step, value) -> str:
-        rng = f"{step.min_value:g}-{step.max_value:g}" if step.max_value is not None \
-            else f"at least {step.min_value:g}"
-        return f"{_step_name(step)}: {value:g} {step.unit} (allowed {rng} {step.unit})".replace(
-            "  ", " ")
+    def fmt(step, value) -> Wording:
+        low, high = step.min_value, step.max_value
+        allowed = (f"{low:g}-{high:g}" if low is not None and high is not None else
+                   wording("at least %(min)s", min=f"{low:g}") if low is not None else
+                   wording("at most %(max)s", max=f"{high:g}"))
+        if step.unit:
+            return wording("%(step)s: %(value)s %(unit)s (allowed %(allowed)s %(unit)s)",
+                           step=_step_name(step), value=f"{value:g}", unit=step.unit,
+                           allowed=allowed)
+        return wording("%(step)s: %(value)s (allowed %(allowed)s)", step=_step_name(step),
+                       value=f"{value:g}", allowed=allowed)
 
-    return Violation("Values out of range: " + "; ".join(fmt(s, v) for s, v in bad) + ".",
+    return Violation(wording("Values out of range: %(steps)s.",
+                             steps=_listed([fmt(s, v) for s, v in bad])),
                      {"steps": [{"step_id": s.id, "value": v, "min": s.min_value,
                                  "max": s.max_value} for s, v in bad]})
 
@@ -216,7 +244,7 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     review = _latest(exam, ReviewKind.TECHNICAL)
     if review is None:
-        return Violation("The report was released without a technical review.", {})
+        return Violation(wording("The report was released without a technical review."), {})
     v = facts.versions[exam.version_id]
     grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
     authorised = any(a.covers(facts.day_of(review.reviewed_at)) for a in grants)
@@ -227,13 +255,15 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
                 "outcome": review.outcome, "reviewed_at": review.reviewed_at.isoformat()}
     who = facts.user(review.reviewer_id)
     if not independent:
-        return Violation(f"The technical review #{review.id} was by the examiner themself "
-                         f"({who}).", evidence)
+        return Violation(wording("The technical review #%(id)s was by the examiner themself "
+                                 "(%(who)s).", id=review.id, who=who), evidence)
     if review.outcome != ReviewOutcome.AGREE:
-        return Violation(f"The latest technical review (#{review.id}, {who}) disagreed: "
-                         f"{review.reasons}", evidence)
-    return Violation(f"The technical reviewer {who} was not authorised for {v.sop_code} "
-                     f"on {_d(facts.day_of(review.reviewed_at))}.", evidence)
+        return Violation(wording("The latest technical review (#%(id)s, %(who)s) disagreed: "
+                                 "%(reasons)s", id=review.id, who=who, reasons=review.reasons),
+                         evidence)
+    return Violation(wording("The technical reviewer %(who)s was not authorised for %(sop)s on "
+                             "%(day)s.", who=who, sop=v.sop_code,
+                             day=facts.day_of(review.reviewed_at)), evidence)
 
 
 @rule("ADMIN-REVIEW", Severity.BLOCKING, _l("Administrative review before release"),
@@ -244,15 +274,17 @@ def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     review = _latest(exam, ReviewKind.ADMINISTRATIVE)
     if review is None:
-        return Violation("The report was released without an administrative review.", {})
+        return Violation(wording("The report was released without an administrative review."),
+                         {})
     evidence = {"review_id": review.id, "reviewer_id": review.reviewer_id,
                 "outcome": review.outcome}
     if review.reviewer_id == exam.examiner_id:
-        return Violation(f"The administrative review #{review.id} was by the examiner "
-                         "themself.", evidence)
+        return Violation(wording("The administrative review #%(id)s was by the examiner "
+                                 "themself.", id=review.id), evidence)
     if review.outcome != ReviewOutcome.APPROVED:
-        return Violation(f"The latest administrative review (#{review.id}) returned the "
-                         f"report: {review.reasons}", evidence)
+        return Violation(wording("The latest administrative review (#%(id)s) returned the "
+                                 "report: %(reasons)s", id=review.id, reasons=review.reasons),
+                         evidence)
     return None
 
 
@@ -269,24 +301,26 @@ def custody_held(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         i = bisect_right(times, exam.performed_at)
         at_start = events[i - 1] if i else None
         if at_start is None or at_start.to_user_id != exam.examiner_id:
-            problems.append(f"{barcode} was with {facts.holder(at_start)} when the examination "
-                            f"started")
+            problems.append(wording("%(item)s was with %(holder)s when the examination started",
+                                    item=barcode, holder=facts.holder(at_start)))
             evidence.append({"item_id": item_id, "custody_event_id":
                              at_start.id if at_start else None, "at": "start"})
             continue
         moved = next((e for e in events[i:] if e.occurred_at <= end
                       and e.to_user_id != exam.examiner_id), None)
         if moved is not None:
-            problems.append(f"{barcode} went to {facts.holder(moved)} on "
-                            f"{moved.occurred_at:%Y-%m-%d %H:%M} (custody event {moved.seq}, "
-                            f"{moved.kind}) before the examination was completed")
+            problems.append(wording("%(item)s went to %(holder)s on %(time)s (custody event "
+                                    "%(seq)s, %(kind)s) before the examination was completed",
+                                    item=barcode, holder=facts.holder(moved),
+                                    time=f"{moved.occurred_at:%Y-%m-%d %H:%M}", seq=moved.seq,
+                                    kind=coded(moved.kind)))
             evidence.append({"item_id": item_id, "custody_event_id": moved.id,
                              "seq": moved.seq, "occurred_at": moved.occurred_at.isoformat()})
     if not problems:
         return None
     examiner = facts.user(exam.examiner_id)
-    return Violation(f"Not held by {examiner}: " + "; ".join(problems) + ".",
-                     {"items": evidence})
+    return Violation(wording("Not held by %(examiner)s: %(problems)s.", examiner=examiner,
+                             problems=_listed(problems)), {"items": evidence})
 
 
 @rule("TURNAROUND", Severity.MINOR, _l("Turnaround target met"),
@@ -303,7 +337,7 @@ def turnaround(exam: ExamFacts, facts: LabFacts) -> Violation | None:
     evidence = {"target_days": target, "days": days, "requested_at":
                 exam.requested_at.isoformat()}
     if exam.released_at is None:
-        return Violation(f"Not released {days} days after the request (target {target} days).",
-                         evidence)
-    return Violation(f"Released {days} days after the request (target {target} days).",
-                     evidence)
+        return Violation(wording("Not released %(days)s days after the request (target "
+                                 "%(target)s days).", days=days, target=target), evidence)
+    return Violation(wording("Released %(days)s days after the request (target %(target)s "
+                             "days).", days=days, target=target), evidence)
