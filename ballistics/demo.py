@@ -1,14 +1,21 @@
-"""The demo lab: ``flask --app wsgi seed-demo`` (used by ``scripts/run``)."""
+"""The demo labs: ``flask --app wsgi seed-demo`` (used by ``scripts/run``).
+
+One deployment holds both labs (``seed-demo``), or, for the networked demo (``scripts/run
+--network``), each lab seeds its own node and the hub its staff (``seed-demo --lab DEMO``,
+``--lab PARTNER``, ``--lab HUB``). A lab seeded on a node connected to a hub shares its scans
+with every member, so the partner lab's search finds the demo lab's references.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from ballistics.auth import services as accounts
-from ballistics.auth.models import Lab
+from ballistics.auth.models import Lab, User
 from ballistics.auth.roles import Role
 from ballistics.core.context import acting_as
 from ballistics.extensions import db
@@ -26,30 +33,47 @@ PARTNER_USERS = [
     ("partner", "Pat Partner", [Role.EXAMINER]),
     ("partner-manager", "Paz Partner-Manager", [Role.LAB_MANAGER]),
 ]
+#: the regional hub's staff (its dashboard), on the hub of the networked demo
+HUB_USERS = [("hub-operator", "Hugo Hub-Operator", [Role.LAB_MANAGER])]
+LABS = {"DEMO": ("Demo National Firearms Laboratory", DEMO_USERS),
+        "PARTNER": ("Partner Firearms Laboratory", PARTNER_USERS),
+        "HUB": ("Regional hub", HUB_USERS)}
+#: the synthetic firearms of the demo's scans: the demo lab's scene holds two cartridge cases
+#: of the first and one of the second; the partner lab holds one more of the first
+FIREARMS = (11, 23)
 
 
-def logins() -> list[tuple[str, str, str, str]]:
-    """(lab code, username, password, roles) of every demo account, both labs."""
+def logins(codes: tuple[str, ...] = ("DEMO", "PARTNER")) -> list[tuple[str, str, str, str]]:
+    """(lab code, username, password, roles) of every demo account of these labs."""
     return [(code, u, DEMO_PASSWORD, ", ".join(r.value for r in roles))
-            for code, users in (("DEMO", DEMO_USERS), ("PARTNER", PARTNER_USERS))
-            for u, _, roles in users]
+            for code in codes for u, _, roles in LABS[code][1]]
 
 
-def seed_demo() -> list[tuple[str, str, str, str]]:
-    """Create the demo lab, its users, evidence, quality records and scans, and the partner lab;
-    idempotent. Returns every login (:func:`logins`)."""
+def seed_demo(only: str | None = None) -> list[tuple[str, str, str, str]]:
+    """Create the demo lab (users, evidence, quality records, scans) and the partner lab (users,
+    a cartridge case and its scan), or only the lab ``only``; idempotent. Returns the logins
+    of the labs seeded (:func:`logins`)."""
+    codes = (only,) if only else ("DEMO", "PARTNER")
+    for code in codes:
+        if db.session.scalar(select(Lab).where(Lab.code == code)) is None:
+            {"DEMO": _demo_lab, "PARTNER": _partner_lab, "HUB": _hub_staff}[code]()
+            db.session.commit()
+    return logins(codes)
+
+
+def _create(code: str) -> tuple[Lab, dict[str, User]]:
+    name, people = LABS[code]
+    with acting_as(None, None, "cli:seed-demo"):
+        lab = accounts.create_lab(code, name, name.split()[0])
+        return lab, {u: accounts.create_user(lab, u, full, DEMO_PASSWORD, roles)
+                     for u, full, roles in people}
+
+
+def _demo_lab() -> None:
     from ballistics.evidence import custody
     from ballistics.evidence.services import create_case, create_location
 
-    if db.session.scalar(select(Lab).where(Lab.code == "DEMO")) is not None:
-        return logins()
-    with acting_as(None, None, "cli:seed-demo"):
-        lab = accounts.create_lab("DEMO", "Demo National Firearms Laboratory", "Demo")
-        users = {u: accounts.create_user(lab, u, name, DEMO_PASSWORD, roles)
-                 for u, name, roles in DEMO_USERS}
-        partner = accounts.create_lab("PARTNER", "Partner Firearms Laboratory", "Partner")
-        for u, name, roles in PARTNER_USERS:
-            accounts.create_user(partner, u, name, DEMO_PASSWORD, roles)
+    lab, users = _create("DEMO")
     with acting_as(users["manager"].id, lab.id, "cli:seed-demo"):
         vault = create_location(users["manager"], code="VAULT-A1", name="Evidence vault, shelf A1")
     tech = users["tech"]
@@ -68,10 +92,44 @@ def seed_demo() -> list[tuple[str, str, str, str]]:
     _quality(lab, users)
     _personnel(lab, users)
     _equipment(lab, users)
-    _scans(lab, tech, cartridges)
+    _scans(lab, tech, cartridges, (FIREARMS[0], FIREARMS[0], FIREARMS[1]))
     _casework(lab, users, cartridges)
-    db.session.commit()
-    return logins()
+    _share_on_the_network(lab, users["manager"])
+
+
+def _partner_lab() -> None:
+    """The partner lab: a cartridge case from its own scene, fired (unknown to it) by the
+    demo lab's first firearm."""
+    from ballistics.evidence import custody
+    from ballistics.evidence.services import create_case
+
+    lab, users = _create("PARTNER")
+    examiner = users["partner"]
+    with acting_as(examiner.id, lab.id, "cli:seed-demo"):
+        case = create_case(examiner, submitting_agency="Northern Police",
+                           agency_case_number="NP-2026-031", offence="Armed robbery")
+        cartridge = custody.receive(examiner, case, kind="cartridge_case", calibre="9mm Luger",
+                                    from_agency="Northern Police",
+                                    description="Fired cartridge case from the shop floor")
+    _scans(lab, examiner, [cartridge], (FIREARMS[0],), first=7)
+    _share_on_the_network(lab, users["partner-manager"])
+
+
+def _hub_staff() -> None:
+    _create("HUB")
+
+
+def _share_on_the_network(lab: Lab, manager: User) -> None:
+    """On a node connected to a hub for this lab: share every scan with every member (each is
+    offered to the hub once its features are ready)."""
+    from ballistics.network import node
+
+    cfg = current_app.config
+    if cfg["APP_ROLE"] != "lab" or not cfg["NETWORK_HUB_URL"] or cfg["NETWORK_LAB"] != lab.code:
+        return
+    with acting_as(manager.id, lab.id, "cli:seed-demo"):
+        node.set_policy(manager, mode="all", partners=[], offence_contains=[],
+                        agency_contains=[])
 
 
 def _quality(lab: Lab, users: dict) -> None:
@@ -194,18 +252,18 @@ def _nonconformity(manager, tech, code: str, today: date) -> None:
                        due_on=today + timedelta(days=14))
 
 
-def _scans(lab: Lab, tech, cartridges: list) -> None:
-    """Synthetic 3D scans of the scene cartridge cases (two fired by one gun): the worker
-    extracts their features once it runs, and a search then finds the pair."""
+def _scans(lab: Lab, tech, cartridges: list, firearms: tuple[int, ...], first: int = 1
+           ) -> None:
+    """Synthetic 3D scans of cartridge cases, each fired by the synthetic firearm of that seed
+    (firings numbered from ``first``): the worker extracts their features once it runs, and a
+    search then finds the ones of one firearm."""
     from ballistics.comparisons.scans import upload_scan
     from ballistics.imaging import synthetic, write_x3p
 
-    guns = [synthetic.make_firearm(seed) for seed in (11, 23)]
     with acting_as(tech.id, lab.id, "cli:seed-demo"):
-        for n, (item, gun) in enumerate(zip(cartridges, (guns[0], guns[0], guns[1]),
-                                            strict=True)):
-            data = write_x3p(synthetic.fire(gun, n + 1))
-            upload_scan(tech, item, data=data, filename=f"marker-{n + 1}.x3p",
+        for n, (item, seed) in enumerate(zip(cartridges, firearms, strict=True)):
+            data = write_x3p(synthetic.fire(synthetic.make_firearm(seed), first + n))
+            upload_scan(tech, item, data=data, filename=f"marker-{first + n}.x3p",
                         calibre="9mm Luger")
 
 
@@ -233,8 +291,10 @@ def _today() -> date:
 
 
 @click.command("seed-demo")
-def demo_cli() -> None:
+@click.option("--lab", "only", type=click.Choice(sorted(LABS)),
+              help="Only this lab (the networked demo seeds each node, and the hub, alone).")
+def demo_cli(only: str | None) -> None:
     """Create the demo labs with users, evidence, quality records and scans (idempotent); print
     every login."""
-    for code, username, password, roles in seed_demo():
+    for code, username, password, roles in seed_demo(only):
         click.echo(f"  {code:8s} {username:16s} {password}   ({roles})")

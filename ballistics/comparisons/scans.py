@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -28,6 +29,11 @@ from ballistics.evidence.holds import require_in_custody, require_unsealed
 from ballistics.evidence.models import Item, ItemKind
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
+
+_signals = Namespace()
+#: sent when a scan's features are stored (sender the scan), in the transaction that marks it
+#: done: what a receiver writes (an outbox row) commits with it
+features_ready = _signals.signal("scan-features-ready")
 
 SCANNABLE = {ItemKind.CARTRIDGE_CASE, ItemKind.TEST_FIRE}
 MAX_SCAN_BYTES = 64 * 1024 * 1024

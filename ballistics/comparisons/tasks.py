@@ -62,6 +62,7 @@ def extract_features(scan_id: int) -> str:
         scans.mark(scan, ScanStatus.DONE)
         # Into the signature index once this commits (the outbox: never lost).
         enqueue("comparisons.index_scans", [scan.id])
+        scans.features_ready.send(scan)
         if current_app.config["COMPARISON_AUTO_SEARCH"] and not scan.item.is_disposed:
             # New entries are correlated against the lab's references (as NIBIN does).
             searches.start_search(None, scan, automatic=True)

@@ -6,11 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from ballistics.comparisons.scans import features_ready
     from ballistics.core.domains import install
     from ballistics.extensions import csrf
     from ballistics.network import hub_api
+    from ballistics.network.tasks import share_when_ready
 
     install(app, __name__)
+    features_ready.connect(share_when_ready)
     csrf.exempt(hub_api.bp)  # requests are signed by member labs, never cookie-borne
     app.register_blueprint(hub_api.bp)
     if app.config["APP_ROLE"] == "hub":

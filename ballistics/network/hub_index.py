@@ -62,7 +62,9 @@ def admissible(requester: str, search: HubSearch, lo: int = 0, hi: int = MAX_IND
                ) -> dict[int, int]:
     """``{index id: record id}`` of the records ``requester`` may search now, with index ids
     ``lo..hi`` (a shard's range): current, same algorithm version, region and calibre (or none
-    recorded), shared with everyone or with the requester, or its own. Ids only, never a
+    recorded), another member's, shared with everyone or with the requester. Not the
+    requester's own: its lab search compares them with the case files at hand, and a scan it
+    shares would otherwise come back as its own first candidate. Ids only, never a
     signature."""
     stmt = select(HubRecord.id, HubRecord.version, HubRecord.shared_with,
                   HubRecord.owner_code).where(
@@ -75,7 +77,7 @@ def admissible(requester: str, search: HubSearch, lo: int = 0, hi: int = MAX_IND
     out = {}
     for rid, version, shared, owner in db.session.execute(stmt):
         iid = index_id(rid, version)
-        if lo <= iid <= hi and (owner == requester or "*" in shared or requester in shared):
+        if lo <= iid <= hi and owner != requester and ("*" in shared or requester in shared):
             out[iid] = rid
     return out
 

@@ -20,6 +20,7 @@ from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.network import hub, hub_index, node, trust
 from ballistics.network.models import PartnerSearch, SearchState
+from ballistics.outbox.services import enqueue
 
 #: errors worth a retry (a database or file store away for a moment)
 TRANSIENT = (OperationalError, OSError)
@@ -66,6 +67,14 @@ def deliver() -> dict:
         return {"skipped": "not a connected lab node"}
     sent, failed = node.deliver()
     return {"sent": sent, "failed": failed}
+
+
+def share_when_ready(scan, **_kwargs) -> None:
+    """A scan whose features are ready goes to the hub now if the lab's policy shares it, not
+    at beat's next sync (up to five minutes later): the sync is asked for in the transaction
+    that marks the scan done."""
+    if _node_ready():
+        enqueue("network.sync")
 
 
 @task("network.sync", acks_late=False)

@@ -209,3 +209,22 @@ def test_stage_2_reads_and_decodes_the_query_once_per_process_and_search(hub_app
         assert again[0]["score"] == first[0]["score"]
         assert first[0]["score"] > second[0]["score"]  # the mate scores above the stranger
         db.session.rollback()
+
+
+def test_a_partner_search_leaves_out_the_requesters_own_records(hub_app):
+    """What partners share, not what the requester shares: its scan would otherwise come back
+    as its own first candidate (found driving the networked demo)."""
+    with hub_app.app_context(), acting_as(None, None, "test"):
+        mine, theirs, stranger = _members(3)
+        region = "r" + uuid.uuid4().hex[:8]
+        sigs = random_signatures(4, 41)
+        own = _store(mine, 1, sigs[0], region)  # the very scan searched, shared with all
+        shared = _store(theirs, 1, sigs[0] + 0.1 * sigs[1], region)
+        narrow = _store(stranger, 1, sigs[2], region, shared=(mine,))
+        _store(stranger, 2, sigs[3], region, shared=(theirs,))  # not shared with the requester
+        db.session.commit()
+        search = _search(mine, region, sigs[0])
+        assert set(hub_index.admissible(mine, search).values()) == {shared.id, narrow.id}
+        ranked = [i for i, _ in hub_index.rank(search)]
+        assert own.id not in ranked and ranked[0] == shared.id
+        db.session.rollback()

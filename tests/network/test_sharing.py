@@ -110,3 +110,56 @@ def test_rules_audience_and_a_sealed_case_decide_what_leaves_the_lab(node_app):
             db.session.commit()
             assert _hub_messages()[5:] == [("record.withdraw", s2, 3), ("record.withdraw", s3, 2)]
         db.session.remove()
+
+
+def _celery_asks() -> list[str]:
+    return [m.name for m in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.topic == Topic.CELERY)
+        .order_by(OutboxMessage.id))]
+
+
+def test_a_scan_is_shared_when_its_features_are_ready_not_at_the_next_sync(node_app):
+    """The lab shares everything; a scan uploaded after is offered to the hub as its features
+    are stored: a sync is asked for in that transaction (beat's, every five minutes, is only
+    the safety net)."""
+    from ballistics.comparisons.scans import upload_scan
+    from ballistics.comparisons.tasks import extract_features
+    from ballistics.evidence import custody
+    from ballistics.evidence.services import create_case
+    from ballistics.imaging import synthetic, write_x3p
+    from ballistics.network.tasks import sync
+
+    with node_app.app_context():
+        kit = make_lab(code="SHARE2")
+        node_app.config["NETWORK_LAB"] = "SHARE2"
+        manager, tech = kit.users["manager"], kit.users["tech"]
+        try:
+            with acting_as(manager.id, kit.lab.id, "test"):
+                node.set_policy(manager, mode="all", partners=[], offence_contains=[],
+                                agency_contains=[])
+            with acting_as(tech.id, kit.lab.id, "test"):
+                case = create_case(tech, submitting_agency="City Police")
+                item = custody.receive(tech, case, kind="cartridge_case", calibre="9mm Luger",
+                                       from_agency="City Police")
+                scan, _ = upload_scan(tech, item, data=write_x3p(synthetic.fire(
+                    synthetic.make_firearm(5), 1)), filename="c.x3p", calibre="9mm Luger")
+            db.session.commit()
+            scan_id = scan.id
+            assert "network.sync" not in _celery_asks()
+            assert extract_features(scan_id) == "done"
+            assert _celery_asks().count("network.sync") == 1
+            assert sync()["published"] == 1
+            shared = db.session.scalar(select(SharedScan).where(SharedScan.scan_id == scan_id))
+            assert shared.shared_with == ["*"]
+            assert ("record.publish", scan_id, 1) in _hub_messages()
+        finally:
+            node_app.config["NETWORK_LAB"] = "SHARE"
+            db.session.remove()
+
+
+def test_a_lab_without_a_hub_asks_for_no_sync(app, lab):
+    from ballistics.comparisons.scans import features_ready
+
+    with acting_as(lab.users["tech"].id, lab.lab.id, "test"):
+        features_ready.send(object())
+    assert "network.sync" not in _celery_asks()
