@@ -11,7 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 from ballistics import imaging
-from ballistics.core.wording import Wording, coded, said, wording
+from ballistics.core.numbers import number
+from ballistics.core.wording import Wording, coded, english, said, wording
 
 
 @cache
@@ -71,6 +72,36 @@ def lr_reason(why: Wording | None, note: str) -> str:
         # The hub's wording is another system's data: one this release cannot read (another
         # shape, a value missing) costs the translation, not the page.
         return note
+
+
+def description_said() -> str:
+    """The calibration's description as a sentence of the page, in the reader's language.
+
+    The shipped description is English data; its translation is a message whose figures are
+    the calibration's own (``training``), so none is copied by hand. It is said only while that
+    message, in English, is the description word for word: a calibration fitted on other data
+    (another description) shows its own English rather than a translation of the wrong one.
+    """
+    cal = calibration()
+    t = cal.training
+    try:
+        figures = {"pairs": t["n_km"] + t["n_knm"], "firearms": t["n_firearms"],
+                   "km": t["n_km"], "knm": t["n_knm"]}
+    except KeyError:
+        figures = None
+    if figures and english(_description({k: f"{v:,}" for k, v in figures.items()})) == (
+            cal.description):
+        text = said(_description({k: number(v) for k, v in figures.items()}))
+    else:
+        text = cal.description
+    return text[:1].upper() + text[1:]  # not |capitalize: it lower-cased "ELUB", "Weller"
+
+
+def _description(figures: dict[str, str]) -> Wording:
+    return wording("fitted with lir (logistic regression, ELUB bounds) on all %(pairs)s pairs "
+                   "of the Weller et al. (2012) scans, %(firearms)s consecutively made Ruger P95 "
+                   "slides (%(km)s known matches, %(knm)s known non-matches); validated "
+                   "leave-one-slide-out and on the Baldwin and Fadul scans", **figures)
 
 
 def summary() -> dict:

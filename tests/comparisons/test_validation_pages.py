@@ -177,3 +177,34 @@ def test_validation_figures_are_written_in_the_readers_locale(app, lab):
     assert '<td class="num">4095</td>' in rows["es"] and "4,095" not in rows["es"]
     assert f'<td class="num">{cllr:.4f}</td>' in rows["en"]
     assert f'<td class="num">{cllr:.4f}</td>'.replace(".", ",") in rows["es"]
+
+
+def test_the_calibrations_description_is_said_in_the_readers_language(app, lab):
+    """The shipped description is English data; the page says it in the reader's language
+    with the calibration's own figures, and keeps its capitals (ELUB, Weller)."""
+    browser = Browser(app, lab, "examiner")
+    pages = {locale: unescape(browser.client.get("/comparisons/validation", headers={
+        "Accept-Language": locale}).text) for locale in ("en", "es")}
+    assert ("Fitted with lir (logistic regression, ELUB bounds) on all 4,465 pairs of the Weller "
+            "et al. (2012) scans, 11 consecutively made Ruger P95 slides (370 known matches, "
+            "4,095 known non-matches); validated leave-one-slide-out and on the Baldwin and "
+            "Fadul scans.") in pages["en"]
+    assert ("Ajustada con lir (regresión logística, cotas ELUB) sobre los 4465 pares de los "
+            "escaneos de Weller et al. (2012), 11 correderas Ruger P95 fabricadas "
+            "consecutivamente (370 coincidencias conocidas, 4095 no coincidencias conocidas); "
+            "validada dejando fuera una corredera cada vez y sobre los escaneos de Baldwin y "
+            "Fadul.") in pages["es"]
+
+
+def test_a_description_the_catalogue_does_not_know_stays_as_written(sqlite_app, monkeypatch):
+    cal = validation.calibration()
+    shipped = cal.description
+    # A calibration fitted on other data: its own English, not a translation of the shipped one.
+    monkeypatch.setattr(cal, "description", "fitted with lir on 12 pairs of another study")
+    with sqlite_app.test_request_context(headers={"Accept-Language": "es"}):
+        assert validation.description_said() == "Fitted with lir on 12 pairs of another study"
+    # The shipped words with figures that are not the calibration's: not said either.
+    monkeypatch.setattr(cal, "description", shipped)
+    monkeypatch.setitem(cal.training, "n_km", 371)
+    with sqlite_app.test_request_context(headers={"Accept-Language": "es"}):
+        assert validation.description_said() == shipped[:1].upper() + shipped[1:]
