@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from ballistics.auth.models import User
 from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import said
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
 from sop.models import Examination, Sop
@@ -172,7 +173,11 @@ class Candidate(db.Model):
     pairwise_ccf: Mapped[float] = mapped_column(Float)
     #: None when the pair is outside the calibration's domain (``lr_note`` says why)
     likelihood_ratio: Mapped[float | None] = mapped_column(Float)
+    #: why there is no LR, in English ("No likelihood ratio: ..."; empty with an LR)
     lr_note: Mapped[str] = mapped_column(Text, default="")
+    #: the same sentence as its wording (``ballistics.core.wording``), said in the reader's
+    #: language; None with an LR and on candidates stored before it was kept (0022)
+    lr_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     rotation_deg: Mapped[float] = mapped_column(Float)
     dx_px: Mapped[float] = mapped_column(Float)
     dy_px: Mapped[float] = mapped_column(Float)
@@ -185,6 +190,12 @@ class Candidate(db.Model):
 
     search: Mapped[Search] = relationship(back_populates="candidates")
     reference_scan: Mapped[Scan] = relationship()
+
+    @property
+    def lr_said(self) -> str:
+        """Why there is no LR in the reader's language (the English note of a candidate stored
+        without its wording); empty with an LR."""
+        return said(self.lr_wording) if self.lr_wording else self.lr_note
 
 
 class ConfirmationStatus(StrEnum):

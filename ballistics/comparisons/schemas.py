@@ -76,7 +76,9 @@ class CandidateSchema(BaseSchema):
     pairwise_ccf = fields.Float()
     likelihood_ratio = fields.Float(allow_none=True, metadata={
         "description": "null outside the calibration's domain (lr_note says why)"})
-    lr_note = fields.String()
+    lr_note = fields.String(attribute="lr_said", metadata={
+        "description": "why there is no LR (empty with one), in the caller's language "
+                       "(their account's, else Accept-Language)"})
     rotation_deg = fields.Float()
     dx_px = fields.Float()
     dy_px = fields.Float()

@@ -31,6 +31,7 @@ from ballistics.comparisons.scans import SWEEP
 from ballistics.core.context import acting_as
 from ballistics.core.errors import Conflict
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import english
 from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
 from ballistics.imaging.index import merge_shortlists
@@ -262,12 +263,12 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
     for sid, similarity in chunk:
         ref = feats[int(sid)]
         result = imaging.compare(query, ref)
-        lr, note = validation.likelihood_ratio(result.score, query.meta, ref.meta, region)
+        lr, why = validation.likelihood_ratio(result.score, query.meta, ref.meta, region)
         # Only what finish() stores travels back through the result backend (the reverse
         # cells and the parameters doubled each pair's JSON, for nothing).
         out.append({"reference_scan_id": int(sid), "signature_similarity": similarity,
                     **result.to_dict(exclude=UNSTORED), "likelihood_ratio": lr,
-                    "lr_note": note})
+                    "lr_note": english(why) if why else "", "lr_wording": why})
     db.session.execute(update(Search).where(Search.id == search_id)
                        .values(progress_done=Search.progress_done + len(chunk)))
     return out
@@ -289,6 +290,8 @@ def finish(search_id: int, results: list[dict]) -> Search:
             cmc_count=r["cmc_count"], cmc_count_reverse=r["cmc_count_reverse"],
             pairwise_ccf=r["pairwise_ccf"] if r["pairwise_ccf"] is not None else 0.0,
             likelihood_ratio=r["likelihood_ratio"], lr_note=r["lr_note"],
+            # .get: a chunk compared by a worker of the release before wordings has none
+            lr_wording=r.get("lr_wording"),
             rotation_deg=r["rotation_deg"], dx_px=dx, dy_px=dy, cells=r["cells"]))
     search.status, search.finished_at = SearchStatus.DONE, utcnow()
     if search.started_at is not None:

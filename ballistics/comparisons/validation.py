@@ -11,6 +11,8 @@ from __future__ import annotations
 from functools import cache
 
 from ballistics import imaging
+from ballistics.core.numbers import number
+from ballistics.core.wording import Wording, coded, english, said, wording
 
 
 @cache
@@ -19,13 +21,87 @@ def calibration() -> imaging.Calibration:
 
 
 def likelihood_ratio(score: float, query_meta: dict, reference_meta: dict,
-                     region: str = "breech_face") -> tuple[float | None, str]:
-    """``(LR, "")`` inside the calibration's domain, ``(None, reason)`` outside it."""
+                     region: str = "breech_face") -> tuple[float | None, Wording | None]:
+    """``(LR, None)`` inside the calibration's domain, ``(None, why)`` outside it: ``why`` is
+    the wording of "No likelihood ratio: <reason>." (``english()`` of it is the candidate's
+    ``lr_note``)."""
     cal = calibration()
-    reason = cal.domain_reason(query_meta, reference_meta, region)
-    if reason:
-        return None, f"No likelihood ratio: {reason}."
-    return cal.likelihood_ratio(score), ""
+    reason = cal.domain_check(query_meta, reference_meta, region)
+    if reason is not None:
+        return None, wording("No likelihood ratio: %(reason)s.", reason=domain_wording(reason))
+    return cal.likelihood_ratio(score), None
+
+
+def domain_wording(reason: imaging.DomainReason) -> Wording | str:
+    """The reason a pair is outside the calibration's domain, worded: ``english()`` of it is
+    ``str(reason)``; the figures are written as that English writes them."""
+    v = reason.values
+    if reason.code == "region":
+        return wording("the calibration covers %(covered)s scans, not %(region)s",
+                       covered=coded(v["covered"]), region=coded(v["region"]))
+    # The scan at fault is a clause of its own ("la consulta", "la referencia").
+    scan = wording("the query") if reason.scan == "query" else wording("the reference")
+    if reason.code == "modality":
+        return wording("%(scan)s is a 2D image; the calibration covers 3D topography only (a "
+                       "grey-level image is not a height map)", scan=scan)
+    if reason.code == "pixel_unknown":
+        return wording("%(scan)s's pixel size is not recorded (features made before 2.0.0)",
+                       scan=scan)
+    if reason.code == "pixel_range":
+        return wording("%(scan)s's pixel size %(px)s µm is outside the calibration's "
+                       "%(lo)s-%(hi)s µm", scan=scan, px=f"{v['px']:.3g}", lo=f"{v['lo']:g}",
+                       hi=f"{v['hi']:g}")
+    if reason.code == "raw_scan":
+        return wording("%(scan)s is a raw scan (heights spread over %(spread)s µm); the "
+                       "calibration covers breech faces levelled and band-pass filtered before "
+                       "upload (spread at most %(top)s µm), and raw scans processed here score "
+                       "differently (raw non-matches of consecutively made slides reach 12-16 "
+                       "cells)", scan=scan, spread=f"{v['spread']:.0f}", top=f"{v['top']:g}")
+    return str(reason)  # a reason imaging gave no wording here yet: its English, never a failure
+
+
+def lr_reason(why: Wording | None, note: str) -> str:
+    """Why a candidate has no LR, in the reader's language: its wording said, else its English
+    note (candidates stored before wordings were kept, a hub that sends none); empty with an
+    LR. For candidates kept as JSON (a partner search's); a lab's has ``lr_said``."""
+    if not why:
+        return note
+    try:
+        return said(why)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # The hub's wording is another system's data: one this release cannot read (another
+        # shape, a value missing) costs the translation, not the page.
+        return note
+
+
+def description_said() -> str:
+    """The calibration's description as a sentence of the page, in the reader's language.
+
+    The shipped description is English data; its translation is a message whose figures are
+    the calibration's own (``training``), so none is copied by hand. It is said only while that
+    message, in English, is the description word for word: a calibration fitted on other data
+    (another description) shows its own English rather than a translation of the wrong one.
+    """
+    cal = calibration()
+    t = cal.training
+    try:
+        figures = {"pairs": t["n_km"] + t["n_knm"], "firearms": t["n_firearms"],
+                   "km": t["n_km"], "knm": t["n_knm"]}
+    except KeyError:
+        figures = None
+    if figures and english(_description({k: f"{v:,}" for k, v in figures.items()})) == (
+            cal.description):
+        text = said(_description({k: number(v) for k, v in figures.items()}))
+    else:
+        text = cal.description
+    return text[:1].upper() + text[1:]  # not |capitalize: it lower-cased "ELUB", "Weller"
+
+
+def _description(figures: dict[str, str]) -> Wording:
+    return wording("fitted with lir (logistic regression, ELUB bounds) on all %(pairs)s pairs "
+                   "of the Weller et al. (2012) scans, %(firearms)s consecutively made Ruger P95 "
+                   "slides (%(km)s known matches, %(knm)s known non-matches); validated "
+                   "leave-one-slide-out and on the Baldwin and Fadul scans", **figures)
 
 
 def summary() -> dict:

@@ -25,7 +25,9 @@ compare(a: Features, b: Features, params: CMCParams | None = None) -> Comparison
     ``to_dict()``.
 default_calibration() -> Calibration
     ``likelihood_ratio(score)``, ``log10_lr(score)`` (monotone, ELUB-bounded),
-    ``domain_reason(meta_a, meta_b, region)`` (None inside the domain), ``validation``
+    ``domain_check(meta_a, meta_b, region) -> DomainReason | None`` (a code, the scan at
+    fault and the figures; ``str()`` is English), ``domain_reason(...)`` (that English, None
+    inside the domain), ``validation``
     (figures per data set), ``to_dict`` / ``from_dict``.
 ballistics.imaging.calibration
     ``fit_calibration``, ``cross_validated_llrs`` (leave-one-source-out), ``performance``
@@ -53,7 +55,7 @@ ballistics.imaging.signature
 See docs/imaging.md for the method, parameters and validation figures.
 """
 
-from ballistics.imaging.calibration import Calibration, default_calibration
+from ballistics.imaging.calibration import Calibration, DomainReason, default_calibration
 from ballistics.imaging.cmc import CMCParams
 from ballistics.imaging.compare import ComparisonResult, compare
 from ballistics.imaging.errors import (
@@ -84,6 +86,7 @@ __all__ = [
     "CMCParams",
     "Calibration",
     "ComparisonResult",
+    "DomainReason",
     "EmptyScanError",
     "FeatureFormatError",
     "Features",

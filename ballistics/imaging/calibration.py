@@ -12,8 +12,9 @@ worker processes never import ``lir``); fitting and validating need ``lir``
 
 A calibration states its **domain**: the kind of data its pairs were (3D topography, native
 pixel size, the breech face cropped by a pre-processing step, the region). For a pair outside
-it, :meth:`Calibration.domain_reason` says why, and the application shows the score without an
-LR.
+it, :meth:`Calibration.domain_check` says why (a :class:`DomainReason`: a code, the scan and the
+figures, which the application words in the reader's language; ``domain_reason`` gives its
+English), and the application shows the score without an LR.
 
 References
 ----------
@@ -37,6 +38,51 @@ import numpy as np
 
 from ballistics.imaging.errors import ImagingError
 from ballistics.imaging.version import ALGORITHM_VERSION
+
+
+@dataclass(frozen=True)
+class DomainReason:
+    """Why a pair is outside a calibration's domain, as data: the application words it in the
+    reader's language; ``str()`` is the English sentence.
+
+    Attributes
+    ----------
+    code : str
+        ``region`` (the region is not the calibration's), ``modality`` (a 2D image),
+        ``pixel_unknown`` (features without the native pixel size), ``pixel_range`` (pixel
+        size outside the calibration's), ``raw_scan`` (heights spread beyond the calibration's
+        pre-processed breech faces).
+    scan : str
+        ``"query"`` or ``"reference"``: the scan at fault ("" for ``region``).
+    values : dict
+        The figures and codes of the reason: ``covered``, ``region`` (region codes);
+        ``px``, ``lo``, ``hi`` (µm); ``spread``, ``top`` (µm).
+    """
+
+    code: str
+    scan: str = ""
+    values: dict = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:
+        v, name = self.values, self.scan
+        if self.code == "region":
+            return (f"the calibration covers {v['covered'].replace('_', ' ')} scans, "
+                    f"not {v['region'].replace('_', ' ')}")
+        if self.code == "modality":
+            return (f"the {name} is a 2D image; the calibration covers 3D topography only "
+                    "(a grey-level image is not a height map)")
+        if self.code == "pixel_unknown":
+            return f"the {name}'s pixel size is not recorded (features made before 2.0.0)"
+        if self.code == "pixel_range":
+            return (f"the {name}'s pixel size {v['px']:.3g} µm is outside the calibration's "
+                    f"{v['lo']:g}-{v['hi']:g} µm")
+        if self.code == "raw_scan":
+            return (f"the {name} is a raw scan (heights spread over {v['spread']:.0f} µm); "
+                    "the calibration covers breech faces levelled and band-pass filtered "
+                    f"before upload (spread at most {v['top']:g} µm), and raw scans processed "
+                    "here score differently (raw non-matches of consecutively made slides "
+                    "reach 12-16 cells)")
+        raise ValueError(f"unknown domain reason {self.code!r}")
 
 
 @dataclass
@@ -93,7 +139,7 @@ class Calibration:
         """The score at which the LR is 1 (above it the LR supports same source)."""
         return -self.intercept / self.slope
 
-    def domain_reason(self, a: dict, b: dict, region: str = "breech_face") -> str | None:
+    def domain_check(self, a: dict, b: dict, region: str = "breech_face") -> DomainReason | None:
         """Why a pair is outside the calibration's domain, or None if it is inside.
 
         Parameters
@@ -103,31 +149,37 @@ class Calibration:
             ``input_height_range_um`` written by ``extract_features``).
         region : str
             The region both scans show.
+
+        Returns
+        -------
+        DomainReason or None
+            The first reason found (the region, then each scan in turn: query, reference).
         """
         d = self.domain
-        if region != d.get("region", "breech_face"):
-            return (f"the calibration covers {d.get('region', 'breech_face').replace('_', ' ')} "
-                    f"scans, not {region.replace('_', ' ')}")
+        covered = d.get("region", "breech_face")
+        if region != covered:
+            return DomainReason("region", values={"covered": covered, "region": region})
         lo, hi = d.get("native_pixel_um", (0.0, np.inf))
         for name, m in (("query", a), ("reference", b)):
             if m.get("modality", "3d") != d.get("modality", "3d"):
-                return (f"the {name} is a 2D image; the calibration covers 3D topography only "
-                        "(a grey-level image is not a height map)")
+                return DomainReason("modality", name)
             px = m.get("native_pixel_um")
             if px is None:
-                return f"the {name}'s pixel size is not recorded (features made before 2.0.0)"
+                return DomainReason("pixel_unknown", name)
             if not lo <= px <= hi:
-                return (f"the {name}'s pixel size {px:.3g} µm is outside the calibration's "
-                        f"{lo:g}-{hi:g} µm")
+                return DomainReason("pixel_range", name, {"px": px, "lo": lo, "hi": hi})
             top = d.get("input_height_range_um", (0.0, np.inf))[1]
             spread = m.get("input_height_range_um")
             if spread is None or spread > top:
-                return (f"the {name} is a raw scan (heights spread over {spread or 0:.0f} µm); "
-                        "the calibration covers breech faces levelled and band-pass filtered "
-                        f"before upload (spread at most {top:g} µm), and raw scans processed "
-                        "here score differently (raw non-matches of consecutively made slides "
-                        "reach 12-16 cells)")
+                # An unrecorded spread (hand-made meta only: features record it with the pixel
+                # size) is judged raw too, and reads as 0 µm.
+                return DomainReason("raw_scan", name, {"spread": spread or 0, "top": top})
         return None
+
+    def domain_reason(self, a: dict, b: dict, region: str = "breech_face") -> str | None:
+        """:meth:`domain_check`'s reason in English words, or None inside the domain."""
+        reason = self.domain_check(a, b, region)
+        return None if reason is None else str(reason)
 
     def to_dict(self) -> dict:
         """JSON-safe dict."""

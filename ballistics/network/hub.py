@@ -14,6 +14,7 @@ from ballistics import imaging
 from ballistics.comparisons import searches
 from ballistics.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import english
 from ballistics.extensions import db
 from ballistics.network import hub_index
 from ballistics.network.models import (
@@ -257,13 +258,14 @@ def compare_chunk(search_id: int, chunk: list[tuple[int, float]]) -> list[dict]:
         reference = imaging.features_from_bytes(blobs[record.features_sha256])
         result = imaging.compare(query, reference)
         # Outside the calibration's domain (e.g. 2D images, raw scans) the score goes alone.
-        lr, note = validation.likelihood_ratio(result.score, query.meta, reference.meta,
-                                               search.region)
+        lr, why = validation.likelihood_ratio(result.score, query.meta, reference.meta,
+                                              search.region)
+        # The note in English for machines, its wording for the partner's pages.
         found.append({"record": record.id, "owner": record.owner_code,
                       "reference": record.reference, "calibre": record.calibre,
                       "score": result.score, "cmc_count": result.cmc_count,
                       "signature_similarity": similarity, "likelihood_ratio": lr,
-                      "lr_note": note})
+                      "lr_note": english(why) if why else "", "lr_wording": why})
     return found
 
 

@@ -214,7 +214,8 @@ class HubSearch(db.Model):
     status: Mapped[SearchState] = mapped_column(db_enum(SearchState), default=SearchState.QUEUED)
     error: Mapped[str] = mapped_column(Text, default="")
     n_references: Mapped[int] = mapped_column(default=0)
-    #: [{"record": hub record id, "owner": code, "reference": ..., "score", "lr", ...}]
+    #: [{"record": hub record id, "owner": code, "reference": ..., "score", "lr", "lr_note",
+    #: "lr_wording" (why no LR, in English and as its wording), ...}]
     candidates: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: when a delivery of ``network.hub_run_search`` claimed stage 1 (the sweep counts from it)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 
-from marshmallow import ValidationError, validate, validates_schema
+from marshmallow import ValidationError, post_dump, validate, validates_schema
 
 from ballistics.comparisons.models import Region
+from ballistics.comparisons.validation import lr_reason
 from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.core.text import not_blank
@@ -174,9 +175,21 @@ class PartnerSearchOut(BaseSchema):
     status = fields.String()
     error = fields.String()
     n_references = fields.Integer()
-    candidates = fields.List(fields.Dict())
+    candidates = fields.List(fields.Dict(), metadata={
+        "description": "the hub's answer; a candidate's lr_note (why there is no LR) in the "
+                       "caller's language (their account's, else Accept-Language)"})
     created_at = UtcDateTime()
     finished_at = UtcDateTime(allow_none=True)
+
+    @post_dump
+    def _notes_said(self, data: dict, **kwargs) -> dict:
+        # The hub sends each note in English with its wording: the caller reads the note in
+        # their language, as a lab candidate's; the wording itself stays off the API.
+        data["candidates"] = [
+            {**{k: v for k, v in c.items() if k != "lr_wording"},
+             "lr_note": lr_reason(c.get("lr_wording"), c.get("lr_note", ""))}
+            for c in data.get("candidates", [])]
+        return data
 
 
 class LeadRequestIn(BaseSchema):

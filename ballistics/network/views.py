@@ -16,6 +16,7 @@ from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
+from ballistics.comparisons.validation import lr_reason
 from ballistics.core.forms import FormRefused, load, submit, summary
 from ballistics.core.labels import label
 from ballistics.core.ratelimit import upload_limit
@@ -201,7 +202,8 @@ def _search_page(search: PartnerSearch, bound: forms.LeadRequestForm | None = No
         lab_select(PartnerLead, current_user).where(PartnerLead.search_id == search.id))}
     may_ask = current_user.has_role(*REVIEW_CANDIDATES)
     return render_template("network/search.html", search=search, scan=db.session.get(
-        Scan, search.scan_id), asked=asked, lr=likelihood_ratio, own=node.node_lab().code,
+        Scan, search.scan_id), asked=asked, lr=likelihood_ratio, lr_reason=lr_reason,
+        own=node.node_lab().code,
         form=bound or (forms.LeadRequestForm(formdata=None) if may_ask else None),
         final=search.status in FINAL)
 

@@ -197,6 +197,40 @@ def test_domain_reason():
     assert "not recorded" in cal.domain_reason({"modality": "3d"}, inside)
 
 
+
+RAW = ("raw scan (heights spread over {} µm); the calibration covers breech faces levelled and "
+       "band-pass filtered before upload (spread at most 40 µm), and raw scans processed here "
+       "score differently (raw non-matches of consecutively made slides reach 12-16 cells)")
+
+
+@pytest.mark.parametrize(("a", "b", "region", "code", "scan", "values", "english"), [
+    ({}, {}, "firing_pin", "region", "", {"covered": "breech_face", "region": "firing_pin"},
+     "the calibration covers breech face scans, not firing pin"),
+    ({}, {"modality": "2d"}, "breech_face", "modality", "reference", {},
+     "the reference is a 2D image; the calibration covers 3D topography only (a grey-level "
+     "image is not a height map)"),
+    ({"native_pixel_um": None}, {}, "breech_face", "pixel_unknown", "query", {},
+     "the query's pixel size is not recorded (features made before 2.0.0)"),
+    ({"native_pixel_um": 0.84375}, {}, "breech_face", "pixel_range", "query",
+     {"px": 0.84375, "lo": 3.125, "hi": 12.5},
+     "the query's pixel size 0.844 µm is outside the calibration's 3.125-12.5 µm"),
+    ({}, {"input_height_range_um": 120.4}, "breech_face", "raw_scan", "reference",
+     {"spread": 120.4, "top": 40.0}, "the reference is a " + RAW.format(120)),
+    ({"input_height_range_um": None}, {}, "breech_face", "raw_scan", "query",
+     {"spread": 0, "top": 40.0}, "the query is a " + RAW.format(0)),
+])
+def test_domain_check_gives_the_reason_as_data_and_its_english(a, b, region, code, scan,
+                                                                values, english):
+    """The reason as a code, the scan at fault and its figures (the application words it in
+    the reader's language); its English is the sentence ``domain_reason`` always gave."""
+    cal = default_calibration()
+    inside = {"modality": "3d", "native_pixel_um": 6.25, "input_height_range_um": 8.0}
+    reason = cal.domain_check({**inside, **a}, {**inside, **b}, region)
+    assert (reason.code, reason.scan, reason.values) == (code, scan, values)
+    assert str(reason) == english
+    assert cal.domain_reason({**inside, **a}, {**inside, **b}, region) == english
+    assert cal.domain_check(inside, dict(inside), "breech_face") is None
+
 def test_default_calibration_shipped():
     cal = default_calibration()
     assert cal.algorithm_version == ALGORITHM_VERSION and "Weller" in cal.description

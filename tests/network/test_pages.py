@@ -5,12 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from ballistics.comparisons import validation
+from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import english
 from ballistics.extensions import db
-from ballistics.network.models import SharePolicy
+from ballistics.network.models import PartnerSearch, SearchState, SharePolicy
 from ballistics.outbox.models import OutboxMessage, Topic
+from tests.network.test_sharing import _scan
 from tests.support.labs import make_lab
 from tests.support.services import migrated_app
-from tests.support.web import Browser, field_errors
+from tests.support.web import Browser, field_errors, unescape
 
 # One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
 # computed once, not once per worker.
@@ -47,6 +51,58 @@ def test_sharing_policy_page_refuses_beside_the_field_and_writes_nothing(node_ap
         assert "What we share" not in examiner.get("/network")
         assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
             OutboxMessage.topic == Topic.HUB)) == 0  # nothing scanned yet: nothing to send
+        db.session.remove()
+
+
+def test_a_partner_candidate_without_an_lr_says_why_in_the_readers_language(node_app,
+                                                                             monkeypatch):
+    """The hub sends why a candidate has no LR in English with its wording: the partner search
+    page says it in the reader's language (a hub of the release before sends the note alone,
+    shown as it is), and so does the node's API asked in Spanish."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 1, "Robbery", "Central Police")
+        inside = {"modality": "3d", "native_pixel_um": 6.25, "input_height_range_um": 8.0}
+        _, why = validation.likelihood_ratio(14.2, inside, {**inside, "modality": "2d"})
+        found = {"owner": "LABB", "calibre": "9mm Luger", "cmc_count": 9,
+                 "signature_similarity": 0.8, "likelihood_ratio": None}
+        search = PartnerSearch(
+            lab_id=kit.lab.id, scan_id=scan_id, status=SearchState.DONE, n_references=3,
+            created_by_id=kit.id("examiner"), finished_at=utcnow(), candidates=[
+                {**found, "rank": 1, "record": 7, "reference": "r7", "score": 14.2,
+                 "lr_note": english(why), "lr_wording": why},
+                {**found, "rank": 2, "record": 8, "reference": "r8", "score": 9.1,
+                 "lr_note": "No likelihood ratio: an older hub's reason."},
+                # a wording this release cannot read (a value missing): its note instead
+                {**found, "rank": 3, "record": 9, "reference": "r9", "score": 5.0,
+                 "lr_note": "No likelihood ratio: a newer hub's reason.",
+                 "lr_wording": {"msg": "No likelihood ratio: %(gone)s.",
+                                "args": {"other": "x"}}}])
+        db.session.add(search)
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        page = unescape(examiner.get(f"/network/searches/{search.id}"))
+        note = ("No likelihood ratio: the reference is a 2D image; the calibration covers 3D "
+                "topography only (a grey-level image is not a height map).")
+        assert f'title="{note}"' in page
+        spanish = ("Sin razón de verosimilitud: la referencia es una imagen 2D; la calibración "
+                   "abarca solo topografía 3D (una imagen en escala de grises no es un mapa de "
+                   "alturas).")
+        page = unescape(examiner.client.get(f"/network/searches/{search.id}",
+                                            headers={"Accept-Language": "es"}).text)
+        assert f'title="{spanish}"' in page and note not in page
+        assert 'title="No likelihood ratio: an older hub\'s reason."' in page
+        assert 'title="No likelihood ratio: a newer hub\'s reason."' in page
+        api = node_app.test_client().get(f"/api/v1/partner-searches/{search.id}", headers={
+            **kit.headers("examiner"), "Accept-Language": "es"}).get_json()
+        assert [c["lr_note"] for c in api["candidates"]] == [
+            spanish, "No likelihood ratio: an older hub's reason.",
+            "No likelihood ratio: a newer hub's reason."]
+        assert "lr_wording" not in api["candidates"][0]
+        english_api = node_app.test_client().get(f"/api/v1/partner-searches/{search.id}",
+                                                 headers=kit.headers("examiner")).get_json()
+        assert english_api["candidates"][0]["lr_note"] == note
         db.session.remove()
 
 

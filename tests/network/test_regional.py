@@ -8,8 +8,9 @@ import requests
 from sqlalchemy import JSON, String, Text, func, select
 
 from ballistics.audit.models import AuditEntry
+from ballistics.core.wording import english
 from ballistics.extensions import db
-from ballistics.network.models import HubRecord
+from ballistics.network.models import HubRecord, PartnerSearch
 from tests.comparisons.helpers import wait_for, x3p_bytes
 from tests.network.cluster import Group, cluster
 
@@ -78,6 +79,14 @@ def test_partner_search_lead_and_disclosure_across_three_process_groups(tmp_path
         # The hub answers the owner's code, the opaque reference and the scores, never more.
         assert set(top[0]) <= {"record", "owner", "reference", "calibre", "score", "cmc_count",
                                "signature_similarity", "likelihood_ratio", "lr_note", "rank"}
+        # Raw synthetic scans: no LR, and the hub sent why in English with its wording (kept
+        # for the lab's pages, said in the reader's language; not in the node's API).
+        with lab_b.app.app_context():
+            stored = db.session.get(PartnerSearch, search["id"]).candidates[0]
+            db.session.remove()
+        assert stored["likelihood_ratio"] is None and "raw scan" in stored["lr_note"]
+        assert english(stored["lr_wording"]) == stored["lr_note"] == done["candidates"][0][
+            "lr_note"]
 
         lead = lab_b.api("POST", f"/partner-searches/{search['id']}/leads", "examiner", 201,
                          json={"record": top[0]["record"], "note": "Same pistol?"})
