@@ -12,7 +12,7 @@ from functools import cache
 
 from ballistics import imaging
 from ballistics.core.numbers import number
-from ballistics.core.wording import Wording, coded, english, said, wording
+from ballistics.core.wording import Wording, coded, english, figure, said, wording
 
 
 @cache
@@ -34,7 +34,8 @@ def likelihood_ratio(score: float, query_meta: dict, reference_meta: dict,
 
 def domain_wording(reason: imaging.DomainReason) -> Wording | str:
     """The reason a pair is outside the calibration's domain, worded: ``english()`` of it is
-    ``str(reason)``; the figures are written as that English writes them."""
+    ``str(reason)``; its figures are written as that English writes them, and on pages with the
+    reader's decimal sign."""
     v = reason.values
     if reason.code == "region":
         return wording("the calibration covers %(covered)s scans, not %(region)s",
@@ -49,14 +50,15 @@ def domain_wording(reason: imaging.DomainReason) -> Wording | str:
                        scan=scan)
     if reason.code == "pixel_range":
         return wording("%(scan)s's pixel size %(px)s µm is outside the calibration's "
-                       "%(lo)s-%(hi)s µm", scan=scan, px=f"{v['px']:.3g}", lo=f"{v['lo']:g}",
-                       hi=f"{v['hi']:g}")
+                       "%(lo)s-%(hi)s µm", scan=scan, px=figure(v["px"], ".3g"),
+                       lo=figure(v["lo"]), hi=figure(v["hi"]))
     if reason.code == "raw_scan":
         return wording("%(scan)s is a raw scan (heights spread over %(spread)s µm); the "
                        "calibration covers breech faces levelled and band-pass filtered before "
                        "upload (spread at most %(top)s µm), and raw scans processed here score "
                        "differently (raw non-matches of consecutively made slides reach 12-16 "
-                       "cells)", scan=scan, spread=f"{v['spread']:.0f}", top=f"{v['top']:g}")
+                       "cells)", scan=scan, spread=figure(v["spread"], ".0f"),
+                       top=figure(v["top"]))
     return str(reason)  # a reason imaging gave no wording here yet: its English, never a failure
 
 

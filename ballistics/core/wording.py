@@ -10,9 +10,10 @@ it, with its values, so a page can say it again in the reader's language::
      "args": {"who": "Ana Ruiz", "sop": "FA-04", "day": {"date": "2026-03-02"}}}
 
 A value is a plain string or number, a day (``{"date": ISO}``: ISO in English, the reader's
-date format on pages), a stored code shown through its label (``{"label": code}``), or another
-wording (a clause of the sentence, translated as a message of its own). Wordings are plain
-JSON: they go into a JSON column as they are.
+date format on pages), a measured figure (``{"figure": 0.844, "spec": ".3g"}``: Python's format
+in English, the reader's decimal comma on pages), a stored code shown through its label
+(``{"label": code}``), or another wording (a clause of the sentence, translated as a message of
+its own). Wordings are plain JSON: they go into a JSON column as they are.
 
 ``wording(...)`` is a keyword of the message extraction (``pybabel extract -k wording``), so
 its first argument is in the catalogues like any ``_()``.
@@ -26,6 +27,7 @@ from typing import Any
 from flask_babel import format_date, gettext
 
 from ballistics.core.labels import label
+from ballistics.core.numbers import number, significant
 
 Wording = dict[str, Any]
 
@@ -39,6 +41,15 @@ def wording(msg: str, **args: Any) -> Wording:
 def coded(code: str) -> dict:
     """A stored code (an enum's value) that pages show through its label."""
     return {"label": str(code)}
+
+
+def figure(value: float, spec: str = "g") -> dict:
+    """A measured figure, written in English with the format ``spec`` (``g``, ``.3g``: at most
+    that many significant digits; ``.0f``, ``.2f``: that many decimals) and on pages the same
+    way in the reader's locale."""
+    if not (spec == "g" or (spec[:1] == "." and spec[1:-1].isdigit() and spec[-1:] in "gf")):
+        raise ValueError(f"no locale form for the format {spec!r}")
+    return {"figure": float(value), "spec": spec}
 
 
 def english(w: Wording) -> str:
@@ -66,6 +77,8 @@ def _english(v: Any) -> Any:
             return english(v)
         if "date" in v:
             return v["date"]
+        if "figure" in v:
+            return format(v["figure"], v["spec"])
         return v["label"].replace("_", " ")  # the English label is the code with spaces
     return "—" if v is None else v
 
@@ -76,5 +89,14 @@ def _said(v: Any) -> Any:
             return said(v)
         if "date" in v:
             return format_date(date.fromisoformat(v["date"]))
+        if "figure" in v:
+            return _figure(v["figure"], v["spec"])
         return label(v["label"])
     return "—" if v is None else v
+
+
+def _figure(value: float, spec: str) -> str:
+    digits = spec[1:-1]
+    if spec.endswith("f"):
+        return number(value, int(digits))
+    return significant(value, int(digits) if digits else 6)  # Python's "g" is 6 digits

@@ -99,8 +99,8 @@ REASONS = [
     ({"native_pixel_um": 0.84375}, {}, "breech_face",
      "No likelihood ratio: the query's pixel size 0.844 µm is outside the calibration's "
      "3.125-12.5 µm.",
-     "Sin razón de verosimilitud: el tamaño de píxel de la consulta, 0.844 µm, está fuera del "
-     "intervalo de la calibración, 3.125-12.5 µm."),
+     "Sin razón de verosimilitud: el tamaño de píxel de la consulta, 0,844 µm, está fuera del "
+     "intervalo de la calibración, 3,125-12,5 µm."),
     ({}, {"input_height_range_um": 120.4}, "breech_face",
      "No likelihood ratio: the reference is a raw scan (heights spread over 120 µm); the "
      "calibration covers breech faces levelled and band-pass filtered before upload (spread at "

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from flask_babel import force_locale
 
-from ballistics.core.wording import coded, english, said, wording
+from ballistics.core.wording import coded, english, figure, said, wording
 
 
 @pytest.fixture
@@ -55,3 +55,20 @@ def test_a_wording_is_plain_json_and_reads_the_same_after_a_round_trip(reading):
 def test_a_missing_value_reads_as_a_dash(reading):
     w = wording("taken out of service (%(reason)s)", reason=None)
     assert english(w) == "taken out of service (—)"
+
+
+@pytest.mark.parametrize(("value", "spec", "en", "es"), [
+    (0.8437, ".3g", "0.844", "0,844"), (3.125, "g", "3.125", "3,125"), (12.5, "g", "12.5", "12,5"),
+    (161.6, ".0f", "162", "162"), (0.5, ".2f", "0.50", "0,50"),
+])
+def test_figures_are_written_in_the_readers_locale(reading, value, spec, en, es):
+    w = wording("taken out of service (%(reason)s)", reason=figure(value, spec))
+    assert english(w) == f"taken out of service ({en})"
+    with force_locale("es"):
+        assert said(w) == f"retirado de servicio ({es})"
+
+
+@pytest.mark.parametrize("spec", ["", "f", "d", ".3e", "3g", ".xg"])
+def test_a_format_without_a_locale_form_is_refused(spec):
+    with pytest.raises(ValueError, match="no locale form"):
+        figure(1.0, spec)
