@@ -9,11 +9,18 @@ it, with its values, so a page can say it again in the reader's language::
     {"msg": "%(who)s held no authorisation for %(sop)s on %(day)s.",
      "args": {"who": "Ana Ruiz", "sop": "FA-04", "day": {"date": "2026-03-02"}}}
 
-A value is a plain string or number, a day (``{"date": ISO}``: ISO in English, the reader's
-date format on pages), a measured figure (``{"figure": 0.844, "spec": ".3g"}``: Python's format
-in English, the reader's decimal comma on pages), a stored code shown through its label
-(``{"label": code}``), or another wording (a clause of the sentence, translated as a message of
-its own). Wordings are plain JSON: they go into a JSON column as they are.
+A value is one of:
+
+- a plain string or number;
+- a day (``{"date": ISO}``): ISO in English, the reader's date format on pages;
+- a moment (``{"moment": ISO}``, a stored naive UTC time): "2026-03-02 14:05 UTC" in English,
+  on pages in the lab's time zone, named;
+- a measured figure (``{"figure": 0.844, "spec": ".3g"}``): Python's format in English, the
+  reader's decimal sign on pages;
+- a stored code shown through its label (``{"label": code}``);
+- another wording: a clause of the sentence, translated as a message of its own.
+
+Wordings are plain JSON: they go into a JSON column as they are.
 
 ``wording(...)`` is a keyword of the message extraction (``pybabel extract -k wording``), so
 its first argument is in the catalogues like any ``_()``.
@@ -21,11 +28,12 @@ its first argument is in the catalogues like any ``_()``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import format_date, gettext
 
+from ballistics.core.i18n import local_datetime
 from ballistics.core.labels import label
 from ballistics.core.numbers import number, significant
 
@@ -64,6 +72,8 @@ def said(w: Wording) -> str:
 
 
 def _value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return {"moment": v.isoformat()}
     if isinstance(v, date):
         return {"date": v.isoformat()}
     if v is None or isinstance(v, (str, int, float, dict)):
@@ -79,6 +89,8 @@ def _english(v: Any) -> Any:
             return v["date"]
         if "figure" in v:
             return format(v["figure"], v["spec"])
+        if "moment" in v:
+            return f"{datetime.fromisoformat(v['moment']):%Y-%m-%d %H:%M} UTC"
         return v["label"].replace("_", " ")  # the English label is the code with spaces
     return "—" if v is None else v
 
@@ -91,6 +103,8 @@ def _said(v: Any) -> Any:
             return format_date(date.fromisoformat(v["date"]))
         if "figure" in v:
             return _figure(v["figure"], v["spec"])
+        if "moment" in v:
+            return local_datetime(datetime.fromisoformat(v["moment"]), "short")
         return label(v["label"])
     return "—" if v is None else v
 

@@ -72,3 +72,12 @@ def test_figures_are_written_in_the_readers_locale(reading, value, spec, en, es)
 def test_a_format_without_a_locale_form_is_refused(spec):
     with pytest.raises(ValueError, match="no locale form"):
         figure(1.0, spec)
+
+
+def test_a_moment_is_utc_named_in_english_and_the_labs_time_on_pages(reading):
+    from datetime import datetime
+
+    w = wording("taken out of service (%(reason)s)", reason=datetime(2026, 3, 2, 14, 5))
+    assert english(w) == "taken out of service (2026-03-02 14:05 UTC)"
+    with force_locale("es"):
+        assert said(w) == "retirado de servicio (2/3/26, 14:05 UTC)"

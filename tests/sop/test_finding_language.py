@@ -4,11 +4,10 @@ stored English stays for machines."""
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from sqlalchemy import select, update
 
 from ballistics.core import timeutil
@@ -77,8 +76,12 @@ def test_a_spanish_manager_reads_findings_in_spanish_and_an_english_one_as_befor
     for name, page in pages.items():
         assert "was not in force" not in page and "Not held by" not in page, name
         assert "stopped being in force" not in page and "transferred)" not in page, name
-    time = re.search(r"on (\S+ \S+) \(custody event", found["CUSTODY-HELD"].message).group(1)
-    assert custody_tail.format(time) in pages["custody"]
+    # The hand-over's moment: UTC, named, in the stored English; the lab's zone (UTC here),
+    # named, in the reader's format on the page.
+    moved = datetime.fromisoformat(item["occurred_at"])
+    assert f"on {moved:%Y-%m-%d %H:%M} UTC (custody event 3" in found["CUSTODY-HELD"].message
+    shown = format_datetime(moved, "short", tzinfo=UTC, locale="es")
+    assert custody_tail.format(f"{shown} UTC") in pages["custody"]
     # Raising a nonconformity from the finding starts from the finding in her language.
     form = pages["effective"][pages["effective"].index('name="description"'):]
     assert effective_es in form.split("</textarea>")[0]

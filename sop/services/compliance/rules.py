@@ -312,7 +312,7 @@ def custody_held(exam: ExamFacts, facts: LabFacts) -> Violation | None:
             problems.append(wording("%(item)s went to %(holder)s on %(time)s (custody event "
                                     "%(seq)s, %(kind)s) before the examination was completed",
                                     item=barcode, holder=facts.holder(moved),
-                                    time=f"{moved.occurred_at:%Y-%m-%d %H:%M}", seq=moved.seq,
+                                    time=moved.occurred_at, seq=moved.seq,
                                     kind=coded(moved.kind)))
             evidence.append({"item_id": item_id, "custody_event_id": moved.id,
                              "seq": moved.seq, "occurred_at": moved.occurred_at.isoformat()})
