@@ -76,6 +76,39 @@ def lr_reason(why: Wording | None, note: str) -> str:
         return note
 
 
+_METHOD = wording("log10 LR = intercept + slope x score (logistic regression, classes weighted "
+                  "equally, NFI lir LogitCalibrator), clipped to the empirical lower and upper "
+                  "bounds (ELUB, Vergeer et al. 2016); monotone in the score by construction")
+#: the method, as the validation summary states it (the API gives it as it is)
+METHOD = _METHOD["msg"]
+#: English sentences the validation page shows as data (the method, the shipped calibration's
+#: domain and how each data set was validated), as messages: a page says one in the reader's
+#: language only while the data holds it word for word, so a calibration refitted with other
+#: words shows its own English, never the translation of something else.
+_SHIPPED = {w["msg"]: w for w in (
+    _METHOD,
+    wording("3D topography (x3p or height-map npz) of breech faces levelled and band-pass "
+            "filtered before upload (heights spread over at most 40 µm), native pixel "
+            "3.125-12.5 µm, compared on this algorithm's 25 µm grid"),
+    wording("leave-one-slide-out: each pair's LR from a calibration fitted on the pairs of the "
+            "other slides only (for a non-match, of neither of its two slides)"),
+    wording("calibration fitted on all Weller pairs (other make, scanner or study), applied "
+            "unchanged"),
+    wording("repeat scans of the same cases, Weller calibration applied"),
+    wording("no LR given: the query is a raw scan (heights spread over 122 µm); the calibration "
+            "covers breech faces levelled and band-pass filtered before upload (spread at most "
+            "40 µm), and raw scans processed here score differently (raw non-matches of "
+            "consecutively made slides reach 12-16 cells)"),
+)}
+
+
+def shipped_said(text: str) -> str:
+    """One of the validation's English data sentences in the reader's language, if it is one
+    the catalogue knows word for word; else as written."""
+    known = _SHIPPED.get(text)
+    return said(known) if known else text
+
+
 def description_said() -> str:
     """The calibration's description as a sentence of the page, in the reader's language.
 
@@ -115,9 +148,7 @@ def summary() -> dict:
     lo, hi = cal.llr_bounds
     return {
         "algorithm_version": imaging.ALGORITHM_VERSION,
-        "method": ("log10 LR = intercept + slope x score (logistic regression, classes weighted "
-                   "equally, NFI lir LogitCalibrator), clipped to the empirical lower and upper "
-                   "bounds (ELUB, Vergeer et al. 2016); monotone in the score by construction"),
+        "method": METHOD,
         "description": cal.description,
         "intercept": cal.intercept,
         "slope": cal.slope,

@@ -200,7 +200,8 @@ def _viewer(candidate: Candidate, confirm: forms.ConfirmForm | None = None) -> s
 @login_required
 def validation_page() -> ResponseReturnValue:
     return render_template("comparisons/validation.html", v=validation.summary(),
-                           description=validation.description_said(), note=s.VALIDATION_NOTE)
+                           description=validation.description_said(),
+                           shipped=validation.shipped_said, note=s.VALIDATION_NOTE)
 
 
 @bp.route("/candidates/<int:candidate_id>/aligned.png")

@@ -208,3 +208,30 @@ def test_a_description_the_catalogue_does_not_know_stays_as_written(sqlite_app, 
     monkeypatch.setitem(cal.training, "n_km", 371)
     with sqlite_app.test_request_context(headers={"Accept-Language": "es"}):
         assert validation.description_said() == shipped[:1].upper() + shipped[1:]
+
+
+def test_the_validations_data_sentences_are_said_in_the_readers_language(app, lab):
+    """The method, the domain and how each data set was validated are English data of the
+    shipped calibration: the Spanish page says each in Spanish, the English one as shipped."""
+    browser = Browser(app, lab, "examiner")
+    pages = {locale: unescape(browser.client.get("/comparisons/validation", headers={
+        "Accept-Language": locale}).text) for locale in ("en", "es")}
+    cal = validation.calibration()
+    english = [validation.METHOD, cal.domain["summary"],
+               *{fig["how"] for fig in cal.validation.values()}]
+    for text in english:
+        assert text in pages["en"] and text not in pages["es"], text
+    for spanish in ("recortado a las cotas empíricas inferior y superior (ELUB",
+                    "píxel nativo de 3,125-12,5 µm, comparadas en la cuadrícula de 25 µm",
+                    "dejando fuera una corredera cada vez: el LR de cada par procede",
+                    "calibración ajustada con todos los pares de Weller",
+                    "escaneos repetidos de las mismas vainas",
+                    "sin LR: la consulta es un escaneo en bruto (alturas repartidas en 122 µm)"):
+        assert spanish in pages["es"], spanish
+
+
+def test_a_data_sentence_the_catalogue_does_not_know_stays_as_written(sqlite_app):
+    with sqlite_app.test_request_context(headers={"Accept-Language": "es"}):
+        assert validation.shipped_said("validated on 12 pairs of another study") == (
+            "validated on 12 pairs of another study")
+        assert validation.shipped_said(validation.METHOD).startswith("log10 LR = intercepto")
