@@ -118,3 +118,33 @@ def test_hub_dashboard_shows_members_and_leads(hub_app, member):
         assert "Member labs" in page and code in page and "Answered within 48 h" in page
         assert Browser(hub_app, staff, "examiner").get("/hub", expect=403)
         db.session.remove()
+
+
+def test_a_partner_search_not_done_yet_claims_no_count_of_admissible_records(node_app,
+                                                                            monkeypatch):
+    """Queued, running or failed, the hub has compared nothing yet: the page says so rather
+    than "0 shared record(s) were admissible; the top 0 were compared in full"."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 2, "Robbery", "Central Police")
+        searches = {state: PartnerSearch(lab_id=kit.lab.id, scan_id=scan_id, status=state,
+                                         created_by_id=kit.id("examiner"),
+                                         error="hub unreachable" if state == "failed" else None)
+                    for state in (SearchState.QUEUED, SearchState.RUNNING, SearchState.FAILED)}
+        db.session.add_all(searches.values())
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        for state, search in searches.items():
+            for lang in ("en", "es"):
+                page = examiner.client.get(f"/network/searches/{search.id}",
+                                           headers={"Accept-Language": lang}).text
+                assert "admissible" not in page and "admisible" not in page, (state, lang)
+        page = examiner.get(f"/network/searches/{searches[SearchState.QUEUED].id}")
+        assert "The hub is searching; candidates appear when it is done." in page
+        page = examiner.get(f"/network/searches/{searches[SearchState.FAILED].id}")
+        assert "The search did not finish: it compared nothing and lists no candidate." in page
+        page = examiner.client.get(f"/network/searches/{searches[SearchState.FAILED].id}",
+                                   headers={"Accept-Language": "es"}).text
+        assert "La búsqueda no terminó: no comparó nada y no presenta candidatos." in page
+        db.session.remove()
