@@ -128,7 +128,7 @@ def _overview(policy_form: forms.PolicyForm | None = None,
             exclusion_form = forms.ExclusionForm(formdata=None)
         cases = db.session.scalars(lab_select(Case, current_user)
                                    .order_by(Case.id.desc()).limit(500)).all()
-        exclusion_form.case_id.choices = [("", "— choose —")] + [
+        exclusion_form.case_id.choices = [("", _("— choose —"))] + [
             (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
         context.update(
             policy_form=policy_form, exclusion_form=exclusion_form,

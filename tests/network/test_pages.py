@@ -37,6 +37,7 @@ def test_sharing_policy_page_refuses_beside_the_field_and_writes_nothing(node_ap
         assert "0 records shared now." in page
         spanish = manager.client.get("/network", headers={"Accept-Language": "es"}).text
         assert "0 registros compartidos ahora." in spanish
+        assert "— elegir —" in spanish and "choose" not in spanish
         _, page, flashes = manager.submit("/network/policy", {"mode": "named", "partners": ""})
         assert flashes[0][0] == "error"
         assert field_errors(page) == {"partners": "Required when sharing with named labs."}
