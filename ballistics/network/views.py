@@ -130,10 +130,14 @@ def _overview(policy_form: forms.PolicyForm | None = None,
                                    .order_by(Case.id.desc()).limit(500)).all()
         exclusion_form.case_id.choices = [("", _("— choose —"))] + [
             (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
+        exclusions = db.session.scalars(lab_select(ShareExclusion, current_user)
+                                        .order_by(ShareExclusion.id.desc())).all()
+        # the page names an excluded case by its lab case number, as everywhere else
+        excluded_cases = dict(db.session.execute(select(Case.id, Case.lab_case_number).where(
+            Case.id.in_({e.case_id for e in exclusions if e.case_id}))).all())
         context.update(
             policy_form=policy_form, exclusion_form=exclusion_form,
-            exclusions=db.session.scalars(lab_select(ShareExclusion, current_user)
-                                          .order_by(ShareExclusion.id.desc())).all(),
+            exclusions=exclusions, excluded_cases=excluded_cases,
             shared=db.session.scalar(select(db.func.count(SharedScan.id)).where(
                 SharedScan.lab_id == lab_id, SharedScan.is_withdrawn.is_(False))),
             accesses=db.session.scalars(lab_select(NetworkAccess, current_user)

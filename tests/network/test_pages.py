@@ -149,3 +149,21 @@ def test_a_partner_search_not_done_yet_claims_no_count_of_admissible_records(nod
                                    headers={"Accept-Language": "es"}).text
         assert "La búsqueda no terminó: no comparó nada y no presenta candidatos." in page
         db.session.remove()
+
+
+def test_an_excluded_case_is_named_by_its_lab_case_number(node_app, monkeypatch):
+    """The list of cases never shared names each by its number (as the choice above it does),
+    not by the database id the reader has never seen."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        # a second case first, so the excluded case's id and seq differ from its number's digits
+        _scan(kit, 3, "Burglary", "City Police")
+        case, _ = _scan(kit, 4, "Sealed investigation", "Central Police")
+        manager = Browser(node_app, kit, "manager")
+        _, page, flashes = manager.submit("/network/exclusions", {"case_id": str(case.id),
+                                                                   "reason": "sealed"})
+        assert flashes[0][0] == "success"
+        assert f'>case {case.lab_case_number}</a>: sealed' in page
+        assert f'href="/cases/{case.id}"' in page
+        db.session.remove()
