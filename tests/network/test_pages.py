@@ -167,3 +167,22 @@ def test_an_excluded_case_is_named_by_its_lab_case_number(node_app, monkeypatch)
         assert f'>case {case.lab_case_number}</a>: sealed' in page
         assert f'href="/cases/{case.id}"' in page
         db.session.remove()
+
+
+def test_the_hub_dashboard_counts_one_search_and_one_lead_in_the_singular(hub_app):
+    """"1 partner searches", "1 leads:" (and "1 búsquedas", "1 pistas:") read as one."""
+    from flask import render_template
+
+    from ballistics.network.dashboard import Dashboard
+
+    one = Dashboard(members=[], leads_by_status={"open": 1, "disclosed": 0}, overdue=[],
+                    entry_to_lead=(None, None), lead_to_answer=(None, None),
+                    answered_within_48h=None, searches=1)
+    pages = {}
+    for lang in ("en", "es"):
+        with hub_app.test_request_context("/hub", headers={"Accept-Language": lang}):
+            pages[lang] = render_template("network/hub.html", dash=one)
+    assert "<strong>1</strong> partner search</p>" in pages["en"]
+    assert "<strong>1</strong> lead: " in pages["en"]
+    assert "<strong>1</strong> búsqueda en asociados</p>" in pages["es"]
+    assert "<strong>1</strong> pista: " in pages["es"]
