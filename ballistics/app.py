@@ -15,6 +15,7 @@ from ballistics.core.api import check_path_ids
 from ballistics.core.celery import init_celery
 from ballistics.core.errors import AppendOnlyViolation, AppError
 from ballistics.core.forms import FormRefused
+from ballistics.core.labels import LABELS
 from ballistics.core.request import AppRequest
 from ballistics.core.schema import flat_messages
 from ballistics.extensions import csrf, db, limiter, login_manager, migrate
@@ -138,7 +139,17 @@ def _error_response(status: int, code: str, message: str, fields: dict | None = 
     body = {"error": code, "message": message, "fields": flat_messages(fields or {})}
     if _is_api():
         return jsonify(body), status, headers or {}
-    return render_template("error.html", error=body, status=status), status, headers or {}
+    # A page's heading names the kind of error in the reader's language: an app error's own
+    # code (not_shared, already_asked...) has no label, so its status's generic one is shown.
+    heading = code if code in LABELS else _STATUS_HEADINGS.get(status, code)
+    return render_template("error.html", error=body, status=status, heading=heading), status, \
+        headers or {}
+
+
+#: the labelled code (ballistics.core.labels) a page's heading shows for an app error's status
+_STATUS_HEADINGS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                    409: "conflict", 422: "validation_error", 429: "too_many_requests",
+                    500: "internal_error", 503: "unavailable"}
 
 
 #: what a page says for an HTTP error raised without a message of the app's own (Werkzeug's

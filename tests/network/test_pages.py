@@ -186,3 +186,24 @@ def test_the_hub_dashboard_counts_one_search_and_one_lead_in_the_singular(hub_ap
     assert "<strong>1</strong> lead: " in pages["en"]
     assert "<strong>1</strong> búsqueda en asociados</p>" in pages["es"]
     assert "<strong>1</strong> pista: " in pages["es"]
+
+
+def test_an_error_page_names_the_kind_of_error_in_spanish(node_app, monkeypatch):
+    """Exporting a scan that is not shared is refused with the app's own code (not_shared): the
+    Spanish page's heading says "409 · conflicto", not the code in English."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 5, "Robbery", "Central Police")  # never offered to the hub
+        examiner = Browser(node_app, kit, "examiner")
+        response = examiner.client.get(f"/scans/{scan_id}/x3p",
+                                       headers={"Accept-Language": "es"})
+        assert response.status_code == 409
+        assert "<h1>409 · conflicto</h1>" in response.text
+        assert "not shared" not in response.text and "no se comparte" in response.text
+        english = examiner.client.get(f"/scans/{scan_id}/x3p")
+        assert "<h1>409 · conflict</h1>" in english.text
+        api = node_app.test_client().get(f"/api/v1/scans/{scan_id}/x3p",
+                                         headers=kit.headers("examiner"))
+        assert api.status_code == 409 and api.get_json()["error"] == "not_shared"  # its code
+        db.session.remove()
