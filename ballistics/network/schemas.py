@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, post_dump, validate, validates_schema
 
 from ballistics.comparisons.models import Region
@@ -14,7 +15,7 @@ from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
 from ballistics.core.text import not_blank
 from ballistics.network.models import LeadStatus, ShareMode
 
-_code = validate.Regexp(r"^[A-Z0-9-]{2,16}$", error="A lab code (A-Z, 0-9, -).")
+_code = validate.Regexp(r"^[A-Z0-9-]{2,16}$", error=_l("A lab code (A-Z, 0-9, -)."))
 
 
 class Base64(fields.Field):

@@ -207,3 +207,22 @@ def test_an_error_page_names_the_kind_of_error_in_spanish(node_app, monkeypatch)
                                          headers=kit.headers("examiner"))
         assert api.status_code == 409 and api.get_json()["error"] == "not_shared"  # its code
         db.session.remove()
+
+
+def test_a_partner_lab_code_refused_in_spanish(node_app, monkeypatch):
+    """Sending an exhibit to a lab code that cannot be one: the refusal beside the field is
+    in the reader's language (it was English on Spanish pages)."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        examiner = Browser(node_app, kit, "examiner")
+        examiner.client.set_cookie("lang", "es")
+        _, page, flashes = examiner.submit("/network/exhibits", {"item_id": "", "note": "",
+                                                                  "partner": "no lab!"})
+        assert flashes[0][0] == "error"
+        assert field_errors(page)["partner"] == "Un código de laboratorio (A-Z, 0-9, -)."
+        examiner.client.set_cookie("lang", "en")
+        _, page, _ = examiner.submit("/network/exhibits", {"item_id": "", "note": "",
+                                                            "partner": "no lab!"})
+        assert field_errors(page)["partner"] == "A lab code (A-Z, 0-9, -)."
+        db.session.remove()
