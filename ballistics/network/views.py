@@ -332,7 +332,7 @@ def _exhibits(send: forms.SendExhibitForm | None = None,
             Item.holder_user_id == current_user.id, Item.kind.in_(exchange.SENDABLE))
             .order_by(Item.id.desc()).limit(500)).all()
         send.item_id.choices = [("", _("— choose —"))] + [
-            (str(i.id), f"{i.barcode} · {i.kind.replace('_', ' ')}") for i in held]
+            (str(i.id), f"{i.barcode} · {label(i.kind)}") for i in held]
     forms_by_transfer: dict[int, forms.ReceiveExhibitForm] = {}
     if current_user.has_role(*RECEIVE_EXHIBITS):
         cases = db.session.scalars(lab_select(Case, current_user)

@@ -154,7 +154,9 @@ def test_send_and_receive_exhibits_from_the_page(node_app, hub_transport):
         tech = Api(client, kit, "tech")
         item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
         page = Browser(node_app, kit, "tech")
-        assert item["barcode"] in page.get("/network/exhibits")
+        assert f'{item["barcode"]} · cartridge case<' in page.get("/network/exhibits")
+        spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
+        assert f'{item["barcode"]} · vaina<' in spanish  # the kind in the reader's language
 
         _, html, _ = page.submit("/network/exhibits", {"item_id": "", "partner": "LABP"})
         assert field_errors(html) == {"item_id": "Choose the item you send."}
