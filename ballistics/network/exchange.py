@@ -240,7 +240,8 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
                        code="not_incoming")
     if transfer.status == TransferStatus.RECEIVED:
         raise Conflict(_("Transfer %(id)s was already received (item %(item)s).",
-                         id=transfer.transfer_id, item=transfer.item_id),
+                         id=transfer.transfer_id,
+                         item=db.session.get(Item, transfer.item_id).barcode),
                        code="already_received")
     if not transfer.release_verified:
         raise Conflict(_("The sender's release is not proven in its ledger (%(why)s); receive "

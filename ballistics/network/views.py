@@ -384,7 +384,8 @@ def exhibit_receive(transfer_id: int) -> ResponseReturnValue:
     return submit(form, call, schema=forms.ReceiveExhibitForm.schema,
                   render=lambda bound: _exhibits(receive=(transfer.id, bound)),
                   done=lambda t: (_("Received from %(code)s as item %(item)s; %(code)s is told.",
-                                    code=t.partner_code, item=t.item_id),
+                                    code=t.partner_code,
+                                    item=db.session.get(Item, t.item_id).barcode),
                                   url_for(".exhibits")))
 
 

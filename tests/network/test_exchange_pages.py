@@ -190,6 +190,9 @@ def test_send_and_receive_exhibits_from_the_page(node_app, hub_transport):
         assert flashed[0][0] == "success", flashed
         db.session.expire_all()
         received = db.session.get(ExhibitTransfer, incoming.id)
+        # the new item is named as everywhere else: by its barcode, not its database id
+        barcode = db.session.get(Item, received.item_id).barcode
+        assert flashed[0][1] == f"Received from LABP as item {barcode}; LABP is told.", flashed
         assert received.status == TransferStatus.RECEIVED
         event = db.session.get(CustodyEvent, received.receipt_event_id)
         assert event.details["sender_release_hash"] == incoming.release_hash
@@ -200,6 +203,7 @@ def test_send_and_receive_exhibits_from_the_page(node_app, hub_transport):
         page.get("/network/exhibits")  # the form is gone; a stale post is refused
         _, html, flashed = page.submit(path, {"case_id": str(case["id"]), "reason": ""})
         assert flashed[0][0] == "error" and "already received" in flashed[0][1]
+        assert f"(item {barcode})" in flashed[0][1], flashed
         assert db.session.scalar(counts) == before + 1
 
         # A later refusal by the hub (the partner revoked between the check and the delivery)
