@@ -236,7 +236,11 @@ def _send(messages: list[OutboxMessage]) -> None:
         from ballistics.network import exchange
 
         message = messages[0]
-        method, path, body = exchange.outbound(message.name, message.payload["transfer"])
+        # The proof seals and anchors the ledger in sessions of their own: this session must
+        # not hold a write meanwhile (the attempt above, flushed by a query, would take
+        # SQLite's write lock and the sealer would wait for it until "database is locked").
+        with db.session.no_autoflush:
+            method, path, body = exchange.outbound(message.name, message.payload["transfer"])
         client.call(method, path, body)
         exchange.delivered(message.name, message.payload["transfer"])
         return

@@ -222,3 +222,28 @@ def test_send_and_receive_exhibits_from_the_page(node_app, hub_transport):
 def _row(html: str, transfer_row_id: int) -> str:
     start = html.index(f'<tr data-transfer="{transfer_row_id}">')
     return html[start:html.index("</tr>", start)]
+
+
+def test_a_send_reaches_the_hub_from_a_node_on_sqlite(node_app, hub_transport):
+    """Delivering a send seals the release and proves it in sessions of their own: the
+    delivery's own session must not hold SQLite's write lock meanwhile (it did: the outbox
+    message's attempt was flushed first, the sealer waited for it, and every delivery failed
+    with "database is locked", so the partner never heard of the exhibit)."""
+    from ballistics.network import node
+
+    with node_app.app_context():
+        hub_transport("XNODE")
+        hub_transport("LABP", public_key=bytes(SigningKey.generate().verify_key))
+        kit = _kit(node_app)
+        tech = Api(node_app.test_client(), kit, "tech")
+        item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+        sent = tech.post(f"/items/{item['id']}/exhibit-transfers", {"partner": "LABP"})
+        lab_id = kit.lab.id
+        db.session.remove()
+        with acting_as(None, lab_id, "test:deliver"):
+            node.deliver()  # earlier tests' messages go too; this module's hub is hub_app
+        transfer = db.session.scalars(select(ExhibitTransfer).where(
+            ExhibitTransfer.transfer_id == sent["transfer_id"])).one()
+        assert transfer.status == TransferStatus.DELIVERED
+        assert transfer.release_proof["leaf_index"] == transfer.release_leaf_index
+        db.session.remove()
