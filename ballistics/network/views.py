@@ -338,7 +338,9 @@ def _exhibits(send: forms.SendExhibitForm | None = None,
         cases = db.session.scalars(lab_select(Case, current_user)
                                    .order_by(Case.id.desc()).limit(500)).all()
         for t in transfers:
-            if t.direction == LeadDirection.INCOMING and t.status == TransferStatus.DELIVERED:
+            # an unproven release cannot be received against (receive_exhibit refuses it)
+            if (t.direction == LeadDirection.INCOMING and t.status == TransferStatus.DELIVERED
+                    and t.release_verified):
                 form = (receive[1] if receive and receive[0] == t.id
                         else forms.ReceiveExhibitForm(formdata=None))
                 form.case_id.choices = [("", _("— choose —"))] + [

@@ -247,3 +247,24 @@ def test_a_send_reaches_the_hub_from_a_node_on_sqlite(node_app, hub_transport):
         assert transfer.status == TransferStatus.DELIVERED
         assert transfer.release_proof["leaf_index"] == transfer.release_leaf_index
         db.session.remove()
+
+
+def test_an_unproven_release_offers_no_receipt_and_says_what_to_do(node_app):
+    """The hub has no ledger key of the sender: the release cannot be proven, so receiving
+    against it is refused; the page does not offer it (it did, and the click ended on a 409
+    page) but says how to take the parcel in."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        body = _partner_release("XNODE") | {"transfer_id": "cd" * 16, "log_vkeys": []}
+        with acting_as(None, kit.lab.id, "test:pull"):
+            incoming = exchange.incoming(kit.lab.id, "XNODE", body)
+            db.session.commit()
+        assert not incoming.release_verified
+        page = Browser(node_app, kit, "tech")
+        row = _row(page.get("/network/exhibits"), incoming.id)
+        assert f"/network/exhibits/{incoming.id}/receipt" not in row
+        assert 'data-testid="release-unproven"' in row
+        assert "receive the parcel as an ordinary submission" in row
+        spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
+        assert "reciba el paquete como una remisión ordinaria" in _row(spanish, incoming.id)
+        db.session.remove()
