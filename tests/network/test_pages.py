@@ -186,6 +186,9 @@ def test_the_hub_dashboard_counts_one_search_and_one_lead_in_the_singular(hub_ap
     assert "<strong>1</strong> lead: " in pages["en"]
     assert "<strong>1</strong> búsqueda en asociados</p>" in pages["es"]
     assert "<strong>1</strong> pista: " in pages["es"]
+    # no overdue lead: said of leads ("Ninguno." did not agree with "Pistas vencidas")
+    assert '<li class="muted">No lead is overdue.</li>' in pages["en"]
+    assert '<li class="muted">Ninguna pista vencida.</li>' in pages["es"]
 
 
 def test_an_error_page_names_the_kind_of_error_in_spanish(node_app, monkeypatch):
