@@ -141,3 +141,21 @@ def test_run_network_the_partner_lab_finds_the_demo_labs_references(tmp_path):
             "csrf_token": token, "username": "hub-operator", "password": DEMO_PASSWORD})
         dashboard = hub.get(f"http://127.0.0.1:{hub_port}/hub", timeout=30)
         assert dashboard.status_code == 200 and "DEMO" in dashboard.text
+        # An exhibit the demo lab sends reaches the partner with its release proven (the hub
+        # holds each lab's ledger key), so the partner records its arrival.
+        demo = f"http://127.0.0.1:{port}"
+        tech = _token(demo, "tech")
+        [demo_case] = requests.get(f"{demo}/api/v1/cases", headers=tech, timeout=30).json()
+        parcel = requests.post(f"{demo}/api/v1/cases/{demo_case['id']}/items", headers=tech,
+                               timeout=30, json={"kind": "cartridge_case", "calibre": "9mm Luger",
+                                                 "from_agency": "Central Police"}).json()
+        sent = requests.post(f"{demo}/api/v1/items/{parcel['id']}/exhibit-transfers",
+                             headers=tech, json={"partner": "PARTNER"}, timeout=30)
+        assert sent.status_code == 201, sent.text
+        arrived = _until("the exhibit at the partner", lambda: next(
+            (t for t in get("/exhibit-transfers") if t["transfer_id"] == sent.json()[
+                "transfer_id"]), None), 300)
+        assert arrived["release_verified"], arrived["verification"]
+        received = requests.post(f"{partner}/api/v1/exhibit-transfers/{arrived['id']}/receipt",
+                                 headers=auth, json={"case_id": case["id"]}, timeout=30)
+        assert received.status_code == 201, received.text
