@@ -229,3 +229,35 @@ def test_a_partner_lab_code_refused_in_spanish(node_app, monkeypatch):
                                                             "partner": "no lab!"})
         assert field_errors(page)["partner"] == "A lab code (A-Z, 0-9, -)."
         db.session.remove()
+
+
+def test_a_partner_search_says_how_many_records_it_compared_in_good_grammar(node_app,
+                                                                            monkeypatch):
+    """One admissible record is one ("1 shared record(s) were admissible; the top 1 were
+    compared", "los 1 primeros" in Spanish); none is said by the empty table alone."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 6, "Robbery", "Central Police")
+        searches = {n: PartnerSearch(lab_id=kit.lab.id, scan_id=scan_id, status=SearchState.DONE,
+                                     n_references=n, k=2, created_by_id=kit.id("examiner"),
+                                     finished_at=utcnow(), candidates=[])
+                    for n in (0, 1, 3)}
+        db.session.add_all(searches.values())
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+
+        def page(n: int, lang: str) -> str:
+            return unescape(examiner.client.get(f"/network/searches/{searches[n].id}",
+                                                headers={"Accept-Language": lang}).text)
+
+        assert ("1 shared record was admissible (same region and calibre, shared with us) and "
+                "was compared in full.") in page(1, "en")
+        assert ("1 registro compartido era admisible (misma región y calibre, compartido con "
+                "nosotros) y se comparó por completo.") in page(1, "es")
+        assert ("3 shared records were admissible (same region and calibre, shared with us); "
+                "the top 2 were compared in full.") in page(3, "en")
+        assert "los 2 primeros se compararon por completo." in page(3, "es")
+        assert "admissible (" not in page(0, "en")
+        assert "No shared record was admissible." in page(0, "en")
+        db.session.remove()
