@@ -18,6 +18,7 @@ from ballistics.auth.models import Lab, User
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
 from ballistics.core.errors import Conflict, NotFound, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, Item, ItemStatus
 from ballistics.extensions import db
@@ -380,7 +381,7 @@ def answer_lead(actor: User, lead: PartnerLead, status: str, answer: str = "") -
         raise Conflict(_("Only the owning lab answers a lead."), code="not_owner")
     if lead.status not in (LeadStatus.OPEN, LeadStatus.EXHIBIT_REQUESTED):
         raise Conflict(_("Lead %(id)s is already %(value)s.", id=lead.id,
-                         value=lead.status.value.replace('_', ' ')),
+                         value=label(lead.status)),
                        code="lead_closed")
     if LeadStatus(status) == LeadStatus.DISCLOSED and not answer.strip():
         raise Unprocessable(_("Say what you disclose: a contact and your case reference."),

@@ -261,3 +261,26 @@ def test_a_partner_search_says_how_many_records_it_compared_in_good_grammar(node
         assert "admissible (" not in page(0, "en")
         assert "No shared record was admissible." in page(0, "en")
         db.session.remove()
+
+
+def test_answering_a_closed_lead_says_its_status_in_the_readers_language(node_app,
+                                                                        monkeypatch):
+    """A second answer to a lead already declined is refused: "La pista N ya está
+    rechazada.", not "ya está declined"."""
+    from ballistics.network.models import LeadDirection, LeadStatus, PartnerLead
+
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 7, "Robbery", "Central Police")
+        lead = PartnerLead(lab_id=kit.lab.id, direction=LeadDirection.INCOMING, hub_lead_id=5,
+                           partner_code="LABB", reference="r1", scan_id=scan_id, score=9.0,
+                           status=LeadStatus.DECLINED, answer="sealed")
+        db.session.add(lead)
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        examiner.client.set_cookie("lang", "es")
+        _, _, flashes = examiner.submit(f"/network/leads/{lead.id}/answer",
+                                        {"status": "disclosed", "answer": "x"})
+        assert flashes == [("error", f"La pista {lead.id} ya está rechazada.")]
+        db.session.remove()
