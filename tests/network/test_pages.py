@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -283,4 +285,46 @@ def test_answering_a_closed_lead_says_its_status_in_the_readers_language(node_ap
         _, _, flashes = examiner.submit(f"/network/leads/{lead.id}/answer",
                                         {"status": "disclosed", "answer": "x"})
         assert flashes == [("error", f"La pista {lead.id} ya está rechazada.")]
+        db.session.remove()
+
+
+def test_a_lead_links_back_to_its_search_and_says_when_it_was_answered(node_app, monkeypatch):
+    """An asked lead names the partner search it came from; once answered the page says when,
+    not the answer still being due."""
+    from ballistics.network.models import (
+        LeadDirection,
+        LeadStatus,
+        PartnerLead,
+        PartnerSearch,
+        SearchState,
+    )
+
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 8, "Robbery", "Central Police")
+        search = PartnerSearch(lab_id=kit.lab.id, scan_id=scan_id, k=50,
+                               created_by_id=kit.id("examiner"), status=SearchState.DONE,
+                               candidates=[], n_references=0)
+        db.session.add(search)
+        db.session.flush()
+        due = utcnow() + timedelta(hours=48)
+        lead = PartnerLead(lab_id=kit.lab.id, direction=LeadDirection.OUTGOING, hub_lead_id=6,
+                           partner_code="LABB", search_id=search.id, reference="r2", score=9.0,
+                           status=LeadStatus.OPEN, due_at=due)
+        db.session.add(lead)
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        page = examiner.get(f"/network/leads/{lead.id}")
+        assert f'href="/network/searches/{search.id}" data-testid="lead-search"' in page
+        assert 'data-testid="lead-due"' in page and 'data-testid="lead-answered"' not in page
+        lead.status, lead.answer = LeadStatus.DISCLOSED, "our case 12"
+        lead.answered_at = utcnow()
+        db.session.commit()
+        page = examiner.get(f"/network/leads/{lead.id}")
+        assert 'data-testid="lead-answered"' in page and 'data-testid="lead-due"' not in page
+        examiner.client.set_cookie("lang", "es")
+        page = examiner.get(f"/network/leads/{lead.id}")
+        assert f"Búsqueda en asociados {search.id}" in page and "Encontrada en" in page
+        assert "Respondida" in page and "Respuesta esperada" not in page
         db.session.remove()
