@@ -123,8 +123,9 @@ def _matches(criteria: dict, case: Case) -> bool:
                for name, text in rules for word in criteria.get(name, []))
 
 
-def desired_shares(lab_id: int) -> dict[int, list[str]]:
-    """scan id -> the labs it is shared with, as the policy says today."""
+def desired_shares(lab_id: int, scan_ids: list[int] | None = None) -> dict[int, list[str]]:
+    """scan id -> the labs it is shared with, as the policy says today (of ``scan_ids`` only,
+    if given)."""
     policy = policy_of(lab_id)
     if policy.mode == ShareMode.NONE:
         return {}
@@ -133,23 +134,28 @@ def desired_shares(lab_id: int) -> dict[int, list[str]]:
                                   .where(ShareExclusion.lab_id == lab_id)).all()
     cases = {c for c, _ in excluded if c}
     scans = {s for _, s in excluded if s}
-    rows = db.session.execute(
-        select(Scan.id, Case).join(Item, Item.id == Scan.item_id)
-        .join(Case, Case.id == Item.case_id)
-        .where(Scan.lab_id == lab_id, Scan.status == ScanStatus.DONE,
-               Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY,
-               # a reference imported from another system is its owner's to share, not ours
-               Scan.id.not_in(select(ImportedScan.scan_id)))).all()
+    stmt = (select(Scan.id, Case).join(Item, Item.id == Scan.item_id)
+            .join(Case, Case.id == Item.case_id)
+            .where(Scan.lab_id == lab_id, Scan.status == ScanStatus.DONE,
+                   Scan.is_open_case.is_(True), Item.status == ItemStatus.IN_CUSTODY,
+                   # a reference imported from another system is its owner's to share, not ours
+                   Scan.id.not_in(select(ImportedScan.scan_id))))
+    if scan_ids is not None:
+        stmt = stmt.where(Scan.id.in_(scan_ids))
+    rows = db.session.execute(stmt).all()
     return {scan_id: audience for scan_id, case in rows
             if scan_id not in scans and case.id not in cases and _matches(policy.criteria, case)}
 
 
-def sync_shares(lab_id: int) -> dict[str, int]:
-    """Bring what the hub holds in line with the policy: publish, update or withdraw, each
-    change one versioned message to the hub in this same transaction."""
-    want = desired_shares(lab_id)
-    have = {s.scan_id: s for s in db.session.scalars(
-        select(SharedScan).where(SharedScan.lab_id == lab_id))}
+def sync_shares(lab_id: int, scan_ids: list[int] | None = None) -> dict[str, int]:
+    """Bring what the hub holds in line with the policy (for ``scan_ids`` only, if given: a
+    scan just made ready, without reading every scan of the lab): publish, update or
+    withdraw, each change one versioned message to the hub in this same transaction."""
+    want = desired_shares(lab_id, scan_ids)
+    shared = select(SharedScan).where(SharedScan.lab_id == lab_id)
+    if scan_ids is not None:
+        shared = shared.where(SharedScan.scan_id.in_(scan_ids))
+    have = {s.scan_id: s for s in db.session.scalars(shared)}
     counts = {"published": 0, "withdrawn": 0}
     lab_code = db.session.get(Lab, lab_id).code
     for scan_id, audience in sorted(want.items()):

@@ -71,19 +71,20 @@ def deliver() -> dict:
 
 def share_when_ready(scan, **_kwargs) -> None:
     """A scan whose features are ready goes to the hub now if the lab's policy shares it, not
-    at beat's next sync (up to five minutes later): the sync is asked for in the transaction
-    that marks the scan done."""
+    at beat's next sync (up to five minutes later): its sync, of that scan alone, is asked for
+    in the transaction that marks the scan done."""
     if _node_ready():
-        enqueue("network.sync")
+        enqueue("network.sync", scan.id)
 
 
 @task("network.sync", acks_late=False)
-def sync() -> dict:
+def sync(scan_id: int | None = None) -> dict:
+    """The lab's shares in line with its policy: every scan (beat), or one just made ready."""
     if not _node_ready():
         return {"skipped": "not a connected lab node"}
     lab = node.node_lab()
     with acting_as(None, lab.id, "task:network.sync"):
-        counts = node.sync_shares(lab.id)
+        counts = node.sync_shares(lab.id, None if scan_id is None else [scan_id])
         db.session.commit()
     return counts
 
