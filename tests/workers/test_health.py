@@ -61,10 +61,19 @@ def test_two_workers_of_one_name_both_start_on_rabbitmq(pg_url, tmp_path):
         assert first.node_name.startswith(f"{name}-")
         deadline = time.monotonic() + 120
         answered: set[str] = set()
+        dropped: list[OSError] = []
         while answered != {first.node_name, second.node_name} and time.monotonic() < deadline:
-            replies = control.ping(timeout=2)
+            try:
+                replies = control.ping(timeout=2)
+            except OSError as exc:
+                # CI once saw RabbitMQ reset this test's own control connection at the end of a
+                # full run (ECONNRESET writing the ping): that is not what is tested here, so ping
+                # again on a new connection; the workers must still both answer by the deadline
+                dropped.append(exc)
+                time.sleep(1)
+                continue
             answered |= {node for reply in replies for node in reply if node.startswith(name)}
-        assert answered == {first.node_name, second.node_name}
+        assert answered == {first.node_name, second.node_name}, f"connections dropped: {dropped}"
         assert first.poll() is None and second.poll() is None
     logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
     assert "RESOURCE_LOCKED" not in logs
