@@ -26,6 +26,7 @@ ACTIONS = {
     "destroy evidence": _l("destroy evidence"),
     "exclude cases from sharing": _l("exclude cases from sharing"),
     "grant authorisations": _l("grant authorisations"),
+    "lift exclusions from sharing": _l("lift exclusions from sharing"),
     "hand over evidence": _l("hand over evidence"),
     "manage SOPs": _l("manage SOPs"),
     "manage accounts": _l("manage accounts"),

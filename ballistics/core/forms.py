@@ -74,15 +74,17 @@ def _flat(messages: Any) -> list[str]:
 
 def form_input(form: FlaskForm) -> dict[str, Any]:
     """What was posted, as the API would receive it: text as typed (blank fields left out, so
-    the schema's defaults apply), check boxes as booleans, files as uploaded."""
+    the schema's defaults apply), check boxes as booleans, files as uploaded. Keyed by the
+    fields' own names: a form given a prefix (one per row of a list) posts ``<prefix>-name``."""
     data: dict[str, Any] = {}
     for field in form:
-        if field.name in PLUMBING or field.name in PAGE_ONLY:
+        name = field.short_name
+        if name in PLUMBING or name in PAGE_ONLY:
             continue
         if isinstance(field, BooleanField | FileField):
-            data[field.name] = field.data
+            data[name] = field.data
         elif field.raw_data and str(field.raw_data[0]).strip() != "":
-            data[field.name] = field.raw_data[0]
+            data[name] = field.raw_data[0]
     return data
 
 

@@ -12,6 +12,7 @@ from ballistics.comparisons.models import Scan
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import NotFound, Unprocessable
 from ballistics.core.ratelimit import upload_limit
+from ballistics.core.timeutil import iso_utc
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
@@ -23,6 +24,7 @@ from ballistics.network.models import (
     NetworkAccess,
     PartnerLead,
     PartnerSearch,
+    ShareExclusion,
 )
 from ballistics.network.permissions import MANAGE_SHARING
 
@@ -55,6 +57,16 @@ def exclusion_create(data: dict):
     case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
     exclusion = node.exclude_case(g.api_user, case, data["reason"])
     return {"id": exclusion.id, "case_id": case.id}
+
+
+@bp.operation("/network/exclusions/<int:exclusion_id>/lift", "POST",
+              summary="End an exclusion: the sharing policy decides again", tags=TAGS,
+              body=s.LiftExclusionIn, errors=(403, 404, 409, 422))
+def exclusion_lift(exclusion_id: int, data: dict):
+    exclusion = get_in_lab(ShareExclusion, exclusion_id, g.api_user, what="exclusion")
+    exclusion = node.lift_exclusion(g.api_user, exclusion, data["reason"])
+    return {"id": exclusion.id, "case_id": exclusion.case_id, "scan_id": exclusion.scan_id,
+            "lifted_at": iso_utc(exclusion.lifted_at)}
 
 
 @bp.operation("/scans/<int:scan_id>/share/withdraw", "POST",

@@ -28,6 +28,11 @@ class ExclusionForm(PageForm):
     reason = StringField(_l("Reason (e.g. sealed investigation)"))
 
 
+class LiftExclusionForm(PageForm):
+    schema = s.LiftExclusionIn
+    reason = StringField(_l("Why it may be shared again"))
+
+
 class LeadRequestForm(PageForm):
     schema = s.LeadRequestIn
     note = StringField(_l("Note to the owning lab"))

@@ -300,7 +300,8 @@ class SharePolicy(db.Model):
 
 class ShareExclusion(db.Model):
     """A case (e.g. a sealed investigation) or one scan (a withdrawn record) never shared,
-    whatever the policy says."""
+    whatever the policy says, until a manager lifts it (the judge unseals the case, a record
+    was withdrawn by mistake): the row stays, with who lifted it, when and why."""
 
     __tablename__ = "share_exclusions"
 
@@ -311,6 +312,13 @@ class ShareExclusion(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lifted_at: Mapped[datetime | None]
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
 
 
 class SharedScan(db.Model):

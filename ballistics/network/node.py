@@ -94,6 +94,12 @@ def set_policy(actor: User, *, mode: str, partners: list[str], offence_contains:
 
 def exclude_case(actor: User, case: Case, reason: str) -> ShareExclusion:
     require_role(actor, MANAGE_SHARING, "exclude cases from sharing")
+    if db.session.scalar(select(ShareExclusion.id).where(
+            ShareExclusion.lab_id == actor.lab_id, ShareExclusion.case_id == case.id,
+            ShareExclusion.lifted_at.is_(None))) is not None:
+        raise Conflict(_("Case %(number)s is already excluded from sharing.",
+                         number=case.lab_case_number), code="already_excluded",
+                       fields={"case_id": [_("Already excluded.")]})
     exclusion = ShareExclusion(lab_id=actor.lab_id, case_id=case.id, reason=reason,
                                created_by_id=actor.id)
     db.session.add(exclusion)
@@ -115,6 +121,20 @@ def withdraw_scan(actor: User, scan: Scan, reason: str) -> SharedScan:
     return shared
 
 
+def lift_exclusion(actor: User, exclusion: ShareExclusion, reason: str) -> ShareExclusion:
+    """End an exclusion (the case is no longer sealed; a record was withdrawn by mistake): the
+    policy decides again what of it is shared. The exclusion stays on record, lifted, with who
+    lifted it, when and why."""
+    require_role(actor, MANAGE_SHARING, "lift exclusions from sharing")
+    if not exclusion.is_active:
+        raise Conflict(_("This exclusion was already lifted."), code="already_lifted")
+    exclusion.lifted_by_id, exclusion.lifted_at, exclusion.lift_reason = (
+        actor.id, utcnow(), reason)
+    db.session.flush()
+    sync_shares(actor.lab_id)
+    return exclusion
+
+
 def _matches(criteria: dict, case: Case) -> bool:
     rules = [("offence_contains", case.offence), ("agency_contains", case.submitting_agency)]
     if not any(criteria.get(name) for name, _ in rules):
@@ -131,7 +151,8 @@ def desired_shares(lab_id: int, scan_ids: list[int] | None = None) -> dict[int, 
         return {}
     audience = ["*"] if policy.mode == ShareMode.ALL else list(policy.partners)
     excluded = db.session.execute(select(ShareExclusion.case_id, ShareExclusion.scan_id)
-                                  .where(ShareExclusion.lab_id == lab_id)).all()
+                                  .where(ShareExclusion.lab_id == lab_id,
+                                         ShareExclusion.lifted_at.is_(None))).all()
     cases = {c for c, _ in excluded if c}
     scans = {s for _, s in excluded if s}
     stmt = (select(Scan.id, Case).join(Item, Item.id == Scan.item_id)

@@ -166,6 +166,10 @@ class WithdrawShareIn(BaseSchema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
 
+class LiftExclusionIn(WithdrawShareIn):
+    """Why an exclusion ends (e.g. the judge lifted the seal)."""
+
+
 class PartnerSearchIn(BaseSchema):
     k = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 

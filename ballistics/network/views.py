@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
+from ballistics.auth.models import User
 from ballistics.comparisons.models import Scan, ScanStatus
 from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
@@ -107,7 +108,9 @@ def overview() -> ResponseReturnValue:
 
 
 def _overview(policy_form: forms.PolicyForm | None = None,
-              exclusion_form: forms.ExclusionForm | None = None) -> str:
+              exclusion_form: forms.ExclusionForm | None = None,
+              lifting: tuple[int, forms.LiftExclusionForm] | None = None) -> str:
+    """The network overview; ``lifting``: an exclusion's refused lift form, shown bound."""
     lab_id = current_user.lab_id
     leads = db.session.scalars(lab_select(PartnerLead, current_user)
                                .order_by(PartnerLead.id.desc()).limit(200)).all()
@@ -132,17 +135,34 @@ def _overview(policy_form: forms.PolicyForm | None = None,
             (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
         exclusions = db.session.scalars(lab_select(ShareExclusion, current_user)
                                         .order_by(ShareExclusion.id.desc())).all()
-        # the page names an excluded case by its lab case number, as everywhere else
-        excluded_cases = dict(db.session.execute(select(Case.id, Case.lab_case_number).where(
-            Case.id.in_({e.case_id for e in exclusions if e.case_id}))).all())
+        lift_forms = {e.id: forms.LiftExclusionForm(formdata=None, prefix=f"lift{e.id}")
+                      for e in exclusions if e.is_active}
+        if lifting is not None:
+            lift_forms[lifting[0]] = lifting[1]
         context.update(
             policy_form=policy_form, exclusion_form=exclusion_form,
-            exclusions=exclusions, excluded_cases=excluded_cases,
+            exclusions=exclusions, lift_forms=lift_forms, **_exclusion_names(exclusions),
             shared=db.session.scalar(select(db.func.count(SharedScan.id)).where(
                 SharedScan.lab_id == lab_id, SharedScan.is_withdrawn.is_(False))),
             accesses=db.session.scalars(lab_select(NetworkAccess, current_user)
                                         .order_by(NetworkAccess.id.desc()).limit(100)).all())
     return render_template("network/overview.html", **context)
+
+
+def _exclusion_names(exclusions: list[ShareExclusion]) -> dict:
+    """What the exclusions list names: a case by its lab case number, a withdrawn record by
+    its item's barcode, people by name (never database ids)."""
+    cases = {e.case_id for e in exclusions if e.case_id}
+    scans = {e.scan_id for e in exclusions if e.scan_id}
+    people = {e.created_by_id for e in exclusions} | {e.lifted_by_id for e in exclusions}
+    return {
+        "excluded_cases": dict(db.session.execute(select(Case.id, Case.lab_case_number)
+                                                  .where(Case.id.in_(cases))).all()),
+        "excluded_scans": {row.id: row for row in db.session.execute(
+            select(Scan.id, Scan.item_id, Item.barcode).join(Item, Item.id == Scan.item_id)
+            .where(Scan.id.in_(scans)))},
+        "people": dict(db.session.execute(select(User.id, User.full_name)
+                                          .where(User.id.in_(people - {None}))).all())}
 
 
 @bp.post("/network/policy")
@@ -178,6 +198,19 @@ def exclusion_create() -> ResponseReturnValue:
                   render=lambda bound: _overview(exclusion_form=bound),
                   done=lambda _e: (_("The case is excluded; its records leave the hub."),
                                    url_for(".overview")))
+
+
+@bp.post("/network/exclusions/<int:exclusion_id>/lift")
+@login_required
+def exclusion_lift(exclusion_id: int) -> ResponseReturnValue:
+    _node_only()
+    exclusion = get_in_lab(ShareExclusion, exclusion_id, current_user, what="exclusion")
+    form = forms.LiftExclusionForm(prefix=f"lift{exclusion_id}")
+    return submit(form, lambda data: node.lift_exclusion(current_user, exclusion, data["reason"]),
+                  schema=forms.LiftExclusionForm.schema,
+                  render=lambda bound: _overview(lifting=(exclusion_id, bound)),
+                  done=lambda _e: (_("The exclusion is lifted; the sharing policy decides again "
+                                     "what of it the hub holds."), url_for(".overview")))
 
 
 @bp.post("/scans/<int:scan_id>/partner-searches")

@@ -166,8 +166,50 @@ def test_an_excluded_case_is_named_by_its_lab_case_number(node_app, monkeypatch)
         _, page, flashes = manager.submit("/network/exclusions", {"case_id": str(case.id),
                                                                    "reason": "sealed"})
         assert flashes[0][0] == "success"
-        assert f'>case {case.lab_case_number}</a>: sealed' in page
+        assert f'>case {case.lab_case_number}</a></td>' in page
         assert f'href="/cases/{case.id}"' in page
+        db.session.remove()
+
+
+def test_an_exclusion_is_lifted_from_the_page_with_a_reason_in_spanish(node_app, monkeypatch):
+    """The manager lifts an exclusion where it is listed: without a reason the page says so
+    beside the field, in Spanish, and nothing changes; with one the row says who lifted it,
+    and the record goes back to the hub."""
+    from ballistics.network.models import ShareExclusion
+
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        case, scan_id = _scan(kit, 41, "Homicide", "Central Police")
+        manager = Browser(node_app, kit, "manager")
+        manager.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+        manager.submit("/network/policy", {"mode": "all"})
+        manager.submit("/network/exclusions", {"case_id": str(case.id), "reason": "secreto"})
+        exclusion = db.session.scalars(select(ShareExclusion).where(
+            ShareExclusion.case_id == case.id)).one()
+        page = manager.get("/network")
+        assert "Levantar la exclusión" in page and "Lift" not in page
+        field = f"lift{exclusion.id}-reason"
+        _, page, flashes = manager.submit(f"/network/exclusions/{exclusion.id}/lift",
+                                          {field: ""})
+        assert flashes[0][0] == "error"
+        assert field_errors(page)[field] == "Falta este dato obligatorio."
+        db.session.expire_all()
+        assert db.session.get(ShareExclusion, exclusion.id).lifted_at is None
+        _, page, flashes = manager.submit(f"/network/exclusions/{exclusion.id}/lift",
+                                          {field: "el juez levantó el secreto"})
+        assert flashes[0][0] == "success", (flashes, field_errors(page))
+        assert f"{kit.users['manager'].full_name}: el juez levantó el secreto" in unescape(page)
+        assert f"/network/exclusions/{exclusion.id}/lift" not in page
+        assert [m.payload["scan"] for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.topic == Topic.HUB,
+                                        OutboxMessage.name == "record.publish")
+            .order_by(OutboxMessage.id.desc()).limit(1))] == [scan_id]
+        # another lab's manager cannot lift it
+        other = make_lab()
+        stranger = Browser(node_app, other, "manager")
+        stranger.post(f"/network/exclusions/{exclusion.id}/lift",
+                      {field: "not ours to lift"}, expect=404)
         db.session.remove()
 
 
@@ -327,4 +369,34 @@ def test_a_lead_links_back_to_its_search_and_says_when_it_was_answered(node_app,
         page = examiner.get(f"/network/leads/{lead.id}")
         assert f"Búsqueda en asociados {search.id}" in page and "Encontrada en" in page
         assert "Respondida" in page and "Respuesta esperada" not in page
+        db.session.remove()
+
+
+def test_the_api_excludes_once_and_lifts_an_exclusion(node_app, monkeypatch):
+    """POST /network/exclusions refuses a case already excluded (409, naming the field);
+    POST /network/exclusions/<id>/lift lifts it once (then 409), in the caller's lab only
+    (404 elsewhere), for a manager only (403), and says when in UTC."""
+    with node_app.app_context():
+        kit, other = make_lab(), make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        case, _ = _scan(kit, 42, "Homicide", "Central Police")
+        client = node_app.test_client()
+        body = {"case_id": case.id, "reason": "sealed by the judge"}
+        made = client.post("/api/v1/network/exclusions", json=body,
+                           headers=kit.headers("manager"))
+        assert made.status_code == 201
+        again = client.post("/api/v1/network/exclusions", json=body,
+                            headers=kit.headers("manager"))
+        assert again.status_code == 409 and again.json["error"] == "already_excluded"
+        assert again.json["fields"] == {"case_id": ["Already excluded."]}
+        lift = f"/api/v1/network/exclusions/{made.json['id']}/lift"
+        why = {"reason": "the judge lifted the seal"}
+        assert client.post(lift, json=why, headers=kit.headers("examiner")).status_code == 403
+        assert client.post(lift, json=why, headers=other.headers("manager")).status_code == 404
+        assert client.post(lift, json={"reason": ""},
+                           headers=kit.headers("manager")).status_code == 422
+        lifted = client.post(lift, json=why, headers=kit.headers("manager"))
+        assert lifted.status_code == 200, lifted.json
+        assert lifted.json["case_id"] == case.id and lifted.json["lifted_at"].endswith("+00:00")
+        assert client.post(lift, json=why, headers=kit.headers("manager")).status_code == 409
         db.session.remove()

@@ -9,7 +9,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ballistics import imaging
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
@@ -109,6 +109,64 @@ def test_rules_audience_and_a_sealed_case_decide_what_leaves_the_lab(node_app):
                             agency_contains=[])
             db.session.commit()
             assert _hub_messages()[5:] == [("record.withdraw", s2, 3), ("record.withdraw", s3, 2)]
+        db.session.remove()
+
+
+def test_an_exclusion_lifted_shares_again_and_stays_on_record(node_app, monkeypatch):
+    """The judge lifts the seal: the manager lifts the case's exclusion and its record goes back
+    to the hub (a new version); the exclusion stays, lifted, with who, when and why. A withdrawn
+    record is lifted the same way. Refused, and nothing written: an examiner, a second lift, a
+    second exclusion of a case already excluded."""
+    from ballistics.core.errors import Conflict
+    from ballistics.network.models import ShareExclusion
+
+    with node_app.app_context():
+        kit = make_lab(code="LIFT")
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", "LIFT")
+        manager = kit.users["manager"]
+        with acting_as(manager.id, kit.lab.id, "test"):
+            sealed, s1 = _scan(kit, 11, "Homicide", "City Police")
+            _, s2 = _scan(kit, 12, "Burglary", "City Police")
+            node.set_policy(manager, mode="all", partners=[], offence_contains=[],
+                            agency_contains=[])
+            exclusion = node.exclude_case(manager, sealed, "sealed by the investigating judge")
+            withdrawal = node.withdraw_scan(manager, db.session.get(Scan, s2), "wrong item")
+            db.session.commit()
+            start = len(_hub_messages())
+            assert set(node.desired_shares(kit.lab.id)) == set()
+
+            with pytest.raises(Conflict) as refused:
+                node.exclude_case(manager, sealed, "again")
+            assert refused.value.fields == {"case_id": ["Already excluded."]}
+            with pytest.raises(Forbidden):
+                node.lift_exclusion(kit.users["examiner"], exclusion, "the seal was lifted")
+            db.session.rollback()
+            assert db.session.get(ShareExclusion, exclusion.id).lifted_at is None
+
+            node.lift_exclusion(manager, exclusion, "the judge lifted the seal")
+            db.session.commit()
+            assert _hub_messages()[start:] == [("record.publish", s1, 3)]
+            assert set(node.desired_shares(kit.lab.id)) == {s1}
+            lifted = db.session.get(ShareExclusion, exclusion.id)
+            assert (lifted.lifted_by_id, lifted.lift_reason) == (manager.id,
+                                                                 "the judge lifted the seal")
+            assert lifted.lifted_at is not None and not lifted.is_active
+            with pytest.raises(Conflict):
+                node.lift_exclusion(manager, lifted, "twice")
+            db.session.rollback()
+
+            scan_exclusion = db.session.scalars(select(ShareExclusion).where(
+                ShareExclusion.scan_id == s2)).one()
+            assert withdrawal.is_withdrawn
+            node.lift_exclusion(manager, scan_exclusion, "withdrawn by mistake")
+            db.session.commit()
+            assert _hub_messages()[start + 1:] == [("record.publish", s2, 3)]
+            # excluded again after the lift: a new exclusion, the lifted one kept
+            node.exclude_case(manager, sealed, "sealed again")
+            db.session.commit()
+            assert _hub_messages()[start + 2:] == [("record.withdraw", s1, 4)]
+            assert db.session.scalar(select(func.count(ShareExclusion.id)).where(
+                ShareExclusion.case_id == sealed.id)) == 2
         db.session.remove()
 
 
