@@ -18,12 +18,15 @@ A value is one of:
 - a measured figure (``{"figure": 0.844, "spec": ".3g"}``): Python's format in English, the
   reader's decimal sign on pages;
 - a stored code shown through its label (``{"label": code}``);
-- another wording: a clause of the sentence, translated as a message of its own.
+- another wording: a clause of the sentence, translated as a message of its own;
+- a counted clause (``counted(n, "%(num)s day", "%(num)s days")``): singular or plural as
+  the reader's language counts ``n``.
 
 Wordings are plain JSON: they go into a JSON column as they are.
 
-``wording(...)`` is a keyword of the message extraction (``pybabel extract -k wording``), so
-its first argument is in the catalogues like any ``_()``.
+``wording(...)`` and ``counted(...)`` are keywords of the message extraction (``pybabel
+extract -k wording -k counted:2,3``), so their messages are in the catalogues like any ``_()``
+or ``ngettext()``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, ngettext
 
 from ballistics.core.i18n import local_datetime
 from ballistics.core.labels import label
@@ -44,6 +47,12 @@ def wording(msg: str, **args: Any) -> Wording:
     """The message ``msg`` (``%(name)s`` placeholders) with its values; days become
     ``{"date": ISO}``, wordings and ``coded()`` values stay as they are."""
     return {"msg": msg, "args": {k: _value(v) for k, v in args.items()}}
+
+
+def counted(n: int, singular: str, plural: str) -> Wording:
+    """A clause that counts: ``singular`` or ``plural`` (each with ``%(num)s``) as the
+    reader's language says ``n`` ("1 day", "2 days"; "1 día", "2 días")."""
+    return {"msg": singular, "plural": plural, "n": n, "args": {"num": n}}
 
 
 def coded(code: str) -> dict:
@@ -63,12 +72,17 @@ def figure(value: float, spec: str = "g") -> dict:
 def english(w: Wording) -> str:
     """The sentence in the source language, days in ISO form: what is stored and what the API
     and exports give."""
-    return w["msg"] % {k: _english(v) for k, v in w["args"].items()}
+    msg = w["msg"] if "plural" not in w or w["n"] == 1 else w["plural"]
+    return msg % {k: _english(v) for k, v in w["args"].items()}
 
 
 def said(w: Wording) -> str:
     """The sentence in the reader's language and date format (needs Flask-Babel's context)."""
-    return gettext(w["msg"], **{k: _said(v) for k, v in w["args"].items()})
+    args = {k: _said(v) for k, v in w["args"].items()}
+    if "plural" in w:  # ngettext puts the count in as num itself
+        return ngettext(w["msg"], w["plural"], w["n"], **{k: v for k, v in args.items()
+                                                          if k != "num"})
+    return gettext(w["msg"], **args)
 
 
 def _value(v: Any) -> Any:

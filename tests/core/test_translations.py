@@ -23,7 +23,7 @@ from tests.support.web import Api, Browser, field_errors
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "pgettext": ((1, "c"), 2), "wording": None}
+            "pgettext": ((1, "c"), 2), "wording": None, "counted": (2, 3)}
 #: each catalogue and the source trees whose messages it holds (see ballistics/core/i18n.py)
 CATALOGUES = {
     "ballistics/translations/es/LC_MESSAGES/messages.po": ("ballistics", "workers"),

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from flask_babel import force_locale
 
-from ballistics.core.wording import coded, english, figure, said, wording
+from ballistics.core.wording import coded, counted, english, figure, said, wording
 
 
 @pytest.fixture
@@ -35,6 +35,22 @@ def test_said_translates_the_sentence_its_clauses_and_its_days(reading):
         assert said(w) == "retirado de servicio (no superó su calibración del 2 mar 2026)"
     with force_locale("en"):
         assert said(w) == "taken out of service (failed its calibration on Mar 2, 2026)"
+
+
+def test_a_count_is_singular_or_plural_as_the_readers_language_counts(reading):
+    """The turnaround finding: "target 1 days" read as a count ("1 day", "1 día")."""
+    def days(n):
+        return counted(n, "%(num)s day", "%(num)s days")
+
+    w = wording("Released %(days)s after the request (target %(target)s).", days=days(2),
+                target=days(1))
+    assert english(w) == "Released 2 days after the request (target 1 day)."
+    assert english(json.loads(json.dumps(w))) == english(w)
+    with force_locale("es"):
+        assert said(w) == "Emitido 2 días después de la solicitud (plazo: 1 día)."
+        assert english(w) == "Released 2 days after the request (target 1 day)."
+    with force_locale("en"):
+        assert said(w) == english(w)
 
 
 def test_codes_read_through_their_labels(reading):

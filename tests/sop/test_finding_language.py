@@ -145,7 +145,7 @@ def test_a_finding_judged_before_wordings_were_kept_shows_its_stored_sentence(ap
     with as_(kit.users["manager"]):
         refresh_findings(kit.lab.id)
     db.session.commit()
-    assert "Emitido a los 40 días de la solicitud (plazo: 30 días)." in \
+    assert "Emitido 40 días después de la solicitud (plazo: 30 días)." in \
         manager.get("/quality/findings")
 
 

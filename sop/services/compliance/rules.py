@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from ballistics.core.wording import Wording, coded, english, wording
+from ballistics.core.wording import Wording, coded, counted, english, wording
 from sop.models.examinations import ReviewKind, ReviewOutcome
 from sop.services.calibration import state_on
 from sop.services.compliance.facts import ExamFacts, LabFacts, upto
@@ -336,8 +336,13 @@ def turnaround(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     evidence = {"target_days": target, "days": days, "requested_at":
                 exam.requested_at.isoformat()}
+    days, target = _days(days), _days(target)
     if exam.released_at is None:
-        return Violation(wording("Not released %(days)s days after the request (target "
-                                 "%(target)s days).", days=days, target=target), evidence)
-    return Violation(wording("Released %(days)s days after the request (target %(target)s "
-                             "days).", days=days, target=target), evidence)
+        return Violation(wording("Not released %(days)s after the request (target %(target)s).",
+                                 days=days, target=target), evidence)
+    return Violation(wording("Released %(days)s after the request (target %(target)s).",
+                             days=days, target=target), evidence)
+
+
+def _days(n: int) -> Wording:
+    return counted(n, "%(num)s day", "%(num)s days")
