@@ -90,6 +90,8 @@ def _register_app_routes(app: Flask) -> None:
 
     @app.route("/")
     def index():
+        if app.config["APP_ROLE"] == "hub":  # the hub holds no cases: its staff start at the hub
+            return redirect(url_for("network.hub_dashboard"))
         return redirect(url_for("evidence.case_list"))
 
 

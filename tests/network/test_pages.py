@@ -120,6 +120,13 @@ def test_hub_dashboard_shows_members_and_leads(hub_app, member):
         page = Browser(hub_app, staff, "manager").get("/hub")
         assert "Member labs" in page and code in page and "Answered within 48 h" in page
         assert Browser(hub_app, staff, "examiner").get("/hub", expect=403)
+        # The hub holds no case files: its menu offers the hub, its audit log and accounts,
+        # not a lab's cases, items, searches or quality pages; its home is the dashboard.
+        assert 'href="/hub"' in page and 'href="/audit"' in page and 'href="/accounts"' in page
+        for lab_page in ('href="/cases"', 'href="/items"', 'href="/searches"', 'href="/quality/"'):
+            assert lab_page not in page
+        home = Browser(hub_app, staff, "manager").client.get("/")
+        assert home.status_code == 302 and home.headers["Location"].endswith("/hub")
         db.session.remove()
 
 
