@@ -296,9 +296,15 @@ def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None, details: dict | None = None) -> CustodyEvent:
     """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not).
     ``details`` go into the hashed event (e.g. the partner lab and transfer id)."""
+    refuse_release(actor, item, expected_seq)
+    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
+
+
+def refuse_release(actor: User, item: Item, expected_seq: int | None = None) -> None:
+    """Raise what :func:`release` would refuse now, writing nothing: for a caller that asks
+    someone else before it releases (the hub, for a partner lab). The release judges again."""
     _movable(item, actor, "release evidence", expected_seq, in_hand=True)
     refuse_disposal(item, "release", override=False)
-    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",

@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ballistics.auth.access import get_in_lab, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Unavailable, Unprocessable
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence import custody
 from ballistics.evidence.chain import event_payload
-from ballistics.evidence.models import Case, CustodyEvent, Item, ItemKind
+from ballistics.evidence.holds import HoldKind, holds_on_many, refusing
+from ballistics.evidence.models import Case, CustodyEvent, Item, ItemKind, ItemStatus
 from ballistics.extensions import db
 from ballistics.ledger import checkpointing, witnesses
 from ballistics.ledger.models import LeafKind, LedgerLeaf
@@ -92,6 +95,45 @@ def confirm_partner(partner: str) -> str:
     return labs[partner]
 
 
+#: at most this many items are offered on the send form (the newest first)
+OFFERED = 500
+
+
+@dataclass(frozen=True)
+class SendOffer:
+    """What the send form offers: the items the actor could send now, and how many in their
+    hands it leaves out, and why."""
+
+    items: list[Item]
+    #: items of a sendable kind that a hold keeps (hold kind -> how many), the release would
+    #: refuse them
+    held: dict[HoldKind, int]
+    #: items in hand of a kind not sent this way (firearms, ammunition, magazines, fragments)
+    other_kinds: int
+
+
+def send_offer(actor: User) -> SendOffer:
+    """The items ``actor`` could send to a partner lab now: in their hands, of a kind sent
+    this way, nothing holding them that their release refuses (:mod:`ballistics.evidence.holds`,
+    asked once for all of them). A convenience for the form: :func:`send_exhibit` judges
+    again."""
+    in_hand = lab_select(Item, actor).where(Item.holder_user_id == actor.id,
+                                            Item.status == ItemStatus.IN_CUSTODY)
+    candidates = db.session.scalars(in_hand.where(Item.kind.in_(SENDABLE))
+                                    .order_by(Item.id.desc()).limit(OFFERED)).all()
+    other_kinds = db.session.scalar(in_hand.with_only_columns(func.count(Item.id))
+                                    .where(Item.kind.not_in(SENDABLE)))
+    holds = holds_on_many(candidates)
+    offered, held = [], Counter()
+    for item in candidates:
+        blocking = refusing(holds[item.id], "release", override=False)
+        if blocking:
+            held[blocking[0].kind] += 1
+        else:
+            offered.append(item)
+    return SendOffer(offered, dict(held), other_kinds or 0)
+
+
 def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                  expected_seq: int | None = None) -> ExhibitTransfer:
     """Release an item the actor holds to a partner lab and queue the transfer for the hub."""
@@ -108,6 +150,9 @@ def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                               "bullets and casts go to partner labs this way.",
                               item=item.barcode, kind=item.kind),
                             fields={"item": [_("Not sent to partner labs.")]})
+    # What the release would refuse (not in hand, an open examination holds it) is refused
+    # before the hub is asked; the release judges it again after the hub answers.
+    custody.refuse_release(actor, item, expected_seq)
     # Asked before anything is written (no lock held while the hub answers).
     confirm_partner(partner)
     seal = item.intact_seal.number if item.intact_seal is not None else ""

@@ -4,12 +4,14 @@ arrival of a partner's exhibit against its proven release (the hub is not needed
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import func, select
 
 from ballistics.audit.models import AuditEntry
+from ballistics.core import timeutil
 from ballistics.core.context import acting_as
 from ballistics.core.hashing import chain_hash
 from ballistics.evidence.models import CustodyEvent, Item
@@ -19,9 +21,10 @@ from ballistics.ledger.leafdata import leaf_hash
 from ballistics.network import exchange, exchange_proof, hub
 from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
 from ballistics.outbox.models import OutboxMessage, Topic
+from tests.sop.scenario import make_sop, qualify
 from tests.support.labs import LabKit, make_lab
 from tests.support.services import migrated_app
-from tests.support.web import Api, Browser, field_errors
+from tests.support.web import Api, Browser, field_errors, unescape
 
 # One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
 # computed once, not once per worker.
@@ -117,6 +120,69 @@ def test_a_partner_the_hub_does_not_list_is_refused_writing_nothing(node_app, hu
         _, html, _ = page.submit("/network/exhibits", {"item_id": str(item["id"]),
                                                        "partner": "LABZ"})
         assert field_errors(html) == {"partner": "Not an active partner lab at the hub."}
+        db.session.expire_all()
+        assert _written() == before
+        db.session.remove()
+
+
+def _offered(html: str) -> list[int]:
+    """The items the send form offers (its select's options)."""
+    start = html.index('name="item_id"')
+    select = html[start:html.index("</select>", start)]
+    return [int(v) for v in re.findall(r'<option[^>]*value="(\d+)"', select)]
+
+
+def _left_out(html: str) -> list[str]:
+    """What the send form says of the items in hand it does not offer."""
+    match = re.search(r'<ul class="muted" data-testid="send-left-out">(.*?)</ul>', html, re.S)
+    return [unescape(li) for li in re.findall(r"<li>([^<]*)</li>", match.group(1))] \
+        if match else []
+
+
+def test_the_send_form_offers_only_items_that_can_be_sent_and_says_why_not_the_others(
+        node_app):
+    """An item in an open examination cannot be released: the form offered it, and choosing
+    it ended in a refusal. Now it is left out, and the form says how many items in hand it
+    leaves out and why, in the reader's language; the send still refuses such an item on its
+    own, before the hub is asked (here the hub is out of reach: the refusal is the hold's)."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        version = make_sop(kit, code="FA-31")
+        qualify(kit, version, "examiner", today=timeutil.utcnow().date())
+        db.session.commit()
+        examiner = Api(node_app.test_client(), kit, "examiner")
+        case = examiner.new_case()["id"]
+        free = examiner.receive(case, "cartridge_case")
+        examined = [examiner.receive(case, kind) for kind in ("cartridge_case", "test_fire")]
+        examiner.receive(case, "firearm")
+        exam = examiner.post("/examinations", {"sop_version_id": version.id,
+                                               "item_ids": [i["id"] for i in examined]})
+        page = Browser(node_app, kit, "examiner")
+        html = page.get("/network/exhibits")
+        assert _offered(html) == [free["id"]]
+        assert _left_out(html) == [
+            "2 items in your hands are not offered: they are in open examinations (not yet "
+            "released), which keep them in the lab.",
+            "1 item in your hands is not offered: only cartridge cases, test fires, bullets and "
+            "casts go to partner labs this way."]
+        spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
+        assert _offered(spanish) == [free["id"]]
+        assert _left_out(spanish) == [
+            "2 indicios en sus manos no se ofrecen: están en exámenes abiertos (aún no "
+            "emitidos), que los retienen en el laboratorio.",
+            "1 indicio en sus manos no se ofrece: solo vainas, disparos de prueba, proyectiles "
+            "y moldes van así a laboratorios asociados."]
+
+        # The form is a convenience: the send refuses the examined item itself, writing
+        # nothing, on the page (a stale or forged choice) and on the API.
+        before = _written()
+        words = f"it is in open examination {exam['id']} (in progress)"
+        _, _, flashed = page.submit("/network/exhibits", {"item_id": str(examined[0]["id"]),
+                                                          "partner": "LABP"})
+        assert flashed[0][0] == "error" and words in flashed[0][1], flashed
+        refused = examiner.call("POST", f"/items/{examined[1]['id']}/exhibit-transfers", 409,
+                                json={"partner": "LABP"})
+        assert refused["error"] == "item_in_examination" and words in refused["message"]
         db.session.expire_all()
         assert _written() == before
         db.session.remove()
@@ -268,3 +334,4 @@ def test_an_unproven_release_offers_no_receipt_and_says_what_to_do(node_app):
         spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
         assert "reciba el paquete como una remisión ordinaria" in _row(spanish, incoming.id)
         db.session.remove()
+
