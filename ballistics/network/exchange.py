@@ -31,6 +31,7 @@ from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Unavailable, Unprocessable
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english, said, wording
 from ballistics.evidence import custody
 from ballistics.evidence.chain import event_payload
 from ballistics.evidence.holds import HoldKind, holds_on_many, refusing
@@ -253,18 +254,25 @@ def incoming(lab_id: int, lab_code: str, body: dict) -> ExhibitTransfer:
         release_event_id=event.get("id"), release_hash=event.get("hash", ""),
         release_leaf_index=body["proof"].get("leaf_index"), release_proof=body["proof"]
         | {"log_vkeys": body.get("log_vkeys", [])},
-        release_verified=check.ok, verification=_described(body, check))
+        release_verified=check.ok)
+    _found(transfer, _described(body, check))
     db.session.add(transfer)
     return transfer
 
 
-def _described(body: dict, check: exchange_proof.ReleaseCheck) -> str:
+def _found(transfer: ExhibitTransfer, found: Wording) -> None:
+    """What checking the transfer's proof found: in English, and as its wording for pages."""
+    transfer.verification, transfer.verification_wording = english(found), found
+
+
+def _described(body: dict, check: exchange_proof.ReleaseCheck) -> Wording:
     if not check.ok:
-        return f"not proven: {check.reason}"
-    witnessed = (f"cosigned by {', '.join(check.witnessed)}" if check.witnessed
-                 else "not cosigned by a witness this lab trusts")
-    return (f"in {body['sender']}'s ledger at leaf {body['proof']['leaf_index']} of its "
-            f"checkpoint of size {check.checkpoint_size}, {witnessed}")
+        return wording("not proven: %(why)s", why=check.why or check.reason)
+    witnessed = (wording("cosigned by %(witnesses)s", witnesses=", ".join(check.witnessed))
+                 if check.witnessed else wording("not cosigned by a witness this lab trusts"))
+    return wording("in %(lab)s's ledger at leaf %(leaf)s of its checkpoint of size %(size)s, "
+                   "%(witnessed)s", lab=body["sender"], leaf=body["proof"]["leaf_index"],
+                   size=check.checkpoint_size, witnessed=witnessed)
 
 
 def check_release(transfer: ExhibitTransfer) -> exchange_proof.ReleaseCheck:
@@ -291,11 +299,12 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
     if not transfer.release_verified:
         raise Conflict(_("The sender's release is not proven in its ledger (%(why)s); receive "
                          "the parcel as an ordinary submission and ask the sender.",
-                         why=transfer.verification), code="release_unverified")
+                         why=transfer.verification_said), code="release_unverified")
     check = check_release(transfer)
     if not check.ok:
         raise Conflict(_("The sender's release no longer verifies: %(why)s.",
-                         why=check.reason), code="release_unverified")
+                         why=said(check.why) if check.why else check.reason),
+                       code="release_unverified")
     # Claim the transfer first: of two simultaneous receipts exactly one goes on.
     claimed = db.session.execute(update(ExhibitTransfer).where(
         ExhibitTransfer.id == transfer.id, ExhibitTransfer.status == TransferStatus.DELIVERED)
@@ -311,8 +320,13 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
                "sender_checkpoint_root": check.checkpoint_root}
     item = custody.receive(
         actor, case, kind=transfer.item_kind, from_agency=partner_agency(transfer.partner_code),
-        description=f"Exhibit from partner lab {transfer.partner_code} (transfer "
-                    f"{transfer.transfer_id}){': ' + transfer.note if transfer.note else ''}",
+        description=(
+            wording("Exhibit from partner lab %(lab)s (transfer %(transfer)s): %(note)s",
+                    lab=transfer.partner_code, transfer=transfer.transfer_id, note=transfer.note)
+            if transfer.note else
+            wording("Exhibit from partner lab %(lab)s (transfer %(transfer)s)",
+                    lab=transfer.partner_code, transfer=transfer.transfer_id)),
+        # in the hashed received event: in English, as every event's reason
         reason=reason or f"Received from partner lab {transfer.partner_code} (transfer "
                          f"{transfer.transfer_id})",
         calibre=transfer.calibre, event_details=details)
@@ -347,10 +361,12 @@ def receipt_reported(lab_id: int, lab_code: str, body: dict) -> None:
     transfer.receipt_leaf_index = body["receipt_leaf_index"]
     transfer.receipt_proof = body["proof"] | {"log_vkeys": body.get("log_vkeys", [])}
     transfer.receipt_verified = check.ok and proven
-    transfer.verification = (
-        f"receipt in {body['receiver']}'s ledger at leaf {body['receipt_leaf_index']} of its "
-        f"checkpoint of size {check.checkpoint_size}" if transfer.receipt_verified
-        else f"receipt not proven: {check.reason or 'its hash differs from the proof'}")
+    _found(transfer, wording(
+        "receipt in %(lab)s's ledger at leaf %(leaf)s of its checkpoint of size %(size)s",
+        lab=body["receiver"], leaf=body["receipt_leaf_index"], size=check.checkpoint_size)
+        if transfer.receipt_verified
+        else wording("receipt not proven: %(why)s",
+                     why=check.why or wording("its hash differs from the proof")))
     transfer.received_at = utcnow()
 
 

@@ -188,7 +188,7 @@ def test_the_send_form_offers_only_items_that_can_be_sent_and_says_why_not_the_o
         db.session.remove()
 
 
-def _partner_release(receiver: str) -> dict:
+def _partner_release(receiver: str, transfer: str = TRANSFER) -> dict:
     """What the hub relays from partner LABP: a release proven in LABP's ledger."""
     origin = "ledger.example/ledger/LABP"
     signer = notes.Ed25519Signer(origin, hashlib.sha256(b"LABP ledger").digest())
@@ -196,7 +196,7 @@ def _partner_release(receiver: str) -> dict:
               "from_location_id": None, "from_agency": None, "to_user_id": None,
               "to_location_id": None, "to_agency": f"Partner lab {receiver}", "actor_id": 2,
               "witness_id": None, "reason": "Sent", "occurred_at": "2026-11-26T10:00:00Z",
-              "details": {"partner_lab": receiver, "transfer_id": TRANSFER}}
+              "details": {"partner_lab": receiver, "transfer_id": transfer}}
     record = chain_hash("f" * 64, fields)
     tree = merkle.MemoryTree([merkle.leaf_hash(b"a"), leaf_hash("custody_event", 7, 700,
                                                                   record)])
@@ -205,7 +205,7 @@ def _partner_release(receiver: str) -> dict:
     proof = exchange_proof.build(lab_id=7, event_id=700, fields=fields, prev_hash="f" * 64,
                                  record_hash=record, leaf_index=1, checkpoint=note,
                                  inclusion_proof=tree.inclusion_proof(1, 2))
-    return {"transfer_id": TRANSFER, "sender": "LABP", "receiver": receiver,
+    return {"transfer_id": transfer, "sender": "LABP", "receiver": receiver,
             "item_kind": "cartridge_case", "calibre": "9mm Luger", "seal_number": "S-1",
             "note": "for your lead", "proof": proof,
             "log_vkeys": [signer.verifier().vkey()]}
@@ -335,3 +335,64 @@ def test_an_unproven_release_offers_no_receipt_and_says_what_to_do(node_app):
         assert "reciba el paquete como una remisión ordinaria" in _row(spanish, incoming.id)
         db.session.remove()
 
+
+def _spanish(page: Browser, path: str) -> str:
+    response = page.client.get(path, headers={"Accept-Language": "es"})
+    assert response.status_code == 200, (path, response.status_code)
+    return response.text
+
+
+def test_an_incoming_exhibits_proof_and_the_item_it_becomes_read_in_the_readers_language(
+        node_app):
+    """What checking a partner's release found, and the description written on the item
+    received against it, were stored in English only, so a Spanish examiner read English.
+    They are said in the reader's language; the API (and the stored columns) keep English."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        transfer = "ef" * 16
+        unproven = _partner_release("XNODE", "12" * 16) | {"log_vkeys": []}
+        with acting_as(None, kit.lab.id, "test:pull"):
+            incoming = exchange.incoming(kit.lab.id, "XNODE",
+                                         _partner_release("XNODE", transfer))
+            refused = exchange.incoming(kit.lab.id, "XNODE", unproven)
+            db.session.commit()
+        assert incoming.release_verified and not refused.release_verified
+        english = ("in LABP's ledger at leaf 1 of its checkpoint of size 2, not cosigned by a "
+                   "witness this lab trusts")
+        assert incoming.verification == english
+        unknown = ("not proven: the sender's ledger key is not known (the hub has none "
+                   "registered), so its checkpoint cannot be checked")
+        assert refused.verification == unknown
+        page = Browser(node_app, kit, "tech")
+        html = page.get("/network/exhibits")
+        assert english in unescape(_row(html, incoming.id))
+        assert unknown in unescape(_row(html, refused.id))
+        spanish = _spanish(page, "/network/exhibits")
+        assert ("en el registro sellado de LABP, hoja 1 de su punto de control de 2 entradas, "
+                "sin cofirma de ningún testigo en el que confíe este laboratorio"
+                in unescape(_row(spanish, incoming.id)))
+        assert ("no probada: no se conoce la clave del registro sellado del remitente (el nodo "
+                "regional no tiene ninguna registrada), así que no puede comprobarse su punto de "
+                "control" in unescape(_row(spanish, refused.id)))
+        # The API keeps the English.
+        tech = Api(page.client, kit, "tech")
+        assert tech.get(f"/exhibit-transfers/{incoming.id}")["verification"] == english
+
+        # Received: the item's description is said in the reader's language as well.
+        case = tech.new_case()
+        _, _, flashed = page.submit(f"/network/exhibits/{incoming.id}/receipt",
+                                    {"case_id": str(case["id"]), "reason": ""})
+        assert flashed[0][0] == "success", flashed
+        db.session.expire_all()
+        item = db.session.get(Item, db.session.get(ExhibitTransfer, incoming.id).item_id)
+        described = f"Exhibit from partner lab LABP (transfer {transfer}): for your lead"
+        assert item.description == described
+        assert tech.get(f"/items/{item.id}")["description"] == described
+        assert described in unescape(page.get(f"/items/{item.id}"))
+        dicho = f"Indicio del laboratorio asociado LABP (envío {transfer}): for your lead"
+        for path in (f"/items/{item.id}", f"/items/{item.id}/report"):
+            assert dicho in unescape(_spanish(page, path)), path
+        # the case's list of items truncates it (at a word)
+        assert "Indicio del laboratorio asociado LABP (envío" in unescape(
+            _spanish(page, f"/cases/{case['id']}"))
+        db.session.remove()
