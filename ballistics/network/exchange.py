@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Unavailable, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.core.wording import Wording, english, said, wording
 from ballistics.evidence import custody
@@ -147,9 +148,9 @@ def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
         raise Unprocessable(_("Name the partner lab by its network code (not your own)."),
                             fields={"partner": [_("A partner lab's code.")]})
     if item.kind not in SENDABLE:
-        raise Unprocessable(_("Item %(item)s is a %(kind)s; only cartridge cases, test fires, "
-                              "bullets and casts go to partner labs this way.",
-                              item=item.barcode, kind=item.kind),
+        raise Unprocessable(_("Item %(item)s is of kind %(kind)s; only cartridge cases, test "
+                              "fires, bullets and casts go to partner labs this way.",
+                              item=item.barcode, kind=label(item.kind)),
                             fields={"item": [_("Not sent to partner labs.")]})
     # What the release would refuse (not in hand, an open examination holds it) is refused
     # before the hub is asked; the release judges it again after the hub answers.

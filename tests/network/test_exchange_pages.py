@@ -154,7 +154,7 @@ def test_the_send_form_offers_only_items_that_can_be_sent_and_says_why_not_the_o
         case = examiner.new_case()["id"]
         free = examiner.receive(case, "cartridge_case")
         examined = [examiner.receive(case, kind) for kind in ("cartridge_case", "test_fire")]
-        examiner.receive(case, "firearm")
+        gun = examiner.receive(case, "firearm")
         exam = examiner.post("/examinations", {"sop_version_id": version.id,
                                                "item_ids": [i["id"] for i in examined]})
         page = Browser(node_app, kit, "examiner")
@@ -183,6 +183,15 @@ def test_the_send_form_offers_only_items_that_can_be_sent_and_says_why_not_the_o
         refused = examiner.call("POST", f"/items/{examined[1]['id']}/exhibit-transfers", 409,
                                 json={"partner": "LABP"})
         assert refused["error"] == "item_in_examination" and words in refused["message"]
+        # A firearm is not sent this way; the refusal names its kind in the reader's language
+        # (it said "firearm" in Spanish too).
+        for lang, kind in (("en", "Item %s is of kind firearm;"),
+                           ("es", "El indicio %s es de tipo arma de fuego;")):
+            answer = examiner.client.post(f"/api/v1/items/{gun['id']}/exhibit-transfers",
+                                          json={"partner": "LABP"}, headers={
+                                              **kit.headers("examiner"), "Accept-Language": lang})
+            assert answer.status_code == 422, answer.get_json()
+            assert kind % gun["barcode"] in answer.get_json()["message"], answer.get_json()
         db.session.expire_all()
         assert _written() == before
         db.session.remove()
@@ -374,6 +383,11 @@ def test_an_incoming_exhibits_proof_and_the_item_it_becomes_read_in_the_readers_
         assert ("no probada: no se conoce la clave del registro sellado del remitente (el nodo "
                 "regional no tiene ninguna registrada), así que no puede comprobarse su punto de "
                 "control" in unescape(_row(spanish, refused.id)))
+        # A transfer the hub passed on reads "transmitido", not "entregado": that is what the
+        # release is called, and this one has not even arrived.
+        row = _row(spanish, incoming.id)
+        assert ">transmitido</span>" in row and "entregado" not in row
+        assert "y nos llega la constancia de su recepción" in spanish
         # The API keeps the English.
         tech = Api(page.client, kit, "tech")
         assert tech.get(f"/exhibit-transfers/{incoming.id}")["verification"] == english
