@@ -9,6 +9,9 @@ examination are kept from destruction (a hold on :mod:`ballistics.evidence.holds
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
@@ -100,20 +103,24 @@ def review_correction(actor: User, correction: LinkCorrection, *, outcome: str,
     return correction
 
 
-def active_link_hold(item: Item) -> list[Hold]:
+def active_link_holds(items: Sequence[Item]) -> dict[int, list[Hold]]:
     """The items of a standing link's examination are the physical basis of the
-    identification (a source of :mod:`ballistics.evidence.holds`)."""
+    identification (a source of :mod:`ballistics.evidence.holds`: two queries for all
+    ``items``, the links and their cases' numbers)."""
     rows = db.session.execute(
-        select(CaseLink.id, CaseLink.case_a_id, CaseLink.case_b_id)
+        select(ExaminationItem.item_id, CaseLink.id, CaseLink.case_a_id, CaseLink.case_b_id)
         .join(ExaminationItem, ExaminationItem.examination_id == CaseLink.examination_id)
-        .where(ExaminationItem.item_id == item.id, CaseLink.withdrawn_at.is_(None))
-        .order_by(CaseLink.id)).all()
-    holds = []
-    for link_id, a, b in rows:
-        numbers = db.session.scalars(select(Case.lab_case_number)
-                                     .where(Case.id.in_([a, b])).order_by(Case.id)).all()
-        holds.append(Hold(HoldKind.CASE_LINK, _(
+        .where(ExaminationItem.item_id.in_([item.id for item in items]),
+               CaseLink.withdrawn_at.is_(None))
+        .order_by(ExaminationItem.item_id, CaseLink.id)).all()
+    if not rows:
+        return {}
+    numbers = dict(db.session.execute(select(Case.id, Case.lab_case_number).where(
+        Case.id.in_({case for row in rows for case in row[2:]}))).all())
+    holds: dict[int, list[Hold]] = defaultdict(list)
+    for item_id, link_id, a, b in rows:
+        holds[item_id].append(Hold(HoldKind.CASE_LINK, _(
             "it grounds the identification linking cases %(cases)s (case link %(id)s); "
             "withdraw the link by a reviewed correction first",
-            cases=" / ".join(numbers), id=link_id)))
+            cases=" / ".join(numbers[case] for case in sorted({a, b})), id=link_id)))
     return holds

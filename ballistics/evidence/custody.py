@@ -28,6 +28,7 @@ from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS, chain_hash
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english
 from ballistics.evidence.chain import seal_event, values_payload
 from ballistics.evidence.holds import refuse_disposal, require_in_custody, require_unsealed
 from ballistics.evidence.intake_sql import write_intake
@@ -133,8 +134,9 @@ def _location(actor: User, location_id: int) -> StorageLocation:
 
 
 #: an item's columns a receive does not take from the caller, as the model's defaults
-_ITEM_DEFAULTS = {"parent_id": None, "description": "", "quantity": 1, "make": "", "model": "",
-                  "serial_number": "", "calibre": "", "is_serial_obliterated": False,
+_ITEM_DEFAULTS = {"parent_id": None, "description": "", "description_wording": None,
+                  "quantity": 1, "make": "", "model": "", "serial_number": "", "calibre": "",
+                  "is_serial_obliterated": False,
                   "status": ItemStatus.IN_CUSTODY, "holder_location_id": None,
                   "holder_agency": None, "custody_seq": 1, "version": 1}
 #: the item's facts a caller may give (the rest is the receive's to set)
@@ -143,10 +145,12 @@ _ITEM_FACTS = frozenset({"quantity", "make", "model", "serial_number", "calibre"
 
 
 def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
-            description: str = "", reason: str = "", event_details: dict | None = None,
+            description: str | Wording = "", reason: str = "", event_details: dict | None = None,
             answer_only: bool = False, **details) -> Item:
-    """Receive an item from an outside agency into the actor's custody. ``event_details``
-    go into the hashed received event (e.g. the sending lab's release it answers).
+    """Receive an item from an outside agency into the actor's custody. ``description``: as
+    typed, or a wording when the lab writes it (kept in English and as its wording, said in
+    the reader's language on pages). ``event_details`` go into the hashed received event
+    (e.g. the sending lab's release it answers).
     ``answer_only``: the caller only reads the item back (the API's answer), so it is not put
     into the session (nothing further is written through it).
 
@@ -173,7 +177,9 @@ def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
     item = {**_ITEM_DEFAULTS, **details, "id": slot.item_id, "lab_id": case.lab_id,
             "case_id": case.id, "number": slot.number,
             "barcode": f"{case.lab_case_number}/{slot.number}", "kind": ItemKind(kind),
-            "description": description, "holder_user_id": actor.id,
+            **({"description": description} if isinstance(description, str) else
+               {"description": english(description), "description_wording": description}),
+            "holder_user_id": actor.id,
             "custody_head": event["hash"], "created_at": now}
     session = db.session()
     entries = core_write_entries(session, case.lab_id, [
@@ -296,9 +302,15 @@ def release(actor: User, item: Item, *, to_agency: str, reason: str,
             expected_seq: int | None = None, details: dict | None = None) -> CustodyEvent:
     """Release an item the actor holds to an outside agency (see :mod:`.holds` for when not).
     ``details`` go into the hashed event (e.g. the partner lab and transfer id)."""
+    refuse_release(actor, item, expected_seq)
+    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
+
+
+def refuse_release(actor: User, item: Item, expected_seq: int | None = None) -> None:
+    """Raise what :func:`release` would refuse now, writing nothing: for a caller that asks
+    someone else before it releases (the hub, for a partner lab). The release judges again."""
     _movable(item, actor, "release evidence", expected_seq, in_hand=True)
     refuse_disposal(item, "release", override=False)
-    return dispose(item, "release", actor, to_agency=to_agency, reason=reason, details=details)
 
 
 def destroy(actor: User, item: Item, *, witness_id: int | None, reason: str, method: str = "",

@@ -5,6 +5,11 @@ identification that links two cases (``comparisons``). They register a source of
 their ``init_app``, so the custody rules see them without evidence importing those domains
 (comparisons and sop depend on evidence, not the other way round).
 
+A source answers for many items at once (:func:`holds_on_many`: one call of each source, so a
+fixed number of queries whatever the count, e.g. for a page offering the items that can be
+sent); the per-item answer (:func:`holds_on`) is the same call for one item, so there is one
+source of truth for what holds an item.
+
 The rules (release and destruction):
 
 - in the actor's hands: release is refused while the item is in an open examination;
@@ -17,7 +22,7 @@ The rules (release and destruction):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,17 +46,39 @@ class Hold:
     reason: str
 
 
-#: source name -> function(item) -> the holds it places on the item
-_SOURCES: dict[str, Callable[[Item], list[Hold]]] = {}
+#: a source of holds: function(items) -> {item id: the holds it places on that item} (items
+#: it does not hold may be left out); a fixed number of queries whatever the count
+Source = Callable[[Sequence[Item]], Mapping[int, list[Hold]]]
+#: source name -> source
+_SOURCES: dict[str, Source] = {}
 
 
-def register(name: str, source: Callable[[Item], list[Hold]]) -> None:
+def register(name: str, source: Source) -> None:
     """Add (or replace, so a second app in one process is harmless) a source of holds."""
     _SOURCES[name] = source
 
 
+def holds_on_many(items: Iterable[Item]) -> dict[int, list[Hold]]:
+    """Each item's holds (item id -> its holds, [] for a free item), each source asked once
+    for all of them."""
+    items = list(items)
+    found: dict[int, list[Hold]] = {item.id: [] for item in items}
+    if not items:
+        return found
+    for source in _SOURCES.values():
+        for item_id, holds in source(items).items():
+            found[item_id].extend(holds)
+    return found
+
+
 def holds_on(item: Item) -> list[Hold]:
-    return [hold for source in _SOURCES.values() for hold in source(item)]
+    """The item's holds: :func:`holds_on_many` of that one item."""
+    return holds_on_many([item])[item.id]
+
+
+def refusing(holds: Iterable[Hold], action: str, *, override: bool) -> list[Hold]:
+    """Of an item's holds, those that refuse its release or destruction (``action``)."""
+    return [h for h in holds if h.kind in REFUSING[(action, override)]]
 
 
 #: which holds refuse which disposal: (action, by override) -> hold kinds
@@ -69,7 +96,7 @@ def refuse_disposal(item: Item, action: str, *, override: bool) -> None:
                          "override. Its holder breaks the seal (an unseal event) or disposes of "
                          "it in hand.", barcode=item.barcode, number=item.intact_seal.number,
                          verb=verb), code="item_sealed")
-    blocking = [h for h in holds_on(item) if h.kind in REFUSING[(action, override)]]
+    blocking = refusing(holds_on(item), action, override=override)
     if blocking:
         code = "item_in_examination" if blocking[0].kind is HoldKind.EXAMINATION \
             else "item_under_case_link"

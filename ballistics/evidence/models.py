@@ -15,6 +15,7 @@ from ballistics.auth.models import User
 from ballistics.core.append_only import append_only
 from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import said
 from ballistics.extensions import db
 
 
@@ -113,7 +114,12 @@ class Item(db.Model):
     #: printed on the label (Code 128 / QR): "<lab case number>/<number>"
     barcode: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[ItemKind] = mapped_column(db_enum(ItemKind))
+    #: in English when the lab wrote it (e.g. on a partner's exhibit received): the API,
+    #: exports and searches read it
     description: Mapped[str] = mapped_column(Text, default="")
+    #: the same description as its wording (:mod:`ballistics.core.wording`) when the lab wrote
+    #: it, so pages say it in the reader's language; None for what a person typed
+    description_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     quantity: Mapped[int] = mapped_column(default=1)
     make: Mapped[str] = mapped_column(String(80), default="")
     model: Mapped[str] = mapped_column(String(80), default="")
@@ -151,6 +157,11 @@ class Item(db.Model):
     @property
     def intact_seal(self) -> Seal | None:
         return next((s for s in self.seals if s.is_intact), None)
+
+    @property
+    def description_said(self) -> str:
+        """The description in the reader's language when the lab wrote it, else as typed."""
+        return said(self.description_wording) if self.description_wording else self.description
 
     @property
     def holder_label(self) -> str:

@@ -20,18 +20,23 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
+from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ballistics.auth.access import get_in_lab, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Unavailable, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english, said, wording
 from ballistics.evidence import custody
 from ballistics.evidence.chain import event_payload
-from ballistics.evidence.models import Case, CustodyEvent, Item, ItemKind
+from ballistics.evidence.holds import HoldKind, holds_on_many, refusing
+from ballistics.evidence.models import Case, CustodyEvent, Item, ItemKind, ItemStatus
 from ballistics.extensions import db
 from ballistics.ledger import checkpointing, witnesses
 from ballistics.ledger.models import LeafKind, LedgerLeaf
@@ -92,6 +97,45 @@ def confirm_partner(partner: str) -> str:
     return labs[partner]
 
 
+#: at most this many items are offered on the send form (the newest first)
+OFFERED = 500
+
+
+@dataclass(frozen=True)
+class SendOffer:
+    """What the send form offers: the items the actor could send now, and how many in their
+    hands it leaves out, and why."""
+
+    items: list[Item]
+    #: items of a sendable kind that a hold keeps (hold kind -> how many), the release would
+    #: refuse them
+    held: dict[HoldKind, int]
+    #: items in hand of a kind not sent this way (firearms, ammunition, magazines, fragments)
+    other_kinds: int
+
+
+def send_offer(actor: User) -> SendOffer:
+    """The items ``actor`` could send to a partner lab now: in their hands, of a kind sent
+    this way, nothing holding them that their release refuses (:mod:`ballistics.evidence.holds`,
+    asked once for all of them). A convenience for the form: :func:`send_exhibit` judges
+    again."""
+    in_hand = lab_select(Item, actor).where(Item.holder_user_id == actor.id,
+                                            Item.status == ItemStatus.IN_CUSTODY)
+    candidates = db.session.scalars(in_hand.where(Item.kind.in_(SENDABLE))
+                                    .order_by(Item.id.desc()).limit(OFFERED)).all()
+    other_kinds = db.session.scalar(in_hand.with_only_columns(func.count(Item.id))
+                                    .where(Item.kind.not_in(SENDABLE)))
+    holds = holds_on_many(candidates)
+    offered, held = [], Counter()
+    for item in candidates:
+        blocking = refusing(holds[item.id], "release", override=False)
+        if blocking:
+            held[blocking[0].kind] += 1
+        else:
+            offered.append(item)
+    return SendOffer(offered, dict(held), other_kinds or 0)
+
+
 def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
                  expected_seq: int | None = None) -> ExhibitTransfer:
     """Release an item the actor holds to a partner lab and queue the transfer for the hub."""
@@ -104,10 +148,13 @@ def send_exhibit(actor: User, item: Item, *, partner: str, note: str = "",
         raise Unprocessable(_("Name the partner lab by its network code (not your own)."),
                             fields={"partner": [_("A partner lab's code.")]})
     if item.kind not in SENDABLE:
-        raise Unprocessable(_("Item %(item)s is a %(kind)s; only cartridge cases, test fires, "
-                              "bullets and casts go to partner labs this way.",
-                              item=item.barcode, kind=item.kind),
+        raise Unprocessable(_("Item %(item)s is of kind %(kind)s; only cartridge cases, test "
+                              "fires, bullets and casts go to partner labs this way.",
+                              item=item.barcode, kind=label(item.kind)),
                             fields={"item": [_("Not sent to partner labs.")]})
+    # What the release would refuse (not in hand, an open examination holds it) is refused
+    # before the hub is asked; the release judges it again after the hub answers.
+    custody.refuse_release(actor, item, expected_seq)
     # Asked before anything is written (no lock held while the hub answers).
     confirm_partner(partner)
     seal = item.intact_seal.number if item.intact_seal is not None else ""
@@ -208,18 +255,25 @@ def incoming(lab_id: int, lab_code: str, body: dict) -> ExhibitTransfer:
         release_event_id=event.get("id"), release_hash=event.get("hash", ""),
         release_leaf_index=body["proof"].get("leaf_index"), release_proof=body["proof"]
         | {"log_vkeys": body.get("log_vkeys", [])},
-        release_verified=check.ok, verification=_described(body, check))
+        release_verified=check.ok)
+    _found(transfer, _described(body, check))
     db.session.add(transfer)
     return transfer
 
 
-def _described(body: dict, check: exchange_proof.ReleaseCheck) -> str:
+def _found(transfer: ExhibitTransfer, found: Wording) -> None:
+    """What checking the transfer's proof found: in English, and as its wording for pages."""
+    transfer.verification, transfer.verification_wording = english(found), found
+
+
+def _described(body: dict, check: exchange_proof.ReleaseCheck) -> Wording:
     if not check.ok:
-        return f"not proven: {check.reason}"
-    witnessed = (f"cosigned by {', '.join(check.witnessed)}" if check.witnessed
-                 else "not cosigned by a witness this lab trusts")
-    return (f"in {body['sender']}'s ledger at leaf {body['proof']['leaf_index']} of its "
-            f"checkpoint of size {check.checkpoint_size}, {witnessed}")
+        return wording("not proven: %(why)s", why=check.why or check.reason)
+    witnessed = (wording("cosigned by %(witnesses)s", witnesses=", ".join(check.witnessed))
+                 if check.witnessed else wording("not cosigned by a witness this lab trusts"))
+    return wording("in %(lab)s's ledger at leaf %(leaf)s of its checkpoint of size %(size)s, "
+                   "%(witnessed)s", lab=body["sender"], leaf=body["proof"]["leaf_index"],
+                   size=check.checkpoint_size, witnessed=witnessed)
 
 
 def check_release(transfer: ExhibitTransfer) -> exchange_proof.ReleaseCheck:
@@ -246,11 +300,12 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
     if not transfer.release_verified:
         raise Conflict(_("The sender's release is not proven in its ledger (%(why)s); receive "
                          "the parcel as an ordinary submission and ask the sender.",
-                         why=transfer.verification), code="release_unverified")
+                         why=transfer.verification_said), code="release_unverified")
     check = check_release(transfer)
     if not check.ok:
         raise Conflict(_("The sender's release no longer verifies: %(why)s.",
-                         why=check.reason), code="release_unverified")
+                         why=said(check.why) if check.why else check.reason),
+                       code="release_unverified")
     # Claim the transfer first: of two simultaneous receipts exactly one goes on.
     claimed = db.session.execute(update(ExhibitTransfer).where(
         ExhibitTransfer.id == transfer.id, ExhibitTransfer.status == TransferStatus.DELIVERED)
@@ -266,8 +321,13 @@ def receive_exhibit(actor: User, transfer: ExhibitTransfer, case: Case, *, reaso
                "sender_checkpoint_root": check.checkpoint_root}
     item = custody.receive(
         actor, case, kind=transfer.item_kind, from_agency=partner_agency(transfer.partner_code),
-        description=f"Exhibit from partner lab {transfer.partner_code} (transfer "
-                    f"{transfer.transfer_id}){': ' + transfer.note if transfer.note else ''}",
+        description=(
+            wording("Exhibit from partner lab %(lab)s (transfer %(transfer)s): %(note)s",
+                    lab=transfer.partner_code, transfer=transfer.transfer_id, note=transfer.note)
+            if transfer.note else
+            wording("Exhibit from partner lab %(lab)s (transfer %(transfer)s)",
+                    lab=transfer.partner_code, transfer=transfer.transfer_id)),
+        # in the hashed received event: in English, as every event's reason
         reason=reason or f"Received from partner lab {transfer.partner_code} (transfer "
                          f"{transfer.transfer_id})",
         calibre=transfer.calibre, event_details=details)
@@ -302,10 +362,12 @@ def receipt_reported(lab_id: int, lab_code: str, body: dict) -> None:
     transfer.receipt_leaf_index = body["receipt_leaf_index"]
     transfer.receipt_proof = body["proof"] | {"log_vkeys": body.get("log_vkeys", [])}
     transfer.receipt_verified = check.ok and proven
-    transfer.verification = (
-        f"receipt in {body['receiver']}'s ledger at leaf {body['receipt_leaf_index']} of its "
-        f"checkpoint of size {check.checkpoint_size}" if transfer.receipt_verified
-        else f"receipt not proven: {check.reason or 'its hash differs from the proof'}")
+    _found(transfer, wording(
+        "receipt in %(lab)s's ledger at leaf %(leaf)s of its checkpoint of size %(size)s",
+        lab=body["receiver"], leaf=body["receipt_leaf_index"], size=check.checkpoint_size)
+        if transfer.receipt_verified
+        else wording("receipt not proven: %(why)s",
+                     why=check.why or wording("its hash differs from the proof")))
     transfer.received_at = utcnow()
 
 

@@ -1,5 +1,7 @@
 """The proof that a physical exhibit's release is in the sender's custody ledger, as it travels
-to the receiving lab, and its check on the receiver's side. Pure: no Flask, no database.
+to the receiving lab, and its check on the receiver's side. Pure: no app, no database (a
+failed check says why in English and as its wording, :mod:`ballistics.core.wording`, plain
+data a page says again in the reader's language).
 
 The sender's node builds it when it delivers the transfer: the release event's hashed fields,
 its position (leaf index) in the sender's log, an RFC 9162 inclusion proof and a checkpoint
@@ -25,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ballistics.core.hashing import chain_hash
+from ballistics.core.wording import Wording, english, wording
 from ballistics.ledger import checkpoints, merkle, notes
 from ballistics.ledger.leafdata import leaf_hash
 
@@ -36,11 +39,18 @@ RECEIVED = "received"
 @dataclass(frozen=True)
 class ReleaseCheck:
     ok: bool
+    #: why it failed, in English (what the hub answers and the API gives)
     reason: str = ""
     checkpoint_size: int | None = None
     checkpoint_root: str = ""
     #: names of the witnesses whose cosignature verified
     witnessed: list[str] = field(default_factory=list)
+    #: why it failed, as its wording (said in the reader's language on pages)
+    why: Wording | None = None
+
+
+def _failed(why: Wording) -> ReleaseCheck:
+    return ReleaseCheck(False, english(why), why=why)
 
 
 def build(*, lab_id: int, event_id: int, fields: Mapping, prev_hash: str, record_hash: str,
@@ -57,7 +67,8 @@ def verify(proof: Mapping, *, transfer_id: str, receiver: str, log_vkeys: Iterab
            cosigners: Iterable[notes.Verifier] = ()) -> ReleaseCheck:
     """Check a release proof as the receiving lab; never raises on bad input."""
     return _checked(proof, RELEASED, {"transfer_id": transfer_id, "partner_lab": receiver},
-                    list(log_vkeys), list(cosigners))
+                    list(log_vkeys), list(cosigners),
+                    {"transfer": transfer_id, "receiver": receiver})
 
 
 def verify_receipt(proof: Mapping, *, transfer_id: str, sender: str, release_hash: str,
@@ -67,34 +78,42 @@ def verify_receipt(proof: Mapping, *, transfer_id: str, sender: str, release_has
     partner's ledger and answers our release (same proof format, a ``received`` event)."""
     return _checked(proof, RECEIVED, {"transfer_id": transfer_id, "sender_lab": sender,
                                       "sender_release_hash": release_hash},
-                    list(log_vkeys), list(cosigners))
+                    list(log_vkeys), list(cosigners),
+                    {"transfer": transfer_id, "release": release_hash[:12]})
 
 
 def _checked(proof: Mapping, kind: str, expect: dict, log_vkeys: list[str],
-             cosigners: list[notes.Verifier]) -> ReleaseCheck:
+             cosigners: list[notes.Verifier], named: dict) -> ReleaseCheck:
     try:
-        return _verify(proof, kind, expect, log_vkeys, cosigners)
+        return _verify(proof, kind, expect, log_vkeys, cosigners, named)
     except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
-        # ProofError, NoteError and CheckpointError are ValueErrors: each says what failed.
-        return ReleaseCheck(False, f"{type(exc).__name__}: {exc}")
+        # ProofError, NoteError and CheckpointError are ValueErrors: each says what failed
+        # (in English: the ledger's own words, kept as they are).
+        return _failed(wording("the proof does not hold (%(error)s)",
+                               error=f"{type(exc).__name__}: {exc}"))
 
 
 def _verify(proof: Mapping, kind: str, expect: dict, log_vkeys: list[str],
-            cosigners: list[notes.Verifier]) -> ReleaseCheck:
+            cosigners: list[notes.Verifier], named: dict) -> ReleaseCheck:
     if proof.get("format") != FORMAT:
-        return ReleaseCheck(False, f"not a {FORMAT} proof")
+        return _failed(wording("not a %(format)s proof", format=FORMAT))
     event, lab_id = proof["event"], int(proof["lab_id"])
     fields = event["fields"]
     if chain_hash(event["prev_hash"], fields) != event["hash"]:
-        return ReleaseCheck(False, f"the {kind} event's fields do not hash to its hash")
+        return _failed(wording("the release event's fields do not hash to its hash")
+                       if kind == RELEASED
+                       else wording("the receipt event's fields do not hash to its hash"))
     details = fields.get("details") or {}
     if (fields.get("kind") != kind or fields.get("lab_id") != lab_id
             or any(details.get(k) != v for k, v in expect.items())):
-        return ReleaseCheck(False, f"the event is not lab {lab_id}'s {kind} event of "
-                                   + ", ".join(f"{k} {v}" for k, v in expect.items()))
+        return _failed(
+            wording("the event is not lab %(lab)s's release of transfer %(transfer)s to lab "
+                    "%(receiver)s", lab=lab_id, **named) if kind == RELEASED
+            else wording("the event is not lab %(lab)s's receipt of transfer %(transfer)s "
+                         "answering our release %(release)s", lab=lab_id, **named))
     if not log_vkeys:
-        return ReleaseCheck(False, "the sender's ledger key is not known (the hub has none "
-                                   "registered), so its checkpoint cannot be checked")
+        return _failed(wording("the sender's ledger key is not known (the hub has none "
+                               "registered), so its checkpoint cannot be checked"))
     opened = checkpoints.open_checkpoint(
         proof["checkpoint"], [notes.parse_verifier_key(k) for k in log_vkeys], cosigners)
     cp = opened.checkpoint

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ballistics.core.enums import db_enum
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import said
 from ballistics.extensions import db
 
 
@@ -509,7 +510,12 @@ class ExhibitTransfer(db.Model):
     #: here found
     release_proof: Mapped[dict] = mapped_column(JSON, default=dict)
     release_verified: Mapped[bool] = mapped_column(default=False)
+    #: what checking the release (incoming) or the receipt (outgoing) found, in English (the
+    #: API gives it)
     verification: Mapped[str] = mapped_column(Text, default="")
+    #: the same as its wording (:mod:`ballistics.core.wording`), so pages say it in the
+    #: reader's language; None on transfers checked before it was kept (0024)
+    verification_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     #: the receipt event (ours, or the receiver's as reported)
     receipt_event_id: Mapped[int | None]
     receipt_hash: Mapped[str] = mapped_column(String(64), default="")
@@ -521,3 +527,9 @@ class ExhibitTransfer(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def verification_said(self) -> str:
+        """What checking found, in the reader's language (the stored English on transfers
+        without a wording)."""
+        return said(self.verification_wording) if self.verification_wording else self.verification

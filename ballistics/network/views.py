@@ -360,12 +360,11 @@ def _exhibits(send: forms.SendExhibitForm | None = None,
                                    .order_by(ExhibitTransfer.id.desc()).limit(200)).all()
     if send is None and current_user.has_role(*SEND_EXHIBITS):
         send = forms.SendExhibitForm(formdata=None)
+    offer = None
     if send is not None:
-        held = db.session.scalars(lab_select(Item, current_user).where(
-            Item.holder_user_id == current_user.id, Item.kind.in_(exchange.SENDABLE))
-            .order_by(Item.id.desc()).limit(500)).all()
+        offer = exchange.send_offer(current_user)
         send.item_id.choices = [("", _("— choose —"))] + [
-            (str(i.id), f"{i.barcode} · {label(i.kind)}") for i in held]
+            (str(i.id), f"{i.barcode} · {label(i.kind)}") for i in offer.items]
     forms_by_transfer: dict[int, forms.ReceiveExhibitForm] = {}
     if current_user.has_role(*RECEIVE_EXHIBITS):
         cases = db.session.scalars(lab_select(Case, current_user)
@@ -380,7 +379,7 @@ def _exhibits(send: forms.SendExhibitForm | None = None,
                     (str(c.id), f"{c.lab_case_number} · {c.offence}") for c in cases]
                 forms_by_transfer[t.id] = form
     return render_template("network/exhibits.html", transfers=transfers, send=send,
-                           receive=forms_by_transfer)
+                           offer=offer, receive=forms_by_transfer)
 
 
 @bp.post("/network/exhibits")

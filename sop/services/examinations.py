@@ -6,6 +6,8 @@ Every change re-judges the examination, so its stored findings stay current.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 
 from blinker import Namespace
@@ -296,14 +298,17 @@ def release(actor: User, exam: Examination) -> Examination:
     return _rejudged(exam)
 
 
-def open_examinations_hold(item: Item) -> list[Hold]:
+def open_examinations_holds(items: Sequence[Item]) -> dict[int, list[Hold]]:
     """An examination not yet released keeps its items in the lab (a source of
-    :mod:`ballistics.evidence.holds`)."""
+    :mod:`ballistics.evidence.holds`: one query for all ``items``)."""
     rows = db.session.execute(
-        select(Examination.id, Examination.status).join(
+        select(ExaminationItem.item_id, Examination.id, Examination.status).join(
             ExaminationItem, ExaminationItem.examination_id == Examination.id)
-        .where(ExaminationItem.item_id == item.id, Examination.status != ExamStatus.RELEASED)
-        .order_by(Examination.id)).all()
-    return [Hold(HoldKind.EXAMINATION, _("it is in open examination %(id)s (%(status)s)",
-                                         id=exam_id, status=label(status)))
-            for exam_id, status in rows]
+        .where(ExaminationItem.item_id.in_([item.id for item in items]),
+               Examination.status != ExamStatus.RELEASED)
+        .order_by(ExaminationItem.item_id, Examination.id)).all()
+    holds: dict[int, list[Hold]] = defaultdict(list)
+    for item_id, exam_id, status in rows:
+        holds[item_id].append(Hold(HoldKind.EXAMINATION, _(
+            "it is in open examination %(id)s (%(status)s)", id=exam_id, status=label(status))))
+    return holds

@@ -4,12 +4,14 @@ arrival of a partner's exhibit against its proven release (the hub is not needed
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from nacl.signing import SigningKey
 from sqlalchemy import func, select
 
 from ballistics.audit.models import AuditEntry
+from ballistics.core import timeutil
 from ballistics.core.context import acting_as
 from ballistics.core.hashing import chain_hash
 from ballistics.evidence.models import CustodyEvent, Item
@@ -19,9 +21,10 @@ from ballistics.ledger.leafdata import leaf_hash
 from ballistics.network import exchange, exchange_proof, hub
 from ballistics.network.models import ExhibitTransfer, LeadDirection, TransferStatus
 from ballistics.outbox.models import OutboxMessage, Topic
+from tests.sop.scenario import make_sop, qualify
 from tests.support.labs import LabKit, make_lab
 from tests.support.services import migrated_app
-from tests.support.web import Api, Browser, field_errors
+from tests.support.web import Api, Browser, field_errors, unescape
 
 # One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
 # computed once, not once per worker.
@@ -122,7 +125,79 @@ def test_a_partner_the_hub_does_not_list_is_refused_writing_nothing(node_app, hu
         db.session.remove()
 
 
-def _partner_release(receiver: str) -> dict:
+def _offered(html: str) -> list[int]:
+    """The items the send form offers (its select's options)."""
+    start = html.index('name="item_id"')
+    select = html[start:html.index("</select>", start)]
+    return [int(v) for v in re.findall(r'<option[^>]*value="(\d+)"', select)]
+
+
+def _left_out(html: str) -> list[str]:
+    """What the send form says of the items in hand it does not offer."""
+    match = re.search(r'<ul class="muted" data-testid="send-left-out">(.*?)</ul>', html, re.S)
+    return [unescape(li) for li in re.findall(r"<li>([^<]*)</li>", match.group(1))] \
+        if match else []
+
+
+def test_the_send_form_offers_only_items_that_can_be_sent_and_says_why_not_the_others(
+        node_app):
+    """An item in an open examination cannot be released: the form offered it, and choosing
+    it ended in a refusal. Now it is left out, and the form says how many items in hand it
+    leaves out and why, in the reader's language; the send still refuses such an item on its
+    own, before the hub is asked (here the hub is out of reach: the refusal is the hold's)."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        version = make_sop(kit, code="FA-31")
+        qualify(kit, version, "examiner", today=timeutil.utcnow().date())
+        db.session.commit()
+        examiner = Api(node_app.test_client(), kit, "examiner")
+        case = examiner.new_case()["id"]
+        free = examiner.receive(case, "cartridge_case")
+        examined = [examiner.receive(case, kind) for kind in ("cartridge_case", "test_fire")]
+        gun = examiner.receive(case, "firearm")
+        exam = examiner.post("/examinations", {"sop_version_id": version.id,
+                                               "item_ids": [i["id"] for i in examined]})
+        page = Browser(node_app, kit, "examiner")
+        html = page.get("/network/exhibits")
+        assert _offered(html) == [free["id"]]
+        assert _left_out(html) == [
+            "2 items in your hands are not offered: they are in open examinations (not yet "
+            "released), which keep them in the lab.",
+            "1 item in your hands is not offered: only cartridge cases, test fires, bullets and "
+            "casts go to partner labs this way."]
+        spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
+        assert _offered(spanish) == [free["id"]]
+        assert _left_out(spanish) == [
+            "2 indicios en sus manos no se ofrecen: están en exámenes abiertos (aún no "
+            "emitidos), que los retienen en el laboratorio.",
+            "1 indicio en sus manos no se ofrece: solo vainas, disparos de prueba, proyectiles "
+            "y moldes van así a laboratorios asociados."]
+
+        # The form is a convenience: the send refuses the examined item itself, writing
+        # nothing, on the page (a stale or forged choice) and on the API.
+        before = _written()
+        words = f"it is in open examination {exam['id']} (in progress)"
+        _, _, flashed = page.submit("/network/exhibits", {"item_id": str(examined[0]["id"]),
+                                                          "partner": "LABP"})
+        assert flashed[0][0] == "error" and words in flashed[0][1], flashed
+        refused = examiner.call("POST", f"/items/{examined[1]['id']}/exhibit-transfers", 409,
+                                json={"partner": "LABP"})
+        assert refused["error"] == "item_in_examination" and words in refused["message"]
+        # A firearm is not sent this way; the refusal names its kind in the reader's language
+        # (it said "firearm" in Spanish too).
+        for lang, kind in (("en", "Item %s is of kind firearm;"),
+                           ("es", "El indicio %s es de tipo arma de fuego;")):
+            answer = examiner.client.post(f"/api/v1/items/{gun['id']}/exhibit-transfers",
+                                          json={"partner": "LABP"}, headers={
+                                              **kit.headers("examiner"), "Accept-Language": lang})
+            assert answer.status_code == 422, answer.get_json()
+            assert kind % gun["barcode"] in answer.get_json()["message"], answer.get_json()
+        db.session.expire_all()
+        assert _written() == before
+        db.session.remove()
+
+
+def _partner_release(receiver: str, transfer: str = TRANSFER) -> dict:
     """What the hub relays from partner LABP: a release proven in LABP's ledger."""
     origin = "ledger.example/ledger/LABP"
     signer = notes.Ed25519Signer(origin, hashlib.sha256(b"LABP ledger").digest())
@@ -130,7 +205,7 @@ def _partner_release(receiver: str) -> dict:
               "from_location_id": None, "from_agency": None, "to_user_id": None,
               "to_location_id": None, "to_agency": f"Partner lab {receiver}", "actor_id": 2,
               "witness_id": None, "reason": "Sent", "occurred_at": "2026-11-26T10:00:00Z",
-              "details": {"partner_lab": receiver, "transfer_id": TRANSFER}}
+              "details": {"partner_lab": receiver, "transfer_id": transfer}}
     record = chain_hash("f" * 64, fields)
     tree = merkle.MemoryTree([merkle.leaf_hash(b"a"), leaf_hash("custody_event", 7, 700,
                                                                   record)])
@@ -139,7 +214,7 @@ def _partner_release(receiver: str) -> dict:
     proof = exchange_proof.build(lab_id=7, event_id=700, fields=fields, prev_hash="f" * 64,
                                  record_hash=record, leaf_index=1, checkpoint=note,
                                  inclusion_proof=tree.inclusion_proof(1, 2))
-    return {"transfer_id": TRANSFER, "sender": "LABP", "receiver": receiver,
+    return {"transfer_id": transfer, "sender": "LABP", "receiver": receiver,
             "item_kind": "cartridge_case", "calibre": "9mm Luger", "seal_number": "S-1",
             "note": "for your lead", "proof": proof,
             "log_vkeys": [signer.verifier().vkey()]}
@@ -267,4 +342,71 @@ def test_an_unproven_release_offers_no_receipt_and_says_what_to_do(node_app):
         assert "receive the parcel as an ordinary submission" in row
         spanish = page.client.get("/network/exhibits", headers={"Accept-Language": "es"}).text
         assert "reciba el paquete como una remisión ordinaria" in _row(spanish, incoming.id)
+        db.session.remove()
+
+
+def _spanish(page: Browser, path: str) -> str:
+    response = page.client.get(path, headers={"Accept-Language": "es"})
+    assert response.status_code == 200, (path, response.status_code)
+    return response.text
+
+
+def test_an_incoming_exhibits_proof_and_the_item_it_becomes_read_in_the_readers_language(
+        node_app):
+    """What checking a partner's release found, and the description written on the item
+    received against it, were stored in English only, so a Spanish examiner read English.
+    They are said in the reader's language; the API (and the stored columns) keep English."""
+    with node_app.app_context():
+        kit = _kit(node_app)
+        transfer = "ef" * 16
+        unproven = _partner_release("XNODE", "12" * 16) | {"log_vkeys": []}
+        with acting_as(None, kit.lab.id, "test:pull"):
+            incoming = exchange.incoming(kit.lab.id, "XNODE",
+                                         _partner_release("XNODE", transfer))
+            refused = exchange.incoming(kit.lab.id, "XNODE", unproven)
+            db.session.commit()
+        assert incoming.release_verified and not refused.release_verified
+        english = ("in LABP's ledger at leaf 1 of its checkpoint of size 2, not cosigned by a "
+                   "witness this lab trusts")
+        assert incoming.verification == english
+        unknown = ("not proven: the sender's ledger key is not known (the hub has none "
+                   "registered), so its checkpoint cannot be checked")
+        assert refused.verification == unknown
+        page = Browser(node_app, kit, "tech")
+        html = page.get("/network/exhibits")
+        assert english in unescape(_row(html, incoming.id))
+        assert unknown in unescape(_row(html, refused.id))
+        spanish = _spanish(page, "/network/exhibits")
+        assert ("en el registro sellado de LABP, hoja 1 de su punto de control de 2 entradas, "
+                "sin cofirma de ningún testigo en el que confíe este laboratorio"
+                in unescape(_row(spanish, incoming.id)))
+        assert ("no probada: no se conoce la clave del registro sellado del remitente (el nodo "
+                "regional no tiene ninguna registrada), así que no puede comprobarse su punto de "
+                "control" in unescape(_row(spanish, refused.id)))
+        # A transfer the hub passed on reads "transmitido", not "entregado": that is what the
+        # release is called, and this one has not even arrived.
+        row = _row(spanish, incoming.id)
+        assert ">transmitido</span>" in row and "entregado" not in row
+        assert "y nos llega la constancia de su recepción" in spanish
+        # The API keeps the English.
+        tech = Api(page.client, kit, "tech")
+        assert tech.get(f"/exhibit-transfers/{incoming.id}")["verification"] == english
+
+        # Received: the item's description is said in the reader's language as well.
+        case = tech.new_case()
+        _, _, flashed = page.submit(f"/network/exhibits/{incoming.id}/receipt",
+                                    {"case_id": str(case["id"]), "reason": ""})
+        assert flashed[0][0] == "success", flashed
+        db.session.expire_all()
+        item = db.session.get(Item, db.session.get(ExhibitTransfer, incoming.id).item_id)
+        described = f"Exhibit from partner lab LABP (transfer {transfer}): for your lead"
+        assert item.description == described
+        assert tech.get(f"/items/{item.id}")["description"] == described
+        assert described in unescape(page.get(f"/items/{item.id}"))
+        dicho = f"Indicio del laboratorio asociado LABP (envío {transfer}): for your lead"
+        for path in (f"/items/{item.id}", f"/items/{item.id}/report"):
+            assert dicho in unescape(_spanish(page, path)), path
+        # the case's list of items truncates it (at a word)
+        assert "Indicio del laboratorio asociado LABP (envío" in unescape(
+            _spanish(page, f"/cases/{case['id']}"))
         db.session.remove()
