@@ -24,6 +24,7 @@ from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.after_commit import track_new_file
 from ballistics.core.context import acting_as
 from ballistics.core.errors import AppError, Conflict, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.holds import require_in_custody, require_unsealed
 from ballistics.evidence.models import Item, ItemKind
@@ -55,7 +56,7 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     require_role(actor, SCAN_AND_SEARCH, "upload scans")
     if item.kind not in SCANNABLE:
         raise Unprocessable(_("Item %(barcode)s is a %(kind)s; only cartridge cases and test "
-                              "fires are scanned.", barcode=item.barcode, kind=item.kind),
+                              "fires are scanned.", barcode=item.barcode, kind=label(item.kind)),
                             fields={"item": [_("Not a scannable item.")]})
     require_in_custody(item, "new scans")
     require_unsealed(item, "scanning")
@@ -138,7 +139,7 @@ def retry_extraction(actor: User, scan: Scan) -> Scan:
     require_role(actor, SCAN_AND_SEARCH, "retry scans")
     if scan.status != ScanStatus.FAILED:
         raise Conflict(_("Scan %(id)s is %(status)s; only a failed scan is retried.", id=scan.id,
-                         status=scan.status),
+                         status=label(scan.status)),
                        code="not_failed")
     mark(scan, ScanStatus.QUEUED, "retried")
     enqueue("comparisons.extract_features", scan.id)

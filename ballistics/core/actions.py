@@ -56,6 +56,8 @@ ACTIONS = {
     "revoke authorisations": _l("revoke authorisations"),
     "sample evidence": _l("sample evidence"),
     "samples": _l("samples"),
+    "sampling": _l("sampling"),
+    "scanning": _l("scanning"),
     "seal evidence": _l("seal evidence"),
     "search scans": _l("search scans"),
     "search the region": _l("search the region"),

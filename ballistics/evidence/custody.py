@@ -27,6 +27,7 @@ from ballistics.auth.models import User
 from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS, chain_hash
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import seal_event, values_payload
 from ballistics.evidence.holds import refuse_disposal, require_in_custody, require_unsealed
@@ -96,7 +97,7 @@ def refuse_stale_or_disposed(item: Item, expected_seq: int | None) -> None:
                        code="stale_item")
     if item.is_disposed:
         raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
-                         barcode=item.barcode, status=item.status),
+                         barcode=item.barcode, status=label(item.status)),
                        code="item_disposed")
 
 
