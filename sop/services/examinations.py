@@ -289,7 +289,7 @@ def release(actor: User, exam: Examination) -> Examination:
     now = timeutil.utcnow()
     facts = load_reference(exam.lab_id, now)
     planned = load_examinations(exam.lab_id, facts, [exam.id])[0]
-    planned.released_at = now
+    planned.released_at, planned.release_planned = now, True
     enforce(planned, facts, "release")
     exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)

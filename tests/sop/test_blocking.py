@@ -119,7 +119,9 @@ def test_report_cannot_be_released_before_both_reviews(app, client):
     api, exam = _completed_exam(kit, client)
     path = f"/examinations/{exam['id']}"
     body = api.post(f"{path}/release", expect=409)
-    assert body["error"] == "tech_review" and "without a technical review" in body["message"]
+    # A refused release says what it still needs: it does not say the report was released.
+    assert body["error"] == "tech_review" and "has no technical review yet" in body["message"]
+    assert "was released" not in body["message"]
     # A reviewer may not review their own work; an examiner without the role may not review.
     api.post(f"{path}/technical-review", {"outcome": "agree"}, expect=403)
     body = api.as_("reviewer").post(f"{path}/technical-review", {"outcome": "disagree"},
@@ -133,6 +135,8 @@ def test_report_cannot_be_released_before_both_reviews(app, client):
                              {"outcome": "agree", "reasons": "Resolved after re-examination."})
     body = api.post(f"{path}/release", expect=409)
     assert body["error"] == "admin_review"
+    assert body["message"] == ("Administrative review before release: The report has no "
+                               "administrative review yet.")
     api.as_("manager").post(f"{path}/administrative-review", {"outcome": "approved"})
     released = api.post(f"{path}/release", expect=200)
     assert released["status"] == "released"
