@@ -24,6 +24,8 @@ ACTIONS = {
     "confirm leads": _l("confirm leads"),
     "decide what the lab shares": _l("decide what the lab shares"),
     "destroy evidence": _l("destroy evidence"),
+    "do administrative reviews": _l("do administrative reviews"),
+    "do technical reviews": _l("do technical reviews"),
     "exclude cases from sharing": _l("exclude cases from sharing"),
     "grant authorisations": _l("grant authorisations"),
     "hand over evidence": _l("hand over evidence"),

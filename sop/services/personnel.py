@@ -12,6 +12,7 @@ from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label as code_label
 from ballistics.extensions import db
 from sop.models import (
     Authorisation,
@@ -107,7 +108,7 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
         raise Forbidden(_("You cannot rate your own competency assessment."), code="own_assessment")
     if assessment.status != AssessmentStatus.SELF_ASSESSED:
         raise Conflict(_("Assessment %(id)s is already %(status)s.", id=assessment.id,
-                         status=assessment.status),
+                         status=code_label(assessment.status)),
                        code="already_rated")
     _scores(ratings, "ratings")
     comments = comments or {}

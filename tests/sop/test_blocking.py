@@ -213,3 +213,26 @@ def test_default_period_is_twelve_calendar_months():
     assert Period.default(date(2026, 11, 25)) == Period(date(2025, 12, 1), date(2026, 11, 25))
     assert Period.default(date(2026, 12, 3)) == Period(date(2026, 1, 1), date(2026, 12, 3))
     assert Period.default(date(2026, 1, 9)) == Period(date(2025, 2, 1), date(2026, 1, 9))
+
+
+def test_spanish_refusals_name_statuses_and_reviews_in_spanish(app, client):
+    """Refusals read in Spanish said 'El examen 3 está completed', 'Su rol no le permite do
+    technical reviews' (the stored code and the English phrase put into the sentence)."""
+    kit = make_lab()
+    _, exam = _completed_exam(kit, client)
+    path = f"/api/v1/examinations/{exam['id']}"
+
+    def refused(who: str, action: str, body: dict, status: int) -> str:
+        response = client.post(f"{path}/{action}", json=body,
+                               headers={**kit.headers(who), "Accept-Language": "es"})
+        assert response.status_code == status, response.get_json()
+        return response.get_json()["message"]
+
+    before = _counts()
+    assert refused("examiner", "complete", {"result": "identification"}, 409) == (
+        f"El examen {exam['id']} está finalizado; ya no puede modificarse.")
+    message = refused("examiner", "technical-review", {"outcome": "agree"}, 403)
+    assert "hacer revisiones técnicas" in message and "do technical" not in message, message
+    message = refused("examiner", "administrative-review", {"outcome": "approved"}, 403)
+    assert "hacer revisiones administrativas" in message, message
+    assert _counts() == before
