@@ -424,3 +424,14 @@ def test_quality_pages_show_dates_in_the_readers_locale(app):
                 # (form fields keep ISO values: outside the tags only)
                 assert days[name].isoformat() not in re.sub(r"<[^>]+>", " ", text), (
                     locale, path, name)
+
+
+def test_equipment_kinds_to_choose_from_are_in_the_readers_language(app):
+    """The new-instrument form offered 'comparison microscope', 'test fire tank' on a Spanish
+    page (the stored codes with spaces)."""
+    kit = make_lab()
+    web = Browser(app, kit, "manager")
+    text = web.client.get("/quality/equipment", headers={"Accept-Language": "es"}).text
+    options = dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', text))
+    assert options["comparison_microscope"] == "microscopio de comparación", options
+    assert options["test_fire_tank"] != "test fire tank", options
