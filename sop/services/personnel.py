@@ -51,6 +51,9 @@ def record_training(actor: User, *, user_id: int, title: str, completed_on: date
                     notes: str = "") -> TrainingRecord:
     require_role(actor, MANAGE_QUALITY, "record training")
     colleague(user_id, actor, field="user_id")
+    if completed_on > actor.lab.today():
+        raise Unprocessable(_("Training cannot be recorded as completed in the future."),
+                            fields={"completed_on": [_("In the future.")]})
     if sop_id is not None:
         _sop(actor, sop_id)
     record = TrainingRecord(lab_id=actor.lab_id, user_id=user_id, title=title,
@@ -150,6 +153,9 @@ def record_proficiency(actor: User, *, user_id: int, provider: str, taken_on: da
                        ) -> ProficiencyTest:
     require_role(actor, MANAGE_QUALITY, "record proficiency tests")
     colleague(user_id, actor, field="user_id")
+    if taken_on > actor.lab.today():
+        raise Unprocessable(_("A proficiency test cannot be recorded as taken in the future."),
+                            fields={"taken_on": [_("In the future.")]})
     test = ProficiencyTest(lab_id=actor.lab_id, user_id=user_id, provider=provider,
                            taken_on=taken_on, is_satisfactory=is_satisfactory,
                            test_ref=test_ref, notes=notes, recorded_by_id=actor.id)

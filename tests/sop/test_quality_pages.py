@@ -23,6 +23,7 @@ from sop.models import (
     Equipment,
     Examination,
     Nonconformity,
+    ProficiencyTest,
     SopAcknowledgement,
     SopVersion,
     TrainingRecord,
@@ -435,3 +436,35 @@ def test_equipment_kinds_to_choose_from_are_in_the_readers_language(app):
     options = dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', text))
     assert options["comparison_microscope"] == "microscopio de comparación", options
     assert options["test_fire_tank"] != "test fire tank", options
+
+
+def test_training_proficiency_and_calibration_dated_in_the_future_are_refused(app):
+    """A training 'completed' in 2030, a proficiency test 'taken' and a calibration
+    'performed' in 2099 were recorded as facts; each is refused naming its date field, and
+    nothing is written."""
+    kit = make_lab()
+    examiner = kit.users["examiner"]
+    with as_(kit.users["manager"]):
+        microscope = equipment.register(kit.users["manager"], code="MIC-09", name="Microscope",
+                                        kind="comparison_microscope")
+    db.session.commit()
+    web = Browser(app, kit, "manager")
+    web.client.set_cookie("lang", "es")
+    tomorrow = (_today() + timedelta(days=2)).isoformat()
+    posts = {
+        f"/quality/people/{examiner.id}/training": (
+            {"title": "Módulo 4", "completed_on": tomorrow}, "completed_on",
+            (TrainingRecord, {"user_id": examiner.id})),
+        f"/quality/people/{examiner.id}/proficiency": (
+            {"provider": "CTS", "taken_on": tomorrow, "is_satisfactory": "true"}, "taken_on",
+            (ProficiencyTest, {"user_id": examiner.id})),
+        f"/quality/equipment/{microscope.id}/calibrations": (
+            {"kind": "calibration", "performed_on": tomorrow, "is_passed": "true",
+             "due_on": (_today() + timedelta(days=300)).isoformat()}, "performed_on",
+            (CalibrationRecord, {"equipment_id": microscope.id}))}
+    before = {path: _count(model, **where) for path, (_, _, (model, where)) in posts.items()}
+    for path, (data, field, (model, where)) in posts.items():
+        _, text, flashed = web.submit(path, data)
+        assert field_errors(text).get(field) == "En el futuro.", (path, field_errors(text))
+        assert "en el futuro" in flashed[0][1], flashed
+        assert _count(model, **where) == before[path], path
