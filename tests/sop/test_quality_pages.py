@@ -31,7 +31,7 @@ from sop.models import (
 from sop.services import equipment, personnel
 from tests.sop.scenario import ALL_THREE, as_, make_sop, second_manager
 from tests.support.labs import make_lab
-from tests.support.web import Browser, field_errors
+from tests.support.web import Browser, field_errors, unescape
 
 
 def _day(day: date) -> str:
@@ -297,7 +297,14 @@ def test_capa_through_verification_and_close(app):
 
     # Not closable while an action is unverified.
     _, text, flashed = web.submit(f"{nc_url}/close", {"root_cause": "No due-date reminder."})
-    assert flashed[0][0] == "error" and "not verified effective" in flashed[0][1]
+    # The one pending action is named as the page lists it (its id is not on the page).
+    assert flashed == [("error", "The action “preventive action” is not yet verified "
+                                 "effective.")]
+    spanish = web.client.post(f"{nc_url}/close", data={
+        "csrf_token": web.token, "root_cause": "No due-date reminder."},
+        headers={"Accept-Language": "es"})
+    assert ("La acción «preventive action» aún no está verificada como eficaz."
+            in unescape(spanish.text))
     # The manager's own preventive action is verified by a second manager.
     second_manager(kit)
     db.session.commit()
