@@ -10,7 +10,7 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -86,7 +86,8 @@ def dashboard_page():
     today = timeutil.local_today(_zone())
     dash = dashboard.build(current_user.lab_id, today, _period(), rule_id)
     by_rule = charts.horizontal([(r["rule"].id, r["rate"],
-                                  _("%(num)s findings", num=number(r["broken"])))
+                                  ngettext("%(count)s finding", "%(count)s findings",
+                                           r["broken"], count=number(r["broken"])))
                                  for r in dash.by_rule])
     by_month = charts.vertical([(m["month"], m["rate"],
                                  _("%(num)s of %(total)s with findings",
@@ -103,8 +104,11 @@ def evaluate():
     _manager()
 
     def done(summary) -> tuple[str, str]:
-        return (_("Re-evaluated %(exams)s examinations: %(findings)s findings.",
-                  exams=number(summary.examinations), findings=number(summary.findings)),
+        exams = ngettext("%(count)s examination", "%(count)s examinations",
+                         summary.examinations, count=number(summary.examinations))
+        findings = ngettext("%(count)s finding", "%(count)s findings", summary.findings,
+                            count=number(summary.findings))
+        return (_("Re-evaluated %(exams)s: %(findings)s.", exams=exams, findings=findings),
                 url_for("sop.dashboard_page"))
 
     return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),

@@ -41,6 +41,11 @@ def test_dashboard_export_and_drill_down(app):
     assert '<html lang="es">' in spanish and ">100,0\xa0%</text>" in spanish
     assert "100.0%" not in spanish and ">100.0%</text>" in client.get(
         "/quality/", headers={"Accept-Language": "en"}).text
+    # One finding is one: the chart and the list heading agree in number (was "1 findings",
+    # "1 hallazgos", "los 1 más recientes de 1").
+    assert "1 finding" in page.text and "1 findings" not in page.text
+    assert "1 hallazgo" in spanish and "1 hallazgos" not in spanish
+    assert "1 más reciente de 1" in spanish and "los 1 " not in spanish
     finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
     detail = client.get(f"/quality/findings/{finding_id}")
     assert "went to Examiner2" in detail.text and "custody event id" in detail.text
@@ -102,7 +107,7 @@ def test_reevaluate_competency_and_sop_pages(app):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = client.post("/quality/evaluate", data={"csrf_token": token})
     assert response.status_code == 303
-    assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
+    assert "Re-evaluated 1 examination: 1 finding." in client.get("/quality/").text
     assert client.post("/quality/evaluate", data={}).status_code in (400, 422)
     sops = client.get("/quality/sops")
     assert "FA-06" in sops.text and "effective" in sops.text
