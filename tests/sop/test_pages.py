@@ -51,6 +51,7 @@ def test_dashboard_export_and_drill_down(app):
     assert "went to Examiner2" in detail.text and "custody event id" in detail.text
     report = client.get("/quality/export")
     assert report.status_code == 200 and "SOP compliance audit report" in report.text
+    assert "1 examination; 0 fully compliant" in report.text  # was "1 examinations"
     rows = list(csv.DictReader(io.StringIO(client.get("/quality/export?format=csv").text)))
     assert [(int(r["examination_id"]), r["compliant"], r["rule_ids"]) for r in rows] == [
         (exam_id, "no", "CUSTODY-HELD")]

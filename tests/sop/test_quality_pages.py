@@ -475,3 +475,23 @@ def test_training_proficiency_and_calibration_dated_in_the_future_are_refused(ap
         assert field_errors(text).get(field) == "En el futuro.", (path, field_errors(text))
         assert "en el futuro" in flashed[0][1], flashed
         assert _count(model, **where) == before[path], path
+
+
+def test_an_authorisation_with_one_day_left_says_day(app):
+    """The person page said '1 days left' / 'quedan 1 días' the day before an authorisation
+    lapsed."""
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, manager = kit.users["examiner"], kit.users["manager"]
+    today = kit.lab.today()
+    with as_(manager):
+        personnel.grant_authorisation(manager, user_id=examiner.id, sop_id=version.sop_id,
+                                      starts_on=today, expires_on=today + timedelta(days=1))
+    db.session.commit()
+    web = Browser(app, kit, "manager")
+    english = web.client.get(f"/quality/people/{examiner.id}",
+                             headers={"Accept-Language": "en"}).text
+    spanish = web.client.get(f"/quality/people/{examiner.id}",
+                             headers={"Accept-Language": "es"}).text
+    assert "1 day left" in english and "1 days" not in english
+    assert "queda 1 día" in spanish and "quedan 1 días" not in spanish
