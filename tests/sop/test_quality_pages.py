@@ -495,3 +495,32 @@ def test_an_authorisation_with_one_day_left_says_day(app):
                              headers={"Accept-Language": "es"}).text
     assert "1 day left" in english and "1 days" not in english
     assert "queda 1 día" in spanish and "quedan 1 días" not in spanish
+
+
+def test_examination_page_shows_what_each_step_recorded_and_the_result(app):
+    """A completed examination's page listed its SOP's required steps bare, so five steps never
+    recorded read like five done; it now says per step what was recorded (or that nothing
+    was), the conclusion and the reviews."""
+    from sop.services import examinations
+    from tests.sop.scenario import qualify
+
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, tech = kit.users["examiner"], kit.users["tech"]
+    qualify(kit, version, "examiner", today=_today())
+    with as_(tech):
+        case = create_case(tech, submitting_agency="Central Police")
+        item = custody.receive(tech, case, kind="cartridge_case", from_agency="Central Police")
+        custody.transfer(tech, item, to_user_id=examiner.id)
+    with as_(examiner):
+        exam = examinations.start(examiner, sop_version_id=version.id, item_ids=[item.id])
+        magnification = next(s for s in version.steps if s.is_value_required)
+        examinations.record_step(examiner, exam, step_id=magnification.id, value=40)
+        examinations.complete(examiner, exam, result="elimination", notes="Different marks.")
+    db.session.commit()
+    page = Browser(app, kit, "examiner").client.get(
+        f"/quality/examinations/{exam.id}", headers={"Accept-Language": "es"}).text
+    steps = dict(re.findall(r'<li data-step="(\d+)" data-recorded="(\w+)">', page))
+    assert steps == {"1": "no", "2": "yes", "3": "no"}, steps
+    assert page.count("sin registrar") == 2 and "magnification: <strong>40 x</strong>" in page
+    assert "eliminación · Different marks." in page and "Ninguno." in page
