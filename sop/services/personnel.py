@@ -76,11 +76,14 @@ def _scores(ratings: dict[str, int], field: str) -> None:
     unknown = sorted(set(ratings) - set(AREA_CODES))
     missing = sorted(set(AREA_CODES) - set(ratings))
     if unknown or missing:
-        detail = (f"unknown areas {', '.join(unknown)}" if unknown
-                  else f"missing areas {', '.join(missing)}")
-        raise Unprocessable(_("Rate every competency area once: %(detail)s.", detail=detail),
-                            fields={field: [_("Rate exactly: %(value)s.",
-                                              value=', '.join(AREA_CODES))]})
+        # an area left out is named as the page names it; an unknown one as it was sent
+        names = dict(COMPETENCY_AREAS)
+        message = (_("Rate every competency area once; unknown areas: %(areas)s.",
+                     areas=", ".join(unknown)) if unknown else
+                   _("Rate every competency area once; not rated: %(areas)s.",
+                     areas="; ".join(str(names[code]) for code in missing)))
+        raise Unprocessable(message, fields={field: [_("Rate exactly: %(value)s.",
+                                                       value=', '.join(AREA_CODES))]})
     bad = [a for a, s in ratings.items() if s not in SCALE]
     if bad:
         raise Unprocessable(_("Scores must be 1-4 (areas %(value)s).",

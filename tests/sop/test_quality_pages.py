@@ -366,7 +366,12 @@ def test_competency_self_assessment_then_supervisor_rating(app):
     assert 'id="self-form"' in web.get(page_url)
     # One area left unrated: refused, naming it; nothing saved.
     _, text, flashed = web.submit(page_url, {**scores, "score_testimony": ""})
-    assert flashed == [("error", "Rate every competency area once: missing areas testimony.")]
+    # the area left out is named as the page names it (was its code: "missing areas testimony")
+    assert flashed == [("error", "Rate every competency area once; not rated: Court testimony.")]
+    spanish = web.client.post(page_url, data={"csrf_token": web.token, **scores,
+                                               "score_testimony": ""},
+                              headers={"Accept-Language": "es"})
+    assert "sin calificar: Testimonio en juicio." in unescape(spanish.text)
     assert _count(CompetencyAssessment, user_id=examiner.id) == 0
     _, text, flashed = web.submit(page_url, {**scores, "score_microscopy": "7"})
     assert flashed[0][0] == "error" and "ratings" in flashed[0][1]
