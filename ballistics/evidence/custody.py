@@ -168,7 +168,9 @@ def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
              "kind": CustodyKind.RECEIVED, "from_user_id": None, "from_location_id": None,
              "from_agency": from_agency, "to_user_id": actor.id, "to_location_id": None,
              "to_agency": None, "actor_id": actor.id, "witness_id": None,
-             "reason": reason or f"Received from {from_agency}",
+             # the reason as given: the event names the agency it came from already, and a
+             # sentence made up here would be English on every reader's page and report
+             "reason": reason,
              "details": event_details or {}, "occurred_at": now, "prev_hash": GENESIS}
     event["hash"] = chain_hash(GENESIS, values_payload(event))
     item = {**_ITEM_DEFAULTS, **details, "id": slot.item_id, "lab_id": case.lab_id,
