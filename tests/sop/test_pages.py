@@ -48,7 +48,14 @@ def test_dashboard_export_and_drill_down(app):
     assert "1 más reciente de 1" in spanish and "los 1 " not in spanish
     finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
     detail = client.get(f"/quality/findings/{finding_id}")
-    assert "went to Examiner2" in detail.text and "custody event id" in detail.text
+    assert "went to Examiner2" in detail.text and "custody event no.:" in detail.text
+    # The records behind it are named in the reader's language (were the stored keys:
+    # "item id", "custody event id", "occurred at" on a Spanish page).
+    spanish = client.get(f"/quality/findings/{finding_id}", headers={"Accept-Language": "es"})
+    records = spanish.text[spanish.text.index('<dl class="evidence">'):]
+    records = records[:records.index("</dl>")]
+    assert "indicio n.º:" in records and "evento de custodia n.º:" in records, records
+    assert "item id" not in records and "custody event id" not in records
     report = client.get("/quality/export")
     assert report.status_code == 200 and "SOP compliance audit report" in report.text
     assert "1 examination; 0 fully compliant" in report.text  # was "1 examinations"
