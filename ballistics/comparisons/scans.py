@@ -64,6 +64,19 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     existing = db.session.scalar(select(Scan).where(Scan.item_id == item.id, Scan.sha256 == sha))
     if existing is not None:
         return existing, False
+    # The mistakes people make at the form, said in their language and beside the field to
+    # mend; the imaging layer's own (a corrupt or oversized file) say what broke in detail.
+    kind = imaging.scan_kind(data)
+    if not data:
+        raise Unprocessable(_("%(file)s is empty.", file=filename),
+                            fields={"file": [_("The file is empty.")]})
+    if kind is None:
+        raise Unprocessable(_("%(file)s is not a scan: an x3p, PNG or TIFF file is expected.",
+                              file=filename),
+                            fields={"file": [_("Not an x3p, PNG or TIFF file.")]})
+    if kind == "image" and pixel_um is None:
+        raise Unprocessable(_("%(file)s is an image: give its pixel size in µm.", file=filename),
+                            fields={"pixel_um": [_("Required for a PNG or TIFF image.")]})
     try:
         surface = imaging.read_surface(data, filename, pixel_um, max_bytes=MAX_SCAN_BYTES,
                                        max_pixels=MAX_SCAN_PIXELS)
