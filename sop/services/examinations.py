@@ -44,15 +44,21 @@ _signals = Namespace()
 technical_review_recorded = _signals.signal("technical-review-recorded")
 
 
+#: what an id field names, as a refusal says it (not the field's name)
+_WHAT = {"sop_version_id": _l("SOP version no."), "item_ids": _l("items"),
+         "equipment_ids": _l("equipment")}
+
+
 def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
     rows = db.session.execute(select(model).where(model.lab_id == actor.lab_id,
                                                   model.id.in_(ids))).scalars().all()
     found = {r.id for r in rows}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise Unprocessable(_("Not in your lab: %(field)s %(value)s.", field=field,
-                              value=', '.join(map(str, missing))),
-                            fields={field: [_("Unknown ids: %(missing)s.", missing=missing)]})
+        listed = ", ".join(map(str, missing))
+        raise Unprocessable(_("Not in your lab: %(field)s %(value)s.",
+                              field=_WHAT.get(field, field), value=listed),
+                            fields={field: [_("Unknown ids: %(missing)s.", missing=listed)]})
     return sorted(rows, key=lambda r: ids.index(r.id))
 
 

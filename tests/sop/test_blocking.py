@@ -236,3 +236,21 @@ def test_spanish_refusals_name_statuses_and_reviews_in_spanish(app, client):
     message = refused("examiner", "administrative-review", {"outcome": "approved"}, 403)
     assert "hacer revisiones administrativas" in message, message
     assert _counts() == before
+
+
+def test_unknown_ids_are_named_as_the_reader_says_them(app, client):
+    """Starting an examination under an SOP version of no lab said 'No pertenece a su
+    laboratorio: sop_version_id 999999' (the field's name) beside 'Identificadores
+    desconocidos: [999999]'."""
+    kit = make_lab()
+    api = Api(client, kit, "examiner")
+    items = _items_with(api, kit, "examiner")
+    before = _counts()
+    response = client.post("/api/v1/examinations", json={
+        "sop_version_id": 999999, "item_ids": items},
+        headers={**kit.headers("examiner"), "Accept-Language": "es"})
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert body["message"] == "No pertenece a su laboratorio: versión del POE n.º 999999.", body
+    assert body["fields"] == {"sop_version_id": ["Identificadores desconocidos: 999999."]}
+    assert _counts() == before
