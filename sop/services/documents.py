@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -140,7 +141,7 @@ def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
         SopAcknowledgement.version_id == version.id, SopAcknowledgement.user_id == actor.id))
     if exists is not None:
         raise Conflict(_("You acknowledged %(label)s on %(acknowledged_at)s.", label=version.label,
-                         acknowledged_at=format(exists.acknowledged_at, '%Y-%m-%d')),
+                         acknowledged_at=format_date(actor.lab.day_of(exists.acknowledged_at))),
                        code="already_acknowledged")
     ack = SopAcknowledgement(lab_id=actor.lab_id, version_id=version.id, user_id=actor.id,
                              acknowledged_at=timeutil.utcnow())
