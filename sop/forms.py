@@ -13,6 +13,7 @@ from wtforms import (
 
 from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
+from ballistics.core.labels import LABELS
 from sop import schemas as s
 from sop.models.equipment import CalibrationKind, EquipmentKind
 from sop.models.quality import ActionKind, Severity
@@ -118,7 +119,7 @@ class EquipmentForm(PageForm):
     code = StringField(_l("Asset tag"))
     name = StringField(_l("Name"))
     kind = SelectField(_l("Kind"), choices=[SelectChoice("", "—")] + [
-        SelectChoice(k.value, k.value.replace("_", " ")) for k in EquipmentKind],
+        SelectChoice(k.value, LABELS[k.value]) for k in EquipmentKind],
         validate_choice=False)
     manufacturer = StringField(_l("Manufacturer"))
     serial_number = StringField(_l("Serial number"))

@@ -10,8 +10,9 @@ import io
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +22,7 @@ from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Unprocessable
 from ballistics.core.forms import submit
+from ballistics.core.labels import LABELS
 from ballistics.core.numbers import number
 from ballistics.extensions import db
 from sop import charts
@@ -86,7 +88,8 @@ def dashboard_page():
     today = timeutil.local_today(_zone())
     dash = dashboard.build(current_user.lab_id, today, _period(), rule_id)
     by_rule = charts.horizontal([(r["rule"].id, r["rate"],
-                                  _("%(num)s findings", num=number(r["broken"])))
+                                  ngettext("%(count)s finding", "%(count)s findings",
+                                           r["broken"], count=number(r["broken"])))
                                  for r in dash.by_rule])
     by_month = charts.vertical([(m["month"], m["rate"],
                                  _("%(num)s of %(total)s with findings",
@@ -103,8 +106,11 @@ def evaluate():
     _manager()
 
     def done(summary) -> tuple[str, str]:
-        return (_("Re-evaluated %(exams)s examinations: %(findings)s findings.",
-                  exams=number(summary.examinations), findings=number(summary.findings)),
+        exams = ngettext("%(count)s examination", "%(count)s examinations",
+                         summary.examinations, count=number(summary.examinations))
+        findings = ngettext("%(count)s finding", "%(count)s findings", summary.findings,
+                            count=number(summary.findings))
+        return (_("Re-evaluated %(exams)s: %(findings)s.", exams=exams, findings=findings),
                 url_for("sop.dashboard_page"))
 
     return submit(EmptyForm(), lambda _data: refresh_findings(current_user.lab_id),
@@ -116,6 +122,53 @@ def evaluate():
 def finding_page(finding_id: int):
     _manager()
     return _finding_page(get_in_lab(Finding, finding_id, current_user, what="finding"))
+
+
+#: the keys of a finding's evidence (:mod:`sop.services.compliance.rules`) as a manager reads
+#: them; the stored keys stay English (the API and the CSV give them as they are)
+EVIDENCE_LABELS = {
+    "acknowledged_at": _l("acknowledged at"), "assessed_on": _l("assessed on"),
+    "assessment_id": _l("assessment no."), "at": _l("when"),
+    "authorisation_id": _l("authorisation no."), "authorisations": _l("authorisations"),
+    "calibration_id": _l("calibration record no."), "custody_event_id": _l("custody event no."),
+    "days": _l("days"), "due_on": _l("due on"), "effective_from": _l("in force from"),
+    "effective_until": _l("in force until"), "equipment": _l("equipment"),
+    "equipment_id": _l("instrument no."), "expires_on": _l("expires on"),
+    "is_competent": _l("competent"), "is_passed": _l("passed"),
+    "is_satisfactory": _l("satisfactory"), "item_id": _l("item no."), "items": _l("items"),
+    "kind": _l("kind"), "max": _l("maximum"), "min": _l("minimum"),
+    "occurred_at": _l("occurred at"), "outcome": _l("outcome"),
+    "performed_on": _l("performed on"), "position": _l("step"), "problem": _l("problem"),
+    "proficiency_test_id": _l("proficiency test no."), "provider": _l("provider"),
+    "requested_at": _l("requested at"), "review_id": _l("review no."),
+    "reviewed_at": _l("reviewed at"), "reviewer_id": _l("reviewer no."),
+    "revoked_on": _l("revoked on"), "seq": _l("custody event"), "sop_id": _l("SOP no."),
+    "sop_version_id": _l("SOP version no."), "starts_on": _l("starts on"), "state": _l("state"),
+    "status": _l("status"), "step_id": _l("step no."), "steps": _l("steps"),
+    "taken_on": _l("taken on"), "target_days": _l("target (days)"), "user_id": _l("user no."),
+    "valid_until": _l("valid until"), "value": _l("value"), "version": _l("version"),
+}
+#: evidence values that are words the rules wrote in English: said in the reader's language
+_EVIDENCE_WORDS = {"start": _l("at the start"), "not recorded": _l("not recorded")}
+
+
+def evidence_key(key: str) -> str:
+    return str(EVIDENCE_LABELS.get(key, key.replace("_", " ")))
+
+
+def evidence_value(value: object) -> str:
+    """One evidence value as a manager reads it: yes/no, a stored code's label, a rule's word
+    in the reader's language; ids, numbers and days as stored."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str):
+        if value in _EVIDENCE_WORDS:
+            return str(_EVIDENCE_WORDS[value])
+        if value in LABELS:
+            return str(LABELS[value])
+    return str(value)
 
 
 def _finding_page(finding: Finding, form: NonconformityForm | None = None) -> str:
@@ -130,6 +183,7 @@ def _finding_page(finding: Finding, form: NonconformityForm | None = None) -> st
                                  title=f"{finding.rule_id}: {rule.title if rule else ''}"[:200],
                                  description=finding.said)
     return render_template("sop/finding.html", finding=finding, exam=exam, rule=rule, ncs=ncs,
+                           evidence_key=evidence_key, evidence_value=evidence_value,
                            form=form)
 
 

@@ -63,7 +63,8 @@ class PasswordSetSchema(BaseSchema):
 
 def _roles() -> fields.List:
     return fields.List(fields.String(validate=one_of(*Role)), required=True,
-                       validate=validate.Length(min=1, max=len(Role)))
+                       validate=validate.Length(min=1, max=len(Role),
+                                                error="Choose between {min} and {max} roles."))
 
 
 class UserCreateSchema(BaseSchema):

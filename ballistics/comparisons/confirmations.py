@@ -31,6 +31,7 @@ from ballistics.comparisons.permissions import CONFIGURE_COMPARISONS, REVIEW_CAN
 from ballistics.comparisons.review import case_of_scan
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Unprocessable
+from ballistics.core.labels import label
 from ballistics.extensions import db
 from sop.models import AfteResult, Examination, ExaminationReview, Sop, SopVersion, VersionStatus
 from sop.models.examinations import ReviewOutcome
@@ -110,7 +111,7 @@ def confirm(actor: User, candidate: Candidate, *, conclusion: str,
         raise Conflict(_("Candidate %(rank)s is already being verified (examination "
                          "%(examination_id)s, %(value)s).", rank=candidate.rank,
                          examination_id=current.examination_id,
-                         value=current.status.replace('_', ' ')),
+                         value=label(current.status)),
                        code="confirmation_open")
     version = confirmation_version(candidate.lab_id)
     items = [candidate.search.query_scan.item, candidate.reference_scan.item]

@@ -27,6 +27,7 @@ from ballistics.comparisons.models import (
 from ballistics.comparisons.permissions import REQUEST_CORRECTIONS, VERIFY_CONFIRMATIONS
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label
 from ballistics.evidence.holds import Hold, HoldKind
 from ballistics.evidence.models import Case, Item
 from ballistics.extensions import db
@@ -71,7 +72,7 @@ def review_correction(actor: User, correction: LinkCorrection, *, outcome: str,
     require_role(actor, VERIFY_CONFIRMATIONS, "review corrections of case links")
     if correction.status != CorrectionStatus.PENDING:
         raise Conflict(_("Correction %(id)s was already %(status)s.", id=correction.id,
-                         status=correction.status),
+                         status=label(correction.status)),
                        code="correction_decided")
     link = correction.link
     exam = link.examination

@@ -24,6 +24,7 @@ from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.after_commit import track_new_file
 from ballistics.core.context import acting_as
 from ballistics.core.errors import AppError, Conflict, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.holds import require_in_custody, require_unsealed
 from ballistics.evidence.models import Item, ItemKind
@@ -55,7 +56,7 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     require_role(actor, SCAN_AND_SEARCH, "upload scans")
     if item.kind not in SCANNABLE:
         raise Unprocessable(_("Item %(barcode)s is a %(kind)s; only cartridge cases and test "
-                              "fires are scanned.", barcode=item.barcode, kind=item.kind),
+                              "fires are scanned.", barcode=item.barcode, kind=label(item.kind)),
                             fields={"item": [_("Not a scannable item.")]})
     require_in_custody(item, "new scans")
     require_unsealed(item, "scanning")
@@ -63,6 +64,19 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     existing = db.session.scalar(select(Scan).where(Scan.item_id == item.id, Scan.sha256 == sha))
     if existing is not None:
         return existing, False
+    # The mistakes people make at the form, said in their language and beside the field to
+    # mend; the imaging layer's own (a corrupt or oversized file) say what broke in detail.
+    kind = imaging.scan_kind(data)
+    if not data:
+        raise Unprocessable(_("%(file)s is empty.", file=filename),
+                            fields={"file": [_("The file is empty.")]})
+    if kind is None:
+        raise Unprocessable(_("%(file)s is not a scan: an x3p, PNG or TIFF file is expected.",
+                              file=filename),
+                            fields={"file": [_("Not an x3p, PNG or TIFF file.")]})
+    if kind == "image" and pixel_um is None:
+        raise Unprocessable(_("%(file)s is an image: give its pixel size in µm.", file=filename),
+                            fields={"pixel_um": [_("Required for a PNG or TIFF image.")]})
     try:
         surface = imaging.read_surface(data, filename, pixel_um, max_bytes=MAX_SCAN_BYTES,
                                        max_pixels=MAX_SCAN_PIXELS)
@@ -138,7 +152,7 @@ def retry_extraction(actor: User, scan: Scan) -> Scan:
     require_role(actor, SCAN_AND_SEARCH, "retry scans")
     if scan.status != ScanStatus.FAILED:
         raise Conflict(_("Scan %(id)s is %(status)s; only a failed scan is retried.", id=scan.id,
-                         status=scan.status),
+                         status=label(scan.status)),
                        code="not_failed")
     mark(scan, ScanStatus.QUEUED, "retried")
     enqueue("comparisons.extract_features", scan.id)

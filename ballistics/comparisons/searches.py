@@ -30,6 +30,7 @@ from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.comparisons.scans import SWEEP
 from ballistics.core.context import acting_as
 from ballistics.core.errors import Conflict
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.core.wording import english
 from ballistics.evidence.holds import require_in_custody
@@ -53,7 +54,7 @@ def start_search(actor: User | None, scan: Scan, *, k: int = 100, scope: str = "
     require_in_custody(scan.item, "new searches")
     if scan.status != ScanStatus.DONE:
         raise Conflict(_("Scan %(id)s has no features yet (%(status)s); search once it is done.",
-                         id=scan.id, status=scan.status), code="scan_not_ready")
+                         id=scan.id, status=label(scan.status)), code="scan_not_ready")
     search = Search(lab_id=scan.lab_id, query_scan_id=scan.id, scope=scope, k=k,
                     algorithm_version=imaging.ALGORITHM_VERSION, is_automatic=automatic,
                     filters={"region": scan.region, "calibre": scan.calibre},
@@ -305,7 +306,7 @@ def retry_search(actor: User, search: Search) -> Search:
     stays on record)."""
     if search.status != SearchStatus.FAILED:
         raise Conflict(_("Search %(id)s is %(status)s; only a failed search is retried.",
-                         id=search.id, status=search.status),
+                         id=search.id, status=label(search.status)),
                        code="not_failed")
     return start_search(actor, search.query_scan, k=search.k, scope=search.scope)
 

@@ -35,6 +35,16 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[..., str]]] = [
      lambda choices: _("Must be one of: %(choices)s.", choices=choices)),
     # the app's own validators (ballistics.core.text, ballistics.evidence.schemas, sop.schemas)
     (re.compile(r"Must not be blank\."), lambda: _("Must not be blank.")),
+    (re.compile(r"Choose between (?P<min>\d+) and (?P<max>\d+) roles\."),
+     lambda min, max: _("Choose between %(min)s and %(max)s roles.", min=min, max=max)),
+    (re.compile(r"Contains the invisible control (?P<name>[A-Z0-9 -]+) \((?P<code>U\+[0-9A-F]+)\); "
+                r"remove it\."),
+     lambda name, code: _("Contains the invisible control %(name)s (%(code)s); remove it.",
+                          name=name, code=code)),
+    (re.compile(r"Contains a control character \((?P<code>U\+[0-9A-F]+)\); remove it\."),
+     lambda code: _("Contains a control character (%(code)s); remove it.", code=code)),
+    (re.compile(r"Contains an unpaired surrogate \((?P<code>U\+[0-9A-F]+)\); remove it\."),
+     lambda code: _("Contains an unpaired surrogate (%(code)s); remove it.", code=code)),
     (re.compile(r"Must not be in the future\."), lambda: _("Must not be in the future.")),
     (re.compile(r"Name the value the step must record\."),
      lambda: _("Name the value the step must record.")),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -285,7 +286,9 @@ def render(data: dict, digest: str, data_url: str) -> bytes:
         story.append(table)
     else:
         story.append(_p(_("No seal has been applied to this item."), s["base"]))
-    story += [_p(_("Custody history (%(n)s events)", n=fmt_number(len(data["events"]))), s["h2"]),
+    story += [_p(ngettext("Custody history (%(count)s event)",
+                        "Custody history (%(count)s events)", len(data["events"]),
+                        count=fmt_number(len(data["events"]))), s["h2"]),
               _events(data, s, width)]
     if data["sub_items"]:
         subs = [[_p(h, s["head"]) for h in (_("Barcode"), _("Kind"), _("Status / holder"),

@@ -14,12 +14,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from ballistics.audit.services import record_read
 from ballistics.auth.models import User
 from ballistics.core.labels import label
+from ballistics.core.numbers import number
 from ballistics.evidence import court_pdf
+from ballistics.evidence.chain import ChainVerification
 from ballistics.evidence.models import CourtReport, Item
 from ballistics.evidence.reports import CustodyReport, custody_report, fmt_utc
 from ballistics.extensions import db
@@ -81,11 +85,20 @@ def report_data(r: CustodyReport) -> dict:
         "proof_checks": r.proof.check.text() if r.proof else "",
         "sub_items": [{"barcode": s.item.barcode, "kind": _kind(s.item.kind),
                        "status": _kind(s.item.status), "holder": s.item.holder_label,
-                       "chain": (f"verified, {s.result.events} events" if s.result.ok else
-                                 f"BROKEN: {s.result.reason}")} for s in r.sub_items],
+                       "chain": _sub_chain(s.result)} for s in r.sub_items],
         "generated_at": fmt_utc(r.generated_at),
         "generated_by": f"{r.generated_by.full_name} ({r.generated_by.username})",
     }
+
+
+def _sub_chain(result: ChainVerification) -> str:
+    """A sub-item's chain as the HTML report says it, in the reader's language."""
+    if result.ok:
+        return ngettext("verified, %(count)s event", "verified, %(count)s events",
+                        result.events, count=number(result.events))
+    where = (" " + _("at event %(seq)s", seq=number(result.broken_seq))
+             if result.broken_seq else "")
+    return f"{_('BROKEN')}{where}: {result.reason}"
 
 
 def _from_ts(ts: int):

@@ -27,6 +27,7 @@ from ballistics.auth.models import User
 from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Unprocessable
 from ballistics.core.hashing import GENESIS, chain_hash
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.core.wording import Wording, english
 from ballistics.evidence.chain import seal_event, values_payload
@@ -97,7 +98,7 @@ def refuse_stale_or_disposed(item: Item, expected_seq: int | None) -> None:
                        code="stale_item")
     if item.is_disposed:
         raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
-                         barcode=item.barcode, status=item.status),
+                         barcode=item.barcode, status=label(item.status)),
                        code="item_disposed")
 
 
@@ -171,7 +172,9 @@ def receive(actor: User, case: Case | CaseRef, *, kind: str, from_agency: str,
              "kind": CustodyKind.RECEIVED, "from_user_id": None, "from_location_id": None,
              "from_agency": from_agency, "to_user_id": actor.id, "to_location_id": None,
              "to_agency": None, "actor_id": actor.id, "witness_id": None,
-             "reason": reason or f"Received from {from_agency}",
+             # the reason as given: the event names the agency it came from already, and a
+             # sentence made up here would be English on every reader's page and report
+             "reason": reason,
              "details": event_details or {}, "occurred_at": now, "prev_hash": GENESIS}
     event["hash"] = chain_hash(GENESIS, values_payload(event))
     item = {**_ITEM_DEFAULTS, **details, "id": slot.item_id, "lab_id": case.lab_id,

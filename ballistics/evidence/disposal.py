@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence import custody
 from ballistics.evidence.holds import refuse_disposal
@@ -69,7 +70,7 @@ def request(actor: User, item: Item, *, action: str, override_reason: str, reaso
 def _pending(row: DisposalRequest) -> None:
     if row.status != RequestStatus.PENDING:
         raise Conflict(_("Override request %(id)s was already %(status)s.", id=row.id,
-                         status=row.status),
+                         status=label(row.status)),
                        code="request_decided")
 
 
@@ -84,7 +85,7 @@ def confirm(actor: User, row: DisposalRequest) -> CustodyEvent:
     item, manager = row.item, row.requested_by
     if item.is_disposed:
         raise Conflict(_("Item %(barcode)s was %(status)s; it moves no more.",
-                         barcode=item.barcode, status=item.status),
+                         barcode=item.barcode, status=label(item.status)),
                        code="item_disposed")
     if not manager.is_active or not manager.has_role(*OVERRIDE_CUSTODY):
         raise Conflict(_("%(full_name)s no longer holds the lab manager role; the override "

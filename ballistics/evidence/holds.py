@@ -128,4 +128,4 @@ def require_unsealed(item: Item, action: str) -> None:
     if seal is not None:
         raise Conflict(_("Item %(barcode)s is sealed (%(number)s); break the seal first (an "
                          "unseal custody event) before %(action)s it.", barcode=item.barcode,
-                         number=seal.number, action=action), code="item_sealed")
+                         number=seal.number, action=action_words(action)), code="item_sealed")

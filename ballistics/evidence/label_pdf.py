@@ -20,6 +20,7 @@ from reportlab.lib.units import inch, mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from ballistics.core.labels import label as code_label
 from ballistics.evidence.court_pdf import BOLD, FONT, register_fonts
 from ballistics.evidence.labels import qr_code
 from ballistics.evidence.models import Item
@@ -130,5 +131,5 @@ def label_pdf(labels: Iterable[LabelText], size: LabelSize) -> bytes:
 def item_labels(items: Iterable[Item], lab_name: str, size: LabelSize) -> bytes:
     """The labels of ``items`` (one page each, in the order given)."""
     return label_pdf((LabelText(barcode=i.barcode, lab=lab_name, case=i.case.lab_case_number,
-                                number=i.number, kind=i.kind.replace("_", " "),
+                                number=i.number, kind=str(code_label(i.kind)),
                                 calibre=i.calibre) for i in items), size)

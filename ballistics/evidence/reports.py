@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -41,6 +42,45 @@ def _party(user: User | None, location: StorageLocation | None, agency: str | No
     if location is not None:
         return _("Storage %(code)s (%(name)s)", code=location.code, name=location.name)
     return agency or "—"
+
+
+#: the facts a custody event keeps (``CustodyEvent.details``) as a reader names them; the
+#: stored keys stay English (the hash covers them), the page and the court report say these
+DETAIL_LABELS = {
+    "seal_number": _l("seal number"), "sub_item_barcode": _l("sub-item"),
+    "parent_barcode": _l("sampled from"), "method": _l("method"),
+    "override": _l("manager's override"), "override_request_id": _l("override request"),
+    "confirmed_by_id": _l("confirmed by"), "partner_lab": _l("partner lab"),
+    "transfer_id": _l("transfer"), "sender_lab": _l("sending lab"),
+    "sender_release_event_id": _l("sender's release event"),
+    "sender_release_hash": _l("sender's release hash"),
+    "sender_leaf_index": _l("sender's ledger entry"),
+    "sender_checkpoint_size": _l("sender's checkpoint size"),
+    "sender_checkpoint_root": _l("sender's checkpoint root"),
+}
+#: database ids a reader has no use for: the same fact is kept by barcode beside them
+_HIDDEN_DETAILS = frozenset({"sub_item_id", "parent_item_id"})
+#: details naming a user by id: the reader reads the name
+_USER_DETAILS = frozenset({"confirmed_by_id"})
+#: details holding a stored code: the reader reads its label
+_CODE_DETAILS = frozenset({"override"})
+
+
+def _detail_value(key: str, value: object, lab_id: int) -> str:
+    if key in _USER_DETAILS and isinstance(value, int):
+        user = db.session.scalar(select(User).where(User.id == value, User.lab_id == lab_id))
+        return user.full_name if user is not None else str(value)
+    if key in _CODE_DETAILS:
+        return str(label(value))
+    return str(value)
+
+
+def event_details(event: CustodyEvent) -> str:
+    """An event's kept facts in the reader's words: "seal number: S-1", "sub-item: C/1.1"."""
+    return ", ".join(
+        f"{DETAIL_LABELS.get(key, key.replace('_', ' '))}: "
+        f"{_detail_value(key, value, event.lab_id)}"
+        for key, value in sorted((event.details or {}).items()) if key not in _HIDDEN_DETAILS)
 
 
 @dataclass(frozen=True)
@@ -80,7 +120,7 @@ def timeline(item: Item) -> list[EventRow]:
         target=_party(e.to_user, e.to_location, e.to_agency),
         actor=e.actor.full_name, witness=e.witness.full_name if e.witness else "",
         reason=e.reason or "",
-        details=", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(e.details.items())),
+        details=event_details(e),
         hash=e.hash, prev_hash=e.prev_hash) for e in events]
 
 

@@ -72,7 +72,7 @@ from ballistics.imaging.features import (
     features_to_bytes,
 )
 from ballistics.imaging.index import SignatureIndex
-from ballistics.imaging.io import read_image, read_surface
+from ballistics.imaging.io import read_image, read_surface, scan_kind
 from ballistics.imaging.preprocess import PreprocessParams, ProcessedScan, preprocess
 from ballistics.imaging.signature import SIGNATURE_LENGTH
 from ballistics.imaging.surface import DEFAULT_MAX_PIXELS, Surface, load_npz
@@ -108,5 +108,6 @@ __all__ = [
     "read_image",
     "read_surface",
     "read_x3p",
+    "scan_kind",
     "write_x3p",
 ]

@@ -115,6 +115,15 @@ def read_image(
     return surf
 
 
+def scan_kind(data: bytes) -> str | None:
+    """What a file's first bytes say it is: "x3p" (a zip), "image" (PNG or TIFF) or None."""
+    if data.startswith(_ZIP_MAGIC):
+        return "x3p"
+    if data.startswith(_PNG_MAGIC) or data[:4] in _TIFF_MAGICS:
+        return "image"
+    return None
+
+
 def read_surface(
     data: bytes,
     filename: str,

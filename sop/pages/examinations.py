@@ -76,4 +76,6 @@ def examination_page(exam_id: int):
     reader(_("see examinations"))
     exam = examinations.as_seen_by(get_in_lab(Examination, exam_id, current_user,
                                               what="examination"), current_user)
-    return render_template("sop/examination.html", exam=exam)
+    # each required step with what was recorded for it (none: not recorded)
+    records = {r.step_id: r for r in exam.step_records}
+    return render_template("sop/examination.html", exam=exam, records=records)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from ballistics.auth.access import lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label
 from ballistics.extensions import db
 from sop.models import Sop, SopAcknowledgement, SopStep, SopVersion, VersionStatus
 from sop.permissions import ACKNOWLEDGE_SOPS, MANAGE_QUALITY
@@ -64,7 +66,7 @@ def submit_for_review(actor: User, version: SopVersion) -> SopVersion:
     require_role(actor, MANAGE_QUALITY, "send SOP versions for review")
     if version.status != VersionStatus.DRAFT:
         raise Conflict(_("%(label)s is %(value)s; only a draft is sent for review.",
-                         label=version.label, value=version.status.replace('_', ' ')),
+                         label=version.label, value=label(version.status)),
                        code="not_draft")
     version.status = VersionStatus.IN_REVIEW
     db.session.flush()
@@ -82,7 +84,7 @@ def approve_version(actor: User, version: SopVersion) -> SopVersion:
     if version.status != VersionStatus.IN_REVIEW:
         raise Conflict(_("%(label)s is %(status)s; only a version sent for review can be "
                          "approved.", label=version.label,
-                         status=version.status.replace("_", " ")), code="not_in_review")
+                         status=label(version.status)), code="not_in_review")
     version.status = VersionStatus.APPROVED
     version.approved_by_id, version.approved_at = actor.id, timeutil.utcnow()
     db.session.flush()
@@ -96,7 +98,7 @@ def activate_version(actor: User, version: SopVersion, *, effective_from: date |
     require_role(actor, MANAGE_QUALITY, "put SOP versions in force")
     if version.status != VersionStatus.APPROVED:
         raise Conflict(_("%(label)s is %(status)s; only an approved version can be made "
-                         "effective.", label=version.label, status=version.status),
+                         "effective.", label=version.label, status=label(version.status)),
                        code="not_approved")
     # the lab's days: put in force at 20:00 in Bogota, it is in force from that day, and an
     # approval at 01:00 UTC on the 3rd was given on the 2nd there
@@ -120,7 +122,7 @@ def retire_version(actor: User, version: SopVersion) -> SopVersion:
     require_role(actor, MANAGE_QUALITY, "retire SOP versions")
     if version.status not in (VersionStatus.EFFECTIVE, VersionStatus.APPROVED):
         raise Conflict(_("%(label)s is %(status)s; it cannot be retired.", label=version.label,
-                         status=version.status),
+                         status=label(version.status)),
                        code="not_in_force")
     version.status = VersionStatus.RETIRED
     version.effective_until = actor.lab.today()
@@ -133,13 +135,13 @@ def acknowledge(actor: User, version: SopVersion) -> SopAcknowledgement:
     require_role(actor, ACKNOWLEDGE_SOPS, "acknowledge SOPs")
     if version.status not in (VersionStatus.APPROVED, VersionStatus.EFFECTIVE):
         raise Conflict(_("%(label)s is %(status)s; only an approved or effective version can be "
-                         "acknowledged.", label=version.label, status=version.status),
+                         "acknowledged.", label=version.label, status=label(version.status)),
                        code="not_acknowledgeable")
     exists = db.session.scalar(select(SopAcknowledgement).where(
         SopAcknowledgement.version_id == version.id, SopAcknowledgement.user_id == actor.id))
     if exists is not None:
         raise Conflict(_("You acknowledged %(label)s on %(acknowledged_at)s.", label=version.label,
-                         acknowledged_at=format(exists.acknowledged_at, '%Y-%m-%d')),
+                         acknowledged_at=format_date(actor.lab.day_of(exists.acknowledged_at))),
                        code="already_acknowledged")
     ack = SopAcknowledgement(lab_id=actor.lab_id, version_id=version.id, user_id=actor.id,
                              acknowledged_at=timeutil.utcnow())

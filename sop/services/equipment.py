@@ -42,6 +42,9 @@ def record_calibration(actor: User, equipment: Equipment, *, kind: str, performe
                        due_on: date, is_passed: bool, performed_by: str = "",
                        certificate_ref: str = "", notes: str = "") -> CalibrationRecord:
     require_role(actor, MANAGE_QUALITY, "record calibrations")
+    if performed_on > actor.lab.today():
+        raise Unprocessable(_("A calibration or check cannot be recorded as performed in the "
+                              "future."), fields={"performed_on": [_("In the future.")]})
     if due_on < performed_on:
         raise Unprocessable(_("The next due date is before the calibration itself."),
                             fields={"due_on": [_("Before the “Performed on” date.")]})

@@ -12,11 +12,13 @@ from datetime import datetime
 
 from blinker import Namespace
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
+from ballistics.core.actions import action_words
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
 from ballistics.core.labels import label
 from ballistics.evidence.holds import Hold, HoldKind, require_in_custody
@@ -44,15 +46,21 @@ _signals = Namespace()
 technical_review_recorded = _signals.signal("technical-review-recorded")
 
 
+#: what an id field names, as a refusal says it (not the field's name)
+_WHAT = {"sop_version_id": _l("SOP version no."), "item_ids": _l("items"),
+         "equipment_ids": _l("equipment")}
+
+
 def _in_lab(model, ids: list[int], actor: User, field: str) -> list:
     rows = db.session.execute(select(model).where(model.lab_id == actor.lab_id,
                                                   model.id.in_(ids))).scalars().all()
     found = {r.id for r in rows}
     missing = [i for i in ids if i not in found]
     if missing:
-        raise Unprocessable(_("Not in your lab: %(field)s %(value)s.", field=field,
-                              value=', '.join(map(str, missing))),
-                            fields={field: [_("Unknown ids: %(missing)s.", missing=missing)]})
+        listed = ", ".join(map(str, missing))
+        raise Unprocessable(_("Not in your lab: %(field)s %(value)s.",
+                              field=_WHAT.get(field, field), value=listed),
+                            fields={field: [_("Unknown ids: %(missing)s.", missing=listed)]})
     return sorted(rows, key=lambda r: ids.index(r.id))
 
 
@@ -115,10 +123,10 @@ def _own_open(actor: User, exam: Examination, action: str) -> None:
     if exam.examiner_id != actor.id:
         raise Forbidden(_("Examination %(id)s is %(full_name)s's; only its examiner can "
                           "%(action)s.", id=exam.id, full_name=exam.examiner.full_name,
-                          action=action), code="not_examiner")
+                          action=action_words(action)), code="not_examiner")
     if exam.status != ExamStatus.IN_PROGRESS:
         raise Conflict(_("Examination %(id)s is %(value)s; it can no longer be changed.",
-                         id=exam.id, value=exam.status.replace('_', ' ')), code="not_in_progress")
+                         id=exam.id, value=label(exam.status)), code="not_in_progress")
 
 
 def record_step(actor: User, exam: Examination, *, step_id: int, value: float | None = None,
@@ -158,15 +166,20 @@ def complete(actor: User, exam: Examination, *, result: str, notes: str = "") ->
     return _rejudged(exam)
 
 
+#: a review's kind as the refusals name it, in the reader's language
+_REVIEWS = {"technical review": _l("technical review"),
+            "administrative review": _l("administrative review")}
+
+
 def _reviewable(actor: User, exam: Examination, roles, what: str) -> None:
     require_role(actor, roles, f"do {what}s")
     if exam.examiner_id == actor.id:
         raise Forbidden(_("You performed examination %(id)s; a %(what)s must be by someone else.",
-                          id=exam.id, what=what), code="own_examination")
+                          id=exam.id, what=_REVIEWS[what]), code="own_examination")
     if exam.status != ExamStatus.COMPLETED:
         raise Conflict(_("Examination %(id)s is %(value)s; only a completed, unreleased "
                          "examination takes a %(what)s.", id=exam.id,
-                         value=exam.status.replace('_', ' '), what=what),
+                         value=label(exam.status), what=_REVIEWS[what]),
                        code="not_reviewable")
 
 
@@ -197,7 +210,7 @@ def record_reviewer_conclusion(actor: User, exam: Examination, *, result: str,
     mine = own_conclusion(exam, actor)
     if mine is not None:
         raise Conflict(_("You recorded your conclusion (%(value)s) on %(recorded_at)s UTC; it is "
-                         "not changed.", value=mine.result.replace('_', ' '),
+                         "not changed.", value=label(mine.result),
                          recorded_at=format(mine.recorded_at, '%Y-%m-%d %H:%M')),
                        code="conclusion_recorded")
     row = ReviewerConclusion(lab_id=exam.lab_id, examination_id=exam.id, reviewer_id=actor.id,
@@ -286,12 +299,12 @@ def release(actor: User, exam: Examination) -> Examination:
     require_role(actor, RELEASE_REPORTS, "release reports")
     if exam.status != ExamStatus.COMPLETED:
         raise Conflict(_("Examination %(id)s is %(value)s; only a completed examination can be "
-                         "released.", id=exam.id, value=exam.status.replace('_', ' ')),
+                         "released.", id=exam.id, value=label(exam.status)),
                        code="not_completed")
     now = timeutil.utcnow()
     facts = load_reference(exam.lab_id, now)
     planned = load_examinations(exam.lab_id, facts, [exam.id])[0]
-    planned.released_at = now
+    planned.released_at, planned.release_planned = now, True
     enforce(planned, facts, "release")
     exam.status, exam.released_at, exam.released_by_id = (ExamStatus.RELEASED, now,
                                                           actor.id)

@@ -12,6 +12,7 @@ from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
+from ballistics.core.labels import label as code_label
 from ballistics.extensions import db
 from sop.models import (
     Authorisation,
@@ -50,6 +51,9 @@ def record_training(actor: User, *, user_id: int, title: str, completed_on: date
                     notes: str = "") -> TrainingRecord:
     require_role(actor, MANAGE_QUALITY, "record training")
     colleague(user_id, actor, field="user_id")
+    if completed_on > actor.lab.today():
+        raise Unprocessable(_("Training cannot be recorded as completed in the future."),
+                            fields={"completed_on": [_("In the future.")]})
     if sop_id is not None:
         _sop(actor, sop_id)
     record = TrainingRecord(lab_id=actor.lab_id, user_id=user_id, title=title,
@@ -72,11 +76,14 @@ def _scores(ratings: dict[str, int], field: str) -> None:
     unknown = sorted(set(ratings) - set(AREA_CODES))
     missing = sorted(set(AREA_CODES) - set(ratings))
     if unknown or missing:
-        detail = (f"unknown areas {', '.join(unknown)}" if unknown
-                  else f"missing areas {', '.join(missing)}")
-        raise Unprocessable(_("Rate every competency area once: %(detail)s.", detail=detail),
-                            fields={field: [_("Rate exactly: %(value)s.",
-                                              value=', '.join(AREA_CODES))]})
+        # an area left out is named as the page names it; an unknown one as it was sent
+        names = dict(COMPETENCY_AREAS)
+        message = (_("Rate every competency area once; unknown areas: %(areas)s.",
+                     areas=", ".join(unknown)) if unknown else
+                   _("Rate every competency area once; not rated: %(areas)s.",
+                     areas="; ".join(str(names[code]) for code in missing)))
+        raise Unprocessable(message, fields={field: [_("Rate exactly: %(value)s.",
+                                                       value=', '.join(AREA_CODES))]})
     bad = [a for a, s in ratings.items() if s not in SCALE]
     if bad:
         raise Unprocessable(_("Scores must be 1-4 (areas %(value)s).",
@@ -107,7 +114,7 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
         raise Forbidden(_("You cannot rate your own competency assessment."), code="own_assessment")
     if assessment.status != AssessmentStatus.SELF_ASSESSED:
         raise Conflict(_("Assessment %(id)s is already %(status)s.", id=assessment.id,
-                         status=assessment.status),
+                         status=code_label(assessment.status)),
                        code="already_rated")
     _scores(ratings, "ratings")
     comments = comments or {}
@@ -149,6 +156,9 @@ def record_proficiency(actor: User, *, user_id: int, provider: str, taken_on: da
                        ) -> ProficiencyTest:
     require_role(actor, MANAGE_QUALITY, "record proficiency tests")
     colleague(user_id, actor, field="user_id")
+    if taken_on > actor.lab.today():
+        raise Unprocessable(_("A proficiency test cannot be recorded as taken in the future."),
+                            fields={"taken_on": [_("In the future.")]})
     test = ProficiencyTest(lab_id=actor.lab_id, user_id=user_id, provider=provider,
                            taken_on=taken_on, is_satisfactory=is_satisfactory,
                            test_ref=test_ref, notes=notes, recorded_by_id=actor.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from ballistics.auth.access import colleague, require_role
@@ -93,6 +94,12 @@ def verify_action(actor: User, action: CorrectiveAction, *, is_effective: bool,
     return action
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """The start of a long text, cut at a word, for a sentence that names it."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> Nonconformity:
     require_role(actor, MANAGE_QUALITY, "close nonconformities")
     if nc.status == NonconformityStatus.CLOSED:
@@ -100,10 +107,13 @@ def close_nonconformity(actor: User, nc: Nonconformity, *, root_cause: str) -> N
     if not any(a.kind == ActionKind.CORRECTIVE for a in nc.actions):
         raise Conflict(_("%(reference)s has no corrective action.", reference=nc.reference),
                        code="no_action")
-    pending = [a.id for a in nc.actions if not a.is_effective]
+    pending = [a for a in nc.actions if not a.is_effective]
     if pending:
-        raise Conflict(_("Actions %(value)s are not verified effective.",
-                         value=', '.join(map(str, pending))),
+        # named as the page lists them (by what they say; their ids are not shown)
+        named = "; ".join(_("“%(text)s”", text=_short(a.description)) for a in pending)
+        raise Conflict(ngettext("The action %(actions)s is not yet verified effective.",
+                                "The actions %(actions)s are not yet verified effective.",
+                                len(pending), actions=named),
                        code="actions_pending")
     nc.root_cause, nc.status = root_cause, NonconformityStatus.CLOSED
     nc.closed_by_id, nc.closed_at = actor.id, timeutil.utcnow()

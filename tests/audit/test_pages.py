@@ -262,3 +262,21 @@ def test_pdf_export_splits_an_entry_taller_than_a_page(app, lab):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     content = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.data)).pages)
     assert "Bench note line 1" in content and "Bench note line 120" in content
+
+
+def test_ledger_counts_of_one_are_singular(sqlite_app):
+    """A lab whose ledger holds one entry read 'Registro sellado: 1 entradas selladas.'."""
+    from types import SimpleNamespace
+
+    when = datetime(2026, 3, 2, 10, 0)
+    status = SimpleNamespace(state="verified", alarms=[], last=None, sealed=True,
+                             ledger_size=1, checkpoint_size=1, checkpoint_at=when,
+                             witnesses=[(1, when)])
+    template = sqlite_app.jinja_env.from_string(
+        "{% from 'audit/_entries.html' import verification %}{{ verification(status) }}")
+    with sqlite_app.test_request_context(headers={"Accept-Language": "es"}):
+        text = " ".join(template.render(status=status).split())
+    assert "Registro sellado: 1 entrada sellada." in text, text
+    assert "Último punto de control: 1 entrada, firmado el" in text
+    assert "Un testigo cofirmó hasta 1 entrada (" in text
+    assert "entradas" not in text

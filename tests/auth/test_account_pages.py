@@ -164,3 +164,13 @@ def test_the_list_links_only_the_accounts_the_reader_may_open(app, lab):
     assert "(managed by an admin)" in page
     manager.get(admin_page, expect=403)
     assert f'href="{admin_page}"' in Browser(app, lab, "admin").get("/accounts")
+
+
+def test_a_new_account_without_a_role_says_to_choose_one(app, lab):
+    """No role ticked read 'La longitud debe estar entre 1 y 5.' beside the role boxes."""
+    manager = Browser(app, lab, "manager")
+    manager.client.set_cookie("lang", "es")
+    _, page, flashes = manager.submit("/accounts", {"username": "sin.rol",
+                                                    "full_name": "Sin Rol"})
+    assert field_errors(page) == {"roles": "Elija entre 1 y 5 roles."}, field_errors(page)
+    assert flashes[0][0] == "error" and "Roles: Elija entre 1 y 5 roles." in flashes[0][1]

@@ -41,7 +41,7 @@ def test_manager_dashboard_finding_action_export(pg_app, live_server, page):
     page.locator("a.finding-link").first.click()
     message = page.locator(".finding-message").inner_text()
     assert message.startswith("Not held by Examiner") and "custody event 3" in message
-    assert "custody event id" in page.locator("dl.evidence").inner_text()
+    assert "custody event no.:" in page.locator("dl.evidence").inner_text()
     screenshot(page, "sop-finding")
 
     # Open a nonconformity from it and plan the corrective action.

@@ -72,7 +72,7 @@ def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
 
     before, files = _count(Scan), _store_files(app)
     refusals = [
-        ({"file": (io.BytesIO(b"not a scan"), "notes.txt")}, "unrecognised format"),
+        ({"file": (io.BytesIO(b"not a scan"), "notes.txt")}, "notes.txt is not a scan"),
         ({"file": (io.BytesIO(_png()), "photo.png")}, "pixel size"),
         ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "pixel_um": "-3"}, "Pixel size"),
         ({"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p"), "calibre": "x" * 41}, "Calibre: Longer"),
@@ -81,6 +81,18 @@ def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
     for data, words in refusals:
         _, _, flashes = examiner.submit(path, {"region": "breech_face", **data})
         assert flashes[0][0] == "error" and words in flashes[0][1], flashes
+    assert _count(Scan) == before and _store_files(app) == files
+    # In Spanish, beside the field to mend (was English beside the file: "an image needs
+    # pixel_um (its lateral pixel size in µm)", "unrecognised format: ...").
+    examiner.client.set_cookie("lang", "es")
+    _, page, flashes = examiner.submit(path, {"region": "breech_face",
+                                              "file": (io.BytesIO(_png()), "foto.png")})
+    assert flashes == [("error", "foto.png es una imagen: indique su tamaño de píxel en µm.")]
+    assert field_errors(page) == {"pixel_um": "Obligatorio para una imagen PNG o TIFF."}
+    _, page, flashes = examiner.submit(path, {"region": "breech_face",
+                                              "file": (io.BytesIO(b"hola"), "notas.txt")})
+    assert field_errors(page) == {"file": "No es un archivo x3p, PNG ni TIFF."}
+    examiner.client.set_cookie("lang", "en")
     assert _count(Scan) == before and _store_files(app) == files
     # Without the CSRF token nothing is accepted.
     examiner.post(path, {"file": (io.BytesIO(x3p_bytes(0, 1)), "b.x3p")}, expect=400,

@@ -79,12 +79,10 @@ ENGLISH = ("Cases", "Log out", "Items", "Item", "Received", "Status", "Search", 
 TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S)
 
 
-#: what people recorded is data, kept as written: the default reason stored with a receipt
-RECORDED = re.compile(r"Received from [\w ]+")
-
 
 def _visible(page: str) -> str:
-    return RECORDED.sub(" ", html.unescape(TAGS.sub(" ", page)))
+    # (a receipt once stored the English "Received from <agency>" as its reason: no longer)
+    return html.unescape(TAGS.sub(" ", page))
 
 
 def _spanish(client, path: str) -> str:

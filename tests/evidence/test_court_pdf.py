@@ -217,3 +217,29 @@ def test_spanish_pdf_names_the_kind_status_and_holder_in_spanish(app, client, la
     text = _flat(" ".join(pages))
     assert "arma de fuego \u00d7 1" in text and "en custodia; en poder de Depósito SHELF-1" in text
     assert "firearm" not in text and "in custody" not in text
+
+
+def test_spanish_pdf_states_event_facts_and_sub_item_chains_in_spanish(app, client, lab):
+    """A Spanish court report printed an event's kept facts with their stored English keys and
+    database ids ('seal number: S-9', 'sub item barcode: …, sub item id: 17'), a sub-item's
+    chain as 'verified, 1 events' and a one-event history as '(1 eventos)'."""
+    tech = Api(client, lab, "tech")
+    gun = tech.receive(tech.new_case()["id"], "firearm")
+    child = tech.post(f"/items/{gun['id']}/sample", {"kind": "test_fire"})
+    tech.post(f"/items/{gun['id']}/seal", {"seal_number": "S-9"})
+    web = Browser(app, lab, "examiner")
+    web.client.set_cookie("lang", "es")
+    _, pages, _ = _pdf(web, gun["id"])
+    text = _flat(" ".join(pages))
+    assert "número de sello: S-9" in text and f"subindicio: {child['barcode']}" in text
+    assert "verificada, 1 evento" in text
+    for english in ("seal number", "sub item", "verified, 1 events"):
+        assert english not in text, english
+    assert f"sub_item_id: {child['id']}" not in text and "id:" not in text
+    _, pages, _ = _pdf(web, child["id"])
+    text = _flat(" ".join(pages))
+    assert "Historial de custodia (1 evento)" in text
+    assert f"tomado de: {gun['barcode']}" in text
+    # the page shows the same words as the report
+    page = web.get(f"/items/{gun['id']}")
+    assert "número de sello: S-9" in page and "sub item" not in page

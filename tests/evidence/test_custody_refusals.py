@@ -113,3 +113,26 @@ def test_api_requires_a_valid_bearer_token(app, client):
 def test_admin_role_cannot_handle_evidence(app, client, lab):
     body = Api(client, lab, "admin").post("/cases", {"submitting_agency": "X"}, expect=403)
     assert "role" in body["message"]
+
+
+def test_spanish_refusals_name_the_action_and_status_in_spanish(app, client, lab):
+    """A Spanish refusal said '... antes de sampling.' and 'El indicio X fue released; ya no se
+    mueve.': the action and the stored status code were put into the sentence as they were."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "firearm")
+    tech.post(f"/items/{item['id']}/seal", {"seal_number": "S-1"})
+    spanish = {**lab.headers("tech"), "Accept-Language": "es"}
+
+    def refused(action: str, body: dict) -> str:
+        response = client.post(f"/api/v1/items/{item['id']}/{action}", json=body,
+                               headers=spanish)
+        assert response.status_code == 409, response.get_json()
+        return response.get_json()["message"]
+
+    before = _counts()
+    message = refused("sample", {"kind": "test_fire"})
+    assert message.endswith("antes de muestrearlo."), message
+    assert _counts() == before
+    tech.post(f"/items/{item['id']}/release", {"to_agency": "Court", "reason": "trial"})
+    message = refused("transfer", {"to_user_id": lab.id("examiner")})
+    assert message == f"El indicio {item['barcode']} fue entregado; ya no se mueve.", message

@@ -14,7 +14,7 @@ from ballistics.extensions import db
 from tests.comparisons.helpers import x3p_bytes
 from tests.evidence.helpers import refused, snapshot
 from tests.sop.scenario import make_sop, qualify
-from tests.support.web import Api
+from tests.support.web import Api, Browser
 
 
 def _upload(client, kit, who: str, item_id: int, data: bytes):
@@ -75,6 +75,14 @@ def test_release_and_destruction_need_the_item_in_hand_or_a_confirmed_override(a
     refused(tech, f"/disposal-requests/{request['id']}/confirm", None, 409, "request_decided",
             "already confirmed", lab_id)
     assert tech.get(f"{path}/verify")["ok"] is True
+    # The timeline names who confirmed and why, in the reader's words (was "confirmed by id: 7,
+    # override: holder_left, override request id: 1").
+    page = Browser(app, lab, "tech")
+    page.client.set_cookie("lang", "es")
+    text = page.get(f"/items/{item['id']}")
+    assert f"confirmado por: {lab.users['examiner'].full_name}" in text, text
+    assert "intervención del jefe de laboratorio: " in text and "holder_left" not in text
+    assert "confirmed by id" not in text
 
 
 def test_an_open_examination_keeps_its_items(app, client, lab):

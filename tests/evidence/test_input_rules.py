@@ -52,6 +52,14 @@ def test_blank_agency_future_offence_date_and_hidden_characters_are_refused(app,
                                               "offence": "Theft ‮redruM"})
     assert flashes[0][0] == "error" and "Offence: Contains" in flashes[0][1]
     assert list(field_errors(html)) == ["offence"]
+    # ... in the reader's language (a Spanish page said it in English)
+    page.client.set_cookie("lang", "es")
+    _, html, flashes = page.submit("/cases", {"submitting_agency": "Policía",
+                                              "offence": "Hurto \u202eredruM", "notes": "a\x01b"})
+    assert field_errors(html) == {
+        "offence": "Contiene el carácter de control invisible RIGHT-TO-LEFT OVERRIDE (U+202E); "
+                   "quítelo.",
+        "notes": "Contiene un carácter de control (U+0001); quítelo."}, field_errors(html)
     assert _cases(lab.lab.id) == before + 1
 
 

@@ -93,3 +93,15 @@ def test_qr_codes_are_standard_qr_even_for_short_text():
         assert qr.error in ("M", "Q", "H")
     assert label_pdf.code128_modules("A/1").startswith("11010010000")  # Start Code B
     assert set(label_pdf.SIZES) == set(SIZES)
+
+
+def test_a_spanish_label_names_the_kind_as_its_page_does(app, client, lab):
+    """The label page said 'vaina' and the printed label 'cartridge case' (the stored code)."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+    browser = Browser(app, lab, "tech")
+    browser.client.set_cookie("lang", "es")
+    assert "vaina" in browser.get(f"/items/{item['id']}/label")
+    reader = _read(browser, f"/items/{item['id']}/label.pdf?size=62mm", "label-es.pdf")
+    text = " ".join((reader.pages[0].extract_text() or "").split())
+    assert "vaina · 9mm Luger" in text and "cartridge" not in text

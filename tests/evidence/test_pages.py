@@ -232,3 +232,13 @@ def test_the_storage_place_is_chosen_not_defaulted(app, lab, received):
                                    {"location_id": "", "reason": "overnight", "expected_seq": "1"})
     assert flashes[0][0] == "error" and "location_id" in field_errors(page)
     assert _counts() == before and _item(received["id"]).holder_location_id is None
+
+
+def test_spanish_label_names_its_symbols_in_spanish(app, lab, received):
+    """A screen reader read the label's symbols in English on a Spanish label page."""
+    browser = Browser(app, lab, "tech")
+    browser.client.set_cookie("lang", "es")
+    page = browser.get(f"/items/{received['id']}/label")
+    assert f'aria-label="Código de barras Code 128 {received["barcode"]}"' in page
+    assert f'aria-label="Código QR {received["barcode"]}"' in page
+    assert "QR code" not in page and "Code 128 barcode" not in page

@@ -119,7 +119,9 @@ def test_report_cannot_be_released_before_both_reviews(app, client):
     api, exam = _completed_exam(kit, client)
     path = f"/examinations/{exam['id']}"
     body = api.post(f"{path}/release", expect=409)
-    assert body["error"] == "tech_review" and "without a technical review" in body["message"]
+    # A refused release says what it still needs: it does not say the report was released.
+    assert body["error"] == "tech_review" and "has no technical review yet" in body["message"]
+    assert "was released" not in body["message"]
     # A reviewer may not review their own work; an examiner without the role may not review.
     api.post(f"{path}/technical-review", {"outcome": "agree"}, expect=403)
     body = api.as_("reviewer").post(f"{path}/technical-review", {"outcome": "disagree"},
@@ -133,6 +135,8 @@ def test_report_cannot_be_released_before_both_reviews(app, client):
                              {"outcome": "agree", "reasons": "Resolved after re-examination."})
     body = api.post(f"{path}/release", expect=409)
     assert body["error"] == "admin_review"
+    assert body["message"] == ("Administrative review before release: The report has no "
+                               "administrative review yet.")
     api.as_("manager").post(f"{path}/administrative-review", {"outcome": "approved"})
     released = api.post(f"{path}/release", expect=200)
     assert released["status"] == "released"
@@ -209,3 +213,44 @@ def test_default_period_is_twelve_calendar_months():
     assert Period.default(date(2026, 11, 25)) == Period(date(2025, 12, 1), date(2026, 11, 25))
     assert Period.default(date(2026, 12, 3)) == Period(date(2026, 1, 1), date(2026, 12, 3))
     assert Period.default(date(2026, 1, 9)) == Period(date(2025, 2, 1), date(2026, 1, 9))
+
+
+def test_spanish_refusals_name_statuses_and_reviews_in_spanish(app, client):
+    """Refusals read in Spanish said 'El examen 3 está completed', 'Su rol no le permite do
+    technical reviews' (the stored code and the English phrase put into the sentence)."""
+    kit = make_lab()
+    _, exam = _completed_exam(kit, client)
+    path = f"/api/v1/examinations/{exam['id']}"
+
+    def refused(who: str, action: str, body: dict, status: int) -> str:
+        response = client.post(f"{path}/{action}", json=body,
+                               headers={**kit.headers(who), "Accept-Language": "es"})
+        assert response.status_code == status, response.get_json()
+        return response.get_json()["message"]
+
+    before = _counts()
+    assert refused("examiner", "complete", {"result": "identification"}, 409) == (
+        f"El examen {exam['id']} está finalizado; ya no puede modificarse.")
+    message = refused("examiner", "technical-review", {"outcome": "agree"}, 403)
+    assert "hacer revisiones técnicas" in message and "do technical" not in message, message
+    message = refused("examiner", "administrative-review", {"outcome": "approved"}, 403)
+    assert "hacer revisiones administrativas" in message, message
+    assert _counts() == before
+
+
+def test_unknown_ids_are_named_as_the_reader_says_them(app, client):
+    """Starting an examination under an SOP version of no lab said 'No pertenece a su
+    laboratorio: sop_version_id 999999' (the field's name) beside 'Identificadores
+    desconocidos: [999999]'."""
+    kit = make_lab()
+    api = Api(client, kit, "examiner")
+    items = _items_with(api, kit, "examiner")
+    before = _counts()
+    response = client.post("/api/v1/examinations", json={
+        "sop_version_id": 999999, "item_ids": items},
+        headers={**kit.headers("examiner"), "Accept-Language": "es"})
+    body = response.get_json()
+    assert response.status_code == 422, body
+    assert body["message"] == "No pertenece a su laboratorio: versión del POE n.º 999999.", body
+    assert body["fields"] == {"sop_version_id": ["Identificadores desconocidos: 999999."]}
+    assert _counts() == before

@@ -41,11 +41,24 @@ def test_dashboard_export_and_drill_down(app):
     assert '<html lang="es">' in spanish and ">100,0\xa0%</text>" in spanish
     assert "100.0%" not in spanish and ">100.0%</text>" in client.get(
         "/quality/", headers={"Accept-Language": "en"}).text
+    # One finding is one: the chart and the list heading agree in number (was "1 findings",
+    # "1 hallazgos", "los 1 más recientes de 1").
+    assert "1 finding" in page.text and "1 findings" not in page.text
+    assert "1 hallazgo" in spanish and "1 hallazgos" not in spanish
+    assert "1 más reciente de 1" in spanish and "los 1 " not in spanish
     finding_id = int(re.search(r"/quality/findings/(\d+)", page.text).group(1))
     detail = client.get(f"/quality/findings/{finding_id}")
-    assert "went to Examiner2" in detail.text and "custody event id" in detail.text
+    assert "went to Examiner2" in detail.text and "custody event no.:" in detail.text
+    # The records behind it are named in the reader's language (were the stored keys:
+    # "item id", "custody event id", "occurred at" on a Spanish page).
+    spanish = client.get(f"/quality/findings/{finding_id}", headers={"Accept-Language": "es"})
+    records = spanish.text[spanish.text.index('<dl class="evidence">'):]
+    records = records[:records.index("</dl>")]
+    assert "indicio n.º:" in records and "evento de custodia n.º:" in records, records
+    assert "item id" not in records and "custody event id" not in records
     report = client.get("/quality/export")
     assert report.status_code == 200 and "SOP compliance audit report" in report.text
+    assert "1 examination; 0 fully compliant" in report.text  # was "1 examinations"
     rows = list(csv.DictReader(io.StringIO(client.get("/quality/export?format=csv").text)))
     assert [(int(r["examination_id"]), r["compliant"], r["rule_ids"]) for r in rows] == [
         (exam_id, "no", "CUSTODY-HELD")]
@@ -102,7 +115,7 @@ def test_reevaluate_competency_and_sop_pages(app):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = client.post("/quality/evaluate", data={"csrf_token": token})
     assert response.status_code == 303
-    assert "Re-evaluated 1 examinations: 1 findings." in client.get("/quality/").text
+    assert "Re-evaluated 1 examination: 1 finding." in client.get("/quality/").text
     assert client.post("/quality/evaluate", data={}).status_code in (400, 422)
     sops = client.get("/quality/sops")
     assert "FA-06" in sops.text and "effective" in sops.text

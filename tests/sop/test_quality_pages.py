@@ -23,6 +23,7 @@ from sop.models import (
     Equipment,
     Examination,
     Nonconformity,
+    ProficiencyTest,
     SopAcknowledgement,
     SopVersion,
     TrainingRecord,
@@ -30,7 +31,7 @@ from sop.models import (
 from sop.services import equipment, personnel
 from tests.sop.scenario import ALL_THREE, as_, make_sop, second_manager
 from tests.support.labs import make_lab
-from tests.support.web import Browser, field_errors
+from tests.support.web import Browser, field_errors, unescape
 
 
 def _day(day: date) -> str:
@@ -226,7 +227,9 @@ def test_sop_version_approval_by_another_manager_and_acknowledgement(app):
     assert "Examiner2" in pending and "Examiner<" not in pending
     # A second acknowledgement is refused and nothing more is saved.
     _, text, flashed = reader.submit(f"{version_url}/acknowledge", {})
-    assert flashed[0][0] == "error" and "You acknowledged FA-06 v2 on" in flashed[0][1]
+    # the day as the reader writes it, in the lab's calendar (was 2026-03-02, the UTC day)
+    assert flashed == [("error", "You acknowledged FA-06 v2 on "
+                                 f"{_day(kit.lab.today())}.")], flashed
     version_id = int(version_url.rsplit("/", 1)[1])
     assert _count(SopAcknowledgement, version_id=version_id) == 1
     # An examiner reads but does not write SOPs; another lab does not see them.
@@ -296,7 +299,14 @@ def test_capa_through_verification_and_close(app):
 
     # Not closable while an action is unverified.
     _, text, flashed = web.submit(f"{nc_url}/close", {"root_cause": "No due-date reminder."})
-    assert flashed[0][0] == "error" and "not verified effective" in flashed[0][1]
+    # The one pending action is named as the page lists it (its id is not on the page).
+    assert flashed == [("error", "The action “preventive action” is not yet verified "
+                                 "effective.")]
+    spanish = web.client.post(f"{nc_url}/close", data={
+        "csrf_token": web.token, "root_cause": "No due-date reminder."},
+        headers={"Accept-Language": "es"})
+    assert ("La acción «preventive action» aún no está verificada como eficaz."
+            in unescape(spanish.text))
     # The manager's own preventive action is verified by a second manager.
     second_manager(kit)
     db.session.commit()
@@ -358,7 +368,12 @@ def test_competency_self_assessment_then_supervisor_rating(app):
     assert 'id="self-form"' in web.get(page_url)
     # One area left unrated: refused, naming it; nothing saved.
     _, text, flashed = web.submit(page_url, {**scores, "score_testimony": ""})
-    assert flashed == [("error", "Rate every competency area once: missing areas testimony.")]
+    # the area left out is named as the page names it (was its code: "missing areas testimony")
+    assert flashed == [("error", "Rate every competency area once; not rated: Court testimony.")]
+    spanish = web.client.post(page_url, data={"csrf_token": web.token, **scores,
+                                               "score_testimony": ""},
+                              headers={"Accept-Language": "es"})
+    assert "sin calificar: Testimonio en juicio." in unescape(spanish.text)
     assert _count(CompetencyAssessment, user_id=examiner.id) == 0
     _, text, flashed = web.submit(page_url, {**scores, "score_microscopy": "7"})
     assert flashed[0][0] == "error" and "ratings" in flashed[0][1]
@@ -424,3 +439,95 @@ def test_quality_pages_show_dates_in_the_readers_locale(app):
                 # (form fields keep ISO values: outside the tags only)
                 assert days[name].isoformat() not in re.sub(r"<[^>]+>", " ", text), (
                     locale, path, name)
+
+
+def test_equipment_kinds_to_choose_from_are_in_the_readers_language(app):
+    """The new-instrument form offered 'comparison microscope', 'test fire tank' on a Spanish
+    page (the stored codes with spaces)."""
+    kit = make_lab()
+    web = Browser(app, kit, "manager")
+    text = web.client.get("/quality/equipment", headers={"Accept-Language": "es"}).text
+    options = dict(re.findall(r'<option value="(\w+)">([^<]+)</option>', text))
+    assert options["comparison_microscope"] == "microscopio de comparación", options
+    assert options["test_fire_tank"] != "test fire tank", options
+
+
+def test_training_proficiency_and_calibration_dated_in_the_future_are_refused(app):
+    """A training 'completed' in 2030, a proficiency test 'taken' and a calibration
+    'performed' in 2099 were recorded as facts; each is refused naming its date field, and
+    nothing is written."""
+    kit = make_lab()
+    examiner = kit.users["examiner"]
+    with as_(kit.users["manager"]):
+        microscope = equipment.register(kit.users["manager"], code="MIC-09", name="Microscope",
+                                        kind="comparison_microscope")
+    db.session.commit()
+    web = Browser(app, kit, "manager")
+    web.client.set_cookie("lang", "es")
+    tomorrow = (_today() + timedelta(days=2)).isoformat()
+    posts = {
+        f"/quality/people/{examiner.id}/training": (
+            {"title": "Módulo 4", "completed_on": tomorrow}, "completed_on",
+            (TrainingRecord, {"user_id": examiner.id})),
+        f"/quality/people/{examiner.id}/proficiency": (
+            {"provider": "CTS", "taken_on": tomorrow, "is_satisfactory": "true"}, "taken_on",
+            (ProficiencyTest, {"user_id": examiner.id})),
+        f"/quality/equipment/{microscope.id}/calibrations": (
+            {"kind": "calibration", "performed_on": tomorrow, "is_passed": "true",
+             "due_on": (_today() + timedelta(days=300)).isoformat()}, "performed_on",
+            (CalibrationRecord, {"equipment_id": microscope.id}))}
+    before = {path: _count(model, **where) for path, (_, _, (model, where)) in posts.items()}
+    for path, (data, field, (model, where)) in posts.items():
+        _, text, flashed = web.submit(path, data)
+        assert field_errors(text).get(field) == "En el futuro.", (path, field_errors(text))
+        assert "en el futuro" in flashed[0][1], flashed
+        assert _count(model, **where) == before[path], path
+
+
+def test_an_authorisation_with_one_day_left_says_day(app):
+    """The person page said '1 days left' / 'quedan 1 días' the day before an authorisation
+    lapsed."""
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, manager = kit.users["examiner"], kit.users["manager"]
+    today = kit.lab.today()
+    with as_(manager):
+        personnel.grant_authorisation(manager, user_id=examiner.id, sop_id=version.sop_id,
+                                      starts_on=today, expires_on=today + timedelta(days=1))
+    db.session.commit()
+    web = Browser(app, kit, "manager")
+    english = web.client.get(f"/quality/people/{examiner.id}",
+                             headers={"Accept-Language": "en"}).text
+    spanish = web.client.get(f"/quality/people/{examiner.id}",
+                             headers={"Accept-Language": "es"}).text
+    assert "1 day left" in english and "1 days" not in english
+    assert "queda 1 día" in spanish and "quedan 1 días" not in spanish
+
+
+def test_examination_page_shows_what_each_step_recorded_and_the_result(app):
+    """A completed examination's page listed its SOP's required steps bare, so five steps never
+    recorded read like five done; it now says per step what was recorded (or that nothing
+    was), the conclusion and the reviews."""
+    from sop.services import examinations
+    from tests.sop.scenario import qualify
+
+    kit = make_lab()
+    version = make_sop(kit)
+    examiner, tech = kit.users["examiner"], kit.users["tech"]
+    qualify(kit, version, "examiner", today=_today())
+    with as_(tech):
+        case = create_case(tech, submitting_agency="Central Police")
+        item = custody.receive(tech, case, kind="cartridge_case", from_agency="Central Police")
+        custody.transfer(tech, item, to_user_id=examiner.id)
+    with as_(examiner):
+        exam = examinations.start(examiner, sop_version_id=version.id, item_ids=[item.id])
+        magnification = next(s for s in version.steps if s.is_value_required)
+        examinations.record_step(examiner, exam, step_id=magnification.id, value=40)
+        examinations.complete(examiner, exam, result="elimination", notes="Different marks.")
+    db.session.commit()
+    page = Browser(app, kit, "examiner").client.get(
+        f"/quality/examinations/{exam.id}", headers={"Accept-Language": "es"}).text
+    steps = dict(re.findall(r'<li data-step="(\d+)" data-recorded="(\w+)">', page))
+    assert steps == {"1": "no", "2": "yes", "3": "no"}, steps
+    assert page.count("sin registrar") == 2 and "magnification: <strong>40 x</strong>" in page
+    assert "eliminación · Different marks." in page and "Ninguno." in page

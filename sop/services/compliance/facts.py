@@ -93,6 +93,9 @@ class ExamFacts:
     #: step id → recorded value (None when recorded without a value)
     steps: dict[int, float | None] = field(default_factory=dict)
     reviews: list[ReviewFacts] = field(default_factory=list)
+    #: judged for a release being asked for now (``released_at`` is that moment): a rule then
+    #: says what the release still needs, not that a report was released without it
+    release_planned: bool = False
     #: the examination's date in the lab's calendar, the day every rule is judged at
     day: date = field(init=False)
     #: the lab's time zone, which dates ``day`` (at 20:00 in Bogota it is not yet tomorrow)

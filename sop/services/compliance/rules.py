@@ -244,6 +244,8 @@ def technical_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     review = _latest(exam, ReviewKind.TECHNICAL)
     if review is None:
+        if exam.release_planned:
+            return Violation(wording("The report has no technical review yet."), {})
         return Violation(wording("The report was released without a technical review."), {})
     v = facts.versions[exam.version_id]
     grants = facts.authorisations.get((review.reviewer_id, v.sop_id), [])
@@ -274,6 +276,8 @@ def administrative_review(exam: ExamFacts, facts: LabFacts) -> Violation | None:
         return None
     review = _latest(exam, ReviewKind.ADMINISTRATIVE)
     if review is None:
+        if exam.release_planned:
+            return Violation(wording("The report has no administrative review yet."), {})
         return Violation(wording("The report was released without an administrative review."),
                          {})
     evidence = {"review_id": review.id, "reviewer_id": review.reviewer_id,
