@@ -3,6 +3,8 @@ the rest under fuzzing: tests/core/test_api_fuzz.py)."""
 
 from __future__ import annotations
 
+import re
+
 import jsonschema_rs
 import pytest
 import schemathesis
@@ -76,3 +78,48 @@ def test_error_bodies_match_the_documented_flat_schema(sqlite_app, spec):
     for response in (client.get("/api/v1/me"), client.delete("/api/v1/me"),
                      client.get("/api/v1/nowhere")):
         error.validate(response.get_json())
+
+
+def test_role_refusals_of_evidence_and_scan_operations_are_documented(sqlite_app, spec):
+    """An account without the evidence roles (the lab's admin) is refused with 403 by opening
+    a case, receiving, every custody operation, uploading a scan and searching: the document
+    lists that answer (it listed 404, 409 and 422 only)."""
+    with sqlite_app.app_context():
+        kit = make_lab()
+        examiner = kit.id("examiner")
+    client = sqlite_app.test_client()
+    tech = kit.headers("tech")
+    case = client.post("/api/v1/cases", headers=tech,
+                       json={"submitting_agency": "Central Police"}).get_json()
+    item = client.post(f"/api/v1/cases/{case['id']}/items", headers=tech,
+                       json={"kind": "cartridge_case", "from_agency": "Central Police"}
+                       ).get_json()
+    calls = [("/api/v1/cases", {"submitting_agency": "Central Police"}),
+             (f"/api/v1/cases/{case['id']}/items",
+              {"kind": "cartridge_case", "from_agency": "Central Police"}),
+             (f"/api/v1/items/{item['id']}/transfer", {"to_user_id": examiner}),
+             (f"/api/v1/items/{item['id']}/store", {"location_id": kit.location_id}),
+             (f"/api/v1/items/{item['id']}/return", {"location_id": kit.location_id}),
+             (f"/api/v1/items/{item['id']}/check-out", {}),
+             (f"/api/v1/items/{item['id']}/seal", {"seal_number": "S-1"}),
+             (f"/api/v1/items/{item['id']}/unseal", {"reason": "Examination"}),
+             (f"/api/v1/items/{item['id']}/sample", {"kind": "test_fire"}),
+             (f"/api/v1/items/{item['id']}/release", {"to_agency": "Court", "reason": "Trial"}),
+             (f"/api/v1/items/{item['id']}/destroy", {"reason": "Court order",
+                                                      "witness_id": examiner})]
+    for url, body in calls:
+        answer = client.post(url, headers=kit.headers("admin"), json=body)
+        assert answer.status_code == 403, (url, answer.get_json())
+        documented = _operation(spec, "post", url)["responses"]
+        assert "403" in documented, (url, sorted(documented))
+    for path in ("/api/v1/items/{item_id}/scans", "/api/v1/scans/{scan_id}/searches"):
+        assert "403" in spec["paths"][path]["post"]["responses"], path
+
+
+def _operation(spec: dict, method: str, url: str) -> dict:
+    """The operation of the document that ``url`` (with ids) is an instance of."""
+    for path, operations in spec["paths"].items():
+        pattern = r"\d+".join(re.escape(part) for part in re.split(r"\{\w+\}", path))
+        if re.fullmatch(pattern, url):
+            return operations[method]
+    raise AssertionError(f"no operation for {method} {url}")
