@@ -52,7 +52,7 @@ def policy_put(data: dict):
 
 
 @bp.operation("/network/exclusions", "POST", summary="Never share a case (e.g. sealed)",
-              tags=TAGS, body=s.ExclusionIn, status=201, errors=(403, 404, 422))
+              tags=TAGS, body=s.ExclusionIn, status=201, errors=(403, 404, 409, 422))
 def exclusion_create(data: dict):
     case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
     exclusion = node.exclude_case(g.api_user, case, data["reason"])

@@ -123,3 +123,17 @@ def _operation(spec: dict, method: str, url: str) -> dict:
         if re.fullmatch(pattern, url):
             return operations[method]
     raise AssertionError(f"no operation for {method} {url}")
+
+
+def test_excluding_a_case_twice_answers_a_documented_409(sqlite_app, spec):
+    with sqlite_app.app_context():
+        kit = make_lab()
+    client = sqlite_app.test_client()
+    case = client.post("/api/v1/cases", headers=kit.headers("tech"),
+                       json={"submitting_agency": "Central Police"}).get_json()
+    body = {"case_id": case["id"], "reason": "Sealed by the court"}
+    first = client.post("/api/v1/network/exclusions", headers=kit.headers("manager"), json=body)
+    again = client.post("/api/v1/network/exclusions", headers=kit.headers("manager"), json=body)
+    assert (first.status_code, again.status_code) == (201, 409), again.get_json()
+    assert again.get_json()["error"] == "already_excluded"
+    assert "409" in spec["paths"]["/api/v1/network/exclusions"]["post"]["responses"]
