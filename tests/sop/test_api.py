@@ -9,7 +9,7 @@ from ballistics.core import timeutil
 from ballistics.extensions import db
 from tests.sop.scenario import ALL_THREE, build, second_manager
 from tests.support.labs import make_lab
-from tests.support.web import Api
+from tests.support.web import Api, Browser
 
 
 def test_another_labs_records_answer_404(app, client):
@@ -132,3 +132,26 @@ def test_quality_writes_are_audited_and_reviews_are_in_the_chain(app, client):
         AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
     assert released.after["status"] == "released"
     assert verify_audit_chain(db.session, kit.lab.id).ok
+
+
+def test_another_labs_examiner_competency_answers_404(app, client):
+    """A supervisor asking for the competency of another lab's examiner gets 404, as for every
+    record of another lab (it answered 422 'not an active member of your lab', a refusal
+    the lab's own deactivated colleagues get); the page answers alike."""
+    kit, other = make_lab(), make_lab()
+    stranger = other.id("examiner")
+    deactivated = kit.id("examiner2")
+    Api(client, kit, "admin").post(f"/users/{deactivated}/deactivate", expect=200)
+    for who in ("reviewer", "manager"):
+        api = Api(client, kit, who)
+        body = api.get(f"/examiners/{stranger}/competency", expect=404)
+        assert body["error"] == "not_found" and body["fields"] == {}, body
+        api.get(f"/examiners/{2**31 - 1}/competency", expect=404)
+        assert api.get(f"/examiners/{deactivated}/competency", expect=422)["fields"] == {
+            "user_id": ["Unknown user in this lab."]}
+    # a role that may not see others' competency is refused alike for every other id
+    examiner = Api(client, kit, "examiner")
+    assert examiner.get(f"/examiners/{stranger}/competency", expect=403) == examiner.get(
+        f"/examiners/{kit.id('reviewer')}/competency", expect=403)
+    page = Browser(app, kit, "manager")
+    page.get(f"/quality/examiners/{stranger}/competency", expect=404)
