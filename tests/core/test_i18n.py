@@ -79,3 +79,28 @@ def test_catalogues_compile_atomically(tmp_path):
     mo = po.with_suffix(".mo")
     assert mo.exists() and b"Casos" in mo.read_bytes()
     assert not list(po.parent.glob("*.tmp"))
+
+
+def test_a_record_not_in_the_lab_is_named_in_the_readers_language(app, lab, client):
+    """'No case 5 in your lab.' names the kind of record in Spanish too ('No hay case 5 en su
+    laboratorio.' mixed the languages), on the API and on pages; every kind a lookup names is
+    one the catalogue knows."""
+    from pathlib import Path
+
+    from ballistics.core.actions import RECORDS
+
+    headers = {**lab.headers("manager"), "Accept-Language": "es"}
+    for path, said in (("/api/v1/cases/2147483000", "No hay caso 2147483000"),
+                       ("/api/v1/items/2147483000", "No hay indicio 2147483000"),
+                       ("/api/v1/sop-versions/2147483000", "No hay versión del POE 2147483000"),
+                       ("/api/v1/nonconformities/2147483000", "No hay no conformidad")):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 404 and answer.get_json()["message"].startswith(said), (
+            path, answer.get_json())
+    english = client.get("/api/v1/cases/2147483000", headers=lab.headers("manager"))
+    assert english.get_json()["message"] == "No case 2147483000 in your lab."
+    root = Path(__file__).resolve().parents[2]
+    named = {match for package in ("ballistics", "sop") for source in
+             (root / package).rglob("*.py") for match in re.findall(
+                 r'(?:what=|_get\(\w+, \w+, )"([^"]+)"', source.read_text())}
+    assert named and named <= set(RECORDS), sorted(named - set(RECORDS))
