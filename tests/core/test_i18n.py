@@ -104,3 +104,37 @@ def test_a_record_not_in_the_lab_is_named_in_the_readers_language(app, lab, clie
              (root / package).rglob("*.py") for match in re.findall(
                  r'(?:what=|_get\(\w+, \w+, )"([^"]+)"', source.read_text())}
     assert named and named <= set(RECORDS), sorted(named - set(RECORDS))
+
+
+def test_the_apis_own_refusals_follow_accept_language(app, lab, client):
+    """The API's human message follows Accept-Language (README) for the refusals of its own
+    machinery too: no or a malformed token, a wrong password, a body or query string that
+    cannot be read, an id out of range, an address or method it does not serve."""
+    token = lab.headers("manager")
+    calls = [("GET", "/api/v1/cases", {}, {}, 401),
+             ("GET", "/api/v1/cases", {"Authorization": "Basic abc"}, {}, 401),
+             ("POST", "/api/v1/tokens", {}, {"json": {"username": "nobody", "password": "x"}},
+              401),
+             ("POST", "/api/v1/cases", token, {"data": "x", "content_type": "text/plain"}, 422),
+             ("POST", "/api/v1/cases", token, {"data": "{", "content_type": "application/json"},
+              422),
+             ("POST", "/api/v1/cases", token, {"json": [1]}, 422),
+             ("GET", "/api/v1/cases?q=a&q=b", token, {}, 422),
+             ("GET", "/api/v1/me?x=1", token, {}, 422),
+             ("GET", "/api/v1/cases/2147483648", token, {}, 422),
+             ("GET", "/api/v1/nowhere", token, {}, 404),
+             ("DELETE", "/api/v1/me", token, {}, 405)]
+    for method, path, headers, extra, status in calls:
+        english = client.open(path, method=method, headers=headers, **extra)
+        spanish = client.open(path, method=method, headers={**headers, "Accept-Language": "es"},
+                              **extra)
+        assert english.status_code == spanish.status_code == status, (path, english.get_json())
+        said, dicho = english.get_json()["message"], spanish.get_json()["message"]
+        assert said != dicho and not _english_words(dicho), (method, path, said, dicho)
+        assert english.get_json()["fields"].keys() == spanish.get_json()["fields"].keys()
+
+
+def _english_words(message: str) -> list[str]:
+    words = {"the", "body", "required", "send", "given", "operation", "address",
+             "unknown", "wrong", "range", "method", "not", "valid", "requested", "url"}
+    return [w for w in re.findall(r"[a-z]+", message.lower()) if w in words]
