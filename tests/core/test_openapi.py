@@ -137,3 +137,12 @@ def test_excluding_a_case_twice_answers_a_documented_409(sqlite_app, spec):
     assert (first.status_code, again.status_code) == (201, 409), again.get_json()
     assert again.get_json()["error"] == "already_excluded"
     assert "409" in spec["paths"]["/api/v1/network/exclusions"]["post"]["responses"]
+
+
+def test_a_list_without_ids_in_its_path_documents_no_404(spec):
+    """A list with query parameters has no record in its path to miss: its answers are 200,
+    401 and 422 (the query parameters were counted as path ids, and a 404 documented)."""
+    for path in ("/api/v1/cases", "/api/v1/compliance/findings"):
+        op = spec["paths"][path]["get"]
+        assert {p["in"] for p in op["parameters"]} == {"query"}, path
+        assert set(op["responses"]) == {"200", "401", "422"}, (path, sorted(op["responses"]))
