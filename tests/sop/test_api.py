@@ -155,3 +155,16 @@ def test_another_labs_examiner_competency_answers_404(app, client):
         f"/examiners/{kit.id('reviewer')}/competency", expect=403)
     page = Browser(app, kit, "manager")
     page.get(f"/quality/examiners/{stranger}/competency", expect=404)
+
+
+def test_findings_filtered_by_an_unknown_rule_are_refused_naming_it(app, client):
+    """A misspelt rule id matched no finding and answered an empty list, which reads as "no
+    finding": it is refused naming the filter, as the findings page refuses it."""
+    kit = make_lab()
+    build(kit, break_="SOP-ACKNOWLEDGED")
+    api = Api(client, kit, "manager")
+    assert [f["rule_id"] for f in api.get("/compliance/findings?rule_id=SOP-ACKNOWLEDGED")] == [
+        "SOP-ACKNOWLEDGED"]
+    for query in ("rule_id=SOP_ACKNOWLEDGED", "rule_id=sop-acknowledged", "examination_id=0"):
+        body = api.get(f"/compliance/findings?{query}", expect=422)
+        assert list(body["fields"]) == [query.split("=")[0]], body
