@@ -206,6 +206,8 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.description == type(exc).description:  # Werkzeug's sentence, English only
             messages = {**_HTTP_MESSAGES, **_API_HTTP_MESSAGES} if _is_api() else _HTTP_MESSAGES
             description = str(messages.get(exc.code, description))
+        if exc.code == 429:  # the limiter's text is the limit ("10 per 1 minute"), in English
+            description = ratelimit.refusal_message()
         return _error_response(exc.code or 500, code, description, headers=headers)
 
     @app.errorhandler(Exception)
