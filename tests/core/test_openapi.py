@@ -196,3 +196,24 @@ def test_sharing_answers_are_documented_and_match_the_document(sqlite_app, spec,
                     json={"reason": "The seal was lifted"})
     assert lifted["id"] == made["id"] and lifted["lifted_at"].endswith("+00:00")
     assert lifted["lift_reason"] == "The seal was lifted"
+
+
+def test_settings_read_can_be_written_back(sqlite_app, spec):
+    """Read, change, write: the comparison settings a GET answers are PUT back with one value
+    changed. Their readOnly fields (who changed them last, when) are left out of what is
+    written (they were refused as 'Unknown field.'); an unknown field is still refused."""
+    assert spec["components"]["schemas"]["Settings"]["properties"]["updated_at"]["readOnly"]
+    with sqlite_app.app_context():
+        kit = make_lab()
+        manager_id = kit.id("manager")
+    client = sqlite_app.test_client()
+    manager = kit.headers("manager")
+    settings = client.get("/api/v1/comparison-settings", headers=manager).get_json()
+    written = client.put("/api/v1/comparison-settings", headers=manager,
+                         json={**settings, "is_blind_verification": True, "updated_by_id": 1})
+    assert written.status_code == 200, written.get_json()
+    assert written.get_json()["is_blind_verification"] is True
+    assert written.get_json()["updated_by_id"] == manager_id  # set by the server, not sent
+    refused = client.put("/api/v1/comparison-settings", headers=manager,
+                         json={**settings, "colour": "red"})
+    assert refused.status_code == 422 and list(refused.get_json()["fields"]) == ["colour"]
