@@ -402,3 +402,24 @@ def test_query_parameters_that_do_not_fit_are_refused_naming_them(sqlite_app, sp
             problems.append(f"GET {path}: documents a 404 it has no record to answer for")
     assert walked >= 5
     assert not problems, "\n".join(problems)
+
+
+def test_what_a_get_answers_can_be_put_back(sqlite_app, spec, world, monkeypatch):
+    """Read, change, write: every PUT takes the representation the GET of the same address
+    answered (readOnly fields included), as a script that edits one value sends it."""
+    kit, own_ids, _ = world
+    client = sqlite_app.test_client()
+    headers = kit.headers("manager")
+    with sqlite_app.app_context():
+        monkeypatch.setitem(sqlite_app.config, "NETWORK_LAB", db.session.scalar(
+            select(User).where(User.id == own_ids[User])).lab.code)  # this node's lab
+    walked = 0
+    for path, method, _op in _operations(spec):
+        if method != "PUT" or "get" not in spec["paths"][path]:
+            continue
+        walked += 1
+        read = client.get(_url(path, own_ids), headers=headers)
+        assert read.status_code == 200, (path, read.get_json())
+        written = client.put(_url(path, own_ids), headers=headers, json=read.get_json())
+        assert written.status_code == 200, (path, written.get_json())
+    assert walked >= 2
