@@ -138,3 +138,22 @@ def _english_words(message: str) -> list[str]:
     words = {"the", "body", "required", "send", "given", "operation", "address",
              "unknown", "wrong", "range", "method", "not", "valid", "requested", "url"}
     return [w for w in re.findall(r"[a-z]+", message.lower()) if w in words]
+
+
+def test_the_api_speaks_the_tokens_account_language_else_accept_language(app, lab, client):
+    """The document promises messages 'in the caller's language (their account's, else
+    Accept-Language)': an account that chose Spanish reads the API in Spanish (it read
+    English unless each request sent Accept-Language)."""
+    from ballistics.auth.models import User
+
+    headers = lab.headers("manager")
+    assert client.get("/api/v1/cases/2147483000", headers=headers).get_json()[
+        "message"] == "No case 2147483000 in your lab."
+    db.session.get(User, lab.id("manager")).locale = "es"
+    db.session.commit()
+    for extra in ({}, {"Accept-Language": "en"}):
+        answer = client.get("/api/v1/cases/2147483000", headers={**headers, **extra})
+        assert answer.get_json()["message"] == "No hay caso 2147483000 en su laboratorio.", extra
+    others = lab.headers("examiner")  # an account with no choice: Accept-Language
+    assert client.get("/api/v1/cases/2147483000", headers={
+        **others, "Accept-Language": "es"}).get_json()["message"].startswith("No hay caso")
