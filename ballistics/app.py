@@ -166,6 +166,15 @@ _HTTP_MESSAGES = {
 }
 
 
+#: what the API says instead where a page's sentence would not fit
+_API_HTTP_MESSAGES = {
+    404: _l("There is no operation at this address; the API's operations are listed at "
+            "/api/v1/openapi.json."),
+    405: _l("This operation does not accept that method; the API's operations are listed at "
+            "/api/v1/openapi.json."),
+}
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(FormRefused)
     def form_refused(exc: FormRefused):
@@ -194,8 +203,11 @@ def _register_error_handlers(app: Flask) -> None:
         # Keep what the exception says in headers (405's Allow), not its content type.
         headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
         description = exc.description or exc.name
-        if not _is_api() and exc.description == type(exc).description:
-            description = str(_HTTP_MESSAGES.get(exc.code, description))
+        if exc.description == type(exc).description:  # Werkzeug's sentence, English only
+            messages = {**_HTTP_MESSAGES, **_API_HTTP_MESSAGES} if _is_api() else _HTTP_MESSAGES
+            description = str(messages.get(exc.code, description))
+        if exc.code == 429:  # the limiter's text is the limit ("10 per 1 minute"), in English
+            description = ratelimit.refusal_message()
         return _error_response(exc.code or 500, code, description, headers=headers)
 
     @app.errorhandler(Exception)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import g
 
-from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.core.api import ApiBlueprint
 from ballistics.extensions import db
 from sop import schemas as s
@@ -22,7 +22,7 @@ from sop.models import (
     Sop,
     SopVersion,
 )
-from sop.permissions import MANAGE_QUALITY, SUPERVISE
+from sop.permissions import MANAGE_QUALITY
 from sop.services import documents, equipment, examinations, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
@@ -130,10 +130,7 @@ def assessment_supervise(assessment_id: int, data: dict):
               summary="An examiner's assessments over time", response=s.ProgressSchema,
               errors=(403, 404))
 def competency_progress(user_id: int):
-    if user_id != g.api_user.id:
-        require_role(g.api_user, SUPERVISE, "see others' competency")
-    user = colleague(user_id, g.api_user, field="user_id")
-    return personnel.progress(user)
+    return personnel.progress(personnel.competency_subject(g.api_user, user_id))
 
 
 @bp.operation("/proficiency-tests", "POST", summary="Record a proficiency test result",

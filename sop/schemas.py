@@ -362,9 +362,18 @@ class RuleSchema(BaseSchema):
     stage = fields.String(allow_none=True)
 
 
+def _known_rule(rule_id: str) -> None:
+    # A misspelt rule would match no finding: "none found" is not what was asked.
+    from sop.services.compliance.registry import all_rules
+
+    if rule_id and rule_id not in {rule.id for rule in all_rules()}:
+        raise ValidationError("No such rule; GET /api/v1/compliance/rules lists them.")
+
+
 class FindingQuery(BaseSchema):
-    rule_id = fields.String(load_default=None)
-    examination_id = fields.Integer(load_default=None)
+    rule_id = fields.String(load_default=None, validate=_known_rule,
+                            metadata={"description": "a rule's id (GET /compliance/rules)"})
+    examination_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 

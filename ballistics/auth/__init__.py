@@ -8,6 +8,8 @@ _WHILE_FORCED = {"auth.password_page", "auth.password_change", "auth.logout", "s
 
 
 def init_app(app: Flask) -> None:
+    from flask_babel import gettext
+
     from ballistics.auth.models import User
     from ballistics.auth.services import user_for_token
     from ballistics.core.domains import install
@@ -42,7 +44,7 @@ def init_app(app: Flask) -> None:
             g.api_user = user_for_token(credentials.strip())
             g.bad_token = False
         elif header:
-            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+            raise Unauthorized(gettext("Use 'Authorization: Bearer <token>'."))
 
     @app.before_request
     def forced_password_change():

@@ -11,7 +11,7 @@ from sqlalchemy import Select, bindparam, select
 
 from ballistics.auth.models import User
 from ballistics.auth.roles import Role
-from ballistics.core.actions import action_words
+from ballistics.core.actions import action_words, record_words
 from ballistics.core.errors import Forbidden, NotFound
 from ballistics.core.labels import label
 from ballistics.extensions import db
@@ -47,7 +47,7 @@ def get_in_lab(model: type[M], ident: int, user: User, *, what: str | None = Non
                              {"lab_id": user.lab_id, "ident": ident}).scalar_one_or_none()
     if obj is None:
         raise NotFound(_("No %(value)s %(ident)s in your lab.",
-                         value=what or model.__name__.lower(), ident=ident))
+                         value=record_words(what or model.__name__.lower()), ident=ident))
     return obj
 
 

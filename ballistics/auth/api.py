@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, url_for
+from flask_babel import gettext as _
 
 from ballistics.auth import accounts, services
 from ballistics.auth import schemas as s
@@ -26,7 +27,7 @@ MANAGED = (403, 404, 409, 422)
 def token_create(data: dict):
     user = services.authenticate(data["username"], data["password"])
     if user is None:
-        raise Unauthorized("Unknown username or wrong password.")
+        raise Unauthorized(_("Unknown username or wrong password."))
     accounts.require_no_forced_change(user)
     g.api_user = user  # the audit entry for the new token names its owner
     return {"token": services.issue_token(user, data["name"]), "token_type": "Bearer",

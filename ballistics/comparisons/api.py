@@ -29,7 +29,7 @@ TAGS = ["comparisons"]
 
 @bp.operation("/items/<int:item_id>/scans", "POST", summary="Upload a scan (x3p, PNG or TIFF)",
               tags=TAGS, form=s.ScanUploadSchema, response=s.ScanSchema, status=201, also=(200,),
-              errors=(404, 409, 413, 422, 429))
+              errors=(403, 404, 409, 413, 422, 429))
 @upload_limit
 def scan_upload(item_id: int, data: dict):
     item = load_item(g.api_user, item_id)
@@ -75,7 +75,7 @@ def search_retry(search_id: int):
 
 @bp.operation("/scans/<int:scan_id>/searches", "POST", summary="Search the lab's references",
               tags=TAGS, body=s.SearchCreateSchema, response=s.SearchSchema, status=202,
-              errors=(404, 409, 422, 429))
+              errors=(403, 404, 409, 422, 429))
 @search_limit
 def search_create(scan_id: int, data: dict):
     scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")

@@ -8,6 +8,7 @@ phrase up here, so a new phrase still reads (in English) until it is added.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 
 ACTIONS = {
     "acknowledge SOPs": _l("acknowledge SOPs"),
@@ -86,3 +87,38 @@ def action_words(action: str) -> str:
     """``action`` in the reader's language when it is a known phrase."""
     found = ACTIONS.get(action)
     return str(found) if found is not None else action
+
+
+#: the kinds of record a lookup names when it finds none ("No case 5 in your lab."), in the
+#: context "record" (a page's "SOP version" is a capitalised heading in Spanish)
+RECORDS = {
+    "SOP": lambda: pgettext("record", "SOP"),
+    "SOP version": lambda: pgettext("record", "SOP version"),
+    "authorisation": lambda: pgettext("record", "authorisation"),
+    "candidate": lambda: pgettext("record", "candidate"),
+    "case": lambda: pgettext("record", "case"),
+    "case link": lambda: pgettext("record", "case link"),
+    "competency assessment": lambda: pgettext("record", "competency assessment"),
+    "confirmation": lambda: pgettext("record", "confirmation"),
+    "correction": lambda: pgettext("record", "correction"),
+    "corrective action": lambda: pgettext("record", "corrective action"),
+    "equipment": lambda: pgettext("record", "equipment"),
+    "examination": lambda: pgettext("record", "examination"),
+    "exclusion": lambda: pgettext("record", "exclusion"),
+    "exhibit transfer": lambda: pgettext("record", "exhibit transfer"),
+    "finding": lambda: pgettext("record", "finding"),
+    "item": lambda: pgettext("record", "item"),
+    "nonconformity": lambda: pgettext("record", "nonconformity"),
+    "override request": lambda: pgettext("record", "override request"),
+    "partner search": lambda: pgettext("record", "partner search"),
+    "person": lambda: pgettext("record", "person"),
+    "scan": lambda: pgettext("record", "scan"),
+    "search": lambda: pgettext("record", "search"),
+    "user": lambda: pgettext("record", "user"),
+}
+
+
+def record_words(what: str) -> str:
+    """The kind of record ``what`` in the reader's language when it is a known one."""
+    found = RECORDS.get(what)
+    return found() if found is not None else what

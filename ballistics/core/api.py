@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Blueprint, g, request
+from flask_babel import gettext as _
 from marshmallow import Schema
 
 from ballistics.core.errors import NotFound, Unauthorized, Unprocessable
@@ -52,20 +53,21 @@ def _json_body() -> dict:
     if not raw.strip():
         return {}
     if not request.is_json:
-        raise Unprocessable("Send the body as application/json.",
+        raise Unprocessable(_("Send the body as application/json."),
                             fields={"_body": ["Expected a JSON object."]})
     try:
         data = json.loads(raw)
     except RecursionError:  # nesting deep enough to exhaust the parser's stack
         data = _TOO_DEEP
     except ValueError as exc:  # also undecodable bytes and over-long integer literals
-        raise Unprocessable("The request body is not valid JSON.",
+        raise Unprocessable(_("The request body is not valid JSON."),
                             fields={"_body": ["Expected a JSON object."]}) from exc
     if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
-        raise Unprocessable(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.",
+        raise Unprocessable(_("The request body nests deeper than %(depth)s levels.",
+                              depth=MAX_JSON_DEPTH),
                             fields={"_body": [f"At most {MAX_JSON_DEPTH} levels of nesting."]})
     if not isinstance(data, dict):
-        raise Unprocessable("The request body must be a JSON object.",
+        raise Unprocessable(_("The request body must be a JSON object."),
                             fields={"_body": ["Expected a JSON object."]})
     return data
 
@@ -89,9 +91,9 @@ def check_path_ids(values: dict | None) -> None:
     for name, value in (values or {}).items():
         if isinstance(value, int) and value > DB_INT_MAX:
             if request.path.startswith("/api/"):
-                raise Unprocessable(f"{name} is out of range.",
+                raise Unprocessable(_("%(name)s is out of range.", name=name),
                                     fields={name: [f"Must be at most {DB_INT_MAX}."]})
-            raise NotFound("There is no such record.")
+            raise NotFound(_("There is no such record."))
 
 
 def _check_form_body() -> None:
@@ -100,7 +102,7 @@ def _check_form_body() -> None:
     if error:
         raise Unprocessable(error, fields={"file": [error]})
     if request.mimetype != "multipart/form-data":
-        raise Unprocessable("Send the body as multipart/form-data.",
+        raise Unprocessable(_("Send the body as multipart/form-data."),
                             fields={"file": ["Expected a multipart/form-data body."]})
 
 
@@ -110,11 +112,11 @@ def _query(schema: type[Schema] | None) -> dict | None:
     args = request.args
     repeated = sorted(name for name in args if len(args.getlist(name)) > 1)
     if repeated:
-        raise Unprocessable("A query parameter is given more than once.",
+        raise Unprocessable(_("A query parameter is given more than once."),
                             fields={name: ["Give it once."] for name in repeated})
     if schema is None:
         if args:
-            raise Unprocessable("This operation takes no query parameters.",
+            raise Unprocessable(_("This operation takes no query parameters."),
                                 fields={name: ["Unknown parameter."] for name in args})
         return None
     with text_input():
@@ -145,7 +147,7 @@ class ApiBlueprint(Blueprint):
             @functools.wraps(view)
             def wrapper(**kwargs):
                 if not public and getattr(g, "api_user", None) is None:
-                    raise Unauthorized("A valid bearer token is required.")
+                    raise Unauthorized(_("A valid bearer token is required."))
                 params = _query(query)
                 if query is not None:
                     kwargs["params"] = params

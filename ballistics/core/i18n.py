@@ -1,8 +1,9 @@
 """Languages and time zones: English and Spanish pages, times shown in the lab's zone.
 
 Stored times stay naive UTC (:mod:`ballistics.core.timeutil`); only what a person reads is
-converted. The language is the user's saved choice, else the ``lang`` cookie (so the login page
-too speaks the language chosen before), else the browser's ``Accept-Language``.
+converted. The language is the user's saved choice (on the API, the bearer token's account's),
+else the ``lang`` cookie (so the login page too speaks the language chosen before), else the
+browser's ``Accept-Language``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytz
 from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, format_date, format_datetime, get_locale
 from flask_login import current_user
 
@@ -37,7 +38,7 @@ babel = Babel()
 def select_locale() -> str:
     if not has_request_context():  # a worker or the CLI: messages in the source language
         return LANGUAGES[0]
-    user = _user()
+    user = _user() or g.get("api_user")  # signed in to pages, or the API's bearer token
     if user is not None and getattr(user, "locale", None) in LANGUAGES:
         return user.locale
     chosen = request.cookies.get(LANG_COOKIE)

@@ -81,7 +81,7 @@ def build_spec() -> dict:
     for op in OPERATIONS:
         path, params = _path(op.rule)
         entry: dict = {"summary": op.summary, "tags": op.tags, "operationId": op.endpoint,
-                       "parameters": params, "responses": {}}
+                       "parameters": list(params), "responses": {}}
         if not op.public:
             entry["security"] = [{"bearer": []}]
         if op.query is not None:

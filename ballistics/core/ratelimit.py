@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -110,10 +111,26 @@ def upload_limit(view: Callable) -> Callable:
                                 key_func=per_user)(_limited(view))
 
 
+def retry_after() -> int:
+    """Whole seconds until the limit just hit lets a request through again (at least 1): read
+    once per request, so the message and the Retry-After header say the same."""
+    if "retry_after" not in g:
+        current = limiter.current_limit
+        wait = math.ceil(current.reset_at - time.time()) if current is not None else 60
+        g.retry_after = max(1, wait)
+    return g.retry_after
+
+
+def refusal_message() -> str:
+    """What a 429 says to a person, in their language (the limiter's own text is the limit in
+    English: '10 per 1 minute')."""
+    return ngettext("Too many requests in a short time; nothing was done. Try again in "
+                    "%(num)s second.", "Too many requests in a short time; nothing was done. "
+                    "Try again in %(num)s seconds.", retry_after())
+
+
 def _retry_after(response: Response) -> Response:
     """Every 429, JSON or page, says when to come back (whole seconds, at least 1)."""
     if response.status_code == 429 and "Retry-After" not in response.headers:
-        current = limiter.current_limit
-        wait = math.ceil(current.reset_at - time.time()) if current is not None else 60
-        response.headers["Retry-After"] = str(max(1, wait))
+        response.headers["Retry-After"] = str(retry_after())
     return response

@@ -31,6 +31,16 @@ class BaseSchema(Schema):
         # Control and bidi-override characters are refused in every text, naming the field.
         return refuse_hidden_characters(data)
 
+    @pre_load
+    def _read_only_left_out(self, data, **_kwargs):
+        # A field the answer carries but the server sets (readOnly in the document, e.g. who
+        # last changed the settings) is left out of what is sent back, so the representation
+        # a GET answered can be PUT again; any other unknown field is still refused.
+        if isinstance(data, Mapping) and self.dump_fields.keys() - self.load_fields.keys():
+            read_only = {name for name, f in self.fields.items() if f.dump_only}
+            return {k: v for k, v in data.items() if k not in read_only}
+        return data
+
 
 def one_of(*members: StrEnum) -> validate.OneOf:
     """Accept exactly these enum values (as text, which is what the API speaks)."""

@@ -21,11 +21,13 @@ from ballistics.extensions import db
 
 bp = ApiBlueprint("evidence_api", __name__, url_prefix="/api/v1")
 TAGS = ["evidence"]
-OPS = (404, 409, 422)
+#: a custody operation: a role without the right (403), no such item (404), the item has moved
+#: on or may not take it (409), a body or colleague that does not fit (422)
+OPS = (403, 404, 409, 422)
 
 
 @bp.operation("/cases", "POST", summary="Open a case", tags=TAGS, body=s.CaseCreateSchema,
-              response=s.CaseSchema, status=201, errors=(422,))
+              response=s.CaseSchema, status=201, errors=(403, 422))
 def case_create(data: dict):
     return create_case(g.api_user, **data)
 

@@ -12,7 +12,6 @@ from ballistics.comparisons.models import Scan
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import NotFound, Unprocessable
 from ballistics.core.ratelimit import upload_limit
-from ballistics.core.timeutil import iso_utc
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
@@ -39,39 +38,38 @@ def _policy_out(policy) -> dict:
 
 
 @bp.operation("/network/policy", summary="What the lab shares with the region", tags=TAGS,
-              errors=(403,))
+              response=s.PolicyOut, errors=(403,))
 def policy_get():
     require_role(g.api_user, MANAGE_SHARING, "see the sharing policy")
     return _policy_out(node.policy_of(g.api_user.lab_id))
 
 
 @bp.operation("/network/policy", "PUT", summary="Set what the lab shares (applied at once)",
-              tags=TAGS, body=s.PolicyIn, errors=(403, 409, 422))
+              tags=TAGS, body=s.PolicyIn, response=s.PolicyOut, errors=(403, 409, 422))
 def policy_put(data: dict):
     return _policy_out(node.set_policy(g.api_user, **data))
 
 
 @bp.operation("/network/exclusions", "POST", summary="Never share a case (e.g. sealed)",
-              tags=TAGS, body=s.ExclusionIn, status=201, errors=(403, 404, 409, 422))
+              tags=TAGS, body=s.ExclusionIn, response=s.ExclusionOut, status=201,
+              errors=(403, 404, 409, 422))
 def exclusion_create(data: dict):
     case = get_in_lab(Case, data["case_id"], g.api_user, what="case")
-    exclusion = node.exclude_case(g.api_user, case, data["reason"])
-    return {"id": exclusion.id, "case_id": case.id}
+    return node.exclude_case(g.api_user, case, data["reason"])
 
 
 @bp.operation("/network/exclusions/<int:exclusion_id>/lift", "POST",
               summary="End an exclusion: the sharing policy decides again", tags=TAGS,
-              body=s.LiftExclusionIn, errors=(403, 404, 409, 422))
+              body=s.LiftExclusionIn, response=s.ExclusionOut, errors=(403, 404, 409, 422))
 def exclusion_lift(exclusion_id: int, data: dict):
     exclusion = get_in_lab(ShareExclusion, exclusion_id, g.api_user, what="exclusion")
-    exclusion = node.lift_exclusion(g.api_user, exclusion, data["reason"])
-    return {"id": exclusion.id, "case_id": exclusion.case_id, "scan_id": exclusion.scan_id,
-            "lifted_at": iso_utc(exclusion.lifted_at)}
+    return node.lift_exclusion(g.api_user, exclusion, data["reason"])
 
 
 @bp.operation("/scans/<int:scan_id>/share/withdraw", "POST",
               summary="Withdraw a shared record (removed from every later result)", tags=TAGS,
-              body=s.WithdrawShareIn, status=202, errors=(403, 404, 409, 422))
+              body=s.WithdrawShareIn, response=s.WithdrawShareOut, status=202,
+              errors=(403, 404, 409, 422))
 def share_withdraw(scan_id: int, data: dict):
     scan = get_in_lab(Scan, scan_id, g.api_user, what="scan")
     shared = node.withdraw_scan(g.api_user, scan, data["reason"])

@@ -157,6 +157,13 @@ class PolicyIn(BaseSchema):
                                   load_default=list, validate=validate.Length(max=50))
 
 
+class PolicyOut(BaseSchema):
+    mode = fields.String()
+    partners = fields.List(fields.String())
+    offence_contains = fields.List(fields.String())
+    agency_contains = fields.List(fields.String())
+
+
 class ExclusionIn(BaseSchema):
     case_id = fields.Integer(required=True, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
@@ -168,6 +175,22 @@ class WithdrawShareIn(BaseSchema):
 
 class LiftExclusionIn(WithdrawShareIn):
     """Why an exclusion ends (e.g. the judge lifted the seal)."""
+
+
+class ExclusionOut(BaseSchema):
+    id = fields.Integer()
+    case_id = fields.Integer(allow_none=True)
+    scan_id = fields.Integer(allow_none=True)
+    reason = fields.String()
+    created_at = UtcDateTime()
+    lifted_at = UtcDateTime(allow_none=True)
+    lift_reason = fields.String(allow_none=True)
+
+
+class WithdrawShareOut(BaseSchema):
+    scan_id = fields.Integer()
+    reference = fields.String()
+    withdrawn = fields.Boolean()
 
 
 class PartnerSearchIn(BaseSchema):

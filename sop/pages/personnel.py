@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ballistics.auth.access import colleague, get_in_lab, lab_select, require_role
+from ballistics.auth.access import get_in_lab, lab_select, require_role
 from ballistics.auth.models import User
 from ballistics.core import confirm
 from ballistics.core.confirm import ask
@@ -169,9 +169,7 @@ def revoke_consequence(grant: Authorisation, sop: Sop) -> str:
 @bp.route("/examiners/<int:user_id>/competency")
 @login_required
 def competency_page(user_id: int):
-    if user_id != current_user.id:
-        require_role(current_user, SUPERVISE, _("see others' competency"))
-    return _competency_page(colleague(user_id, current_user, field="user_id"))
+    return _competency_page(personnel.competency_subject(current_user, user_id))
 
 
 def _competency_page(user: User, self_form: SelfAssessForm | None = None,

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ballistics.auth.access import colleague, require_role
+from ballistics.auth.access import colleague, get_in_lab, require_role
 from ballistics.auth.models import User
 from ballistics.core import timeutil
 from ballistics.core.errors import Conflict, Forbidden, Unprocessable
@@ -129,6 +129,16 @@ def supervise(actor: User, assessment: CompetencyAssessment, *, ratings: dict[st
         assessment.notes = (assessment.notes + "\n" + notes).strip()
     db.session.flush()
     return assessment
+
+
+def competency_subject(actor: User, user_id: int) -> User:
+    """The examiner whose competency ``actor`` asks to see: themselves, or for a supervisor an
+    active colleague. A user of another lab (or none) is not there (404, as every record of
+    another lab); a deactivated colleague is refused naming ``user_id`` (422)."""
+    if user_id != actor.id:
+        require_role(actor, SUPERVISE, "see others' competency")
+    user = get_in_lab(User, user_id, actor, what="user")
+    return colleague(user.id, actor, field="user_id")
 
 
 def progress(user: User) -> dict:

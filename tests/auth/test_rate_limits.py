@@ -199,3 +199,17 @@ def test_views_skipped_by_the_limiter_are_exactly_those_without_a_limit(limited_
         assert _unlimited_view() is True
     with app.test_request_context("/api/v1/tokens", method="POST"):
         assert _unlimited_view() is False
+
+
+def test_a_429_says_when_to_come_back_in_the_readers_language(limited_app):
+    """The message of a 429 is a sentence for a person, in their language, with the wait the
+    Retry-After header gives (it was the limiter's '2 per 1 minute', in English)."""
+    client = limited_app(RATELIMIT_LOGIN="1 per minute").test_client()
+    assert _wrong_login(client, "probe").status_code == 401
+    for language, start in (("en", "Too many requests in a short time"),
+                            ("es", "Demasiadas solicitudes en poco tiempo")):
+        refused = client.post("/api/v1/tokens", json={"username": "probe", "password": "x"},
+                              headers={"Accept-Language": language})
+        assert refused.status_code == 429
+        message = refused.get_json()["message"]
+        assert message.startswith(start) and f" {_retry_after(refused)} " in message, message

@@ -79,3 +79,81 @@ def test_catalogues_compile_atomically(tmp_path):
     mo = po.with_suffix(".mo")
     assert mo.exists() and b"Casos" in mo.read_bytes()
     assert not list(po.parent.glob("*.tmp"))
+
+
+def test_a_record_not_in_the_lab_is_named_in_the_readers_language(app, lab, client):
+    """'No case 5 in your lab.' names the kind of record in Spanish too ('No hay case 5 en su
+    laboratorio.' mixed the languages), on the API and on pages; every kind a lookup names is
+    one the catalogue knows."""
+    from pathlib import Path
+
+    from ballistics.core.actions import RECORDS
+
+    headers = {**lab.headers("manager"), "Accept-Language": "es"}
+    for path, said in (("/api/v1/cases/2147483000", "No hay caso 2147483000"),
+                       ("/api/v1/items/2147483000", "No hay indicio 2147483000"),
+                       ("/api/v1/sop-versions/2147483000", "No hay versión del POE 2147483000"),
+                       ("/api/v1/nonconformities/2147483000", "No hay no conformidad")):
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 404 and answer.get_json()["message"].startswith(said), (
+            path, answer.get_json())
+    english = client.get("/api/v1/cases/2147483000", headers=lab.headers("manager"))
+    assert english.get_json()["message"] == "No case 2147483000 in your lab."
+    root = Path(__file__).resolve().parents[2]
+    named = {match for package in ("ballistics", "sop") for source in
+             (root / package).rglob("*.py") for match in re.findall(
+                 r'(?:what=|_get\(\w+, \w+, )"([^"]+)"', source.read_text())}
+    assert named and named <= set(RECORDS), sorted(named - set(RECORDS))
+
+
+def test_the_apis_own_refusals_follow_accept_language(app, lab, client):
+    """The API's human message follows Accept-Language (README) for the refusals of its own
+    machinery too: no or a malformed token, a wrong password, a body or query string that
+    cannot be read, an id out of range, an address or method it does not serve."""
+    token = lab.headers("manager")
+    calls = [("GET", "/api/v1/cases", {}, {}, 401),
+             ("GET", "/api/v1/cases", {"Authorization": "Basic abc"}, {}, 401),
+             ("POST", "/api/v1/tokens", {}, {"json": {"username": "nobody", "password": "x"}},
+              401),
+             ("POST", "/api/v1/cases", token, {"data": "x", "content_type": "text/plain"}, 422),
+             ("POST", "/api/v1/cases", token, {"data": "{", "content_type": "application/json"},
+              422),
+             ("POST", "/api/v1/cases", token, {"json": [1]}, 422),
+             ("GET", "/api/v1/cases?q=a&q=b", token, {}, 422),
+             ("GET", "/api/v1/me?x=1", token, {}, 422),
+             ("GET", "/api/v1/cases/2147483648", token, {}, 422),
+             ("GET", "/api/v1/nowhere", token, {}, 404),
+             ("DELETE", "/api/v1/me", token, {}, 405)]
+    for method, path, headers, extra, status in calls:
+        english = client.open(path, method=method, headers=headers, **extra)
+        spanish = client.open(path, method=method, headers={**headers, "Accept-Language": "es"},
+                              **extra)
+        assert english.status_code == spanish.status_code == status, (path, english.get_json())
+        said, dicho = english.get_json()["message"], spanish.get_json()["message"]
+        assert said != dicho and not _english_words(dicho), (method, path, said, dicho)
+        assert english.get_json()["fields"].keys() == spanish.get_json()["fields"].keys()
+
+
+def _english_words(message: str) -> list[str]:
+    words = {"the", "body", "required", "send", "given", "operation", "address",
+             "unknown", "wrong", "range", "method", "not", "valid", "requested", "url"}
+    return [w for w in re.findall(r"[a-z]+", message.lower()) if w in words]
+
+
+def test_the_api_speaks_the_tokens_account_language_else_accept_language(app, lab, client):
+    """The document promises messages 'in the caller's language (their account's, else
+    Accept-Language)': an account that chose Spanish reads the API in Spanish (it read
+    English unless each request sent Accept-Language)."""
+    from ballistics.auth.models import User
+
+    headers = lab.headers("manager")
+    assert client.get("/api/v1/cases/2147483000", headers=headers).get_json()[
+        "message"] == "No case 2147483000 in your lab."
+    db.session.get(User, lab.id("manager")).locale = "es"
+    db.session.commit()
+    for extra in ({}, {"Accept-Language": "en"}):
+        answer = client.get("/api/v1/cases/2147483000", headers={**headers, **extra})
+        assert answer.get_json()["message"] == "No hay caso 2147483000 en su laboratorio.", extra
+    others = lab.headers("examiner")  # an account with no choice: Accept-Language
+    assert client.get("/api/v1/cases/2147483000", headers={
+        **others, "Accept-Language": "es"}).get_json()["message"].startswith("No hay caso")

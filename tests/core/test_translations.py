@@ -31,18 +31,19 @@ CATALOGUES = {
 }
 
 
-def _extract(trees: tuple[str, ...]) -> dict[str, str]:
-    """{msgid: where it is used} for every message in ``trees``, as pybabel extracts it."""
+def _extract(trees: tuple[str, ...]) -> dict[tuple[str, str | None], str]:
+    """{(msgid, context): where it is used} for every message in ``trees``, as pybabel
+    extracts it (a context, pgettext's first argument, tells two uses of one English apart)."""
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: dict[str, str] = {}
     for tree in trees:
-        for filename, lineno, message, _comments, _context in extract_from_dir(
+        for filename, lineno, message, _comments, context in extract_from_dir(
                 ROOT / tree, method_map, options_map, keywords=KEYWORDS,
                 comment_tags=(), strip_comment_tags=True):
             msgid = message[0] if isinstance(message, tuple) else message
             if msgid:
-                found.setdefault(msgid, f"{tree}/{filename}:{lineno}")
+                found.setdefault((msgid, context), f"{tree}/{filename}:{lineno}")
     return found
 
 
@@ -57,8 +58,9 @@ def test_every_message_has_a_spanish_translation(po):
     catalogue = _catalogue(po)
     assert used, f"no messages found in {CATALOGUES[po]}"
     problems = []
-    for msgid, where in sorted(used.items()):
-        entry = catalogue.get(msgid)
+    for (msgid, context), where in sorted(used.items(), key=lambda kv: (kv[0][0],
+                                                                        kv[0][1] or "")):
+        entry = catalogue.get(msgid, context=context)
         strings = entry and (entry.string if isinstance(entry.string, tuple) else (entry.string,))
         if entry is None:
             problems.append(f"missing: {msgid!r} ({where})")
@@ -68,7 +70,8 @@ def test_every_message_has_a_spanish_translation(po):
             problems.append(f"empty: {msgid!r} ({where})")
     # placeholders: a %(name)s the English has must be in the Spanish (Babel's own checks)
     problems += [f"check: {message.id!r}: {'; '.join(map(str, errors))}"
-                 for message, errors in catalogue.check() if message.id in used]
+                 for message, errors in catalogue.check()
+                 if (message.id, message.context) in used]
     assert not problems, f"{po}: {len(problems)} untranslated\n" + "\n".join(problems)
 
 

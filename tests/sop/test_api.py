@@ -9,7 +9,7 @@ from ballistics.core import timeutil
 from ballistics.extensions import db
 from tests.sop.scenario import ALL_THREE, build, second_manager
 from tests.support.labs import make_lab
-from tests.support.web import Api
+from tests.support.web import Api, Browser
 
 
 def test_another_labs_records_answer_404(app, client):
@@ -132,3 +132,39 @@ def test_quality_writes_are_audited_and_reviews_are_in_the_chain(app, client):
         AuditEntry.action == "update").order_by(AuditEntry.id.desc()))
     assert released.after["status"] == "released"
     assert verify_audit_chain(db.session, kit.lab.id).ok
+
+
+def test_another_labs_examiner_competency_answers_404(app, client):
+    """A supervisor asking for the competency of another lab's examiner gets 404, as for every
+    record of another lab (it answered 422 'not an active member of your lab', a refusal
+    the lab's own deactivated colleagues get); the page answers alike."""
+    kit, other = make_lab(), make_lab()
+    stranger = other.id("examiner")
+    deactivated = kit.id("examiner2")
+    Api(client, kit, "admin").post(f"/users/{deactivated}/deactivate", expect=200)
+    for who in ("reviewer", "manager"):
+        api = Api(client, kit, who)
+        body = api.get(f"/examiners/{stranger}/competency", expect=404)
+        assert body["error"] == "not_found" and body["fields"] == {}, body
+        api.get(f"/examiners/{2**31 - 1}/competency", expect=404)
+        assert api.get(f"/examiners/{deactivated}/competency", expect=422)["fields"] == {
+            "user_id": ["Unknown user in this lab."]}
+    # a role that may not see others' competency is refused alike for every other id
+    examiner = Api(client, kit, "examiner")
+    assert examiner.get(f"/examiners/{stranger}/competency", expect=403) == examiner.get(
+        f"/examiners/{kit.id('reviewer')}/competency", expect=403)
+    page = Browser(app, kit, "manager")
+    page.get(f"/quality/examiners/{stranger}/competency", expect=404)
+
+
+def test_findings_filtered_by_an_unknown_rule_are_refused_naming_it(app, client):
+    """A misspelt rule id matched no finding and answered an empty list, which reads as "no
+    finding": it is refused naming the filter, as the findings page refuses it."""
+    kit = make_lab()
+    build(kit, break_="SOP-ACKNOWLEDGED")
+    api = Api(client, kit, "manager")
+    assert [f["rule_id"] for f in api.get("/compliance/findings?rule_id=SOP-ACKNOWLEDGED")] == [
+        "SOP-ACKNOWLEDGED"]
+    for query in ("rule_id=SOP_ACKNOWLEDGED", "rule_id=sop-acknowledged", "examination_id=0"):
+        body = api.get(f"/compliance/findings?{query}", expect=422)
+        assert list(body["fields"]) == [query.split("=")[0]], body
