@@ -8,7 +8,7 @@ _WHILE_FORCED = {"auth.password_page", "auth.password_change", "auth.logout", "s
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import gettext
+    from flask_babel import get_locale, gettext
 
     from ballistics.auth.models import User
     from ballistics.auth.services import user_for_token
@@ -43,8 +43,21 @@ def init_app(app: Flask) -> None:
             g.bad_token = True
             g.api_user = user_for_token(credentials.strip())
             g.bad_token = False
+            # The language is the account's, read the first time a message is translated; a
+            # refusal raised by a failed flush (two hand-overs at once) could not load the
+            # account then (the transaction must be rolled back first) and answered 500.
+            # Settle it now, while the account is loaded.
+            get_locale()
         elif header:
             raise Unauthorized(gettext("Use 'Authorization: Bearer <token>'."))
+
+    @app.before_request
+    def settle_page_language() -> None:
+        """As for the API above: a signed-in reader's language is settled before any service
+        runs (a failed flush leaves the account unloadable until the rollback)."""
+        if request.endpoint != "static" and not request.path.startswith("/api/") \
+                and current_user.is_authenticated:
+            get_locale()
 
     @app.before_request
     def forced_password_change():

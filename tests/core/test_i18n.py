@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
 from flask_login import login_user
 
 from ballistics.core.i18n import compile_catalogues, local_datetime
@@ -157,3 +158,33 @@ def test_the_api_speaks_the_tokens_account_language_else_accept_language(app, la
     others = lab.headers("examiner")  # an account with no choice: Accept-Language
     assert client.get("/api/v1/cases/2147483000", headers={
         **others, "Accept-Language": "es"}).get_json()["message"].startswith("No hay caso")
+
+
+def test_a_refusal_after_a_failed_flush_is_said_in_the_accounts_language(app, lab):
+    """Two hand-overs at once: the loser's flush fails, and its refusal is translated only
+    then. The account (whose language it is) could not be loaded in the failed transaction,
+    so the refusal was a 500. The language is settled when the request starts, for the API's
+    token and for a signed-in page."""
+    from flask import g
+    from flask_babel import gettext
+    from sqlalchemy.exc import IntegrityError
+
+    from ballistics.auth.models import Lab, User
+
+    db.session.get(User, lab.id("manager")).locale = "es"
+    db.session.commit()
+    token = lab.headers("manager")["Authorization"]
+    for path, headers in (("/api/v1/me", {"Authorization": token}), ("/cases", {})):
+        with app.test_request_context(path, headers=headers):
+            if not headers:
+                login_user(db.session.get(User, lab.id("manager")))
+            app.preprocess_request()
+            db.session.expire_all()  # as a rollback leaves every object
+            db.session.add(Lab(code=lab.lab.code, name="a second lab of the same code"))
+            with pytest.raises(IntegrityError):
+                db.session.flush()
+            assert gettext("Item %(barcode)s is not in storage (it is with %(holder_label)s); "
+                           "hand it over instead.", barcode="X", holder_label="Y"
+                           ).startswith("El indicio X"), path
+            db.session.rollback()
+            g.pop("api_user", None)
