@@ -202,18 +202,23 @@ def _deref(spec: dict, schema: dict) -> dict:
     return schema
 
 
-def _sample(spec: dict, schema: dict):
+def _sample(spec: dict, schema: dict, ids: dict | None = None, name: str = ""):
     """The smallest value the schema accepts (required properties only): a body that passes
-    the schema, so the operation goes on to look its records up."""
+    the schema, so the operation goes on to look its records up. A property naming a record
+    (``case_id``) names the caller's lab's (``ids``): the database is shared with other
+    modules' labs, whose record 1 may be."""
     schema = _deref(spec, schema)
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {name: _sample(spec, prop) for name, prop in schema.get("properties", {}).items()
-                if name in schema.get("required", [])}
+        return {key: _sample(spec, prop, ids, key)
+                for key, prop in schema.get("properties", {}).items()
+                if key in schema.get("required", [])}
     if kind == "array":
         return [_sample(spec, schema.get("items", {})) for _ in range(schema.get("minItems", 0))]
+    if kind == "integer" and ids and name in MODELS and ids.get(MODELS[name]):
+        return ids[MODELS[name]]
     if kind in ("integer", "number"):
         return max(schema.get("minimum", 1), 1)
     if kind == "boolean":
@@ -222,11 +227,11 @@ def _sample(spec: dict, schema: dict):
         schema.get("format"), "x" * max(1, schema.get("minLength", 1)))
 
 
-def _request_body(spec: dict, op: dict) -> dict:
+def _request_body(spec: dict, op: dict, ids: dict | None = None) -> dict:
     """Keyword arguments for the test client carrying a body the operation's schema accepts."""
     content = op.get("requestBody", {}).get("content", {})
     if "application/json" in content:
-        return {"json": _sample(spec, content["application/json"]["schema"])}
+        return {"json": _sample(spec, content["application/json"]["schema"], ids)}
     if "multipart/form-data" in content:
         schema = content["multipart/form-data"]["schema"]
         form = {name: str(_sample(spec, prop)) for name, prop in schema["properties"].items()
@@ -299,12 +304,12 @@ def test_every_answer_is_documented_and_another_labs_records_answer_404(sqlite_a
         for role in ROLES:
             headers = kit.headers(role)
             own = client.open(_url(path, own_ids), method=method, headers=headers,
-                              **_request_body(spec, op))
+                              **_request_body(spec, op, own_ids))
             answers = [("own", own)]
             if "{" in path:
                 answers.append(("other lab's", client.open(
                     _url(path, other_ids), method=method, headers=headers,
-                    **_request_body(spec, op))))
+                    **_request_body(spec, op, own_ids))))
             for which, answer in answers:
                 if str(answer.status_code) not in documented:
                     problems.append(f"{role} {method} {path} ({which} id): undocumented "
