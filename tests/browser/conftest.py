@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.support.services import need_service
 
 
@@ -45,9 +45,8 @@ def page(browser, request):
     pg = context.new_page()
     pg.set_default_timeout(15000)
     yield pg
-    ARTIFACTS.mkdir(exist_ok=True)
     if request.node.rep_call.failed if hasattr(request.node, "rep_call") else False:
-        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-failure.png"), full_page=True)
+        screenshot(pg, f"{request.node.name}-failure")
     context.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.axe import axe_script, blocking, describe, run_axe
-from tests.support.browser import ARTIFACTS, login
+from tests.support.browser import ARTIFACTS, login, screenshot
 from tests.support.pages import LONG_FILENAME, PAGES, Page, seed_site
 
 # One xdist worker runs this module (scripts/test: --dist loadgroup): its module-scoped fixtures are
@@ -99,9 +99,7 @@ def test_no_horizontal_scroll_at_390px(spec, locale, site, pg_app, live_server, 
     try:
         assert tab.evaluate("() => document.documentElement.lang") == locale[:2]
         width = tab.evaluate("() => document.documentElement.scrollWidth")
-        ARTIFACTS.joinpath("responsive").mkdir(parents=True, exist_ok=True)
-        tab.screenshot(path=str(ARTIFACTS / "responsive" / f"{spec.name}-{locale[:2]}-390.png"),
-                       full_page=True)
+        screenshot(tab, f"responsive/{spec.name}-{locale[:2]}-390")
         assert width <= PHONE, (f"{spec.name} is {width} px wide at {PHONE} px: "
                                 f"{tab.evaluate(WIDEST, PHONE)}")
         squeezed = tab.evaluate(SQUEEZED)
@@ -198,6 +196,6 @@ def test_keyboard_skip_link_and_visible_focus(name, site, pg_app, live_server, c
             stops.append(stop)
         assert stops, "nothing in the main content takes the keyboard focus"
         assert all(s["ring"] for s in stops), [s for s in stops if not s["ring"]]
-        tab.screenshot(path=str(ARTIFACTS / f"keyboard-{name}.png"))
+        screenshot(tab, f"keyboard-{name}", full_page=False)
     finally:
         tab.close()
