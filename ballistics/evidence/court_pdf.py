@@ -167,7 +167,11 @@ def _ledger(data: dict, s: dict) -> list:
                          _("not cosigned by any witness.")), s["base"]))
     if data["proof_checks"]:
         # One paragraph per check line: long lines wrap instead of running off the page.
-        out += [Spacer(1, 3), *(_p(line, s["mono"]) for line in data["proof_checks"].splitlines())]
+        # The transcript is the verifier's English, word for word: the caption says so.
+        caption = _("The lines below are the verifier's own output, in English as the command "
+                    "prints it, so they can be compared word for word with an independent run.")
+        out += [Spacer(1, 3), _p(caption, s["small"]),
+                *(_p(line, s["mono"]) for line in data["proof_checks"].splitlines())]
     out.append(_p(_("Anyone can repeat these checks offline with the proof file (JSON) the "
                     "laboratory issues with this report and its public keys: %(command)s (the "
                     "algorithm is published with the software, docs/ledger.md).",

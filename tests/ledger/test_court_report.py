@@ -133,3 +133,23 @@ def test_a_single_event_is_counted_as_one(app, client, lab, witness):
     assert "the event is included in the checkpoint (RFC 9162 inclusion proof at position" \
         in check.text()
     assert "1 events" not in check.text()
+
+
+def test_a_spanish_report_says_why_its_verification_lines_are_english(app, proof):
+    """The check lines are the offline verifier's output, word for word (a court compares them
+    with its own run), so they stay English on a Spanish report; a caption above them says
+    so, in Spanish, on the page and in the PDF."""
+    from tests.evidence.test_court_pdf import _flat, _pdf
+
+    _data, _path, _keys, item, browser = proof
+    caption = ("Las líneas siguientes son la salida del propio verificador, en inglés tal como "
+               "la imprime la orden")
+    browser.client.set_cookie("lang", "es")
+    page = browser.get(f"/items/{item['id']}/report")
+    line = "canonical JSON in the expected format"  # the verifier's first line, English
+    assert caption in page and line in page
+    assert page.index(caption) < page.index(line)
+    _, pages, _ = _pdf(browser, item["id"])
+    text = _flat(" ".join(pages))
+    assert caption in text and line in text
+    assert text.index(caption) < text.index(line)
