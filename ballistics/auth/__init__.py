@@ -43,20 +43,18 @@ def init_app(app: Flask) -> None:
             g.bad_token = True
             g.api_user = user_for_token(credentials.strip())
             g.bad_token = False
-            # The language is the account's, read the first time a message is translated; a
-            # refusal raised by a failed flush (two hand-overs at once) could not load the
-            # account then (the transaction must be rolled back first) and answered 500.
-            # Settle it now, while the account is loaded.
-            get_locale()
         elif header:
             raise Unauthorized(gettext("Use 'Authorization: Bearer <token>'."))
 
     @app.before_request
-    def settle_page_language() -> None:
-        """As for the API above: a signed-in reader's language is settled before any service
-        runs (a failed flush leaves the account unloadable until the rollback)."""
-        if request.endpoint != "static" and not request.path.startswith("/api/") \
-                and current_user.is_authenticated:
+    def settle_language() -> None:
+        """The language is the account's (the API token's or the signed-in reader's), read
+        the first time a message is translated; a refusal raised by a failed flush (two
+        hand-overs at once) could not load the account then (the transaction must be rolled
+        back first) and answered 500. Settle it now, while the account is loaded."""
+        if g.api_user is not None or (not request.path.startswith("/api/")
+                                      and request.endpoint != "static"
+                                      and current_user.is_authenticated):
             get_locale()
 
     @app.before_request

@@ -162,9 +162,10 @@ def read_surface(
     if len(data) > max_bytes:
         raise ScanTooLargeError(f"{filename}: {len(data)} bytes exceeds the limit of {max_bytes}")
     try:
-        if data.startswith(_ZIP_MAGIC):
+        kind = scan_kind(data)
+        if kind == "x3p":
             surf = read_x3p(data, max_pixels=max_pixels)
-        elif data.startswith(_PNG_MAGIC) or data[:4] in _TIFF_MAGICS:
+        elif kind == "image":
             if pixel_um is None:
                 raise ScanFormatError("an image needs pixel_um (its lateral pixel size in µm)")
             surf = read_image(data, pixel_um, max_pixels=max_pixels)
