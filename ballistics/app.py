@@ -32,6 +32,7 @@ DOMAINS = (
     "ballistics.comparisons",
     "ballistics.ledger",
     "ballistics.network",
+    "ballistics.backup",
 )
 
 # Self-hosted assets only; the pages need no third-party origin.
