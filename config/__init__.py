@@ -95,6 +95,8 @@ def load_settings(overrides: dict | None = None) -> dict:
         # Also queue a ledger.seal task through the outbox with every custody write (measured
         # slower; for deployments whose workers run tasks but not the sealing thread).
         "LEDGER_OUTBOX_NUDGE": env.get("LEDGER_OUTBOX_NUDGE") == "1",
+        # The audit page warns when the latest backup (flask backup create) is older than this.
+        "BACKUP_DUE_DAYS": int(env.get("BACKUP_DUE_DAYS", 2)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         # A lab node: the hub's address and the lab this node speaks for there; its network
         # key lives in instance/network/<LAB>.json unless NETWORK_KEY_FILE points elsewhere.

@@ -23,6 +23,7 @@ from ballistics.audit.permissions import READ_AUDIT
 from ballistics.audit.schemas import AuditFilterSchema
 from ballistics.audit.services import record_read
 from ballistics.auth.access import require_role
+from ballistics.backup import services as backups
 from ballistics.core.forms import PageForm
 from ballistics.core.pagination import Filters, listed, load_filters, page_filters, paginate
 from ballistics.extensions import db
@@ -67,7 +68,7 @@ def log_page() -> ResponseReturnValue:
     page = listed(filters, lambda: browse.entries_select(lab_id, filters, _zone()),
                   order_by=browse.ORDER)
     return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
-                           verify_form=VerifyForm(formdata=None),
+                           backup=backups.status(), verify_form=VerifyForm(formdata=None),
                            **_context(filters)), filters.status
 
 

@@ -14,6 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from ballistics.backup import archive, services
+from ballistics.extensions import db
 
 cli = AppGroup("backup", help="Backups: make, verify, restore.")
 _folder = click.Path(path_type=Path, file_okay=False)
@@ -35,16 +36,17 @@ def create_command(dest: Path, with_keys: bool) -> None:
                                   with_keys=with_keys)
     except archive.BackupError as exc:
         _refuse(exc)
-    size = sum(f["size"] for f in manifest["files"])
-    click.echo(f"backup {dest}: {len(manifest['files'])} files, {size:,} bytes, schema "
-               f"{manifest['schema_revision']}")
+    digest = archive.manifest_digest(dest.resolve())
+    row = services.record(dest, manifest, digest)
+    db.session.commit()
+    click.echo(f"backup {dest}: {row.files} files, {row.size_bytes:,} bytes, schema "
+               f"{manifest['schema_revision']}; register no. {row.id}")
     for log in manifest["ledger"]:
         click.echo(f"  {log['lab']}: ledger of {log['size']} entries")
     if not with_keys:
         click.echo("  keys not included: back up LEDGER_KEY_DIR separately (the ledger cannot "
                    "be verified or extended without its keyring)")
-    click.echo(f"manifest SHA-256 {archive.manifest_digest(dest.resolve())} (write it in the "
-               "lab's backup register)")
+    click.echo(f"manifest SHA-256 {digest} (it pins every file; the audit page shows it)")
 
 
 @cli.command("verify")
@@ -56,6 +58,10 @@ def verify_command(folder: Path) -> None:
         digest = archive.manifest_digest(folder.resolve())
     except archive.BackupError as exc:
         _refuse(exc)
+    row = services.record_check(digest, checked)
+    db.session.commit()
+    if row is None:
+        click.echo("(not in this installation's backup register)")
     for problem in checked.problems:
         click.echo(f"problem: {problem}", err=True)
     if not checked.ok:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select, text
 
 from ballistics.auth.models import Lab
-from ballistics.backup.archive import BackupError, Source
+from ballistics.backup.archive import BackupError, Checked, Source
+from ballistics.backup.models import BackupRecord
+from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.ledger import checkpointing
 from ballistics.ledger.models import LedgerLog
@@ -73,3 +77,53 @@ def verify_ledgers() -> list[tuple[str, LedgerVerification]]:
     rows = db.session.execute(select(Lab.code, LedgerLog.lab_id)
                               .join(Lab, Lab.id == LedgerLog.lab_id).order_by(Lab.code)).all()
     return [(code, verify_lab(lab_id)) for code, lab_id in rows]
+
+
+def record(folder: Path, manifest: dict, digest: str) -> BackupRecord:
+    """Put a finished backup in the register."""
+    row = BackupRecord(folder=str(folder.resolve()), manifest_sha256=digest,
+                       files=len(manifest["files"]),
+                       size_bytes=sum(f["size"] for f in manifest["files"]),
+                       schema_revision=manifest["schema_revision"] or "",
+                       keys_included=manifest["keys_included"])
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def record_check(digest: str, checked: Checked) -> BackupRecord | None:
+    """The latest check of a registered backup (None: not made by this installation)."""
+    row = db.session.scalar(select(BackupRecord).where(BackupRecord.manifest_sha256 == digest))
+    if row is not None:
+        row.verified_at, row.verified_ok = utcnow(), checked.ok
+        row.problems = "\n".join(checked.problems)
+        db.session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class BackupStatus:
+    latest: BackupRecord | None
+    due_days: int
+    now: datetime
+
+    @property
+    def overdue(self) -> bool:
+        return (self.latest is None
+                or self.now - self.latest.created_at > timedelta(days=self.due_days))
+
+    @property
+    def age_days(self) -> int | None:
+        return None if self.latest is None else (self.now - self.latest.created_at).days
+
+    @property
+    def problems(self) -> list[str]:
+        return self.latest.problems.splitlines() if self.latest else []
+
+
+def status() -> BackupStatus:
+    """The installation's latest backup, against how often one is due (``BACKUP_DUE_DAYS``)."""
+    latest = db.session.scalar(select(BackupRecord)
+                               .order_by(BackupRecord.created_at.desc(), BackupRecord.id.desc())
+                               .limit(1))
+    return BackupStatus(latest, current_app.config["BACKUP_DUE_DAYS"], utcnow())

@@ -8,14 +8,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, inspect, select
+from sqlalchemy import delete, func, inspect, select
 
 from ballistics.app import create_app
 from ballistics.backup import archive
+from ballistics.backup.models import BackupRecord
+from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import verify_chain
 from ballistics.evidence.models import Item
 from ballistics.extensions import db
@@ -219,3 +222,52 @@ def test_a_backup_from_unknown_software_is_refused(source, kind, tmp_path):
     with _target(kind, tmp_path / "new", inst.witness) as new:
         refused = new.cli("backup", "restore", str(dest))
         assert refused.exit_code == 1 and "'9999' is unknown" in refused.output
+
+
+def test_the_register_records_each_backup_and_its_latest_check(source, kind, tmp_path):
+    inst, _kit = source
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    assert inst.cli("backup", "create", str(good)).exit_code == 0
+    assert inst.cli("backup", "create", str(bad)).exit_code == 0
+    (bad / "scans" / "ab" / "scan.x3p").write_bytes(b"rewritten")
+    assert inst.cli("backup", "verify", str(good)).exit_code == 0
+    assert inst.cli("backup", "verify", str(bad)).exit_code == 1
+    with inst.app.app_context():
+        rows = {Path(r.folder).name: r for r in db.session.scalars(select(BackupRecord))}
+        assert rows["good"].manifest_sha256 == archive.manifest_digest(good)
+        assert rows["good"].verified_ok is True and rows["good"].problems == ""
+        assert rows["bad"].verified_ok is False
+        assert rows["bad"].problems.startswith("scans/ab/scan.x3p: changed")
+        assert rows["good"].files == len(archive.read_manifest(good)["files"])
+
+
+def test_the_audit_page_says_when_the_records_were_last_backed_up(app, lab):
+    from tests.support.web import Browser
+
+    web = Browser(app, lab, "manager")
+    db.session.execute(delete(BackupRecord))
+    db.session.commit()
+    page = web.get("/audit")
+    assert 'data-testid="backup-state"' in page
+    assert "No backup of this installation is on record" in page
+
+    row = BackupRecord(folder="/backups/monday", manifest_sha256="ab" * 32, files=1204,
+                       size_bytes=2_345_600_000, schema_revision="0025", keys_included=False,
+                       created_at=utcnow() - timedelta(days=3), verified_at=utcnow(),
+                       verified_ok=False, problems="scans/x.x3p: missing")
+    db.session.add(row)
+    db.session.commit()
+    web.client.set_cookie("lang", "es")
+    page = web.get("/audit")
+    assert "1204 archivos, 2345,6 MB" in page, page
+    assert "NO está como se hizo" in page and "scans/x.x3p: missing" in page
+    assert "La última copia de seguridad tiene 3 días. Debe hacerse una cada 2 días." in page
+    assert "ab" * 32 in page
+    web.client.set_cookie("lang", "en")
+    row.created_at, row.verified_ok, row.problems = utcnow(), True, ""
+    db.session.commit()
+    page = web.get("/audit")
+    assert "1,204 files, 2,345.6 MB" in page and "every file as made" in page
+    assert "days old" not in page and "day old" not in page
+    db.session.execute(delete(BackupRecord))
+    db.session.commit()
