@@ -97,6 +97,12 @@ def load_settings(overrides: dict | None = None) -> dict:
         "LEDGER_OUTBOX_NUDGE": env.get("LEDGER_OUTBOX_NUDGE") == "1",
         # The audit page warns when the latest backup (flask backup create) is older than this.
         "BACKUP_DUE_DAYS": int(env.get("BACKUP_DUE_DAYS", 2)),
+        # Scheduled backups (celery beat's backup.tick): into BACKUP_DIR (empty: none) when the
+        # latest is older than BACKUP_EVERY_HOURS, each verified; BACKUP_KEEP > 0 deletes all
+        # but that many of the newest verified ones (0 keeps every one).
+        "BACKUP_DIR": env.get("BACKUP_DIR", ""),
+        "BACKUP_EVERY_HOURS": float(env.get("BACKUP_EVERY_HOURS", 24)),
+        "BACKUP_KEEP": int(env.get("BACKUP_KEEP", 0)),
         "APP_ROLE": env.get("APP_ROLE", "lab"),
         # A lab node: the hub's address and the lab this node speaks for there; its network
         # key lives in instance/network/<LAB>.json unless NETWORK_KEY_FILE points elsewhere.

@@ -32,12 +32,9 @@ def _refuse(exc: archive.BackupError) -> None:
 def create_command(dest: Path, with_keys: bool) -> None:
     """Back up the database and the scans into DEST (a new folder)."""
     try:
-        manifest = archive.create(dest, services.source(), facts=services.facts(),
-                                  with_keys=with_keys)
+        manifest, row = services.make(dest, with_keys=with_keys)
     except archive.BackupError as exc:
         _refuse(exc)
-    digest = archive.manifest_digest(dest.resolve())
-    row = services.record(dest, manifest, digest)
     db.session.commit()
     click.echo(f"backup {dest}: {row.files} files, {row.size_bytes:,} bytes, schema "
                f"{manifest['schema_revision']}; register no. {row.id}")
@@ -46,7 +43,8 @@ def create_command(dest: Path, with_keys: bool) -> None:
     if not with_keys:
         click.echo("  keys not included: back up LEDGER_KEY_DIR separately (the ledger cannot "
                    "be verified or extended without its keyring)")
-    click.echo(f"manifest SHA-256 {digest} (it pins every file; the audit page shows it)")
+    click.echo(f"manifest SHA-256 {row.manifest_sha256} (it pins every file; the audit page "
+               "shows it)")
 
 
 @cli.command("verify")
@@ -54,11 +52,9 @@ def create_command(dest: Path, with_keys: bool) -> None:
 def verify_command(folder: Path) -> None:
     """Check every file of a backup against its manifest."""
     try:
-        checked = archive.verify(folder)
-        digest = archive.manifest_digest(folder.resolve())
+        checked, digest, row = services.check(folder)
     except archive.BackupError as exc:
         _refuse(exc)
-    row = services.record_check(digest, checked)
     db.session.commit()
     if row is None:
         click.echo("(not in this installation's backup register)")

@@ -31,3 +31,5 @@ class BackupRecord(db.Model):
     verified_ok: Mapped[bool | None]
     #: what the latest check found (one problem per line), empty when it verified
     problems: Mapped[str] = mapped_column(Text, default="")
+    #: when the scheduled backups' retention (BACKUP_KEEP) deleted the folder; the row stays
+    pruned_at: Mapped[datetime | None]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +13,7 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from ballistics.auth.models import Lab
+from ballistics.backup import archive
 from ballistics.backup.archive import BackupError, Checked, Source
 from ballistics.backup.models import BackupRecord
 from ballistics.core.timeutil import utcnow
@@ -30,7 +34,8 @@ def source() -> Source:
     keys = {"ledger": Path(cfg["LEDGER_KEY_DIR"]),
             "network": Path(cfg["NETWORK_KEY_FILE"]) if cfg.get("NETWORK_KEY_FILE")
             else instance / "network"}
-    return Source(cfg["SQLALCHEMY_DATABASE_URI"], store, skip=(index,), keys=keys)
+    skip = (index, Path(cfg["BACKUP_DIR"])) if cfg["BACKUP_DIR"] else (index,)
+    return Source(cfg["SQLALCHEMY_DATABASE_URI"], store, skip=skip, keys=keys)
 
 
 def facts() -> dict:
@@ -77,6 +82,22 @@ def verify_ledgers() -> list[tuple[str, LedgerVerification]]:
     rows = db.session.execute(select(Lab.code, LedgerLog.lab_id)
                               .join(Lab, Lab.id == LedgerLog.lab_id).order_by(Lab.code)).all()
     return [(code, verify_lab(lab_id)) for code, lab_id in rows]
+
+
+log = logging.getLogger(__name__)
+
+
+def make(dest: Path, *, with_keys: bool = False) -> tuple[dict, BackupRecord]:
+    """Back this installation up into ``dest`` and put it in the register (flushed)."""
+    manifest = archive.create(dest, source(), facts=facts(), with_keys=with_keys)
+    return manifest, record(dest, manifest, archive.manifest_digest(dest.resolve()))
+
+
+def check(folder: Path) -> tuple[Checked, str, BackupRecord | None]:
+    """Verify a backup and record the check if this installation made it."""
+    checked = archive.verify(folder)
+    digest = archive.manifest_digest(folder.resolve())
+    return checked, digest, record_check(digest, checked)
 
 
 def record(folder: Path, manifest: dict, digest: str) -> BackupRecord:
@@ -127,3 +148,56 @@ def status() -> BackupStatus:
                                .order_by(BackupRecord.created_at.desc(), BackupRecord.id.desc())
                                .limit(1))
     return BackupStatus(latest, current_app.config["BACKUP_DUE_DAYS"], utcnow())
+
+
+def scheduled() -> BackupRecord | None:
+    """Celery beat's backup (``backup.tick``): when ``BACKUP_DIR`` is set and the latest backup
+    is older than ``BACKUP_EVERY_HOURS``, make one there, verify it, and apply ``BACKUP_KEEP``.
+    One at a time per machine (a lock file in the folder; another worker's tick returns at
+    once). The new backup, or None when none was due (or another worker is making it)."""
+    cfg = current_app.config
+    if not cfg["BACKUP_DIR"]:
+        return None
+    folder = Path(cfg["BACKUP_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".backup.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        latest = status().latest
+        due = timedelta(hours=cfg["BACKUP_EVERY_HOURS"])
+        if latest is not None and utcnow() - latest.created_at < due:
+            return None
+        now = utcnow()
+        _manifest, row = make(folder / now.strftime("%Y%m%dT%H%M%S.%fZ"))
+        checked, _digest, _row = check(Path(row.folder))
+        db.session.commit()
+        if checked.ok and cfg["BACKUP_KEEP"] > 0:
+            prune(folder, cfg["BACKUP_KEEP"])
+        return row
+
+
+def prune(folder: Path, keep: int) -> list[BackupRecord]:
+    """Delete the folders of all but the ``keep`` newest verified backups under ``folder``
+    (only those the register names there: nothing else in the folder is touched); each row
+    stays, with when. A backup that did not verify is never counted as one kept."""
+    folder = folder.resolve()
+    rows = db.session.scalars(select(BackupRecord).where(BackupRecord.pruned_at.is_(None))
+                              .order_by(BackupRecord.created_at.desc(),
+                                        BackupRecord.id.desc())).all()
+    ours = [r for r in rows if Path(r.folder).parent == folder]
+    kept = [r for r in ours if r.verified_ok][:keep]
+    if len(kept) < keep:
+        return []
+    oldest_kept = kept[-1]
+    pruned = []
+    for row in ours:
+        if row in kept or (row.created_at, row.id) >= (oldest_kept.created_at, oldest_kept.id):
+            continue
+        shutil.rmtree(row.folder, ignore_errors=True)
+        row.pruned_at = utcnow()
+        pruned.append(row)
+        log.info("backup %s deleted (BACKUP_KEEP=%s)", row.folder, keep)
+    db.session.commit()
+    return pruned

@@ -1,7 +1,8 @@
 """backups: the backup register. Every ``flask backup create`` is recorded once complete (its
 folder, the manifest's SHA-256, files, bytes, schema revision, whether keys are in it) and
 ``flask backup verify`` records its latest check, so the audit page says when the records were
-last backed up and whether that backup was checked.
+last backed up and whether that backup was checked; scheduled backups' retention records when it
+deleted a folder (pruned_at), the row staying.
 
 Revision ID: 0025
 Revises: 0024
@@ -32,6 +33,7 @@ def upgrade():
         sa.Column('verified_at', sa.DateTime(), nullable=True),
         sa.Column('verified_ok', sa.Boolean(), nullable=True),
         sa.Column('problems', sa.Text(), nullable=False),
+        sa.Column('pruned_at', sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_backups')),
         sa.UniqueConstraint('manifest_sha256', name=op.f('uq_backups_manifest_sha256')),
     )

@@ -6,6 +6,7 @@ a whole database), the commands run as an operator runs them (Flask's CLI runner
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,6 +18,7 @@ from sqlalchemy import delete, func, inspect, select
 
 from ballistics.app import create_app
 from ballistics.backup import archive
+from ballistics.backup import tasks as backup_tasks
 from ballistics.backup.models import BackupRecord
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.chain import verify_chain
@@ -271,3 +273,41 @@ def test_the_audit_page_says_when_the_records_were_last_backed_up(app, lab):
     assert "days old" not in page and "day old" not in page
     db.session.execute(delete(BackupRecord))
     db.session.commit()
+
+
+def test_scheduled_backups_are_made_when_due_verified_and_kept_as_configured(source, tmp_path):
+    inst, _kit = source
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "made-by-hand").mkdir()  # not the register's: never touched
+    with inst.app.app_context():
+        inst.app.config.update(BACKUP_DIR=str(shelf), BACKUP_EVERY_HOURS=24, BACKUP_KEEP=2)
+        try:
+            first = backup_tasks.tick()
+            assert first is not None
+            assert backup_tasks.tick() is None  # not due yet
+            rows = db.session.scalars(select(BackupRecord).order_by(BackupRecord.id)).all()
+            assert [r.verified_ok for r in rows] == [True]
+            assert archive.verify(Path(rows[0].folder)).ok
+
+            made = []
+            for hours in (50, 26):  # two more, each when the latest was a day old
+                db.session.get(BackupRecord, first if not made else made[-1]).created_at = \
+                    utcnow() - timedelta(hours=hours)
+                db.session.commit()
+                made.append(backup_tasks.tick())
+                assert made[-1] is not None
+            rows = {r.id: r for r in db.session.scalars(select(BackupRecord))}
+            assert rows[first].pruned_at is not None and not Path(rows[first].folder).exists()
+            assert all(rows[i].pruned_at is None and Path(rows[i].folder).exists() for i in made)
+            assert (shelf / "made-by-hand").exists()
+
+            # Another worker making one holds the lock: this tick returns at once.
+            db.session.get(BackupRecord, made[-1]).created_at = utcnow() - timedelta(hours=30)
+            db.session.commit()
+            with (shelf / ".backup.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                assert backup_tasks.tick() is None
+            assert backup_tasks.tick() is not None
+        finally:
+            inst.app.config.update(BACKUP_DIR="", BACKUP_KEEP=0)
