@@ -70,11 +70,18 @@ def _leaves(value: Any) -> list[Any]:
     return [value]
 
 
-class PageQuery(BaseSchema):
+class PageOnlyQuery(BaseSchema):
+    """A page of a list that grows for ever (newest first): ``limit`` rows after ``offset``."""
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "rows in the page (newest first)"})
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000),
+                            metadata={"description": "rows to skip"})
+
+
+class PageQuery(PageOnlyQuery):
     q = fields.String(load_default=None, validate=validate.Length(max=200),
                       metadata={"description": "free-text search"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1_000_000))
 
 
 class UtcDateTime(fields.DateTime):

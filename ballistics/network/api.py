@@ -12,6 +12,7 @@ from ballistics.comparisons.models import Scan
 from ballistics.core.api import ApiBlueprint
 from ballistics.core.errors import NotFound, Unprocessable
 from ballistics.core.ratelimit import upload_limit
+from ballistics.core.schema import PageOnlyQuery
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case
 from ballistics.extensions import db
@@ -29,6 +30,11 @@ from ballistics.network.permissions import MANAGE_SHARING
 
 bp = ApiBlueprint("network_api", __name__, url_prefix="/api/v1")
 TAGS = ["network"]
+
+
+def _page(stmt, params: dict) -> list:
+    """One page of a list that grows for ever (``limit`` rows after ``offset``)."""
+    return db.session.scalars(stmt.limit(params["limit"]).offset(params["offset"])).all()
 
 
 def _policy_out(policy) -> dict:
@@ -99,11 +105,11 @@ def lead_request(search_id: int, data: dict):
     return node.request_lead(g.api_user, search, data["record"], data["note"])
 
 
-@bp.operation("/network/leads", summary="Leads asked by and of this lab", tags=TAGS,
-              response=s.PartnerLeadOut, many=True)
-def leads():
-    return db.session.scalars(select(PartnerLead).where(PartnerLead.lab_id == g.api_user.lab_id)
-                              .order_by(PartnerLead.id.desc())).all()
+@bp.operation("/network/leads", summary="Leads asked by and of this lab, newest first",
+              tags=TAGS, query=PageOnlyQuery, response=s.PartnerLeadOut, many=True)
+def leads(params: dict):
+    return _page(select(PartnerLead).where(PartnerLead.lab_id == g.api_user.lab_id)
+                 .order_by(PartnerLead.id.desc()), params)
 
 
 @bp.operation("/network/leads/<int:lead_id>/answer", "POST",
@@ -114,12 +120,12 @@ def lead_answer(lead_id: int, data: dict):
                             data["answer"])
 
 
-@bp.operation("/network/accesses", summary="Who looked at our data, and when", tags=TAGS,
-              response=s.AccessOut, many=True, errors=(403,))
-def accesses():
+@bp.operation("/network/accesses", summary="Who looked at our data, and when, newest first",
+              tags=TAGS, query=PageOnlyQuery, response=s.AccessOut, many=True, errors=(403,))
+def accesses(params: dict):
     require_role(g.api_user, MANAGE_SHARING, "see who looked at the lab's data")
-    return db.session.scalars(select(NetworkAccess).where(
-        NetworkAccess.lab_id == g.api_user.lab_id).order_by(NetworkAccess.id.desc())).all()
+    return _page(select(NetworkAccess).where(NetworkAccess.lab_id == g.api_user.lab_id)
+                 .order_by(NetworkAccess.id.desc()), params)
 
 
 # -- interchange -------------------------------------------------------------------------------
@@ -177,11 +183,11 @@ def exhibit_send(item_id: int, data: dict):
     return exchange.send_exhibit(g.api_user, item, **data)
 
 
-@bp.operation("/exhibit-transfers", summary="Exhibits sent to and from partner labs",
-              tags=TAGS, response=s.ExhibitTransferOut, many=True)
-def exhibit_transfers():
-    return db.session.scalars(select(ExhibitTransfer).where(
-        ExhibitTransfer.lab_id == g.api_user.lab_id).order_by(ExhibitTransfer.id.desc())).all()
+@bp.operation("/exhibit-transfers", summary="Exhibits sent to and from partner labs, newest "
+              "first", tags=TAGS, query=PageOnlyQuery, response=s.ExhibitTransferOut, many=True)
+def exhibit_transfers(params: dict):
+    return _page(select(ExhibitTransfer).where(ExhibitTransfer.lab_id == g.api_user.lab_id)
+                 .order_by(ExhibitTransfer.id.desc()), params)
 
 
 @bp.operation("/exhibit-transfers/<int:transfer_id>", summary="One exhibit transfer",
