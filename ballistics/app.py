@@ -82,8 +82,10 @@ def _configure_sqlite(app: Flask) -> None:
 
 
 def _register_app_routes(app: Flask) -> None:
-    from ballistics.core import openapi
+    from ballistics.core import health, openapi
     from ballistics.demo import demo_cli
+
+    health.init_app(app)
 
     csrf.exempt(openapi.bp)
     app.register_blueprint(openapi.bp)

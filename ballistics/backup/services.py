@@ -16,12 +16,12 @@ from ballistics.auth.models import Lab
 from ballistics.backup import archive
 from ballistics.backup.archive import BackupError, Checked, Source
 from ballistics.backup.models import BackupRecord
+from ballistics.core.health import known_revision
 from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.ledger import checkpointing
 from ballistics.ledger.models import LedgerLog
 from ballistics.ledger.verify import LedgerVerification, verify_lab
-from config import REPO_ROOT
 
 
 def source() -> Source:
@@ -56,25 +56,10 @@ def facts() -> dict:
 
 def require_known_revision(manifest: dict) -> None:
     """This code must know the backup's schema (an older one is upgraded after the restore)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-    from alembic.util import CommandError
-
     revision = manifest.get("schema_revision")
-    scripts = ScriptDirectory.from_config(_alembic_config(Config))
-    try:
-        known = revision is not None and scripts.get_revision(revision) is not None
-    except CommandError:
-        known = False
-    if not known:
+    if not known_revision(revision):
         raise BackupError(f"the backup's schema revision {revision!r} is unknown to this "
                           "version of the software: restore it with the version that made it")
-
-
-def _alembic_config(config_class):
-    cfg = config_class()
-    cfg.set_main_option("script_location", str(REPO_ROOT / "migrations"))
-    return cfg
 
 
 def verify_ledgers() -> list[tuple[str, LedgerVerification]]:
