@@ -4,6 +4,8 @@
     flask backup verify DIR                  every file against the manifest's SHA-256
     flask backup restore DIR [--with-keys]   into this installation's (empty) database and
                                              scan folder, then the ledger against its witnesses
+    flask backup due                         into BACKUP_DIR if one is due (as celery beat does;
+                                             for cron)
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ballistics.backup import archive, services
@@ -91,3 +94,25 @@ def restore_command(folder: Path, with_keys: bool) -> None:
         raise click.ClickException(
             f"the restored ledger of {', '.join(failed)} does not verify: entries the "
             "witnesses saw after this backup are not in it (see above); record the loss")
+
+
+@cli.command("due")
+def due_command() -> None:
+    """Make a verified backup into BACKUP_DIR if one is due (BACKUP_EVERY_HOURS), as celery
+    beat's backup.tick does; for a machine that runs cron instead of beat."""
+    if not current_app.config["BACKUP_DIR"]:
+        raise click.ClickException("BACKUP_DIR is not set: nowhere to put scheduled backups")
+    try:
+        row = services.scheduled()
+    except archive.BackupError as exc:
+        _refuse(exc)
+    if row is None:
+        latest = services.status().latest
+        made = f"{latest.created_at:%Y-%m-%d %H:%M} UTC" if latest else None
+        click.echo(f"no backup due (the latest was made {made})" if made
+                   else "no backup due (another process is making one)")
+        return
+    state = "verified" if row.verified_ok else "DID NOT VERIFY: " + row.problems
+    click.echo(f"backup {row.folder}: {row.files} files, {row.size_bytes:,} bytes, {state}")
+    if not row.verified_ok:
+        raise click.ClickException("the new backup does not verify")

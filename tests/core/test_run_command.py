@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from ballistics.app import create_app
+from ballistics.backup import archive
 from ballistics.demo import DEMO_PASSWORD
 from tests.support.services import REPO
 from tests.support.web import TOKEN
@@ -77,6 +78,9 @@ def test_run_command_serves_login_and_worker_answers_health(tmp_path):
         celery = create_app({"INSTANCE_PATH": str(tmp_path)}).extensions["celery"]
         answer = celery.send_task("workers.health").get(timeout=120)
         assert answer["ok"] is True and answer["database"] == "sqlite" and answer["labs"] >= 1
+        # The first scheduled backup was made at start, and verifies.
+        [backup] = [p.parent for p in (tmp_path / "backups").glob("*/manifest.json")]
+        assert archive.verify(backup).ok
 
 
 def _token(base: str, username: str) -> dict:
