@@ -18,12 +18,18 @@ import pytest
 import requests
 from sqlalchemy import func, select, update
 
+from ballistics.audit.services import verify_audit_chain
 from ballistics.auth import idempotency
 from ballistics.auth.models import IdempotencyKey
+from ballistics.auth.tasks import idempotency_sweep
+from ballistics.comparisons.models import Scan
+from ballistics.core.api import OPERATIONS
 from ballistics.core.openapi import build_spec
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, CustodyEvent, Item
 from ballistics.extensions import db
+from tests.comparisons.helpers import upload, x3p_bytes
+from tests.support.intake import check_intake
 from tests.support.labs import make_lab
 from tests.support.services import serve
 from tests.support.web import Api
@@ -158,8 +164,8 @@ def test_a_key_past_its_time_is_forgotten_and_swept(app, client, lab):
                                                     IdempotencyKey.key == "old")
                        .values(expires_at=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert idempotency.sweep() >= 1
-    db.session.commit()
+    # the hourly task, run here in the test's app (a task binds to the last Celery app made)
+    assert idempotency_sweep.run()["idempotency_keys_deleted"] >= 1
     assert {row.key for row in _keys(lab.id("tech"))} == {"kept"}
 
 
@@ -212,6 +218,37 @@ def test_operations_whose_answer_holds_a_secret_ignore_the_header(app, client, l
     assert "Idempotent-Replayed" in ok["headers"]
 
 
+def test_an_upload_sent_again_counts_by_its_fields_and_file(app, client, lab):
+    """A multipart body differs on every send (a new boundary): the same fields and file with
+    the same key are the same request; another file with it is refused."""
+    tech = Api(client, lab, "tech")
+    item = tech.receive(tech.new_case()["id"], "cartridge_case", calibre="9mm Luger")
+    headers = {**lab.headers("examiner"), "Idempotency-Key": "scan-1"}
+    data = x3p_bytes(2, 2)
+    first = upload(client, headers, item["id"], data)
+    assert first.status_code == 201, first.get_json()
+    again = upload(client, headers, item["id"], data)
+    # the replay, not the duplicate-upload answer (200) a second upload would get
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == first.get_json()
+    other = upload(client, headers, item["id"], x3p_bytes(3, 3))
+    assert other.status_code == 422 and list(other.get_json()["fields"]) == ["Idempotency-Key"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Scan)
+                             .where(Scan.item_id == item["id"])) == 1
+
+
+def test_every_write_with_a_token_honours_the_header_unless_it_holds_a_secret():
+    """On by default for every operation that writes and needs a token (a nonconformity, a
+    training record, a case...); the three whose answer or body holds a secret opt out."""
+    writes = [op for op in OPERATIONS if op.method != "GET" and not op.public]
+    assert writes
+    assert {op.endpoint for op in writes if not op.idempotent} == {
+        "auth_api.user_create_post", "auth_api.user_password_link_post",
+        "auth_api.password_change_post"}
+    assert not any(op.idempotent for op in OPERATIONS if op.method == "GET" or op.public)
+
+
 SIMULTANEOUS = 12
 
 
@@ -224,7 +261,7 @@ def test_simultaneous_requests_with_one_key_receive_one_item(request, backend):
     with flask_app.app_context():
         kit = make_lab()
         headers = kit.headers("tech")
-        tech_id = kit.id("tech")
+        tech_id, lab_id = kit.id("tech"), kit.lab.id
         db.session.remove()
     key = str(uuid.uuid4())
     with serve(flask_app) as base:
@@ -249,6 +286,9 @@ def test_simultaneous_requests_with_one_key_receive_one_item(request, backend):
         assert _items(case["id"]) == 1
         assert db.session.get(Case, case["id"]).item_count == 1
         assert len(_keys(tech_id)) == 1
+        # what was written is what the audit log says, once (the losers rolled back cleanly)
+        check_intake(lab_id, responses[0].json()["id"], tech_id)
+        assert verify_audit_chain(db.session, lab_id).ok
         db.session.remove()
 
 
