@@ -37,6 +37,8 @@ from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 
 HEADER = "Idempotency-Key"
+#: the header as the WSGI environ names it (PEP 3333)
+ENVIRON_KEY = "HTTP_" + HEADER.upper().replace("-", "_")
 REPLAYED = "Idempotent-Replayed"
 #: Stripe's limit; a UUID (the draft's advice) is 36 characters
 MAX_LENGTH = 255

@@ -169,6 +169,22 @@ def test_a_key_past_its_time_is_forgotten_and_swept(app, client, lab):
     assert {row.key for row in _keys(lab.id("tech"))} == {"kept"}
 
 
+def test_a_key_taken_by_an_answer_that_cannot_be_read_answers_409(app, client, lab,
+                                                                  monkeypatch):
+    """The fallback when the key's row was taken (the unique index said so) but reading it found
+    nothing (it vanished in between, e.g. swept): 409 naming the header, nothing written."""
+    case = Api(client, lab, "tech").new_case()
+    path = f"/cases/{case['id']}/items"
+    assert _post(client, lab, "tech", path, BODY, "taken").status_code == 201
+    monkeypatch.setattr(idempotency, "_lookup", lambda *_args: None)
+    refused = _post(client, lab, "tech", path, BODY, "taken")
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["error"] == "idempotency_key_in_use"
+    assert list(refused.get_json()["fields"]) == ["Idempotency-Key"]
+    monkeypatch.undo()
+    assert _items(case["id"]) == 1 and len(_keys(lab.id("tech"))) == 1
+
+
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, "clé", "a\tb"])
 def test_a_bad_key_answers_422_naming_the_header(app, client, lab, key):
     case = Api(client, lab, "tech").new_case()
