@@ -54,7 +54,9 @@ again with the same key, by the same user, to the same operation with the same b
 first answer again (status and body, with `{REPLAYED}: true`) and writes nothing; the same key
 with another operation, record or body answers 422 naming the header; a request sent while the
 first is still running waits for it and gets its answer. Refusals are not kept (nothing was
-written; sending it again runs it again). Keys belong to one user and are kept 24 hours."""
+written; sending it again runs it again). Keys belong to one user and are kept 24 hours (the
+server's `IDEMPOTENCY_KEY_HOURS`); reads and the operations that do not list the header ignore
+it."""
 
 #: the header as a parameter of every operation that honours it
 IDEMPOTENCY_PARAMETER = {
