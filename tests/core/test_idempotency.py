@@ -28,6 +28,7 @@ from ballistics.core.openapi import build_spec
 from ballistics.core.timeutil import utcnow
 from ballistics.evidence.models import Case, CustodyEvent, Item
 from ballistics.extensions import db
+from sop.models import Nonconformity
 from tests.comparisons.helpers import upload, x3p_bytes
 from tests.support.intake import check_intake
 from tests.support.labs import make_lab
@@ -232,6 +233,19 @@ def test_operations_whose_answer_holds_a_secret_ignore_the_header(app, client, l
     assert not documented("/api/v1/cases", "get")
     ok = paths["/api/v1/cases/{case_id}/items"]["post"]["responses"]["201"]
     assert "Idempotent-Replayed" in ok["headers"]
+
+
+def test_a_nonconformity_sent_again_is_recorded_once(app, client, lab):
+    """A quality record goes the same way (on by default for every write with a token)."""
+    title = f"Balance out of tolerance {uuid.uuid4().hex[:6]}"
+    answers = [_post(client, lab, "manager", "/nonconformities", {"title": title}, "nc-1")
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201], answers[0].get_json()
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    assert answers[0].get_json() == answers[1].get_json()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Nonconformity)
+                             .where(Nonconformity.title == title)) == 1
 
 
 def test_an_upload_sent_again_counts_by_its_fields_and_file(app, client, lab):
