@@ -131,6 +131,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         # a one-time set-password link works this many hours
         "PASSWORD_RESET_HOURS": int(env.get("PASSWORD_RESET_HOURS", 24)),
+        # an API Idempotency-Key and its answer are kept this many hours (then a retry with it
+        # runs again)
+        "IDEMPOTENCY_KEY_HOURS": int(env.get("IDEMPOTENCY_KEY_HOURS", 24)),
         # where the command line's set-password links point (pages build theirs from the request)
         "PUBLIC_URL": env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -57,7 +57,8 @@ def me():
 
 
 @bp.operation("/me/password", "POST", summary="Change one's own password (ends web sessions)",
-              tags=TAGS, body=s.PasswordChangeSchema, response=s.UserSchema, errors=(422,))
+              tags=TAGS, body=s.PasswordChangeSchema, response=s.UserSchema, errors=(422,),
+              idempotent=False)  # the body holds passwords
 def password_change(data: dict):
     return accounts.change_password(g.api_user, data["current_password"], data["new_password"])
 
@@ -75,7 +76,7 @@ def reset_link(user: User, token: str, expires_at) -> dict:
 
 @bp.operation("/users", "POST", summary="Add a user (answers a one-time set-password link)",
               tags=TAGS, body=s.UserCreateSchema, response=s.NewUserSchema, status=201,
-              errors=MANAGED)
+              errors=MANAGED, idempotent=False)  # the answer holds a set-password link
 def user_create(data: dict):
     user, token, expires_at = accounts.add_user(g.api_user, **data)
     return {"user": user, "link": reset_link(user, token, expires_at)}
@@ -103,7 +104,8 @@ def user_reactivate(user_id: int):
 
 @bp.operation("/users/<int:user_id>/password-link", "POST",
               summary="Issue a one-time set-password link for a user (hand it over)",
-              tags=TAGS, response=s.ResetLinkSchema, status=201, errors=MANAGED)
+              tags=TAGS, response=s.ResetLinkSchema, status=201, errors=MANAGED,
+              idempotent=False)  # the answer is a set-password link
 def user_password_link(user_id: int):
     user = accounts.managed_user(g.api_user, user_id)
     return reset_link(user, *accounts.issue_reset(g.api_user, user))

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ballistics.auth.roles import Role
@@ -158,3 +158,32 @@ class PasswordReset(db.Model):
     used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class IdempotencyKey(db.Model):
+    """An ``Idempotency-Key`` a user sent with an API operation that writes, and the answer it
+    got (:mod:`ballistics.auth.idempotency`).
+
+    The row is inserted before the operation runs and given its answer before the request
+    commits: the record the operation wrote and the answer that describes it are committed
+    together, or neither is. A refused operation rolls both back, so only successes are kept.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __audit__ = False  # protocol state, not a lab record: the record it describes is audited
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the caller's lab (a user belongs to one; kept so a key's scope is named in full)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    #: keyed SHA-256 of the method, path, query and body (never the body itself: it may hold
+    #: personal data)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: after this the key is forgotten (the periodic sweep deletes it; a lookup ignores it)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: the answer replayed: its status and JSON body (None only inside the first request)
+    status: Mapped[int | None]
+    body: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, jsonify
 
+from ballistics.auth.idempotency import HEADER, MAX_LENGTH, REPLAYED
 from ballistics.core.api import MAX_JSON_DEPTH, OPERATIONS
 from ballistics.core.fields import DB_INT_MAX
 
@@ -45,7 +46,32 @@ Every error answers `{{"error": code, "message": text, "fields": {{field: [messa
 nested field is named by its path (`steps.0.title`). Input is strict: JSON numbers for
 numbers (`"5"` is not an integer), `true`/`false` for booleans, unknown body fields and unknown
 or repeated query parameters are refused (422), integers lie within -2^31..2^31-1 (the
-database's range), and a JSON body nests at most {MAX_JSON_DEPTH} levels."""
+database's range), and a JSON body nests at most {MAX_JSON_DEPTH} levels.
+
+Operations that write take an optional `{HEADER}` header (1 to {MAX_LENGTH} printable ASCII
+characters, e.g. a UUID; IETF draft "The Idempotency-Key HTTP Header Field"): a request sent
+again with the same key, by the same user, to the same operation with the same body gets the
+first answer again (status and body, with `{REPLAYED}: true`) and writes nothing; the same key
+with another operation, record or body answers 422 naming the header; a request sent while the
+first is still running waits for it and gets its answer. Refusals are not kept (nothing was
+written; sending it again runs it again). Keys belong to one user and are kept 24 hours (the
+server's `IDEMPOTENCY_KEY_HOURS`); reads and the operations that do not list the header ignore
+it."""
+
+#: the header as a parameter of every operation that honours it
+IDEMPOTENCY_PARAMETER = {
+    "name": HEADER, "in": "header", "required": False,
+    "description": "Do this once per key: a retry with the same key and request replays the "
+                   "first answer and writes nothing; with another request it answers 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_LENGTH,
+               "pattern": "^[ -~]+$"},
+}
+#: the header of a replayed answer
+REPLAYED_HEADER = {
+    REPLAYED: {"description": "`true` when the answer is the stored answer of an earlier "
+                              f"request with the same `{HEADER}`",
+               "schema": {"type": "string", "enum": ["true"]}},
+}
 
 
 def _form_schema(plugin: MarshmallowPlugin, form) -> dict:
@@ -67,6 +93,8 @@ def _statuses(op, has_path_params: bool) -> set[int]:
         statuses.add(404)
     if op.body is not None or op.form is not None:
         statuses.add(413)
+    if op.idempotent:
+        statuses.add(409)  # the key taken by a request whose answer could not be read
     return statuses
 
 
@@ -86,6 +114,8 @@ def build_spec() -> dict:
             entry["security"] = [{"bearer": []}]
         if op.query is not None:
             entry["parameters"] += [{"in": "query", "schema": op.query}]
+        if op.idempotent:
+            entry["parameters"].append(IDEMPOTENCY_PARAMETER)
         if op.body is not None:
             # An empty body is taken as {} (every field at its default): optional unless a
             # field is required.
@@ -96,6 +126,8 @@ def build_spec() -> dict:
             entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {
                 "schema": _form_schema(plugin, op.form)}}}
         ok: dict = {"description": "success"}
+        if op.idempotent:
+            ok["headers"] = REPLAYED_HEADER
         if op.response is not None:
             schema = op.response
             ok["content"] = {"application/json": {

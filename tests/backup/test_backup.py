@@ -254,7 +254,7 @@ def test_the_audit_page_says_when_the_records_were_last_backed_up(app, lab):
     assert "No backup of this installation is on record" in page
 
     row = BackupRecord(folder="/backups/monday", manifest_sha256="ab" * 32, files=1204,
-                       size_bytes=2_345_600_000, schema_revision="0025", keys_included=False,
+                       size_bytes=2_345_600_000, schema_revision="0026", keys_included=False,
                        created_at=utcnow() - timedelta(days=3), verified_at=utcnow(),
                        verified_ok=False, problems="scans/x.x3p: missing")
     db.session.add(row)

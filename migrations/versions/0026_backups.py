@@ -4,8 +4,8 @@ folder, the manifest's SHA-256, files, bytes, schema revision, whether keys are 
 last backed up and whether that backup was checked; scheduled backups' retention records when it
 deleted a folder (pruned_at), the row staying.
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 Create Date: 2026-11-27 13:00:00
 
 """
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0025'
-down_revision = '0024'
+revision = '0026'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
