@@ -134,6 +134,28 @@ def test_an_account_that_chose_spanish_reads_its_field_errors_in_spanish(app, cl
         "limit": ["Debe estar entre 1 y 500."]}
 
 
+def test_a_refused_password_says_why_in_the_callers_language(app, client, lab):
+    """The password policy's reasons (ours and zxcvbn's) beside the field, in Spanish; the
+    English is as it was."""
+    from tests.support.labs import PASSWORD
+
+    def refused(headers: dict, new_password: str) -> list[str]:
+        return _ask(client, lab, "POST", "/me/password", headers, json={
+            "current_password": PASSWORD, "new_password": new_password})["new_password"]
+
+    assert refused(ES, "short-pw") == [
+        "Use al menos 12 caracteres (unas cuantas palabras sin relación entre sí funcionan "
+        "bien)."]
+    assert refused(EN, "short-pw") == [
+        "Use at least 12 characters (a few unrelated words work well)."]
+    assert refused(ES, "password1234") == [
+        "Es una contraseña muy común. Elija algo menos común (unas cuantas palabras sin relación "
+        "entre sí)."]
+    assert refused(EN, "password1234") == [
+        "This is a very common password. Choose something less common (a few unrelated "
+        "words)."]
+
+
 # -- every message the API's schemas can produce has its Spanish -----------------------------
 
 
