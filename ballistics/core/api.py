@@ -94,7 +94,7 @@ def check_path_ids(values: dict | None) -> None:
             if request.path.startswith("/api/"):
                 raise Unprocessable(_("%(name)s is out of range.", name=name),
                                     fields={name: [_("Must be at most %(max)s.",
-                                                              max=DB_INT_MAX)]})
+                                                     max=DB_INT_MAX)]})
             raise NotFound(_("There is no such record."))
 
 
