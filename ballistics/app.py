@@ -18,6 +18,7 @@ from ballistics.core.forms import FormRefused
 from ballistics.core.labels import LABELS
 from ballistics.core.request import AppRequest
 from ballistics.core.schema import flat_messages
+from ballistics.core.validation_messages import api_messages, localize_all
 from ballistics.extensions import csrf, db, limiter, login_manager, migrate
 from config import REPO_ROOT, load_settings
 
@@ -141,7 +142,11 @@ def _error_response(status: int, code: str, message: str, fields: dict | None = 
                     headers: dict | None = None):
     g.failed = True
     db.session.rollback()
-    body = {"error": code, "message": message, "fields": flat_messages(fields or {})}
+    messages = flat_messages(fields or {})
+    # Field messages in the reader's language, marshmallow's included: the one place every
+    # refusal (a schema's, a service's) passes on its way out.
+    body = {"error": code, "message": message, "fields": api_messages(messages) if _is_api()
+            else localize_all(messages)}
     if _is_api():
         return jsonify(body), status, headers or {}
     # A page's heading names the kind of error in the reader's language: an app error's own

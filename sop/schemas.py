@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from flask_babel import gettext as _
 from marshmallow import ValidationError, validate, validates_schema
 
 from ballistics.core import fields
@@ -367,7 +368,7 @@ def _known_rule(rule_id: str) -> None:
     from sop.services.compliance.registry import all_rules
 
     if rule_id and rule_id not in {rule.id for rule in all_rules()}:
-        raise ValidationError("No such rule; GET /api/v1/compliance/rules lists them.")
+        raise ValidationError(_("No such rule; GET /api/v1/compliance/rules lists them."))
 
 
 class FindingQuery(BaseSchema):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 
 from ballistics.core.errors import Unprocessable
@@ -37,12 +38,43 @@ def check(password: str, *, field: str = "password", context: Iterable[str] = ()
 def problem(password: str, *, context: Iterable[str] = ()) -> str | None:
     """Why ``password`` is refused, or None."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters (a few unrelated words work well)."
+        return _("Use at least %(n)s characters (a few unrelated words work well).",
+                 n=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(n)s characters.", n=MAX_LENGTH)
     words = [w for w in context if w]
     result = zxcvbn(password[:_CHECKED], user_inputs=words)
     if result["score"] >= MIN_SCORE:
         return None
-    warning = result["feedback"].get("warning") or "This password is easy to guess."
-    return f"{warning.rstrip('.')}. Choose something less common (a few unrelated words)."
+    warning = result["feedback"].get("warning") or ""
+    # zxcvbn says why in English: its few sentences are said again through the catalogue (one
+    # it adds later reads as the generic reason rather than English in a Spanish answer).
+    said = _WARNINGS.get(warning, _WARNINGS[""])
+    return _("%(warning)s Choose something less common (a few unrelated words).",
+             warning=str(said))
+
+
+#: zxcvbn's warnings (zxcvbn/feedback.py, 4.5), each through the catalogue
+_WARNINGS = {
+    "": _l("This password is easy to guess."),
+    "Straight rows of keys are easy to guess.": _l("Straight rows of keys are easy to guess."),
+    "Short keyboard patterns are easy to guess.":
+        _l("Short keyboard patterns are easy to guess."),
+    'Repeats like "aaa" are easy to guess.': _l('Repeats like "aaa" are easy to guess.'),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".':
+        _l('Repeats like "abcabcabc" are only slightly harder to guess than "abc".'),
+    'Sequences like "abc" or "6543" are easy to guess.':
+        _l('Sequences like "abc" or "6543" are easy to guess.'),
+    "Recent years are easy to guess.": _l("Recent years are easy to guess."),
+    "Dates are often easy to guess.": _l("Dates are often easy to guess."),
+    "This is a top-10 common password.": _l("This is a top-10 common password."),
+    "This is a top-100 common password.": _l("This is a top-100 common password."),
+    "This is a very common password.": _l("This is a very common password."),
+    "This is similar to a commonly used password.":
+        _l("This is similar to a commonly used password."),
+    "A word by itself is easy to guess.": _l("A word by itself is easy to guess."),
+    "Names and surnames by themselves are easy to guess.":
+        _l("Names and surnames by themselves are easy to guess."),
+    "Common names and surnames are easy to guess.":
+        _l("Common names and surnames are easy to guess."),
+}

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ballistics import imaging
 from ballistics.auth.access import require_role
 from ballistics.auth.models import User
-from ballistics.comparisons import store
+from ballistics.comparisons import scan_refusals, store
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
 from ballistics.comparisons.permissions import SCAN_AND_SEARCH
 from ballistics.core.after_commit import track_new_file
@@ -65,7 +65,8 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     if existing is not None:
         return existing, False
     # The mistakes people make at the form, said in their language and beside the field to
-    # mend; the imaging layer's own (a corrupt or oversized file) say what broke in detail.
+    # mend; the imaging layer's own (a corrupt or oversized file) say what broke in detail,
+    # in the reader's language too (scan_refusals).
     kind = imaging.scan_kind(data)
     if not data:
         raise Unprocessable(_("%(file)s is empty.", file=filename),
@@ -80,10 +81,11 @@ def upload_scan(actor: User, item: Item, *, data: bytes, filename: str,
     try:
         surface = imaging.read_surface(data, filename, pixel_um, max_bytes=MAX_SCAN_BYTES,
                                        max_pixels=MAX_SCAN_PIXELS)
-    except imaging.ScanTooLargeError as exc:
-        raise PayloadTooLarge(str(exc), fields={"file": [str(exc)]}) from exc
-    except imaging.ImagingError as exc:
-        raise Unprocessable(str(exc), fields={"file": [str(exc)]}) from exc
+    except imaging.ImagingError as exc:  # said by kind in the reader's language
+        why = scan_refusals.reason(exc)
+        refusal = PayloadTooLarge if isinstance(exc, imaging.ScanTooLargeError) else Unprocessable
+        raise refusal(_("%(file)s: %(reason)s", file=filename, reason=why),
+                      fields={"file": [why]}) from exc
     height, width = surface.heights.shape
     _sha, path, created = store.put(data)
     if created:

@@ -60,21 +60,22 @@ def _json_body() -> dict:
         return {}
     if not request.is_json:
         raise Unprocessable(_("Send the body as application/json."),
-                            fields={"_body": ["Expected a JSON object."]})
+                            fields={"_body": [_("Expected a JSON object.")]})
     try:
         data = json.loads(raw)
     except RecursionError:  # nesting deep enough to exhaust the parser's stack
         data = _TOO_DEEP
     except ValueError as exc:  # also undecodable bytes and over-long integer literals
         raise Unprocessable(_("The request body is not valid JSON."),
-                            fields={"_body": ["Expected a JSON object."]}) from exc
+                            fields={"_body": [_("Expected a JSON object.")]}) from exc
     if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
         raise Unprocessable(_("The request body nests deeper than %(depth)s levels.",
                               depth=MAX_JSON_DEPTH),
-                            fields={"_body": [f"At most {MAX_JSON_DEPTH} levels of nesting."]})
+                            fields={"_body": [_("At most %(depth)s levels of nesting.",
+                                                 depth=MAX_JSON_DEPTH)]})
     if not isinstance(data, dict):
         raise Unprocessable(_("The request body must be a JSON object."),
-                            fields={"_body": ["Expected a JSON object."]})
+                            fields={"_body": [_("Expected a JSON object.")]})
     return data
 
 
@@ -98,7 +99,8 @@ def check_path_ids(values: dict | None) -> None:
         if isinstance(value, int) and value > DB_INT_MAX:
             if request.path.startswith("/api/"):
                 raise Unprocessable(_("%(name)s is out of range.", name=name),
-                                    fields={name: [f"Must be at most {DB_INT_MAX}."]})
+                                    fields={name: [_("Must be at most %(max)s.",
+                                                     max=DB_INT_MAX)]})
             raise NotFound(_("There is no such record."))
 
 
@@ -109,7 +111,7 @@ def _check_form_body() -> None:
         raise Unprocessable(error, fields={"file": [error]})
     if request.mimetype != "multipart/form-data":
         raise Unprocessable(_("Send the body as multipart/form-data."),
-                            fields={"file": ["Expected a multipart/form-data body."]})
+                            fields={"file": [_("Expected a multipart/form-data body.")]})
 
 
 def _query(schema: type[Schema] | None) -> dict | None:
@@ -119,11 +121,11 @@ def _query(schema: type[Schema] | None) -> dict | None:
     repeated = sorted(name for name in args if len(args.getlist(name)) > 1)
     if repeated:
         raise Unprocessable(_("A query parameter is given more than once."),
-                            fields={name: ["Give it once."] for name in repeated})
+                            fields={name: [_("Give it once.")] for name in repeated})
     if schema is None:
         if args:
             raise Unprocessable(_("This operation takes no query parameters."),
-                                fields={name: ["Unknown parameter."] for name in args})
+                                fields={name: [_("Unknown parameter.")] for name in args})
         return None
     with text_input():
         return schema().load(args.to_dict())

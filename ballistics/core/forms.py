@@ -108,7 +108,7 @@ def load(form: FlaskForm, schema: type[Schema], render: Callable[[FlaskForm], An
             return schema().load(form_input(form) if data is None else data)
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}
-        messages = localize_all(messages)  # the page speaks the reader's language; the API not
+        messages = localize_all(messages)  # beside the field, in the reader's language
         raise FormRefused(summary(form, messages), form, render, messages) from exc
 
 

@@ -19,9 +19,11 @@ ERROR_SCHEMA = {
     "type": "object", "required": ["error", "message", "fields"],
     "properties": {
         "error": {"type": "string", "description": "stable error code"},
-        "message": {"type": "string", "description": "what went wrong, for a person"},
-        "fields": {"type": "object", "additionalProperties": {
-            "type": "array", "items": {"type": "string"}}},
+        "message": {"type": "string", "description": "what went wrong, for a person, in the "
+                    "caller's language (their account's, else Accept-Language)"},
+        "fields": {"type": "object", "description": "why each field was refused, by the "
+                   "field's name, in the caller's language too", "additionalProperties": {
+                       "type": "array", "items": {"type": "string"}}},
     },
 }
 
@@ -43,7 +45,9 @@ DESCRIPTION = f"""Evidence, chain of custody, comparisons and quality records of
 laboratory.
 
 Every error answers `{{"error": code, "message": text, "fields": {{field: [messages]}}}}`; a
-nested field is named by its path (`steps.0.title`). Input is strict: JSON numbers for
+nested field is named by its path (`steps.0.title`). The code and the field names are stable;
+the message and the field messages are in the caller's language (their account's, else
+`Accept-Language`: English or Spanish). Input is strict: JSON numbers for
 numbers (`"5"` is not an integer), `true`/`false` for booleans, unknown body fields and unknown
 or repeated query parameters are refused (422), integers lie within -2^31..2^31-1 (the
 database's range), and a JSON body nests at most {MAX_JSON_DEPTH} levels.

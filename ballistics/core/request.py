@@ -8,6 +8,7 @@ file". Keeping the parser's reason lets the API say what is wrong instead.
 from __future__ import annotations
 
 from flask import Request
+from flask_babel import gettext as _
 from werkzeug.formparser import FormDataParser
 
 
@@ -39,6 +40,6 @@ class AppRequest(Request):
         if error is None:
             return None
         if isinstance(error, UnicodeDecodeError):
-            return ("A part header of the multipart body is not UTF-8 (a file name in another "
-                    "encoding?); send the file name in UTF-8.")
-        return f"The multipart body could not be read ({error})."
+            return _("A part header of the multipart body is not UTF-8 (a file name in another "
+                     "encoding?); send the file name in UTF-8.")
+        return _("The multipart body could not be read (%(error)s).", error=error)

@@ -24,7 +24,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 def _png_size(data: bytes) -> tuple[int, int]:
     if len(data) < 24 or data[12:16] != b"IHDR":
-        raise ScanFormatError("PNG file lacks its IHDR header")
+        raise ScanFormatError("PNG file lacks its IHDR header", kind="image_header", format="png",
+                              detail="IHDR")
     w, h = struct.unpack(">II", data[16:24])
     return int(w), int(h)
 
@@ -43,9 +44,11 @@ def _tiff_size(data: bytes) -> tuple[int, int]:
                 (val,) = struct.unpack(end + fmt, data[off + 8 : off + 8 + struct.calcsize(fmt)])
                 dims[tag] = int(val)
     except struct.error as exc:
-        raise ScanFormatError(f"TIFF header is truncated or corrupt ({exc})") from exc
+        raise ScanFormatError(f"TIFF header is truncated or corrupt ({exc})", kind="image_header",
+                              format="tiff", detail=str(exc)) from exc
     if 256 not in dims or 257 not in dims:
-        raise ScanFormatError("TIFF header lacks ImageWidth / ImageLength")
+        raise ScanFormatError("TIFF header lacks ImageWidth / ImageLength", kind="image_header",
+                              format="tiff", detail="ImageWidth / ImageLength")
     return dims[256], dims[257]
 
 
@@ -75,7 +78,8 @@ def read_image(
     Surface
     """
     if not (np.isfinite(pixel_um) and pixel_um > 0):
-        raise ScanFormatError(f"pixel_um must be a positive number, got {pixel_um!r}")
+        raise ScanFormatError(f"pixel_um must be a positive number, got {pixel_um!r}",
+                              kind="image_bad_pixel_size", pixel_um=pixel_um)
     data = _as_bytes(source, MAX_FILE_BYTES)
     if data.startswith(_PNG_MAGIC):
         w, h = _png_size(data)
@@ -84,17 +88,22 @@ def read_image(
         w, h = _tiff_size(data)
         kind = "tiff"
     else:
-        raise ScanFormatError("not a PNG or TIFF image (unrecognised file signature)")
+        raise ScanFormatError("not a PNG or TIFF image (unrecognised file signature)",
+                              kind="image_not_png_or_tiff")
     if w < 1 or h < 1:
-        raise ScanFormatError(f"{kind} image declares an empty size {w}x{h}")
+        raise ScanFormatError(f"{kind} image declares an empty size {w}x{h}",
+                              kind="image_empty_size", format=kind, width=w, height=h)
     if w * h > max_pixels:
-        raise ScanTooLargeError(f"{kind} image {w}x{h} = {w * h} pixels exceeds {max_pixels}")
+        raise ScanTooLargeError(f"{kind} image {w}x{h} = {w * h} pixels exceeds {max_pixels}",
+                                kind="image_too_many_pixels", format=kind, width=w, height=h,
+                                pixels=w * h, limit=max_pixels)
     from skimage import io as skio  # deferred: imports imageio / tifffile plugins
 
     try:
         img = np.asarray(skio.imread(io.BytesIO(data)))
     except Exception as exc:  # decoders raise many types; report them uniformly
-        raise ScanFormatError(f"{kind} image cannot be decoded ({exc})") from exc
+        raise ScanFormatError(f"{kind} image cannot be decoded ({exc})", kind="image_undecodable",
+                              format=kind, detail=str(exc)) from exc
     if img.ndim == 3 and img.shape[:2] != (h, w) and img.shape[1:] == (h, w):
         img = np.moveaxis(img, 0, -1)
     if img.ndim == 3 and img.shape[-1] in (2, 4):
@@ -106,7 +115,8 @@ def read_image(
         weights = np.array([0.2125, 0.7154, 0.0721])[: img.shape[-1]]
         img = img.astype(np.float64) @ (weights / weights.sum())
     if img.ndim != 2 or img.shape != (h, w):
-        raise ScanFormatError(f"{kind} image decoded to shape {img.shape}, header says {h}x{w}")
+        raise ScanFormatError(f"{kind} image decoded to shape {img.shape}, header says {h}x{w}",
+                              kind="image_shape", format=kind, width=w, height=h)
     heights = img.astype(np.float64) * float(z_um_per_level)
     if alpha is not None:
         heights[alpha == 0] = np.nan
@@ -155,25 +165,27 @@ def read_surface(
         With a message naming the file and the problem.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ScanFormatError(f"{filename}: expected the file content as bytes")
+        raise ScanFormatError(f"{filename}: expected the file content as bytes",
+                              kind="file_not_bytes")
     data = bytes(data)
     if len(data) == 0:
-        raise ScanFormatError(f"{filename}: the file is empty")
+        raise ScanFormatError(f"{filename}: the file is empty", kind="file_empty")
     if len(data) > max_bytes:
-        raise ScanTooLargeError(f"{filename}: {len(data)} bytes exceeds the limit of {max_bytes}")
+        raise ScanTooLargeError(f"{filename}: {len(data)} bytes exceeds the limit of {max_bytes}",
+                                kind="file_too_large", size=len(data), limit=max_bytes)
     try:
         kind = scan_kind(data)
         if kind == "x3p":
             surf = read_x3p(data, max_pixels=max_pixels)
         elif kind == "image":
             if pixel_um is None:
-                raise ScanFormatError("an image needs pixel_um (its lateral pixel size in µm)")
+                raise ScanFormatError("an image needs pixel_um (its lateral pixel size in µm)",
+                                      kind="image_needs_pixel_size")
             surf = read_image(data, pixel_um, max_pixels=max_pixels)
         else:
-            raise ScanFormatError("unrecognised format: expected an x3p (zip), PNG or TIFF file")
-    except ScanFormatError as exc:
-        raise type(exc)(f"{filename}: {exc}") from exc
-    except ScanTooLargeError as exc:
-        raise ScanTooLargeError(f"{filename}: {exc}") from exc
+            raise ScanFormatError("unrecognised format: expected an x3p (zip), PNG or TIFF file",
+                                  kind="file_unrecognised")
+    except (ScanFormatError, ScanTooLargeError) as exc:
+        raise exc.about(filename) from exc
     surf.meta.setdefault("filename", filename)
     return surf

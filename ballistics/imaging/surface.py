@@ -64,7 +64,8 @@ def check_not_empty(surface: Surface, *, min_valid: int = 16) -> None:
     if n < min_valid:
         raise EmptyScanError(
             f"scan has {n} measured points of {surface.heights.size}; "
-            f"at least {min_valid} are needed (all-NaN or empty data)"
+            f"at least {min_valid} are needed (all-NaN or empty data)",
+            kind="scan_empty", measured=n, points=surface.heights.size, needed=min_valid,
         )
 
 

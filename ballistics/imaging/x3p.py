@@ -57,12 +57,15 @@ def _as_bytes(source: bytes | str | Path | BinaryIO, max_bytes: int) -> bytes:
         if not p.is_file():
             raise ScanFormatError(f"{p}: no such file")
         if p.stat().st_size > max_bytes:
-            raise ScanTooLargeError(f"{p.name}: {p.stat().st_size} bytes exceeds {max_bytes}")
+            raise ScanTooLargeError(f"{p.name}: {p.stat().st_size} bytes exceeds {max_bytes}",
+                                    kind="file_too_large", size=p.stat().st_size,
+                                    limit=max_bytes)
         data = p.read_bytes()
     else:
         data = source.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise ScanTooLargeError(f"file of more than {max_bytes} bytes refused")
+        raise ScanTooLargeError(f"file of more than {max_bytes} bytes refused",
+                                kind="file_too_large", size=len(data), limit=max_bytes)
     return data
 
 
@@ -87,14 +90,17 @@ def parse_main_xml(xml: bytes) -> ET.Element:
     try:
         text = xml.decode(encoding)
     except (LookupError, UnicodeDecodeError) as exc:
-        raise ScanFormatError(f"x3p main.xml cannot be decoded as {encoding} ({exc})") from exc
+        raise ScanFormatError(f"x3p main.xml cannot be decoded as {encoding} ({exc})",
+                              kind="x3p_xml_encoding", encoding=encoding, detail=str(exc)) from exc
     try:
         # Parsed as text: the declaration's encoding has been applied already.
         return SafeET.fromstring(text, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities") from exc
+        raise ScanFormatError("x3p main.xml must not declare a DOCTYPE or entities",
+                              kind="x3p_xml_doctype") from exc
     except ET.ParseError as exc:
-        raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})") from exc
+        raise ScanFormatError(f"x3p main.xml is not well-formed XML ({exc})",
+                              kind="x3p_xml_malformed", detail=str(exc)) from exc
 
 
 def _find(root: ET.Element, path: str) -> ET.Element | None:
@@ -109,7 +115,8 @@ def _text(root: ET.Element, path: str, *, required: bool = True) -> str | None:
     el = _find(root, path)
     if el is None or el.text is None or not el.text.strip():
         if required:
-            raise ScanFormatError(f"x3p main.xml lacks required element {path}")
+            raise ScanFormatError(f"x3p main.xml lacks required element {path}",
+                                  kind="x3p_xml_missing", element=path)
         return None
     return el.text.strip()
 
@@ -198,7 +205,10 @@ def _plausible_increments(sx: Decimal, sy: Decimal, nx: int, ny: int
         f"25178-72 requires ({dx:.4g} x {dy:.4g} µm pixels, a {nx * dx / 1000:.4g} x "
         f"{ny * dy / 1000:.4g} mm field of view; a breech-face pixel is "
         f"{PLAUSIBLE_PIXEL_UM[0]:g}-{PLAUSIBLE_PIXEL_UM[1]:g} µm), and neither mm nor µm makes "
-        "them plausible: write the increments in metres"
+        "them plausible: write the increments in metres",
+        kind="x3p_increments_implausible", cx=str(sx), cy=str(sy), dx_um=f"{dx:.4g}",
+        dy_um=f"{dy:.4g}", low_um=f"{PLAUSIBLE_PIXEL_UM[0]:g}",
+        high_um=f"{PLAUSIBLE_PIXEL_UM[1]:g}",
     )
 
 
@@ -206,26 +216,32 @@ def _read_member(zf: zipfile.ZipFile, name: str, expected: int | None, limit: in
     try:
         info = zf.getinfo(name)
     except KeyError:
-        raise ScanFormatError(f"x3p archive lacks member {name!r}") from None
+        raise ScanFormatError(f"x3p archive lacks member {name!r}", kind="x3p_member_missing",
+                              member=name) from None
     if info.file_size > limit:
         raise ScanTooLargeError(
-            f"x3p member {name!r} declares {info.file_size} bytes uncompressed, limit {limit}"
+            f"x3p member {name!r} declares {info.file_size} bytes uncompressed, limit {limit}",
+            kind="x3p_member_too_large", member=name, size=info.file_size, limit=limit,
         )
     if expected is not None and info.file_size != expected:
         raise ScanFormatError(
-            f"x3p member {name!r} holds {info.file_size} bytes, matrix size implies {expected}"
+            f"x3p member {name!r} holds {info.file_size} bytes, matrix size implies {expected}",
+            kind="x3p_member_size", member=name, size=info.file_size, expected=expected,
         )
     ratio = info.file_size / max(info.compress_size, 1)
     if ratio > MAX_COMPRESSION_RATIO and info.file_size > 1_000_000:
         raise ScanTooLargeError(
             f"x3p member {name!r} compression ratio {ratio:.0f}:1 exceeds "
-            f"{MAX_COMPRESSION_RATIO:.0f}:1 (zip bomb?)"
+            f"{MAX_COMPRESSION_RATIO:.0f}:1 (zip bomb?)",
+            kind="x3p_member_compression", member=name, ratio=f"{ratio:.0f}",
+            limit=f"{MAX_COMPRESSION_RATIO:.0f}",
         )
     with zf.open(info) as fh:
         # Never trust the declared size: read at most one byte beyond it.
         data = fh.read(info.file_size + 1)
     if len(data) != info.file_size:
-        raise ScanFormatError(f"x3p member {name!r} size differs from its zip header")
+        raise ScanFormatError(f"x3p member {name!r} size differs from its zip header",
+                              kind="x3p_member_truncated", member=name)
     return data
 
 
@@ -259,16 +275,18 @@ def read_x3p(
     """
     data = _as_bytes(source, MAX_FILE_BYTES)
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ScanFormatError("not an x3p file: the data is not a zip archive")
+        raise ScanFormatError("not an x3p file: the data is not a zip archive", kind="x3p_not_zip")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise ScanFormatError(f"not an x3p file: corrupt zip archive ({exc})") from exc
+        raise ScanFormatError(f"not an x3p file: corrupt zip archive ({exc})",
+                              kind="x3p_corrupt_zip", detail=str(exc)) from exc
     with zf:
         root = parse_main_xml(_read_member(zf, "main.xml", None, MAX_XML_BYTES))
         ftype = _text(root, "Record1/FeatureType")
         if ftype != "SUR":
-            raise ScanFormatError(f"x3p FeatureType {ftype!r} unsupported (only SUR)")
+            raise ScanFormatError(f"x3p FeatureType {ftype!r} unsupported (only SUR)",
+                                  kind="x3p_feature_type", feature_type=ftype)
         try:
             nx = int(_text(root, "Record3/MatrixDimension/SizeX"))  # type: ignore[arg-type]
             ny = int(_text(root, "Record3/MatrixDimension/SizeY"))  # type: ignore[arg-type]
@@ -279,20 +297,27 @@ def read_x3p(
             dx, dy = float(sx * 10**6), float(sy * 10**6)
         except (ValueError, ArithmeticError) as exc:
             raise ScanFormatError(
-                f"x3p main.xml holds a non-numeric size or increment ({exc})"
+                f"x3p main.xml holds a non-numeric size or increment ({exc})",
+                kind="x3p_not_numeric", detail=str(exc),
             ) from exc
         if nx < 1 or ny < 1 or nz != 1:
-            raise ScanFormatError(f"x3p matrix size {nx}x{ny}x{nz} invalid (need SizeZ=1)")
+            raise ScanFormatError(f"x3p matrix size {nx}x{ny}x{nz} invalid (need SizeZ=1)",
+                                  kind="x3p_matrix_size", x=nx, y=ny, z=nz)
         if nx * ny > max_pixels:
-            raise ScanTooLargeError(f"x3p matrix {nx}x{ny} = {nx * ny} pixels exceeds {max_pixels}")
+            raise ScanTooLargeError(f"x3p matrix {nx}x{ny} = {nx * ny} pixels exceeds {max_pixels}",
+                                    kind="x3p_too_many_pixels", x=nx, y=ny, pixels=nx * ny,
+                                    limit=max_pixels)
         if not (np.isfinite(dx) and np.isfinite(dy) and dx > 0 and dy > 0):
-            raise ScanFormatError(f"x3p axis increments must be positive, got {dx}, {dy}")
+            raise ScanFormatError(f"x3p axis increments must be positive, got {dx}, {dy}",
+                                  kind="x3p_increments_not_positive", dx=str(sx), dy=str(sy))
         dx, dy, unit_warning = _plausible_increments(sx, sy, nx, ny)
         if (_text(root, "Record1/Axes/CX/AxisType", required=False) or "I") != "I":
-            raise ScanFormatError("x3p CX axis must be incremental (AxisType I)")
+            raise ScanFormatError("x3p CX axis must be incremental (AxisType I)",
+                                  kind="x3p_axis_type")
         dtype_code = _text(root, "Record1/Axes/CZ/DataType", required=False) or "D"
         if dtype_code not in _DTYPES:
-            raise ScanFormatError(f"x3p CZ DataType {dtype_code!r} unknown (use I, L, F or D)")
+            raise ScanFormatError(f"x3p CZ DataType {dtype_code!r} unknown (use I, L, F or D)",
+                                  kind="x3p_data_type", data_type=dtype_code)
         dtype = np.dtype(_DTYPES[dtype_code])
         z_inc = float(_text(root, "Record1/Axes/CZ/Increment", required=False) or 1.0)
         z_off = float(_text(root, "Record1/Axes/CZ/Offset", required=False) or 0.0)
@@ -300,7 +325,7 @@ def read_x3p(
         raw = _read_member(zf, link, nx * ny * dtype.itemsize, nx * ny * 8)  # type: ignore[arg-type]
         md5 = _text(root, "Record3/DataLink/MD5ChecksumPointData", required=False)
         if md5 and hashlib.md5(raw, usedforsecurity=False).hexdigest().lower() != md5.lower():
-            raise ScanFormatError("x3p point data fails its MD5 checksum")
+            raise ScanFormatError("x3p point data fails its MD5 checksum", kind="x3p_checksum")
         values = np.frombuffer(raw, dtype=dtype).reshape(ny, nx).astype(np.float64)
         if dtype.kind == "i":
             values = values * z_inc + z_off
@@ -312,7 +337,8 @@ def read_x3p(
             bits = _read_member(zf, vlink, None, nbytes + 64)
             if len(bits) < nbytes:
                 raise ScanFormatError(
-                    f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}")
+                    f"x3p valid-points mask holds {len(bits)} bytes, need {nbytes}",
+                    kind="x3p_mask_short", size=len(bits), needed=nbytes)
             valid = np.unpackbits(np.frombuffer(bits, np.uint8), bitorder="little")[: nx * ny]
             heights[valid.reshape(ny, nx) == 0] = np.nan
     record2 = read_record2(root)

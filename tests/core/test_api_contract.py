@@ -8,8 +8,9 @@ what can be checked without knowing the operation.
   ``{"error", "message", "fields"}``, and another lab's record answers 404 (never 200, never a
   403 or 422 that its own records would not get: per-lab isolation discloses nothing);
 - a JSON body that is not JSON, not an object, or lacks required fields: 422 naming ``_body``
-  or exactly the required fields, the message in Spanish when asked;
-- query parameters that do not fit (text for a number, out of range, unknown): 422 naming them;
+  or exactly the required fields, the message and the fields' in Spanish when asked;
+- query parameters that do not fit (text for a number, out of range, unknown): 422 naming them,
+  each field's message in Spanish (its limits kept) when asked;
 - every time in a success answer is UTC in one format (``...+00:00``).
 
 On SQLite with the test client and real tokens (one per role, :func:`make_lab`): seconds.
@@ -372,6 +373,10 @@ def test_bodies_that_are_not_json_objects_or_lack_fields_are_refused_naming_them
                             f"{sorted(body['fields'])}, required {sorted(required)}")
         elif spanish.get_json()["message"] == body["message"]:
             problems.append(f"{method} {path}: the refusal is not said in Spanish")
+        elif spanish.get_json()["fields"] != {name: ["Falta este dato obligatorio."]
+                                              for name in required}:
+            problems.append(f"{method} {path}: the fields are not said in Spanish "
+                            f"{spanish.get_json()['fields']}")
     assert walked > 40
     assert not problems, "\n".join(problems)
 
@@ -388,6 +393,7 @@ def test_query_parameters_that_do_not_fit_are_refused_naming_them(sqlite_app, sp
         unknown = client.get(url, headers=headers, query_string={"colour": "red"})
         if unknown.status_code != 422 or set(unknown.get_json()["fields"]) != {"colour"}:
             problems.append(f"GET {path}?colour=red: {unknown.status_code}")
+        problems += _not_spanish(client, url, headers, {"colour": "red"}, unknown)
         for param in (p for p in op["parameters"] if p["in"] == "query"):
             walked += 1
             name, schema = param["name"], param["schema"]
@@ -403,10 +409,25 @@ def test_query_parameters_that_do_not_fit_are_refused_naming_them(sqlite_app, sp
                 if answer.status_code != 422 or set(answer.get_json()["fields"]) != {name}:
                     problems.append(f"GET {path}?{name}={value[:20]}: {answer.status_code} "
                                     f"{answer.get_data(as_text=True)}")
+                problems += _not_spanish(client, url, headers, {name: value}, answer)
         if op["responses"].get("404") and "{" not in path:
             problems.append(f"GET {path}: documents a 404 it has no record to answer for")
     assert walked >= 5
     assert not problems, "\n".join(problems)
+
+
+def _not_spanish(client, url: str, headers: dict, query: dict, english) -> list[str]:
+    """The same refused query asked in Spanish names the same fields, each message said in
+    Spanish (never the English one), its limits kept."""
+    spanish = client.get(url, headers={**headers, **ES}, query_string=query)
+    said, fields = english.get_json()["fields"], spanish.get_json()["fields"]
+    where = f"GET {url}?{'&'.join(f'{k}={str(v)[:20]}' for k, v in query.items())}"
+    if spanish.status_code != english.status_code or set(fields) != set(said):
+        return [f"{where} in Spanish: {spanish.status_code} {fields}"]
+    return [f"{where}: {name} is said in English: {fields[name]}" for name in fields
+            if set(fields[name]) & set(said[name])
+            or re.findall(r"\d+", " ".join(fields[name])) != re.findall(r"\d+",
+                                                                         " ".join(said[name]))]
 
 
 def test_what_a_get_answers_can_be_put_back(sqlite_app, spec, world, monkeypatch):
