@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,7 +142,9 @@ def _dump_database(url: str, into: Path) -> str:
         source = _sqlite_path(url)
         if not source.exists():
             raise BackupError(f"{source}: no such database")
-        with sqlite3.connect(source) as src, sqlite3.connect(into / SQLITE_COPY) as dst:
+        # (closing: sqlite3's own context manager commits but leaves the file open)
+        with closing(sqlite3.connect(source)) as src, \
+                closing(sqlite3.connect(into / SQLITE_COPY)) as dst:
             src.backup(dst)  # a consistent copy, other connections writing or not
         return SQLITE_COPY
     raise BackupError(f"{_dialect(url)}: only PostgreSQL and SQLite databases are backed up")
@@ -287,7 +290,7 @@ def restore(folder: Path, target: Source, *, with_keys: bool = False) -> dict:
         path = _sqlite_path(target.database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(database, path)
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as conn:
             [(answer,)] = conn.execute("PRAGMA integrity_check").fetchall()
         if answer != "ok":
             path.unlink()
