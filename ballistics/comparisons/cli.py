@@ -10,7 +10,9 @@ from sqlalchemy import select
 from ballistics import imaging
 from ballistics.auth.models import Lab
 from ballistics.comparisons.models import FeatureSet, Scan, ScanStatus
+from ballistics.comparisons.scans import mark
 from ballistics.core.context import acting_as
+from ballistics.core.wording import wording
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
 
@@ -45,7 +47,7 @@ def reextract(lab_code: str | None, dry_run: bool) -> None:
         return
     with acting_as(None, lab_id, "cli:comparisons-reextract"):
         for scan in scans:
-            scan.status, scan.status_reason = ScanStatus.QUEUED, "re-extraction"
+            mark(scan, ScanStatus.QUEUED, wording("Queued again for re-extraction."))
             enqueue("comparisons.extract_features", scan.id)
         db.session.commit()
     click.echo("queued")

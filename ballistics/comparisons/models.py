@@ -91,6 +91,9 @@ class Scan(db.Model):
     status: Mapped[ScanStatus] = mapped_column(db_enum(ScanStatus), default=ScanStatus.QUEUED,
                                                index=True)
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the reason as its wording (:mod:`ballistics.core.wording`): pages say it in the reader's
+    #: language; ``status_reason`` keeps the English for the API. None for reasons stored before
+    status_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     #: when the status last changed: the sweep finds scans stuck RUNNING by this
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: feature-extraction runs started for this scan (a stuck one is requeued a few times)
@@ -103,6 +106,12 @@ class Scan(db.Model):
 
     item: Mapped[Item] = relationship()
     uploaded_by: Mapped[User] = relationship()
+
+    @property
+    def status_said(self) -> str:
+        """Why the scan is in its status, in the reader's language (the English of a reason
+        stored without its wording)."""
+        return said(self.status_wording) if self.status_wording else self.status_reason
 
 
 class FeatureSet(db.Model):
@@ -138,6 +147,9 @@ class Search(db.Model):
     status: Mapped[SearchStatus] = mapped_column(db_enum(SearchStatus),
                                                  default=SearchStatus.QUEUED)
     error: Mapped[str] = mapped_column(Text, default="")
+    #: why it failed as its wording (pages say it in the reader's language; ``error`` keeps
+    #: the English)
+    error_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     n_references: Mapped[int] = mapped_column(default=0)
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int] = mapped_column(default=0)
@@ -154,6 +166,11 @@ class Search(db.Model):
     query_scan: Mapped[Scan] = relationship()
     candidates: Mapped[list[Candidate]] = relationship(order_by="Candidate.rank",
                                                        back_populates="search")
+
+    @property
+    def error_said(self) -> str:
+        """Why the search failed, in the reader's language (see ``Scan.status_said``)."""
+        return said(self.error_wording) if self.error_wording else self.error
 
 
 class Candidate(db.Model):

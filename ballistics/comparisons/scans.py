@@ -26,6 +26,7 @@ from ballistics.core.context import acting_as
 from ballistics.core.errors import AppError, Conflict, Unprocessable
 from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english, wording
 from ballistics.evidence.holds import require_in_custody, require_unsealed
 from ballistics.evidence.models import Item, ItemKind
 from ballistics.extensions import db
@@ -132,21 +133,29 @@ def compute_features(scan: Scan) -> FeatureSet:
     return row
 
 
-def mark(scan: Scan, status: ScanStatus, reason: str = "") -> None:
-    scan.status, scan.status_reason = status, reason[:2000]
+def mark(scan: Scan, status: ScanStatus, reason: Wording | None = None) -> None:
+    """Set the scan's status and why (a wording: kept in English and said to each reader)."""
+    scan.status = status
+    scan.status_reason, scan.status_wording = (english(reason)[:2000], reason) if reason \
+        else ("", None)
     scan.status_changed_at = utcnow()
     if status is ScanStatus.DONE:
         scan.features_at = scan.status_changed_at
 
 
-def failure_reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> Wording:
     """Why feature extraction gave up, for the examiner and the administrator."""
+    if isinstance(exc, imaging.ImagingError):  # the file's content: said as an upload refusal is
+        return scan_refusals.wording_of(exc)
     if isinstance(exc, OSError):
-        return ("The stored scan file could not be read or no longer matches its SHA-256 "
-                f"({exc}). Ask an administrator to check the image store, then retry.")
+        return wording("The stored scan file could not be read or no longer matches its "
+                       "SHA-256 (%(detail)s). Ask an administrator to check the image store, "
+                       "then retry.", detail=str(exc))
     if isinstance(exc, OperationalError):
-        return "The database could not be reached while computing features; retry later."
-    return f"Feature extraction failed ({type(exc).__name__}: {exc}); retry, or report it."
+        return wording("The database could not be reached while computing features; retry "
+                       "later.")
+    return wording("Feature extraction failed (%(detail)s); retry, or report it.",
+                   detail=f"{type(exc).__name__}: {exc}")
 
 
 def retry_extraction(actor: User, scan: Scan) -> Scan:
@@ -156,7 +165,7 @@ def retry_extraction(actor: User, scan: Scan) -> Scan:
         raise Conflict(_("Scan %(id)s is %(status)s; only a failed scan is retried.", id=scan.id,
                          status=label(scan.status)),
                        code="not_failed")
-    mark(scan, ScanStatus.QUEUED, "retried")
+    mark(scan, ScanStatus.QUEUED, wording("Queued again at an examiner's request."))
     enqueue("comparisons.extract_features", scan.id)
     return scan
 
@@ -179,12 +188,14 @@ def sweep_stuck(after_seconds: int) -> dict[str, int]:
     for scan in stuck:
         with acting_as(None, scan.lab_id, SWEEP):
             if scan.attempts >= MAX_ATTEMPTS:
-                mark(scan, ScanStatus.FAILED,
-                     f"No worker finished feature extraction in {scan.attempts} attempts of "
-                     f"{after_seconds} s each; check the workers, then retry.")
+                mark(scan, ScanStatus.FAILED, wording(
+                    "No worker finished feature extraction in %(attempts)s attempts of "
+                    "%(seconds)s s each; check the workers, then retry.",
+                    attempts=scan.attempts, seconds=after_seconds))
                 failed += 1
             else:
-                mark(scan, ScanStatus.QUEUED, f"requeued: no result within {after_seconds} s")
+                mark(scan, ScanStatus.QUEUED, wording(
+                    "Queued again: no result within %(seconds)s s.", seconds=after_seconds))
                 enqueue("comparisons.extract_features", scan.id)
                 requeued += 1
     return {"scans_requeued": requeued, "scans_failed": failed}

@@ -32,7 +32,7 @@ from ballistics.core.context import acting_as
 from ballistics.core.errors import Conflict
 from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
-from ballistics.core.wording import english
+from ballistics.core.wording import Wording, english, wording
 from ballistics.evidence.holds import require_in_custody
 from ballistics.extensions import db
 from ballistics.imaging.index import merge_shortlists
@@ -348,9 +348,9 @@ def stuck(model: type, unfinished: list, after_seconds: int, since=None) -> list
         model.status.in_(unfinished), since < cutoff).order_by(model.id)).all()
 
 
-def stuck_reason(after_seconds: int) -> str:
-    return (f"The search did not finish within {after_seconds} s (a worker may have stopped); "
-            "retry it.")
+def stuck_reason(after_seconds: int) -> Wording:
+    return wording("The search did not finish within %(seconds)s s (a worker may have "
+                   "stopped); retry it.", seconds=after_seconds)
 
 
 def sweep_stuck(after_seconds: int) -> dict[str, int]:
@@ -373,10 +373,11 @@ def sweep_stuck(after_seconds: int) -> dict[str, int]:
     return {"searches_requeued": len(waiting), "searches_failed": len(started)}
 
 
-def fail(search_id: int, reason: str) -> None:
-    """Record why a search failed; a search done already stays done (a late error of a
-    duplicate task says nothing about the list stored)."""
+def fail(search_id: int, reason: Wording) -> None:
+    """Record why a search failed (in English and as its wording); a search done already stays
+    done (a late error of a duplicate task says nothing about the list stored)."""
     search = db.session.get(Search, search_id)
     if search is not None and search.status != SearchStatus.DONE:
-        search.status, search.error = SearchStatus.FAILED, reason[:2000]
+        search.status, search.error = SearchStatus.FAILED, english(reason)[:2000]
+        search.error_wording = reason
         search.finished_at = utcnow()

@@ -20,6 +20,7 @@ from ballistics.comparisons import scans, searches, signature_index
 from ballistics.comparisons.models import Scan, ScanStatus, Search, SearchStatus
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
+from ballistics.core.wording import wording
 from ballistics.extensions import db
 from ballistics.outbox.services import enqueue
 
@@ -56,7 +57,7 @@ def extract_features(scan_id: int) -> str:
         try:
             scans.compute_features(scan)
         except imaging.ImagingError as exc:
-            scans.mark(scan, ScanStatus.FAILED, str(exc))
+            scans.mark(scan, ScanStatus.FAILED, scans.failure_reason(exc))
             db.session.commit()
             return "failed"
         scans.mark(scan, ScanStatus.DONE)
@@ -71,7 +72,8 @@ def extract_features(scan_id: int) -> str:
 
 
 def _search_gave_up(exc: BaseException, search_id: int, *_args) -> None:
-    searches.fail(search_id, f"stage 1 failed: {type(exc).__name__}: {exc}")
+    searches.fail(search_id, wording("Stage 1 failed (%(detail)s).",
+                                     detail=f"{type(exc).__name__}: {exc}"))
 
 
 @task("comparisons.run_search", on_give_up=_search_gave_up)
@@ -169,7 +171,8 @@ def finish_search(chunk_results: list[list[dict]], search_id: int) -> int:
 
 @task("comparisons.search_failed", acks_late=False)
 def search_failed(search_id: int) -> None:
-    searches.fail(search_id, "a comparison task failed; see the worker log, then retry")
+    searches.fail(search_id, wording("A comparison task failed; see the worker log, then "
+                                     "retry."))
     db.session.commit()
 
 

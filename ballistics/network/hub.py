@@ -314,7 +314,7 @@ def sweep_stuck(after_seconds: int) -> dict[str, int]:
     with the reason; the requesting lab's poll reads it instead of waiting out its timeout."""
     found = searches.stuck(HubSearch, [SearchState.QUEUED, SearchState.RUNNING], after_seconds)
     for search_id in found:
-        fail_search(search_id, searches.stuck_reason(after_seconds))
+        fail_search(search_id, english(searches.stuck_reason(after_seconds)))  # relayed in English
     return {"hub_searches_failed": len(found)}
 
 

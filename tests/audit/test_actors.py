@@ -74,4 +74,4 @@ def test_the_sweep_requeues_scans_as_the_sweep(app, client, lab):
     [entry] = _updates("scans", scan.id)[-1:]
     assert (entry.actor_id, entry.origin, entry.chain_key) == (
         None, "task:comparisons.sweep", lab.lab.id)
-    assert entry.after["status_reason"].startswith("requeued")
+    assert entry.after["status_reason"].startswith("Queued again: no result within")

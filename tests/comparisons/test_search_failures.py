@@ -57,7 +57,8 @@ def test_a_search_task_that_gives_up_marks_the_search_failed(app, lab, queued, m
     db.session.expire_all()
     search = db.session.get(Search, queued)
     assert search.status == SearchStatus.FAILED
-    assert search.error == "stage 1 failed: RuntimeError: index segment unreadable"
+    assert search.error == "Stage 1 failed (RuntimeError: index segment unreadable)."
+    assert search.error_wording["args"] == {"detail": "RuntimeError: index segment unreadable"}
 
 
 def test_an_unfinished_search_is_failed_by_the_sweep_and_retried_from_its_page(
@@ -75,6 +76,11 @@ def test_an_unfinished_search_is_failed_by_the_sweep_and_retried_from_its_page(
     html = examiner.get(f"/searches/{queued}")
     assert "data-poll=" not in _status_span(html)  # the page stops polling
     assert "did not finish within 3600 s" in html and "Retry the search" in html
+    examiner.client.set_cookie("lang", "es")  # stored once, said in each reader's language
+    html_es = examiner.get(f"/searches/{queued}")
+    assert "La búsqueda no terminó en 3600 s" in html_es and "did not finish" not in html_es
+    assert "La búsqueda no terminó en 3600 s" in examiner.get("/searches")
+    examiner.client.set_cookie("lang", "en")
     assert Api(client, lab, "examiner").get(f"/searches/{queued}")["status"] == "failed"
 
     _, page, flashes = examiner.submit(f"/searches/{queued}/retry", {})
@@ -122,3 +128,22 @@ def test_a_search_still_waiting_to_start_is_sent_again_not_failed(app, lab, queu
     db.session.expire_all()
     search = db.session.get(Search, queued)
     assert search.status == SearchStatus.DONE and search.error == ""
+
+
+def test_a_scan_whose_features_could_not_be_computed_says_why_in_the_readers_language(
+        app, client, lab, queued):
+    scan = db.session.get(Search, queued).query_scan
+    with acting_as(None, lab.lab.id, "test"):
+        scans.mark(scan, ScanStatus.FAILED, scans.failure_reason(OSError("disk gone")))
+        db.session.commit()
+    assert scan.status_reason.startswith("The stored scan file could not be read or no longer "
+                                         "matches its SHA-256 (disk gone).")
+    examiner = Browser(app, lab, "examiner")
+    examiner.client.set_cookie("lang", "es")
+    page = examiner.get(f"/items/{scan.item_id}")
+    assert "El archivo del escaneo guardado no se pudo leer" in page, page
+    status = examiner.client.get(f"/scans/{scan.id}/status.json").get_json()
+    assert status["reason"].startswith("El archivo del escaneo guardado no se pudo leer")
+    # The API keeps the English, for machines and exports.
+    assert Api(client, lab, "examiner").get(f"/scans/{scan.id}")["status_reason"] \
+        == scan.status_reason
