@@ -86,10 +86,9 @@ def complaint_add():
                                 url_for("sop.complaint_page", complaint_id=c.id)))
 
 
-def _investigators(form: ComplaintAssignForm, complaint: Complaint) -> ComplaintAssignForm:
+def _investigators(form: ComplaintAssignForm, involved: set[int]) -> ComplaintAssignForm:
     # Those involved in the work complained of are left out of the list (the service refuses
     # them anyway).
-    involved = complaints.involved_ids(complaint)
     form.investigator_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(u.id), u.full_name) for u in members() if u.id not in involved]
     return form
@@ -132,10 +131,9 @@ def _page(complaint: Complaint, step: str | None = None, form: PageForm | None =
     forms = {name: cls(formdata=None, prefix=name) for name, (cls, _c, _d) in STEPS.items()}
     if step is not None:
         forms[step] = form
-    _investigators(forms["assign"], complaint)
+    _investigators(forms["assign"], complaints.involved_ids(complaint))
     return render_template("sop/complaint.html", c=complaint, forms=forms,
-                           can_manage=current_user.has_role(*MANAGE_QUALITY),
-                           involved=complaints.involved_ids(complaint))
+                           can_manage=current_user.has_role(*MANAGE_QUALITY))
 
 
 @bp.route("/complaints/<int:complaint_id>/<step>", methods=["POST"])
@@ -147,7 +145,7 @@ def complaint_step(complaint_id: int, step: str):
     cls, call, said = STEPS[step]
     form = cls(prefix=step)
     if step == "assign":
-        _investigators(form, complaint)
+        _investigators(form, complaints.involved_ids(complaint))
     return post(form, lambda data: call(current_user, complaint, **data),
                 render=lambda f: _page(complaint, step, f),
                 done=lambda result: (said(complaint),

@@ -19,9 +19,10 @@ from tests.support.labs import PASSWORD, make_lab
 from tests.support.web import Browser, field_errors
 
 
-def _complaint(ref: str) -> Complaint:
+def _complaint(kit, ref: str) -> Complaint:
     db.session.expire_all()
-    return db.session.scalar(select(Complaint).where(Complaint.reference == ref))
+    return db.session.scalar(select(Complaint).where(Complaint.lab_id == kit.lab.id,
+                                                     Complaint.reference == ref))
 
 
 def test_complaint_pages_lifecycle(app):
@@ -52,7 +53,7 @@ def test_complaint_pages_lifecycle(app):
 
     # The steps in order, each a form on the complaint's page.
     web.submit(f"{page}/acknowledge", {"acknowledge-acknowledged_on": today.isoformat()})
-    assert _complaint(ref).status == "acknowledged"
+    assert _complaint(kit, ref).status == "acknowledged"
     text = web.get(page)
     # Those involved in the examination are not offered as investigators.
     assert "Examiner2" in text and f'<option value="{kit.id("examiner")}">' not in text
@@ -60,24 +61,24 @@ def test_complaint_pages_lifecycle(app):
                                   {"assign-investigator_id": str(kit.id("reviewer"))})
     assert field_errors(text) == {"assign-investigator_id":
                                   "Involved in the activities complained of."}
-    assert _complaint(ref).investigator_id is None
+    assert _complaint(kit, ref).investigator_id is None
     web.submit(f"{page}/assign", {"assign-investigator_id": str(kit.id("examiner2"))})
     web.submit(f"{page}/inform", {"inform-contacted_on": today.isoformat(),
                                   "inform-note": "Investigation under way."})
     web.submit(f"{page}/decide", {"decide-decision": "not_upheld",
                                   "decide-outcome": "Notes were disclosed on day 3."})
-    assert _complaint(ref).status == "decided"
+    assert _complaint(kit, ref).status == "decided"
     # Neither the involved manager nor the one who recorded it approves the end; a third can.
     _, text, flashed = Browser(app, kit, "manager").submit(
         f"{page}/close", {"close-communicated_on": today.isoformat()})
     assert flashed[0][0] == "error" and "cannot take part" in flashed[0][1]
     _, text, flashed = web.submit(f"{page}/close", {"close-communicated_on": today.isoformat()})
     assert flashed[0][0] == "error" and "another manager must approve" in flashed[0][1]
-    assert _complaint(ref).status == "decided"
+    assert _complaint(kit, ref).status == "decided"
     _, text, flashed = Browser(app, kit, "manager3").submit(
         f"{page}/close", {"close-communicated_on": today.isoformat()})
     assert flashed == [("success", f"{ref} closed; the outcome was communicated.")]
-    assert _complaint(ref).status == "closed"
+    assert _complaint(kit, ref).status == "closed"
     assert 'id="close-form"' not in text and "Notes were disclosed on day 3." in text
 
     # Filters: an unacknowledged old complaint is overdue.
