@@ -97,6 +97,9 @@ def load_settings(overrides: dict | None = None) -> dict:
         "LEDGER_OUTBOX_NUDGE": env.get("LEDGER_OUTBOX_NUDGE") == "1",
         # The audit page warns when the latest backup (flask backup create) is older than this.
         "BACKUP_DUE_DAYS": int(env.get("BACKUP_DUE_DAYS", 2)),
+        # A complaint's receipt is due to be acknowledged within this many working days
+        # (Monday to Friday); the complaints register flags the ones past it.
+        "COMPLAINT_ACK_WORKING_DAYS": int(env.get("COMPLAINT_ACK_WORKING_DAYS", 5)),
         # Scheduled backups (celery beat's backup.tick): into BACKUP_DIR (empty: none) when the
         # latest is older than BACKUP_EVERY_HOURS, each verified; BACKUP_KEEP > 0 deletes all
         # but that many of the newest verified ones (0 keeps every one).

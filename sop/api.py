@@ -14,6 +14,7 @@ from sop import schemas as s
 from sop.models import (
     Authorisation,
     CompetencyAssessment,
+    Complaint,
     CorrectiveAction,
     Equipment,
     Examination,
@@ -23,13 +24,14 @@ from sop.models import (
     SopVersion,
 )
 from sop.permissions import MANAGE_QUALITY
-from sop.services import documents, equipment, examinations, personnel, quality
+from sop.services import complaints, documents, equipment, examinations, personnel, quality
 from sop.services.compliance.engine import refresh_findings
 from sop.services.compliance.registry import all_rules
 
 bp = ApiBlueprint("sop_api", __name__, url_prefix="/api/v1")
 DOCS, PEOPLE, EQUIP, EXAMS, QUALITY = (["sop documents"], ["sop personnel"], ["sop equipment"],
                                        ["sop examinations"], ["sop quality"])
+COMPLAINTS = ["sop complaints"]
 W = (403, 404, 409, 422)
 
 
@@ -328,3 +330,79 @@ def action_complete(action_id: int, data: dict):
 def action_verify(action_id: int, data: dict):
     action = _get(CorrectiveAction, action_id, "corrective action")
     return quality.verify_action(g.api_user, action, **data)
+
+
+# Complaints (ISO/IEC 17025 §7.9) ---------------------------------------------------------------
+
+def _complaint(complaint_id: int) -> Complaint:
+    """A complaint of the caller's lab they may see (a lab manager, its recorder or its
+    investigator)."""
+    complaint = _get(Complaint, complaint_id, "complaint")
+    if not complaints.can_see(g.api_user, complaint):
+        require_role(g.api_user, MANAGE_QUALITY, "see complaints")
+    return complaint
+
+
+@bp.operation("/complaints", summary="The complaints register, newest first", tags=COMPLAINTS,
+              query=s.ComplaintQuery, response=s.ComplaintSchema, many=True, errors=(403,))
+def complaint_list(params: dict):
+    return complaints.register(g.api_user, **params)
+
+
+@bp.operation("/complaints", "POST", summary="Record a complaint as received", tags=COMPLAINTS,
+              body=s.ComplaintCreateSchema, response=s.ComplaintSchema, status=201,
+              errors=(403, 422))
+def complaint_create(data: dict):
+    return complaints.record(g.api_user, **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>", summary="A complaint and what the complainant "
+              "was told", tags=COMPLAINTS, response=s.ComplaintSchema, errors=(403, 404))
+def complaint_get(complaint_id: int):
+    return _complaint(complaint_id)
+
+
+@bp.operation("/complaints/<int:complaint_id>/acknowledge", "POST", tags=COMPLAINTS,
+              summary="Receipt acknowledged to the complainant (§7.9.5)",
+              body=s.ComplaintAcknowledgeSchema, response=s.ComplaintSchema, errors=W)
+def complaint_acknowledge(complaint_id: int, data: dict):
+    return complaints.acknowledge(g.api_user, _complaint(complaint_id), **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>/contacts", "POST", tags=COMPLAINTS,
+              summary="The complainant informed of progress (appended)",
+              body=s.ComplaintInformSchema, response=s.ComplaintContactSchema, status=201,
+              errors=W)
+def complaint_inform(complaint_id: int, data: dict):
+    return complaints.inform(g.api_user, _complaint(complaint_id), **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>/reject", "POST", tags=COMPLAINTS,
+              summary="Not about the lab's activities: closed as not upheld, the reason "
+                      "communicated (by a lab manager not involved)",
+              body=s.ComplaintRejectSchema, response=s.ComplaintSchema, errors=W)
+def complaint_reject(complaint_id: int, data: dict):
+    return complaints.reject(g.api_user, _complaint(complaint_id), **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>/assign", "POST", tags=COMPLAINTS,
+              summary="Assign an investigator not involved in the activities complained of",
+              body=s.ComplaintAssignSchema, response=s.ComplaintSchema, errors=W)
+def complaint_assign(complaint_id: int, data: dict):
+    return complaints.assign(g.api_user, _complaint(complaint_id), **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>/decide", "POST", tags=COMPLAINTS,
+              summary="Upheld or not upheld, with the outcome (an upheld one may raise a "
+                      "nonconformity)",
+              body=s.ComplaintDecideSchema, response=s.ComplaintSchema, errors=W)
+def complaint_decide(complaint_id: int, data: dict):
+    return complaints.decide(g.api_user, _complaint(complaint_id), **data)
+
+
+@bp.operation("/complaints/<int:complaint_id>/close", "POST", tags=COMPLAINTS,
+              summary="The formal end communicated (§7.9.7), approved by a lab manager not "
+                      "involved and not its recorder",
+              body=s.ComplaintCloseSchema, response=s.ComplaintSchema, errors=W)
+def complaint_close(complaint_id: int, data: dict):
+    return complaints.close(g.api_user, _complaint(complaint_id), **data)

@@ -3,6 +3,7 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
+    BooleanField,
     DateField,
     SelectChoice,
     SelectField,
@@ -13,8 +14,9 @@ from wtforms import (
 
 from ballistics.core.confirm import confirm_field
 from ballistics.core.forms import PageForm
-from ballistics.core.labels import LABELS
+from ballistics.core.labels import LABELS, label
 from sop import schemas as s
+from sop.models.complaints import ComplainantKind, ComplaintChannel, ComplaintDecision
 from sop.models.equipment import CalibrationKind, EquipmentKind
 from sop.models.quality import ActionKind, Severity
 from sop.services.personnel import AREA_CODES, COMPETENCY_AREAS, SCALE
@@ -218,3 +220,65 @@ for _code, _label in COMPETENCY_AREAS:
     for _form in (SelfAssessForm, SuperviseForm):
         setattr(_form, f"score_{_code}", SelectField(_label, choices=_scale,
                                                      validate_choice=False))
+
+
+def _choices(enum_cls) -> list[SelectChoice]:
+    # The stored codes' labels, in the reader's language (built per request).
+    return [SelectChoice("", "—")] + [SelectChoice(m.value, label(m.value)) for m in enum_cls]
+
+
+class ComplaintForm(PageForm):
+    schema = s.ComplaintCreateSchema
+    received_on = DateField(_l("Received on"))
+    complainant_name = StringField(_l("Complainant"))
+    complainant_organisation = StringField(_l("Organisation"))
+    complainant_kind = SelectField(_l("Complainant is"), validate_choice=False)
+    channel = SelectField(_l("Received by"), validate_choice=False)
+    subject = TextAreaField(_l("What the complaint is about"))
+    #: lab case numbers, resolved to the lab's cases by the page
+    cases = StringField(_l("Cases concerned (lab case numbers, comma-separated)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.complainant_kind.choices = _choices(ComplainantKind)
+        self.channel.choices = _choices(ComplaintChannel)
+
+
+class ComplaintAcknowledgeForm(PageForm):
+    schema = s.ComplaintAcknowledgeSchema
+    acknowledged_on = DateField(_l("Acknowledged on"))
+    note = StringField(_l("Note"))
+
+
+class ComplaintInformForm(PageForm):
+    schema = s.ComplaintInformSchema
+    contacted_on = DateField(_l("Informed on"))
+    note = TextAreaField(_l("What the complainant was told"))
+
+
+class ComplaintRejectForm(PageForm):
+    schema = s.ComplaintRejectSchema
+    reason = TextAreaField(_l("Why it is not about the lab's activities"))
+    communicated_on = DateField(_l("Communicated on"))
+
+
+class ComplaintAssignForm(PageForm):
+    schema = s.ComplaintAssignSchema
+    investigator_id = SelectField(_l("Investigator"), coerce=str, validate_choice=False)
+
+
+class ComplaintDecideForm(PageForm):
+    schema = s.ComplaintDecideSchema
+    decision = SelectField(_l("Decision"), validate_choice=False)
+    outcome = TextAreaField(_l("Outcome"))
+    raise_nonconformity = BooleanField(_l("Raise a nonconformity (upheld only)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.decision.choices = _choices(ComplaintDecision)
+
+
+class ComplaintCloseForm(PageForm):
+    schema = s.ComplaintCloseSchema
+    communicated_on = DateField(_l("Outcome communicated on"))
+    note = TextAreaField(_l("What the complainant was told"))

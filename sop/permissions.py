@@ -15,3 +15,5 @@ RELEASE_REPORTS = frozenset({Role.LAB_MANAGER, Role.EXAMINER})
 #: read-and-acknowledge SOPs, self-assess competency
 ACKNOWLEDGE_SOPS = frozenset({Role.EXAMINER, Role.TECHNICAL_REVIEWER, Role.LAB_MANAGER,
                               Role.EVIDENCE_TECHNICIAN})
+#: record a complaint and keep the complainant informed (whoever the complainant reached)
+RECORD_COMPLAINTS = ACKNOWLEDGE_SOPS

@@ -9,7 +9,14 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from ballistics.core import fields
 from ballistics.core.schema import BaseSchema, UtcDateTime, one_of
+from ballistics.core.text import not_blank
 from sop.models import AfteResult
+from sop.models.complaints import (
+    ComplainantKind,
+    ComplaintChannel,
+    ComplaintDecision,
+    ComplaintStatus,
+)
 from sop.models.equipment import CalibrationKind, EquipmentKind
 from sop.models.examinations import ReviewOutcome
 from sop.models.quality import ActionKind, Severity
@@ -440,3 +447,97 @@ class NonconformitySchema(BaseSchema):
     raised_at = UtcDateTime()
     closed_at = UtcDateTime(allow_none=True)
     actions = fields.List(fields.Nested(ActionSchema))
+
+
+# Complaints (ISO/IEC 17025 §7.9) ---------------------------------------------------------------
+
+_required_text = validate.And(validate.Length(min=1, max=20000), not_blank)
+
+
+class ComplaintCreateSchema(BaseSchema):
+    received_on = fields.Date(required=True, metadata={"description": "not in the future"})
+    complainant_name = fields.String(required=True,
+                                     validate=validate.And(_short, not_blank))
+    complainant_organisation = fields.String(load_default="", validate=validate.Length(max=200))
+    complainant_kind = fields.String(required=True, validate=one_of(*ComplainantKind))
+    channel = fields.String(required=True, validate=one_of(*ComplaintChannel))
+    subject = fields.String(required=True, validate=_required_text,
+                            metadata={"description": "what the complaint is about"})
+    case_ids = fields.List(fields.Integer(), load_default=list,
+                           validate=validate.Length(max=50),
+                           metadata={"description": "the lab's own cases it concerns"})
+
+
+class ComplaintQuery(BaseSchema):
+    status = fields.String(load_default=None, validate=one_of(*ComplaintStatus))
+    overdue = fields.Boolean(load_default=False, metadata={
+        "description": "only those whose acknowledgment is past COMPLAINT_ACK_WORKING_DAYS"})
+
+
+class ComplaintAcknowledgeSchema(BaseSchema):
+    acknowledged_on = fields.Date(required=True)
+    note = fields.String(load_default="", validate=_text)
+
+
+class ComplaintInformSchema(BaseSchema):
+    contacted_on = fields.Date(required=True)
+    note = fields.String(required=True, validate=_required_text)
+
+
+class ComplaintRejectSchema(BaseSchema):
+    reason = fields.String(required=True, validate=_required_text,
+                           metadata={"description": "why it is outside the lab's "
+                                                    "responsibility"})
+    communicated_on = fields.Date(required=True)
+
+
+class ComplaintAssignSchema(BaseSchema):
+    investigator_id = fields.Integer(required=True)
+
+
+class ComplaintDecideSchema(BaseSchema):
+    decision = fields.String(required=True, validate=one_of(*ComplaintDecision))
+    outcome = fields.String(required=True, validate=_required_text)
+    raise_nonconformity = fields.Boolean(load_default=False)
+
+
+class ComplaintCloseSchema(BaseSchema):
+    communicated_on = fields.Date(required=True)
+    note = fields.String(load_default="", validate=_text)
+
+
+class ComplaintContactSchema(BaseSchema):
+    id = fields.Integer()
+    kind = fields.String()
+    contacted_on = fields.Date()
+    note = fields.String()
+    recorded_by_id = fields.Integer()
+    recorded_at = UtcDateTime()
+
+
+class ComplaintSchema(BaseSchema):
+    id = fields.Integer()
+    reference = fields.String()
+    received_on = fields.Date()
+    complainant_name = fields.String()
+    complainant_organisation = fields.String()
+    complainant_kind = fields.String()
+    channel = fields.String()
+    subject = fields.String()
+    status = fields.String()
+    case_ids = fields.Function(lambda c: [case.id for case in c.cases])
+    recorded_by_id = fields.Integer()
+    recorded_at = UtcDateTime()
+    acknowledged_on = fields.Date(allow_none=True)
+    is_within_scope = fields.Boolean(allow_none=True)
+    investigator_id = fields.Integer(allow_none=True)
+    assigned_by_id = fields.Integer(allow_none=True)
+    assigned_at = UtcDateTime(allow_none=True)
+    decision = fields.String(allow_none=True)
+    outcome = fields.String()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    nonconformity_id = fields.Integer(allow_none=True)
+    closed_on = fields.Date(allow_none=True)
+    closed_by_id = fields.Integer(allow_none=True)
+    contacts = fields.List(fields.Nested(ComplaintContactSchema))

@@ -326,7 +326,7 @@ def sop_list(form: SopForm | None = None):
 
 
 # The page groups register their routes on ``bp`` (imported last: they import it).
-for _group in ("personnel", "equipment", "documents", "capa", "examinations"):
+for _group in ("personnel", "equipment", "documents", "capa", "examinations", "complaints"):
     importlib.import_module(f"sop.pages.{_group}")
 # The findings list lives in its own module on this blueprint too.
 importlib.import_module("sop.finding_views")

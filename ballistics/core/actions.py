@@ -11,6 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
 
 ACTIONS = {
+    "acknowledge complaints": _l("acknowledge complaints"),
+    "assign complaint investigators": _l("assign complaint investigators"),
+    "close complaints": _l("close complaints"),
+    "inform complainants": _l("inform complainants"),
+    "record complaints": _l("record complaints"),
+    "see complaints": _l("see complaints"),
     "acknowledge SOPs": _l("acknowledge SOPs"),
     "answer partner leads": _l("answer partner leads"),
     "approve SOP versions": _l("approve SOP versions"),
@@ -99,6 +105,7 @@ RECORDS = {
     "case": lambda: pgettext("record", "case"),
     "case link": lambda: pgettext("record", "case link"),
     "competency assessment": lambda: pgettext("record", "competency assessment"),
+    "complaint": lambda: pgettext("record", "complaint"),
     "confirmation": lambda: pgettext("record", "confirmation"),
     "correction": lambda: pgettext("record", "correction"),
     "corrective action": lambda: pgettext("record", "corrective action"),

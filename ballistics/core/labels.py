@@ -66,6 +66,14 @@ LABELS = {
     "out_of_service": _l("out of service"), "failed_check": _l("failed check"),
     "overdue": _l("overdue"), "never_calibrated": _l("never calibrated"),
     "self_assessed": _l("self assessed"),
+    # complaints ("received", "closed" and "other" are above)
+    "acknowledged": _l("acknowledged"), "under_investigation": _l("under investigation"),
+    "decided": _l("decided"), "upheld": _l("upheld"), "not_upheld": _l("not upheld"),
+    "court": _l("court"), "prosecutor": _l("prosecutor"), "police": _l("police"),
+    "defence": _l("defence"), "laboratory": _l("laboratory"), "letter": _l("letter"),
+    "email": _l("email"), "phone": _l("phone"), "in_person": _l("in person"),
+    "acknowledgment": _l("acknowledgment"), "progress": _l("progress"),
+    "outcome": _l("outcome"),
     # error pages (the code of the error body, ballistics.core.errors and HTTP's own)
     "bad_request": _l("bad request"), "unauthorized": _l("unauthorized"),
     "forbidden": _l("forbidden"), "not_found": _l("not found"), "conflict": _l("conflict"),

@@ -1,5 +1,6 @@
 """SOP and quality models; importing this package registers every table."""
 
+from sop.models.complaints import Complaint, ComplaintCase, ComplaintContact
 from sop.models.documents import Sop, SopAcknowledgement, SopStep, SopVersion, VersionStatus
 from sop.models.equipment import CalibrationRecord, Equipment
 from sop.models.examinations import (
@@ -22,9 +23,9 @@ from sop.models.quality import CorrectiveAction, Finding, Nonconformity
 
 __all__ = [
     "AfteResult", "Authorisation", "CalibrationRecord", "CompetencyAssessment",
-    "CompetencyRating", "CorrectiveAction", "Equipment", "Examination", "ExaminationEquipment",
-    "ExaminationItem", "ExaminationReview", "Finding", "Nonconformity", "ProficiencyTest",
-    "ReviewerConclusion", "Sop",
+    "CompetencyRating", "Complaint", "ComplaintCase", "ComplaintContact", "CorrectiveAction",
+    "Equipment", "Examination", "ExaminationEquipment", "ExaminationItem", "ExaminationReview",
+    "Finding", "Nonconformity", "ProficiencyTest", "ReviewerConclusion", "Sop",
     "SopAcknowledgement", "SopStep", "SopVersion", "StepRecord", "TrainingRecord",
     "VersionStatus",
 ]

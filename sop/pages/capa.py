@@ -13,7 +13,7 @@ from ballistics.extensions import db
 from sop.forms import ActionVerifyForm, CloseForm, NewNonconformityForm
 from sop.models import CorrectiveAction, Nonconformity
 from sop.pages import manager, post
-from sop.services import quality
+from sop.services import complaints, quality
 from sop.views import _nonconformity_page, bp
 
 
@@ -28,7 +28,8 @@ def _register(form: NewNonconformityForm) -> str:
     ncs = db.session.execute(lab_select(Nonconformity, current_user)
                              .order_by(Nonconformity.raised_at.desc(),
                                        Nonconformity.id.desc())).scalars().all()
-    return render_template("sop/nonconformities.html", ncs=ncs, form=form)
+    return render_template("sop/nonconformities.html", ncs=ncs, form=form,
+                           open_complaints=complaints.open_count(current_user.lab_id))
 
 
 @bp.route("/nonconformities", methods=["POST"])

@@ -55,6 +55,7 @@ from ballistics.network.models import (
 from sop.models import (
     Authorisation,
     CompetencyAssessment,
+    Complaint,
     CorrectiveAction,
     Equipment,
     Examination,
@@ -62,7 +63,7 @@ from sop.models import (
     Sop,
     SopVersion,
 )
-from sop.services import quality
+from sop.services import complaints, quality
 from tests.sop import scenario
 from tests.support.labs import PASSWORD, LabKit, make_lab
 
@@ -76,7 +77,8 @@ MODELS = {"auth_id": Authorisation, "candidate_id": Candidate, "link_id": CaseLi
           "user_id": User, "transfer_id": ExhibitTransfer, "item_id": Item,
           "correction_id": LinkCorrection, "exclusion_id": ShareExclusion,
           "lead_id": PartnerLead, "nc_id": Nonconformity, "scan_id": Scan,
-          "version_id": SopVersion, "sop_id": Sop, "token_id": ApiToken}
+          "version_id": SopVersion, "sop_id": Sop, "token_id": ApiToken,
+          "complaint_id": Complaint}
 #: a time in an answer: UTC, one format across the API
 UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?\+00:00")
 ES = {"Accept-Language": "es"}
@@ -127,6 +129,11 @@ def _seed(kit: LabKit) -> dict:
                          override_reason="holder_absent", reason="Court order",
                          to_agency="Court")
         node.exclude_case(manager, db.session.get(Case, sc.ids["case"]), "Sealed by the court")
+    with scenario.as_(kit.users["tech"]):
+        # recorded by the technician: its detail is theirs and the managers' (others: 403)
+        complaints.record(kit.users["tech"], received_on=kit.lab.today(),
+                          complainant_name="Seeded", complainant_kind="court", channel="letter",
+                          subject="Seeded", case_ids=[sc.ids["case"]])
     with scenario.as_(examiner):
         # Records the services make only through the hub or a reviewed confirmation, written
         # as rows: the walk needs their ids, not their history.

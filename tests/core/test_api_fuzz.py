@@ -35,7 +35,7 @@ from ballistics.core.context import acting_as
 from ballistics.extensions import db
 from ballistics.outbox.models import OutboxMessage
 from sop.models import Authorisation, CompetencyAssessment, Finding
-from sop.services import quality
+from sop.services import complaints, quality
 from tests.sop import scenario
 from tests.support.labs import PASSWORD, make_lab
 from tests.support.services import migrated_app, serve
@@ -95,6 +95,10 @@ def _seed(app) -> tuple[str, dict[str, list[int]]]:
             action = quality.add_action(manager, nc, kind="corrective", description="Fix it",
                                         owner_id=examiner.id,
                                         due_on=timeutil.utcnow().date() + timedelta(days=30))
+            complaint = complaints.record(manager, received_on=kit.lab.today(),
+                                          complainant_name="Seeded", complainant_kind="court",
+                                          channel="letter", subject="Seeded",
+                                          case_ids=[sc.ids["case"]])
         db.session.commit()
         version = sc.version
         ids = {
@@ -113,6 +117,7 @@ def _seed(app) -> tuple[str, dict[str, list[int]]]:
             "exam_id": [sc.exam.id],
             "nc_id": [nc.id],
             "action_id": [action.id],
+            "complaint_id": [complaint.id],
             "location_id": [kit.location_id],
             "step_id": [step.id for step in version.steps],
             "finding_id": _ids(Finding, kit.lab.id) or [1],
@@ -126,10 +131,11 @@ BODY_IDS = {"to_user_id": "user_id", "user_id": "user_id", "owner_id": "user_id"
             "reviewer_id": "user_id", "witness_id": "user_id", "location_id": "location_id",
             "sop_id": "sop_id", "sop_version_id": "version_id", "item_ids[*]": "item_id",
             "equipment_ids[*]": "equipment_id", "step_id": "step_id",
-            "finding_id": "finding_id"}
+            "finding_id": "finding_id", "investigator_id": "user_id",
+            "case_ids[*]": "case_id"}
 PATH_IDS = ("case_id", "item_id", "scan_id", "search_id", "candidate_id", "sop_id",
             "version_id", "assessment_id", "user_id", "auth_id", "equipment_id", "exam_id",
-            "nc_id", "action_id")
+            "nc_id", "action_id", "complaint_id")
 
 
 def _config(path: Path, token: str, ids: dict[str, list[int]]) -> None:

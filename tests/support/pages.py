@@ -74,6 +74,9 @@ PAGES: list[Page] = [
     Page("examination", "manager", "/quality/examinations/{examination}"),
     Page("examination-new", "examiner", "/quality/examinations/new"),
     Page("nonconformities", "manager", "/quality/nonconformities"),
+    Page("complaints", "manager", "/quality/complaints"),
+    Page("complaints-overdue", "manager", "/quality/complaints?overdue=1"),
+    Page("complaint", "manager", "/quality/complaints/{complaint}"),
     Page("accounts", "manager", "/accounts"),
     Page("account-user", "manager", "/accounts/{examiner}"),
     Page("my-account", "examiner", "/account"),
@@ -107,6 +110,7 @@ def seed_site(pg_app) -> dict:
     )
     from sop.models import Equipment, Examination, Sop, SopVersion
     from sop.models.quality import Finding
+    from sop.services import complaints
     from sop.services.compliance.engine import refresh_findings
     from sop.services.quality import open_nonconformity
     from tests.comparisons.helpers import searched_lab, upload, x3p_bytes
@@ -141,6 +145,20 @@ def seed_site(pg_app) -> dict:
                                          .order_by(Finding.id)).first()
             assert finding is not None, "the seeded lab has no finding"
             nc = open_nonconformity(manager, title=LONG_TITLE, finding=finding)
+        with acting_as(kit.id("tech"), kit.lab.id, "test"):
+            # one acknowledged (its page shows the investigate, reject and inform forms), one
+            # overdue for acknowledgment
+            complaint = complaints.record(
+                kit.users["tech"], received_on=timeutil.utcnow().date() - timedelta(days=3),
+                complainant_name=LONG_AGENCY[:200], complainant_organisation=LONG_AGENCY[:200],
+                complainant_kind="defence", channel="in_person", subject=LONG_WORD * 3,
+                case_ids=[long_case["id"]])
+            complaints.acknowledge(kit.users["tech"], complaint,
+                                   acknowledged_on=timeutil.utcnow().date(), note=LONG_TITLE)
+            complaints.record(
+                kit.users["tech"], received_on=timeutil.utcnow().date() - timedelta(days=30),
+                complainant_name="Fiscalía Seccional", complainant_kind="prosecutor",
+                channel="letter", subject=LONG_TITLE)
 
         search = db.session.get(Search, searched["search"])
         scan_id = search.query_scan_id
@@ -169,7 +187,8 @@ def seed_site(pg_app) -> dict:
                "lab": kit.lab.code, "case": item["case_id"], "item": item["id"],
                "long_case": long_case["id"], "long_item": long_item["id"],
                "search": searched["search"], "candidate": searched["candidates"][0],
-               "finding": finding.id, "nc": nc.id, "examiner": kit.id("examiner"),
+               "finding": finding.id, "nc": nc.id, "complaint": complaint.id,
+               "examiner": kit.id("examiner"),
                "partner_search": partner.id, "lead": lead.id,
                "users": {who: u.username for who, u in kit.users.items()}}
         db.session.remove()
