@@ -35,15 +35,9 @@ from sop.models import (
 from sop.models.complaints import ComplaintDecision, ComplaintStatus, ContactKind
 from sop.permissions import MANAGE_QUALITY, RECORD_COMPLAINTS
 from sop.services import quality
+from sop.services.references import next_reference
 
 S = ComplaintStatus
-
-
-def _next_reference(lab_id: int, year: int) -> str:
-    prefix = f"CP-{year}-"
-    count = db.session.scalar(select(func.count(Complaint.id)).where(
-        Complaint.lab_id == lab_id, Complaint.reference.like(f"{prefix}%")))
-    return f"{prefix}{count + 1:04d}"
 
 
 def _step(complaint: Complaint, *allowed: ComplaintStatus) -> None:
@@ -128,7 +122,8 @@ def record(actor: User, *, received_on: date, complainant_name: str, complainant
     _day(actor, received_on, "received_on")
     cases = _cases(actor, case_ids)
     complaint = Complaint(lab_id=actor.lab_id,
-                          reference=_next_reference(actor.lab_id, received_on.year),
+                          reference=next_reference(Complaint, actor.lab_id,
+                                                    f"CP-{received_on.year}-"),
                           received_on=received_on, complainant_name=complainant_name,
                           complainant_organisation=complainant_organisation,
                           complainant_kind=complainant_kind, channel=channel, subject=subject,

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
 
 from ballistics.auth.access import colleague, require_role
 from ballistics.auth.models import User
@@ -16,13 +15,7 @@ from ballistics.extensions import db
 from sop.models import CorrectiveAction, Finding, Nonconformity
 from sop.models.quality import ActionKind, NonconformityStatus, Severity
 from sop.permissions import MANAGE_QUALITY
-
-
-def _next_reference(lab_id: int, year: int) -> str:
-    prefix = f"NC-{year}-"
-    count = db.session.scalar(select(func.count(Nonconformity.id)).where(
-        Nonconformity.lab_id == lab_id, Nonconformity.reference.like(f"{prefix}%")))
-    return f"{prefix}{count + 1:04d}"
+from sop.services.references import next_reference
 
 
 def open_nonconformity(actor: User, *, title: str, description: str = "",
@@ -33,9 +26,10 @@ def open_nonconformity(actor: User, *, title: str, description: str = "",
     the reader's language) or from any other source."""
     require_role(actor, MANAGE_QUALITY, "record nonconformities")
     now = timeutil.utcnow()
-    nc = Nonconformity(lab_id=actor.lab_id, reference=_next_reference(actor.lab_id, now.year),
-                       title=title, description=description, severity=severity,
-                       raised_by_id=actor.id, raised_at=now)
+    reference = next_reference(Nonconformity, actor.lab_id, f"NC-{now.year}-")
+    nc = Nonconformity(lab_id=actor.lab_id, reference=reference, title=title,
+                       description=description, severity=severity, raised_by_id=actor.id,
+                       raised_at=now)
     if finding is not None:
         nc.rule_id, nc.examination_id = finding.rule_id, finding.examination_id
         nc.severity = (Severity.MAJOR if finding.severity == Severity.BLOCKING
