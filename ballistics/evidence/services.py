@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ballistics.auth.access import get_in_lab, lab_select, require_role
@@ -21,15 +22,26 @@ from ballistics.extensions import db
 LIKE_SPECIAL = re.compile(r"[\\%_]")
 
 
+_COUNTERS = CaseCounter.__table__
+#: raise the lab's counter of the year and read it, its row locked until the transaction ends
+_BUMP_CASE_SEQ = (update(_COUNTERS)
+                  .where(_COUNTERS.c.lab_id == bindparam("counter_lab"),
+                         _COUNTERS.c.year == bindparam("counter_year"))
+                  .values(last_seq=_COUNTERS.c.last_seq + 1)
+                  .returning(_COUNTERS.c.last_seq))
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
 def _next_case_seq(lab_id: int, year: int) -> int:
-    counter = db.session.execute(
-        select(CaseCounter).where(CaseCounter.lab_id == lab_id, CaseCounter.year == year)
-        .with_for_update()).scalar_one_or_none()
-    if counter is None:
-        counter = CaseCounter(lab_id=lab_id, year=year, last_seq=0)
-        db.session.add(counter)
-    counter.last_seq += 1
-    return counter.last_seq
+    conn, params = db.session.connection(), {"counter_lab": lab_id, "counter_year": year}
+    seq = conn.execute(_BUMP_CASE_SEQ, params).scalar_one_or_none()
+    if seq is None:
+        # The year's first case: whoever comes first makes the counter, the others find it
+        # (several at once used to insert it twice, and all but one answered 500).
+        conn.execute(_INSERT[conn.dialect.name](_COUNTERS)
+                     .values(lab_id=lab_id, year=year, last_seq=0).on_conflict_do_nothing())
+        seq = conn.execute(_BUMP_CASE_SEQ, params).scalar_one()
+    return seq
 
 
 def create_case(actor: User, *, submitting_agency: str, agency_case_number: str = "",

@@ -103,3 +103,24 @@ def test_fifty_simultaneous_receives_on_one_case_take_numbers_one_to_fifty(reque
             check_intake(lab_id, item_id, tech_id)
         assert verify_audit_chain(db.session, lab_id).ok
         db.session.remove()
+
+
+def test_a_labs_first_cases_of_the_year_opened_at_once_take_distinct_numbers(pg_app):
+    with pg_app.app_context():
+        kit = make_lab()  # no case yet: the year's counter does not exist
+        headers = kit.headers("tech")
+        db.session.remove()
+    with serve(pg_app) as base:
+        barrier = threading.Barrier(N)
+
+        def open_case(i: int) -> requests.Response:
+            with requests.Session() as http:
+                barrier.wait()
+                return http.post(f"{base}/api/v1/cases", json={"submitting_agency": f"P{i}"},
+                                 headers=headers, timeout=60)
+
+        with ThreadPoolExecutor(N) as pool:
+            answers = list(pool.map(open_case, range(N)))
+    assert [r.status_code for r in answers] == [201] * N, [r.text[:200] for r in answers]
+    numbers = sorted(r.json()["lab_case_number"] for r in answers)
+    assert [int(n.rsplit("-", 1)[1]) for n in numbers] == list(range(1, N + 1)), numbers
