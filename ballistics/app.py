@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from ballistics.core import i18n, ratelimit
@@ -183,6 +184,13 @@ _API_HTTP_MESSAGES = {
 }
 
 
+def _unique_violation(exc: IntegrityError) -> bool:
+    """A UNIQUE constraint's refusal (PostgreSQL's SQLSTATE 23505, SQLite's message); not a
+    foreign key or NOT NULL one, which would be a bug."""
+    return (getattr(exc.orig, "sqlstate", None) == "23505"
+            or "UNIQUE constraint failed" in str(exc.orig))
+
+
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(FormRefused)
     def form_refused(exc: FormRefused):
@@ -217,6 +225,17 @@ def _register_error_handlers(app: Flask) -> None:
         if exc.code == 429:  # the limiter's text is the limit ("10 per 1 minute"), in English
             description = ratelimit.refusal_message()
         return _error_response(exc.code or 500, code, description, headers=headers)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(exc: IntegrityError):
+        if not _unique_violation(exc):
+            return unexpected(exc)
+        # Two requests recorded the same thing at the same moment and the database kept one:
+        # the loser's transaction is rolled back whole, which is a conflict, not a crash.
+        app.logger.warning("unique violation answered 409: %s", exc.orig)
+        return _error_response(409, "concurrent_change", _(
+            "Someone else recorded the same thing at the same moment; nothing of yours was "
+            "saved. Reload and try again."))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
