@@ -20,6 +20,7 @@ from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARC
 from ballistics.core.errors import Conflict, NotFound, Unprocessable
 from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english
 from ballistics.evidence.models import Case, Item, ItemStatus
 from ballistics.extensions import db
 from ballistics.network import client, signing
@@ -361,10 +362,13 @@ def poll_search(search: PartnerSearch) -> bool:
     return True
 
 
-def fail_search(search_id: int, reason: str) -> None:
+def fail_search(search_id: int, reason: Wording) -> None:
+    """Record why this node gave a partner search up: its English for the API, its wording for
+    the page (in the reader's language)."""
     search = db.session.get(PartnerSearch, search_id)
     if search is not None and search.status not in (SearchState.DONE, SearchState.FAILED):
-        search.status, search.error, search.finished_at = SearchState.FAILED, reason, utcnow()
+        search.status, search.finished_at = SearchState.FAILED, utcnow()
+        search.error, search.error_wording = english(reason), reason
 
 
 # -- leads -----------------------------------------------------------------------------------
