@@ -601,3 +601,33 @@ def test_an_answered_lead_asked_of_us_shows_when_it_was_answered_not_due(node_ap
         assert cells[0].startswith("2") and "respondida" not in cells[0]  # r42: due
         assert cells[1].startswith("respondida el ")  # r41
         db.session.remove()
+
+
+def test_the_hub_operator_reads_the_hubs_network_records_in_the_audit_log(hub_app, member,
+                                                                         node_app):
+    """The hub's own records (a member registered, searches, leads) are audited with no lab:
+    the hub operator's audit log read only the staff lab's entries, so the network's looks were
+    nowhere to be seen. At the hub the log offers both; a lab node has no network log."""
+    code = member[0]
+    with hub_app.app_context():
+        staff = make_lab(code="HUBAUD" + code[-3:])
+        operator = Browser(hub_app, staff, "manager")
+        own = operator.get("/audit")
+        assert 'data-testid="hub-logs"' in own and "hub_members" not in own
+        page = unescape(operator.get("/audit?log=network"))
+        assert "the hub's network records" in page and "hub_members" in page
+        assert code in page and 'data-testid="network-log-unsealed"' in page
+        assert '<input type="hidden" name="log" value="network">' in page  # filters keep it
+        filtered = operator.get("/audit?log=network&object_type=hub_members")
+        assert code in filtered
+        csv = operator.client.get("/audit/export.csv?log=network").text
+        assert "hub_members" in csv and code in csv
+        spanish = operator.client.get("/audit?log=network", headers={"Accept-Language": "es"})
+        assert "los registros de red del nodo regional" in unescape(spanish.text)
+        db.session.remove()
+    with node_app.app_context():
+        kit = make_lab()
+        manager = Browser(node_app, kit, "manager")
+        assert manager.get("/audit?log=network", expect=404)
+        assert 'data-testid="hub-logs"' not in manager.get("/audit")
+        db.session.remove()
