@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ballistics import imaging
 from ballistics.auth.access import require_role
@@ -275,6 +276,31 @@ def _send(messages: list[OutboxMessage]) -> None:
         return
     method, path, body = _lead_payload(messages[0])
     _delivered(messages[0], client.call(method, path, body))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What this node has for the hub and has not delivered yet."""
+
+    waiting: int
+    #: when the oldest waiting message was written
+    since: datetime | None
+    #: the last try to deliver failed (the hub down or unreachable)
+    failing: bool
+    #: when the next try is due (after a failure's back-off)
+    next_try: datetime | None
+
+
+def backlog() -> Backlog:
+    """Messages for the hub not delivered yet, and whether the last try failed: the network
+    page says so rather than letting "the hub has it within a minute" stand."""
+    pending = select(OutboxMessage).where(OutboxMessage.topic == Topic.HUB,
+                                          OutboxMessage.sent_at.is_(None))
+    waiting = db.session.scalar(select(func.count()).select_from(pending.subquery()))
+    head = db.session.scalars(pending.order_by(OutboxMessage.id).limit(1)).first()
+    if head is None:
+        return Backlog(0, None, False, None)
+    return Backlog(waiting, head.created_at, bool(head.last_error), head.available_at)
 
 
 def deliver(limit: int = 1000) -> tuple[int, int]:

@@ -125,7 +125,7 @@ def _overview(policy_form: forms.PolicyForm | None = None,
                "outgoing": [x for x in leads if x.direction == LeadDirection.OUTGOING],
                "searches": db.session.scalars(lab_select(PartnerSearch, current_user)
                                               .order_by(PartnerSearch.id.desc()).limit(20)).all(),
-               "manager": manager}
+               "manager": manager, "backlog": node.backlog()}
     if manager:
         policy = node.policy_of(lab_id)
         if policy_form is None:

@@ -631,3 +631,47 @@ def test_the_hub_operator_reads_the_hubs_network_records_in_the_audit_log(hub_ap
         assert manager.get("/audit?log=network", expect=404)
         assert 'data-testid="hub-logs"' not in manager.get("/audit")
         db.session.remove()
+
+
+def test_the_network_page_says_when_the_hub_cannot_be_reached(app, lab, monkeypatch):
+    """The hub down: what the lab did (a sharing change, a lead, an answer) waits in its
+    outbox. The page said nothing, and the flash had said the hub would have it "within a
+    minute": it now says how much waits, since when, and that it goes when the hub answers."""
+    from ballistics.network import node
+
+    monkeypatch.setitem(app.config, "NETWORK_HUB_URL", "http://127.0.0.1:9")
+    monkeypatch.setitem(app.config, "NETWORK_LAB", lab.lab.code)
+    # this test's outbox only (the session's database is shared with other tests)
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == Topic.HUB, OutboxMessage.sent_at.is_(None))):
+        message.sent_at = utcnow()
+    db.session.commit()
+    from ballistics.network.models import LeadDirection, LeadStatus, PartnerLead
+
+    _, scan_id = _scan(lab, 31, "Robbery", "Central Police")
+    lead = PartnerLead(lab_id=lab.lab.id, direction=LeadDirection.INCOMING, hub_lead_id=31,
+                       partner_code="LABB", reference="r31", scan_id=scan_id, score=9.0,
+                       status=LeadStatus.OPEN, due_at=utcnow() + timedelta(hours=48))
+    db.session.add(lead)
+    db.session.commit()
+    manager = Browser(app, lab, "manager")
+    assert 'data-testid="hub-backlog"' not in manager.get("/network")
+    _, _, flashes = Browser(app, lab, "examiner").submit(
+        f"/network/leads/{lead.id}/answer", {"status": "declined", "answer": "sealed"})
+    assert flashes[0][0] == "success"
+    page = manager.get("/network")
+    assert "1 change made here is on its way to the regional hub." in page
+    assert node.deliver() == (0, 1)  # nobody listens at 127.0.0.1:9
+    db.session.commit()
+    page = unescape(manager.get("/network"))
+    assert ("The regional hub could not be reached at the last try: 1 change made here since "
+            in page)
+    assert "Partner searches cannot run until then." in page
+    manager.client.set_cookie("lang", "es")
+    spanish = unescape(manager.get("/network"))
+    assert "No se pudo contactar con el nodo regional en el último intento: 1 cambio" in spanish
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == Topic.HUB, OutboxMessage.sent_at.is_(None))):
+        message.sent_at = utcnow()  # delivered: the page is quiet again
+    db.session.commit()
+    assert 'data-testid="hub-backlog"' not in manager.get("/network")
