@@ -5,12 +5,14 @@ searches and leads against the 24-48 h that leads are expected in."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import partial
 
+from babel import dates as babel_dates
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
 from ballistics.comparisons.validation import lr_reason
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.i18n import local_datetime
 from ballistics.core.labels import label
 from ballistics.core.numbers import number
 from ballistics.core.ratelimit import upload_limit
@@ -96,6 +99,21 @@ def reference_import_form(item: Item, bound: forms.ImportForm | None = None
     if not current_user.has_role(*IMPORT_REFERENCES):
         return None
     return bound or forms.ImportForm(formdata=None, calibre=item.calibre)
+
+
+@bp.app_template_filter("file_time")
+def file_time(text: str) -> str:
+    """A time as another system wrote it in a file (x3p Record2's ISO 8601 Date): with its
+    zone, in the lab's zone and the reader's format; without one, the reader's format and a
+    word that the file names no zone (the page showed "2026-11-27T12:43:20" as it was)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except (AttributeError, ValueError):
+        return text or "—"  # not a time this reader can parse: the file's own words
+    if when.tzinfo is not None:
+        return local_datetime(when.astimezone(UTC).replace(tzinfo=None), "short")
+    written = babel_dates.format_datetime(when, "short", tzinfo=None, locale=get_locale())
+    return _("%(when)s (the file names no time zone)", when=written)
 
 
 def _node_only() -> None:
