@@ -211,8 +211,9 @@ def policy_set() -> ResponseReturnValue:
         return node.set_policy(current_user, **data)
 
     return submit(form, call, render=render,
-                  done=lambda p: (_("Sharing set to %(mode)s; what the hub holds follows within a "
-                                    "minute.", mode=label(p.mode)), url_for(".overview")))
+                  done=lambda p: (_("Sharing set to %(mode)s; what the hub holds follows once "
+                                    "the hub has the change.", mode=label(p.mode)),
+                                  url_for(".overview")))
 
 
 @bp.post("/network/exclusions")
@@ -303,8 +304,11 @@ def lead_request(search_id: int, record: int) -> ResponseReturnValue:
     return submit(form, lambda _d: call(load(form, forms.LeadRequestForm.schema, render,
                                              {"record": record, "note": form.note.data or ""})),
                   render=render,
-                  done=lambda lead: (_("%(lab)s is asked about %(ref)s; its answer appears under "
-                                       "Network.", lab=lead.partner_code, ref=lead.reference),
+                  # the question waits in our outbox until the hub takes it (it may be down):
+                  # said as going, not as asked
+                  done=lambda lead: (_("Your question about %(ref)s goes to %(lab)s through the "
+                                       "regional hub; the answer appears under Network.",
+                                       lab=lead.partner_code, ref=lead.reference),
                                      url_for(".lead_page", lead_id=lead.id)))
 
 
