@@ -117,13 +117,30 @@ def _search_gave_up(exc: BaseException, search_id: int) -> None:
     node.fail_search(search_id, reason)
 
 
+#: seconds between two tries to hand a queued partner search to a hub out of reach
+HUB_WAIT_SECONDS = 30
+
+
 @task("network.submit_search", on_give_up=_search_gave_up, retry_on=(OSError,))
 def submit_search(search_id: int) -> str:
     search = db.session.get(PartnerSearch, search_id)
     if search is None or search.status != SearchState.QUEUED:
         return "skipped"
     with acting_as(search.created_by_id, search.lab_id, "task:network.submit_search"):
-        node.submit_search(search)
+        try:
+            node.submit_search(search)
+        except client.HubUnavailable as exc:
+            # The hub down is what an outage looks like: the search waits for it (as the lab's
+            # outbox does) for NETWORK_SEARCH_TIMEOUT, and goes when it answers; failing it
+            # after a minute of retries lost the examiner's request to a restart of the hub.
+            db.session.rollback()
+            limit = timedelta(seconds=current_app.config["NETWORK_SEARCH_TIMEOUT"])
+            if utcnow() - search.created_at < limit:
+                submit_search.apply_async((search_id,), countdown=HUB_WAIT_SECONDS)
+                return "waiting for the hub"
+            _search_gave_up(exc, search_id)
+            db.session.commit()
+            return "gave up"
         db.session.commit()
     poll_search.apply_async((search_id,), countdown=1)
     return "submitted"

@@ -278,7 +278,8 @@ def _search_page(search: PartnerSearch, bound: forms.LeadRequestForm | None = No
         Scan, search.scan_id), asked=asked, lr=likelihood_ratio, lr_reason=lr_reason,
         own=node.node_lab().code,
         form=forms.LeadRequestForm(formdata=None) if may_ask else None,
-        bound=bound, bound_record=record, final=search.status in FINAL)
+        bound=bound, bound_record=record, final=search.status in FINAL,
+        wait_minutes=current_app.config["NETWORK_SEARCH_TIMEOUT"] // 60)
 
 
 @bp.route("/network/searches/<int:search_id>/status.json")
