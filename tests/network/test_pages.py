@@ -467,6 +467,9 @@ def test_a_partner_search_the_hub_never_took_says_so_in_the_readers_language(app
     api = app.test_client().get(f"/api/v1/partner-searches/{search_id}",
                                 headers=lab.headers("examiner")).get_json()
     assert api["status"] == "failed" and api["error"] == said
+    spanish_api = app.test_client().get(f"/api/v1/partner-searches/{search_id}", headers={
+        **lab.headers("examiner"), "Accept-Language": "es"}).get_json()
+    assert spanish_api["error"].startswith("No se pudo contactar con el nodo regional")
 
 
 def test_a_hub_reason_without_wording_is_introduced_in_the_readers_language(node_app,
