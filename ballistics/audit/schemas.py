@@ -22,6 +22,9 @@ class AuditFilterSchema(PageArgs):
         r"^[a-z][a-z0-9_]{0,79}$", error=_l("A table name: lower-case letters, digits and _.")))
     object_id = fields.String(validate=validate.Length(max=80))
     action = fields.String(validate=one_of(*AuditAction))
+    #: at the regional hub: "network", the hub's own records (members, keys, shared records,
+    #: searches, leads, exchanges), kept apart from its staff's lab
+    log = fields.String(validate=validate.OneOf(["network"]))
 
     @validates_schema
     def _dates_in_order(self, data: dict, **_kwargs) -> None:

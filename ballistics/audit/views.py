@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from flask import (
     Blueprint,
     Response,
+    abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -39,16 +41,32 @@ def _filters(read=load_filters) -> Filters:
     return read(AuditFilterSchema)
 
 
+#: the chain of records that belong to no lab: at the hub, its network records (written by the
+#: hub's API and tasks, which act for no lab); a lab node keeps little there
+NETWORK_CHAIN = 0
+
+
+def _chain(filters: dict) -> int:
+    """Whose log the page reads: the user's lab's, or at the hub its network records."""
+    if filters.get("log") == "network":
+        if current_app.config["APP_ROLE"] != "hub":
+            abort(404)
+        return NETWORK_CHAIN
+    return current_user.lab_id
+
+
 def _zone() -> str:
     """The lab's time zone: the page shows times in it, and a filter's days are its days."""
     return current_user.lab.time_zone or "UTC"
 
 
 def _context(filters: dict) -> dict:
-    lab_id = current_user.lab_id
-    names = browse.people(lab_id)
-    types = browse.record_types(lab_id)
+    chain = _chain(filters)
+    names = browse.people(current_user.lab_id)
+    types = browse.record_types(chain)
     return {"filters": filters, "names": names, "types": types,
+            "network_log": chain == NETWORK_CHAIN,
+            "hub": current_app.config["APP_ROLE"] == "hub",
             "actions": [a.value for a in AuditAction], "record_pages": browse.RECORD_PAGES,
             "changes": browse.changes, "actor_name": browse.actor_name, "shown": browse.shown,
             "export_args": {k: v for k, v in _raw(filters).items()
@@ -64,11 +82,14 @@ def _raw(filters: dict) -> dict[str, str]:
 @login_required
 def log_page() -> ResponseReturnValue:
     filters = _filters(page_filters)
-    lab_id = current_user.lab_id
-    page = listed(filters, lambda: browse.entries_select(lab_id, filters, _zone()),
+    chain = _chain(filters)
+    page = listed(filters, lambda: browse.entries_select(chain, filters, _zone()),
                   order_by=browse.ORDER)
-    return render_template("audit/log.html", page=page, status=browse.log_status(lab_id),
-                           backup=backups.status(), verify_form=VerifyForm(formdata=None),
+    # the network records are sealed in no lab's ledger: nothing for "verify now" to check
+    return render_template("audit/log.html", page=page, status=browse.log_status(chain),
+                           backup=backups.status(),
+                           verify_form=(VerifyForm(formdata=None) if chain != NETWORK_CHAIN
+                                        else None),
                            **_context(filters)), filters.status
 
 
@@ -90,11 +111,11 @@ class VerifyForm(PageForm):
 @login_required
 def print_page() -> ResponseReturnValue:
     filters = _filters()
-    lab_id = current_user.lab_id
-    page = paginate(browse.entries_select(lab_id, filters, _zone()), page=1, per_page=PRINT_LIMIT,
+    chain = _chain(filters)
+    page = paginate(browse.entries_select(chain, filters, _zone()), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "print", page.total)
-    return render_template("audit/print.html", page=page, status=browse.log_status(lab_id),
+    return render_template("audit/print.html", page=page, status=browse.log_status(chain),
                            limit=PRINT_LIMIT, generated_at=datetime.now(UTC),
                            **_context(filters))
 
@@ -103,13 +124,13 @@ def print_page() -> ResponseReturnValue:
 @login_required
 def export_csv() -> ResponseReturnValue:
     filters = _filters()
-    lab_id = current_user.lab_id
+    chain = _chain(filters)
     total = db.session.scalar(
-        browse.entries_select(lab_id, filters, _zone()).with_only_columns(db.func.count()))
+        browse.entries_select(chain, filters, _zone()).with_only_columns(db.func.count()))
     _record_export(filters, "csv", total)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     filename = f"{current_user.lab.code}-audit-{stamp}.csv"
-    return Response(stream_with_context(browse.csv_lines(lab_id, filters, _zone())),
+    return Response(stream_with_context(browse.csv_lines(chain, filters, _zone())),
                     mimetype="text/csv", headers={
                         "Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -122,13 +143,14 @@ def export_pdf() -> ResponseReturnValue:
 
     filters = _filters()
     lab = current_user.lab
-    page = paginate(browse.entries_select(lab.id, filters, _zone()), page=1, per_page=PRINT_LIMIT,
+    chain = _chain(filters)
+    page = paginate(browse.entries_select(chain, filters, _zone()), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "pdf", page.total)
     now = datetime.now(UTC)
     data = pdf.render(lab_name=lab.name, generated_by=current_user.full_name,
                       generated_at=now, filters=_context(filters)["export_args"],
-                      entries=page.items, total=page.total, status=browse.log_status(lab.id),
+                      entries=page.items, total=page.total, status=browse.log_status(chain),
                       names=browse.people(lab.id), actor_name=browse.actor_name,
                       zone=_zone())
     filename = f"{lab.code}-audit-{now.strftime('%Y%m%dT%H%M%SZ')}.pdf"

@@ -101,7 +101,9 @@ def scan_upload(item_id: int) -> ResponseReturnValue:
 @login_required
 def scan_status(scan_id: int) -> ResponseReturnValue:
     scan = _scan(scan_id)
-    return jsonify(status=scan.status, reason=scan.status_said,
+    # label and reason as the page says them (the poller shows them in the reader's language,
+    # not the code and the stored English)
+    return jsonify(status=scan.status, label=label(scan.status), reason=scan.status_said,
                    final=scan.status in panels.FINAL)
 
 
@@ -176,7 +178,8 @@ def _search_page(search: Search) -> str:
 @login_required
 def search_status(search_id: int) -> ResponseReturnValue:
     search = _search(search_id)
-    return jsonify(status=search.status, reason=search.error_said, done=search.progress_done,
+    return jsonify(status=search.status, label=label(search.status), reason=search.error_said,
+                   done=search.progress_done,
                    total=search.progress_total, final=search.status in panels.FINAL)
 
 

@@ -49,6 +49,10 @@ def current_actor() -> Actor:
     if actor is not None:
         return actor
     if has_request_context():
+        # a request authenticated otherwise than by an account (a member lab's signature at
+        # the hub) names its actor for the request
+        if (signed := getattr(g, "actor", None)) is not None:
+            return signed
         user = getattr(g, "api_user", None)
         origin = "api"
         if user is None:

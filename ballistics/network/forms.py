@@ -72,6 +72,10 @@ class SendExhibitForm(PageForm):
     partner = StringField(_l("Partner lab (network code)"))
     note = StringField(_l("Note to the partner (e.g. the lead it answers)"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.item_id.flags.required = True  # checked by the view (a choice, not the schema's)
+
 
 class ReceiveExhibitForm(PageForm):
     """Record the arrival of a partner's exhibit into one of our cases."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, g
 
 from ballistics.core.api import ApiBlueprint
+from ballistics.core.context import Actor
 from ballistics.network import hub, trust
 from ballistics.network import schemas as s
 
@@ -20,6 +21,9 @@ def signed_member() -> None:
     if current_app.config["APP_ROLE"] != "hub":
         abort(404)
     g.member = trust.authenticate()
+    # The hub's audit log names the member lab that signed what it wrote (it said
+    # "web:anonymous" for every lab's search, lead and exchange).
+    g.actor = Actor(None, None, f"hub-api:{g.member.code}")
 
 
 @bp.operation("/records", "POST", summary="Share a record (idempotent per version)", tags=TAGS,

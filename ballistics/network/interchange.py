@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -56,7 +57,10 @@ def export_record(scan: Scan, source: imaging.X3pRecord2) -> imaging.X3pRecord2:
     lab = db.session.get(Lab, scan.lab_id)
     fields = source.as_dict()
     fields["creator"] = fields["creator"] or f"{lab.name} ({lab.code})"
-    fields["date"] = fields["date"] or scan.created_at.replace(microsecond=0).isoformat()
+    # the upload time is UTC: said so in the file (xsd:dateTime with its zone), so a reader
+    # elsewhere can put it in their own zone
+    fields["date"] = fields["date"] or scan.created_at.replace(microsecond=0,
+                                                               tzinfo=UTC).isoformat()
     return imaging.X3pRecord2(**fields)
 
 

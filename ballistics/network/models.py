@@ -350,6 +350,10 @@ class PartnerSearch(db.Model):
     k: Mapped[int] = mapped_column(default=50)
     status: Mapped[SearchState] = mapped_column(db_enum(SearchState), default=SearchState.QUEUED)
     error: Mapped[str] = mapped_column(Text, default="")
+    #: ``error`` as its wording (:mod:`ballistics.core.wording`) when this node wrote it (the
+    #: hub unreachable, no answer in time), so the page says it in the reader's language; None
+    #: for the hub's own reasons and searches failed before it was kept (0025)
+    error_wording: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     hub_search_id: Mapped[int | None]
     n_references: Mapped[int] = mapped_column(default=0)
     #: the hub's answer: owner code, opaque reference, score, LR; never more
@@ -357,6 +361,11 @@ class PartnerSearch(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+    @property
+    def error_said(self) -> str:
+        """Why it failed, in the reader's language (the stored English without a wording)."""
+        return said(self.error_wording) if self.error_wording else self.error
 
 
 class PartnerLead(db.Model):

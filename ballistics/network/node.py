@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ballistics import imaging
 from ballistics.auth.access import require_role
@@ -20,6 +21,7 @@ from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARC
 from ballistics.core.errors import Conflict, NotFound, Unprocessable
 from ballistics.core.labels import label
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import Wording, english
 from ballistics.evidence.models import Case, Item, ItemStatus
 from ballistics.extensions import db
 from ballistics.network import client, signing
@@ -276,6 +278,31 @@ def _send(messages: list[OutboxMessage]) -> None:
     _delivered(messages[0], client.call(method, path, body))
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """What this node has for the hub and has not delivered yet."""
+
+    waiting: int
+    #: when the oldest waiting message was written
+    since: datetime | None
+    #: the last try to deliver failed (the hub down or unreachable)
+    failing: bool
+    #: when the next try is due (after a failure's back-off)
+    next_try: datetime | None
+
+
+def backlog() -> Backlog:
+    """Messages for the hub not delivered yet, and whether the last try failed: the network
+    page says so rather than letting "the hub has it within a minute" stand."""
+    pending = select(OutboxMessage).where(OutboxMessage.topic == Topic.HUB,
+                                          OutboxMessage.sent_at.is_(None))
+    waiting = db.session.scalar(select(func.count()).select_from(pending.subquery()))
+    head = db.session.scalars(pending.order_by(OutboxMessage.id).limit(1)).first()
+    if head is None:
+        return Backlog(0, None, False, None)
+    return Backlog(waiting, head.created_at, bool(head.last_error), head.available_at)
+
+
 def deliver(limit: int = 1000) -> tuple[int, int]:
     """Send pending hub messages strictly in the order they were written (consecutive record
     messages in batches); stop at the first that cannot be sent now (the hub is down), so
@@ -361,10 +388,13 @@ def poll_search(search: PartnerSearch) -> bool:
     return True
 
 
-def fail_search(search_id: int, reason: str) -> None:
+def fail_search(search_id: int, reason: Wording) -> None:
+    """Record why this node gave a partner search up: its English for the API, its wording for
+    the page (in the reader's language)."""
     search = db.session.get(PartnerSearch, search_id)
     if search is not None and search.status not in (SearchState.DONE, SearchState.FAILED):
-        search.status, search.error, search.finished_at = SearchState.FAILED, reason, utcnow()
+        search.status, search.finished_at = SearchState.FAILED, utcnow()
+        search.error, search.error_wording = english(reason), reason
 
 
 # -- leads -----------------------------------------------------------------------------------

@@ -201,7 +201,11 @@ class PartnerSearchOut(BaseSchema):
     id = fields.Integer()
     scan_id = fields.Integer()
     status = fields.String()
-    error = fields.String()
+    # as the candidates' lr_note: in the caller's language where this node wrote the reason
+    error = fields.String(attribute="error_said", metadata={
+        "description": "why the search failed, in the caller's language (their account's, "
+                       "else Accept-Language) where this node wrote it; the hub's own reasons "
+                       "as the hub gave them"})
     n_references = fields.Integer()
     candidates = fields.List(fields.Dict(), metadata={
         "description": "the hub's answer; a candidate's lr_note (why there is no LR) in the "

@@ -5,6 +5,7 @@ old nonces. Each does nothing in the other role."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery import chord
@@ -17,10 +18,13 @@ from ballistics.comparisons import signature_index
 from ballistics.core.celery import task
 from ballistics.core.context import acting_as
 from ballistics.core.timeutil import utcnow
+from ballistics.core.wording import wording
 from ballistics.extensions import db
-from ballistics.network import hub, hub_index, node, trust
+from ballistics.network import client, hub, hub_index, node, trust
 from ballistics.network.models import PartnerSearch, SearchState
 from ballistics.outbox.services import enqueue
+
+log = logging.getLogger(__name__)
 
 #: errors worth a retry (a database or file store away for a moment)
 TRANSIENT = (OperationalError, OSError)
@@ -101,7 +105,20 @@ def pull() -> dict:
 
 
 def _search_gave_up(exc: BaseException, search_id: int) -> None:
-    node.fail_search(search_id, f"The hub could not be reached or refused the search: {exc}")
+    # The exception (the hub's address, an errno) is for the log; the examiner reads what
+    # happened and what to do, in their language.
+    log.warning("partner search %s given up: %s", search_id, exc)
+    if isinstance(exc, client.HubRefused):
+        reason = wording("The regional hub refused the search (%(reason)s); nothing was "
+                         "compared.", reason=exc.message or exc.code)
+    else:
+        reason = wording("The regional hub could not be reached; nothing was compared. Search "
+                         "again once the hub is back.")
+    node.fail_search(search_id, reason)
+
+
+#: seconds between two tries to hand a queued partner search to a hub out of reach
+HUB_WAIT_SECONDS = 30
 
 
 @task("network.submit_search", on_give_up=_search_gave_up, retry_on=(OSError,))
@@ -110,7 +127,20 @@ def submit_search(search_id: int) -> str:
     if search is None or search.status != SearchState.QUEUED:
         return "skipped"
     with acting_as(search.created_by_id, search.lab_id, "task:network.submit_search"):
-        node.submit_search(search)
+        try:
+            node.submit_search(search)
+        except client.HubUnavailable as exc:
+            # The hub down is what an outage looks like: the search waits for it (as the lab's
+            # outbox does) for NETWORK_SEARCH_TIMEOUT, and goes when it answers; failing it
+            # after a minute of retries lost the examiner's request to a restart of the hub.
+            db.session.rollback()
+            limit = timedelta(seconds=current_app.config["NETWORK_SEARCH_TIMEOUT"])
+            if utcnow() - search.created_at < limit:
+                submit_search.apply_async((search_id,), countdown=HUB_WAIT_SECONDS)
+                return "waiting for the hub"
+            _search_gave_up(exc, search_id)
+            db.session.commit()
+            return "gave up"
         db.session.commit()
     poll_search.apply_async((search_id,), countdown=1)
     return "submitted"
@@ -127,7 +157,9 @@ def poll_search(search_id: int) -> str:
             return search.status.value
         limit = timedelta(seconds=current_app.config["NETWORK_SEARCH_TIMEOUT"])
         if utcnow() - search.created_at > limit:
-            node.fail_search(search.id, f"The hub did not answer within {limit.seconds} s.")
+            node.fail_search(search.id, wording(
+                "The regional hub did not answer within %(seconds)s s; search again.",
+                seconds=int(limit.total_seconds())))
             db.session.commit()
             return "timed out"
     poll_search.apply_async((search_id,), countdown=1)

@@ -4,10 +4,14 @@ searches and leads against the 24-48 h that leads are expected in."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from functools import partial
 
+from babel import dates as babel_dates
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -19,7 +23,9 @@ from ballistics.comparisons.panels import likelihood_ratio
 from ballistics.comparisons.permissions import REVIEW_CANDIDATES, SCAN_AND_SEARCH
 from ballistics.comparisons.validation import lr_reason
 from ballistics.core.forms import FormRefused, load, submit, summary
+from ballistics.core.i18n import local_datetime
 from ballistics.core.labels import label
+from ballistics.core.numbers import number
 from ballistics.core.ratelimit import upload_limit
 from ballistics.evidence.custody import load_item
 from ballistics.evidence.models import Case, Item
@@ -28,6 +34,7 @@ from ballistics.network import dashboard, exchange, forms, interchange, node
 from ballistics.network.models import (
     ExhibitTransfer,
     LeadDirection,
+    LeadStatus,
     NetworkAccess,
     PartnerLead,
     PartnerSearch,
@@ -46,6 +53,8 @@ from ballistics.network.permissions import (
 )
 
 bp = Blueprint("network", __name__)
+#: a partner lab's network code, as the API's schema checks it
+LAB_CODE = re.compile(r"[A-Z0-9-]{2,16}")
 FINAL = (SearchState.DONE, SearchState.FAILED)
 
 
@@ -92,6 +101,21 @@ def reference_import_form(item: Item, bound: forms.ImportForm | None = None
     return bound or forms.ImportForm(formdata=None, calibre=item.calibre)
 
 
+@bp.app_template_filter("file_time")
+def file_time(text: str) -> str:
+    """A time as another system wrote it in a file (x3p Record2's ISO 8601 Date): with its
+    zone, in the lab's zone and the reader's format; without one, the reader's format and a
+    word that the file names no zone (the page showed "2026-11-27T12:43:20" as it was)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except (AttributeError, ValueError):
+        return text or "—"  # not a time this reader can parse: the file's own words
+    if when.tzinfo is not None:
+        return local_datetime(when.astimezone(UTC).replace(tzinfo=None), "short")
+    written = babel_dates.format_datetime(when, "short", tzinfo=None, locale=get_locale())
+    return _("%(when)s (the file names no time zone)", when=written)
+
+
 def _node_only() -> None:
     if not connected():
         abort(404)
@@ -119,7 +143,7 @@ def _overview(policy_form: forms.PolicyForm | None = None,
                "outgoing": [x for x in leads if x.direction == LeadDirection.OUTGOING],
                "searches": db.session.scalars(lab_select(PartnerSearch, current_user)
                                               .order_by(PartnerSearch.id.desc()).limit(20)).all(),
-               "manager": manager}
+               "manager": manager, "backlog": node.backlog()}
     if manager:
         policy = node.policy_of(lab_id)
         if policy_form is None:
@@ -173,15 +197,23 @@ def policy_set() -> ResponseReturnValue:
     render = partial(_overview)
 
     def call(_data: dict):
+        # Codes as the exhibit form reads them (upper case); a wrong one is named, once.
+        partners = [code.upper() for code in forms.as_list(form.partners.data)]
+        wrong = [code for code in partners if not LAB_CODE.fullmatch(code)]
+        if wrong:
+            refused = {"partners": [_("Not a lab code (A-Z, 0-9, -; 2 to 16 characters): "
+                                      "%(codes)s.", codes=", ".join(wrong))]}
+            raise FormRefused(summary(form, refused), form, render, refused)
         data = load(form, forms.PolicyForm.schema, render, {
-            "mode": form.mode.data, "partners": forms.as_list(form.partners.data),
+            "mode": form.mode.data, "partners": partners,
             "offence_contains": forms.as_list(form.offence_contains.data),
             "agency_contains": forms.as_list(form.agency_contains.data)})
         return node.set_policy(current_user, **data)
 
     return submit(form, call, render=render,
-                  done=lambda p: (_("Sharing set to %(mode)s; what the hub holds follows within a "
-                                    "minute.", mode=label(p.mode)), url_for(".overview")))
+                  done=lambda p: (_("Sharing set to %(mode)s; what the hub holds follows once "
+                                    "the hub has the change.", mode=label(p.mode)),
+                                  url_for(".overview")))
 
 
 @bp.post("/network/exclusions")
@@ -222,7 +254,8 @@ def search_start(scan_id: int) -> ResponseReturnValue:
 
     return submit(forms.ButtonForm(), lambda _d: node.start_partner_search(current_user, scan),
                   render=lambda _f: item_page_html(scan.item),
-                  done=lambda s: (_("Partner search %(id)s sent to the regional hub.", id=s.id),
+                  done=lambda s: (_("Partner search %(id)s queued for the regional hub; this page "
+                                    "follows it.", id=s.id),
                                   url_for(".search_page", search_id=s.id)))
 
 
@@ -234,22 +267,27 @@ def search_page(search_id: int) -> ResponseReturnValue:
                                    what="partner search"))
 
 
-def _search_page(search: PartnerSearch, bound: forms.LeadRequestForm | None = None) -> str:
+def _search_page(search: PartnerSearch, bound: forms.LeadRequestForm | None = None,
+                 record: int | None = None) -> str:
+    """``bound``: the refused question about candidate ``record``, shown with its note and
+    its error in that candidate's row only (the other rows keep empty forms)."""
     asked = {x.reference: x for x in db.session.scalars(
         lab_select(PartnerLead, current_user).where(PartnerLead.search_id == search.id))}
     may_ask = current_user.has_role(*REVIEW_CANDIDATES)
     return render_template("network/search.html", search=search, scan=db.session.get(
         Scan, search.scan_id), asked=asked, lr=likelihood_ratio, lr_reason=lr_reason,
         own=node.node_lab().code,
-        form=bound or (forms.LeadRequestForm(formdata=None) if may_ask else None),
-        final=search.status in FINAL)
+        form=forms.LeadRequestForm(formdata=None) if may_ask else None,
+        bound=bound, bound_record=record, final=search.status in FINAL,
+        wait_minutes=current_app.config["NETWORK_SEARCH_TIMEOUT"] // 60)
 
 
 @bp.route("/network/searches/<int:search_id>/status.json")
 @login_required
 def search_status(search_id: int) -> ResponseReturnValue:
     search = get_in_lab(PartnerSearch, search_id, current_user, what="partner search")
-    return jsonify(status=search.status.value, reason=search.error,
+    return jsonify(status=search.status.value, label=label(search.status),
+                   reason=search.error_said,
                    final=search.status in FINAL)
 
 
@@ -259,15 +297,19 @@ def lead_request(search_id: int, record: int) -> ResponseReturnValue:
     search = get_in_lab(PartnerSearch, search_id, current_user, what="partner search")
     form = forms.LeadRequestForm()
 
+    render = partial(_search_page, search, record=record)
+
     def call(data: dict) -> PartnerLead:
         return node.request_lead(current_user, search, record, data["note"])
 
-    return submit(form, lambda _d: call(load(form, forms.LeadRequestForm.schema,
-                                             partial(_search_page, search),
+    return submit(form, lambda _d: call(load(form, forms.LeadRequestForm.schema, render,
                                              {"record": record, "note": form.note.data or ""})),
-                  render=partial(_search_page, search),
-                  done=lambda lead: (_("%(lab)s is asked about %(ref)s; its answer appears under "
-                                       "Network.", lab=lead.partner_code, ref=lead.reference),
+                  render=render,
+                  # the question waits in our outbox until the hub takes it (it may be down):
+                  # said as going, not as asked
+                  done=lambda lead: (_("Your question about %(ref)s goes to %(lab)s through the "
+                                       "regional hub; the answer appears under Network.",
+                                       lab=lead.partner_code, ref=lead.reference),
                                      url_for(".lead_page", lead_id=lead.id)))
 
 
@@ -390,12 +432,18 @@ def exhibit_send() -> ResponseReturnValue:
     render = partial(_exhibits)
 
     def call(_data: dict) -> ExhibitTransfer:
-        data = load(form, forms.SendExhibitForm.schema, render,
-                    {"partner": (form.partner.data or "").strip().upper(),
-                     "note": form.note.data or ""})
-        if not (form.item_id.data or "").isdigit():
-            missing = {"item_id": [_("Choose the item you send.")]}
-            raise FormRefused(summary(form, missing), form, render, missing)
+        # Every refusal at once: the item chosen or not, and the schema's fields.
+        refused = {} if (form.item_id.data or "").isdigit() else {
+            "item_id": [_("Choose the item you send.")]}
+        try:
+            data = load(form, forms.SendExhibitForm.schema, render,
+                        {"partner": (form.partner.data or "").strip().upper(),
+                         "note": form.note.data or ""})
+        except FormRefused as exc:
+            refused.update(exc.fields)
+            raise FormRefused(summary(form, refused), form, render, refused) from exc
+        if refused:
+            raise FormRefused(summary(form, refused), form, render, refused)
         item = load_item(current_user, int(form.item_id.data))
         return exchange.send_exhibit(current_user, item, **data)
 
@@ -433,3 +481,22 @@ def hub_dashboard() -> ResponseReturnValue:
         abort(404)
     require_role(current_user, OPERATE_HUB, "see the hub dashboard")
     return render_template("network/hub.html", dash=dashboard.build())
+
+
+@bp.app_template_global()
+def lead_count(status: str, n: int) -> str:
+    """"2 open", "1 declined": each status counted as the reader's language counts (Spanish
+    agrees the participle with "pistas": "1 abierta", "2 abiertas")."""
+    count = number(n)  # grouped as the reader's language groups it
+    return {
+        LeadStatus.OPEN: lambda: ngettext("%(count)s open", "%(count)s open", n, count=count),
+        LeadStatus.DISCLOSED: lambda: ngettext("%(count)s disclosed", "%(count)s disclosed", n,
+                                               count=count),
+        LeadStatus.EXHIBIT_REQUESTED: lambda: ngettext(
+            "%(count)s with the exhibit requested", "%(count)s with the exhibit requested", n,
+            count=count),
+        LeadStatus.DECLINED: lambda: ngettext("%(count)s declined", "%(count)s declined", n,
+                                              count=count),
+        LeadStatus.EXPIRED: lambda: ngettext("%(count)s expired", "%(count)s expired", n,
+                                             count=count),
+    }[LeadStatus(status)]()

@@ -12,7 +12,8 @@
   function update(el, s) {
     const badge = el.querySelector("[data-status]");
     if (badge) {
-      badge.textContent = s.status.replace(/_/g, " ");
+      // the server's label is in the reader's language; the code is the fallback
+      badge.textContent = s.label || s.status.replace(/_/g, " ");
       badge.className = `badge st-${s.status}`;
       badge.title = s.reason || "";
       if (s.status === "failed" && s.reason && !el.querySelector("[data-reason]")) {

@@ -68,7 +68,11 @@ def test_upload_on_the_item_page_uses_the_upload_service(app, client, lab):
                                                                    "circular")
     assert f'data-poll="/scans/{scan.id}/status.json"' in page and "queued" in page
     status = examiner.client.get(f"/scans/{scan.id}/status.json").get_json()
-    assert status == {"status": "queued", "reason": "", "final": False}
+    assert status == {"status": "queued", "label": "queued", "reason": "", "final": False}
+    # The poller writes the label into the badge: in the reader's language, not the code.
+    spanish = examiner.client.get(f"/scans/{scan.id}/status.json",
+                                  headers={"Accept-Language": "es"}).get_json()
+    assert spanish["label"] == "en cola" and spanish["status"] == "queued"
 
     before, files = _count(Scan), _store_files(app)
     refusals = [

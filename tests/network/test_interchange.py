@@ -130,8 +130,10 @@ def test_a_scan_without_metadata_exports_the_lab_and_measurement_date(app, lab):
     assert response.status_code == 200
     back = imaging.read_x3p(response.data)
     scan = db.session.get(Scan, scan_id)
-    # The file had no creator of its own beyond the generator: kept; no date: the upload's.
-    assert back.meta["x3p"]["date"] == scan.created_at.replace(microsecond=0).isoformat()
+    # The file had no creator of its own beyond the generator: kept; no date: the upload's,
+    # with its zone (UTC) said, so a reader elsewhere can put it in their own.
+    assert back.meta["x3p"]["date"] == (scan.created_at.replace(microsecond=0).isoformat()
+                                        + "+00:00")
     assert back.meta["x3p"]["creator"] == imaging.read_x3p(data).meta["x3p"]["creator"]
     assert _same_surface(back, imaging.read_x3p(data))
 
@@ -239,3 +241,34 @@ def test_write_x3p_round_trips_metadata_and_heights_bit_for_bit():
     other = rng.normal(0, 3.7, (40, 50))
     again = imaging.read_x3p(imaging.write_x3p(imaging.Surface(other, 2.0, 2.0, {}))).heights
     assert (np.abs(again - other) <= np.spacing(np.abs(other))).all()
+
+
+def test_the_item_page_says_when_a_reference_was_measured_in_the_readers_terms(app, lab,
+                                                                              other_lab):
+    """The measurement date of an imported reference was shown as the file wrote it
+    ("measured 2026-11-27T12:43:20"). With a zone it is the lab's time, named; without one it
+    says the file names none."""
+    client = app.test_client()
+    scan_id = _scanned_and_shared(client, lab, x3p_bytes(3, 2), "synthetic.x3p")
+    zoned = client.get(f"/api/v1/scans/{scan_id}/x3p", headers=lab.headers("manager")).data
+    naive = imaging.write_x3p(imaging.read_x3p(x3p_bytes(3, 4)),
+                              record=imaging.X3pRecord2(date="2026-11-26T10:00:00"))
+    item = _item(client, other_lab)
+    for data, name in ((zoned, "zoned.x3p"), (naive, "naive.x3p")):
+        response = _import(client, other_lab, "examiner", item["id"], data, name,
+                           source_lab=lab.lab.code)
+        assert response.status_code == 201, response.get_json()
+    other_lab.lab.time_zone = "America/Bogota"
+    db.session.commit()
+    measured = db.session.get(Scan, scan_id).created_at.replace(microsecond=0).isoformat()
+    browser = Browser(app, other_lab, "examiner")
+    page = browser.get(f"/items/{item['id']}")
+    provenance = [p.split("</div>")[0] for p in page.split('data-testid="provenance">')[1:]]
+    assert len(provenance) == 2
+    assert not any(measured in p or "2026-11-26T10:00:00" in p for p in provenance)
+    assert "(the file names no time zone)" in page
+    zoned_line = next(p for p in provenance if "names no time zone" not in p)
+    assert zoned_line.count("America/Bogota") == 2  # measured and imported, in the lab's zone
+    browser.client.set_cookie("lang", "es")
+    spanish = browser.get(f"/items/{item['id']}")
+    assert "medida 26/11/26, 10:00 (el archivo no indica la zona horaria)" in spanish

@@ -150,7 +150,10 @@ def test_a_partner_search_not_done_yet_claims_no_count_of_admissible_records(nod
                 page = examiner.client.get(f"/network/searches/{search.id}",
                                            headers={"Accept-Language": lang}).text
                 assert "admissible" not in page and "admisible" not in page, (state, lang)
+        # queued: the hub has not taken it (it may be down), so it is not said to be searching
         page = examiner.get(f"/network/searches/{searches[SearchState.QUEUED].id}")
+        assert "Waiting for the regional hub" in page and "is searching" not in page
+        page = examiner.get(f"/network/searches/{searches[SearchState.RUNNING].id}")
         assert "The hub is searching; candidates appear when it is done." in page
         page = examiner.get(f"/network/searches/{searches[SearchState.FAILED].id}")
         assert "The search did not finish: it compared nothing and lists no candidate." in page
@@ -407,3 +410,293 @@ def test_the_api_excludes_once_and_lifts_an_exclusion(node_app, monkeypatch):
         assert lifted.json["case_id"] == case.id and lifted.json["lifted_at"].endswith("+00:00")
         assert client.post(lift, json=why, headers=kit.headers("manager")).status_code == 409
         db.session.remove()
+
+
+# -- the network as its users found it (QA walk of scripts/run --network) -------------------
+
+
+def test_a_partner_search_the_hub_never_took_says_so_in_the_readers_language(app, lab,
+                                                                            monkeypatch):
+    """The hub is down: the search is queued, not "sent to the regional hub"; the page does
+    not claim the hub is searching; the search waits for the hub; when the node gives up, the
+    reason is the reader's language without the hub's address or an errno (it was "The hub
+    could not be reached or refused the search: hub at http://... unreachable: <urlopen error
+    [Errno 111] ...>" on Spanish pages too)."""
+    from ballistics.network import tasks
+
+    monkeypatch.setitem(app.config, "NETWORK_HUB_URL", "http://127.0.0.1:9")
+    monkeypatch.setitem(app.config, "NETWORK_LAB", lab.lab.code)
+    _, scan_id = _scan(lab, 21, "Robbery", "Central Police")
+    db.session.commit()
+    examiner = Browser(app, lab, "examiner")
+    path, page, flashes = examiner.submit(f"/scans/{scan_id}/partner-searches", {})
+    search_id = int(path.rsplit("/", 1)[1])
+    assert flashes == [("success", f"Partner search {search_id} queued for the regional hub; "
+                                   "this page follows it.")]
+    assert "Waiting for the regional hub" in page and "The hub is searching" not in page
+    assert "if it does not answer within 15 minutes" in page
+
+    # The node's worker tries the hub (nobody listens at 127.0.0.1:9): the search waits and
+    # is tried again, not failed after a minute of retries (a hub restart lost it).
+    again = []
+    monkeypatch.setattr(tasks.submit_search, "apply_async",
+                        lambda args, countdown: again.append((args, countdown)))
+    assert tasks.submit_search.run(search_id) == "waiting for the hub"
+    assert again == [((search_id,), tasks.HUB_WAIT_SECONDS)]
+    search = db.session.get(PartnerSearch, search_id)
+    assert search.status == SearchState.QUEUED and search.error == ""
+    # Still out of reach past NETWORK_SEARCH_TIMEOUT: it fails, saying why.
+    search.created_at -= timedelta(seconds=app.config["NETWORK_SEARCH_TIMEOUT"])
+    db.session.commit()
+    assert tasks.submit_search.run(search_id) == "gave up"
+    assert len(again) == 1
+    db.session.remove()
+    english_page = unescape(examiner.get(f"/network/searches/{search_id}"))
+    said = ("The regional hub could not be reached; nothing was compared. Search again once the "
+            "hub is back.")
+    assert said in english_page
+    examiner.client.set_cookie("lang", "es")
+    spanish = unescape(examiner.get(f"/network/searches/{search_id}"))
+    assert ("No se pudo contactar con el nodo regional; no se comparó nada. Vuelva a buscar "
+            "cuando el nodo esté disponible.") in spanish
+    for leak in ("127.0.0.1", "Errno", "unreachable", "could not be reached"):
+        assert leak not in spanish
+    status = examiner.client.get(f"/network/searches/{search_id}/status.json").get_json()
+    assert (status["status"], status["label"], status["final"]) == ("failed", "fallido", True)
+    assert status["reason"].startswith("No se pudo contactar")
+    api = app.test_client().get(f"/api/v1/partner-searches/{search_id}",
+                                headers=lab.headers("examiner")).get_json()
+    assert api["status"] == "failed" and api["error"] == said
+    spanish_api = app.test_client().get(f"/api/v1/partner-searches/{search_id}", headers={
+        **lab.headers("examiner"), "Accept-Language": "es"}).get_json()
+    assert spanish_api["error"].startswith("No se pudo contactar con el nodo regional")
+
+
+def test_a_hub_reason_without_wording_is_introduced_in_the_readers_language(node_app,
+                                                                            monkeypatch):
+    """A search the hub itself failed carries the hub's English reason: the Spanish page says
+    whose words they are rather than dropping English into the sentence."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 22, "Robbery", "Central Police")
+        search = PartnerSearch(lab_id=kit.lab.id, scan_id=scan_id, status=SearchState.FAILED,
+                               created_by_id=kit.id("examiner"), finished_at=utcnow(),
+                               error="a comparison task failed; see the hub worker's log")
+        db.session.add(search)
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        examiner.client.set_cookie("lang", "es")
+        page = unescape(examiner.get(f"/network/searches/{search.id}"))
+        assert ("El nodo regional abandonó la búsqueda; su motivo, en sus propias palabras: "
+                "<q lang=\"en\">a comparison task failed; see the hub worker's log</q>") in page
+        db.session.remove()
+
+
+def test_a_refused_note_to_the_owner_stays_in_its_candidates_row(node_app, monkeypatch):
+    """A note too long for one candidate is refused beside that candidate's note; the other
+    candidates' forms stay empty (the refused note was copied into every row, all with one
+    id, and the refusal was only at the top of the page)."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 23, "Robbery", "Central Police")
+        found = {"owner": "LABB", "calibre": "9mm Luger", "cmc_count": 9, "score": 9.0,
+                 "signature_similarity": 0.8, "likelihood_ratio": None}
+        search = PartnerSearch(
+            lab_id=kit.lab.id, scan_id=scan_id, status=SearchState.DONE, n_references=2,
+            created_by_id=kit.id("examiner"), finished_at=utcnow(), candidates=[
+                {**found, "rank": 1, "record": 7, "reference": "LABB-7"},
+                {**found, "rank": 2, "record": 8, "reference": "LABB-8"}])
+        db.session.add(search)
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        note = "same firing pin drag? " * 100  # 2,200 characters: past the 2,000 allowed
+        _, page, flashes = examiner.submit(
+            f"/network/searches/{search.id}/candidates/8/lead", {"note": note})
+        assert flashes[0][0] == "error"
+        assert field_errors(page) == {"note": "Longer than maximum length 2000."}
+        assert page.count("same firing pin drag?") == 100  # in the row asked about only
+        assert 'id="note-7"' in page and 'id="note-8"' in page and 'id="note"' not in page
+        row7 = page.split('data-record="7"')[1].split("</tr>")[0]
+        assert "same firing pin drag?" not in row7 and "field-error" not in row7
+        row8 = page.split('data-record="8"')[1].split("</tr>")[0]
+        assert 'aria-describedby="note-8-error"' in row8
+        # Asked: the question waits for the hub (down here), so it "goes"; it was said to be
+        # asked ("LABB is asked about LABB-8") before the hub had it.
+        _, page, flashes = examiner.submit(
+            f"/network/searches/{search.id}/candidates/8/lead", {"note": "same gun?"})
+        assert flashes == [("success", "Your question about LABB-8 goes to LABB through the "
+                                       "regional hub; the answer appears under Network.")]
+        assert "when the hub has the lead" in page
+        db.session.remove()
+
+
+def test_the_hub_dashboard_counts_leads_of_each_status_in_agreement(hub_app):
+    """"0 revelada", "2 abierta": each status is counted as the language counts it."""
+    from flask import render_template
+
+    from ballistics.network.dashboard import Dashboard
+
+    dash = Dashboard(members=[], overdue=[], entry_to_lead=(None, None),
+                     lead_to_answer=(None, None), answered_within_48h=None, searches=0,
+                     leads_by_status={"open": 2, "disclosed": 1, "exhibit_requested": 0,
+                                      "declined": 0, "expired": 1})
+    pages = {}
+    for lang in ("en", "es"):
+        with hub_app.test_request_context("/hub", headers={"Accept-Language": lang}):
+            pages[lang] = render_template("network/hub.html", dash=dash)
+    assert ("2 open · 1 disclosed · 0 with the exhibit requested · 0 declined · 1 expired"
+            in pages["en"])
+    assert ("2 abiertas · 1 revelada · 0 con el indicio solicitado · 0 rechazadas · 1 vencida"
+            in pages["es"])
+
+
+def test_sharing_with_named_labs_reads_codes_as_typed_and_names_a_wrong_one(node_app,
+                                                                            monkeypatch):
+    """"labb, labc" is read as the codes LABB and LABC (the exhibit form reads them so);
+    a code that cannot be one is named, once (the page said "A lab code (A-Z, 0-9, -)." once
+    per wrong code, without saying which)."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        manager = Browser(node_app, kit, "manager")
+        _, page, flashes = manager.submit("/network/policy", {
+            "mode": "named", "partners": "labb, no lab!, L", "offence_contains": "robbery"})
+        assert flashes[0][0] == "error"
+        assert field_errors(page) == {
+            "partners": "Not a lab code (A-Z, 0-9, -; 2 to 16 characters): NO LAB!, L."}
+        assert 'value="robbery"' in page  # what was typed stays
+        assert db.session.scalar(select(func.count(SharePolicy.id)).where(
+            SharePolicy.lab_id == kit.lab.id)) == 0
+        _, _, flashes = manager.submit("/network/policy", {"mode": "named",
+                                                           "partners": "labb, Labc"})
+        # not "within a minute": the hub (down here) has it when it has it
+        assert flashes == [("success", "Sharing set to named; "
+                                       "what the hub holds follows once the hub has the "
+                                       "change.")]
+        policy = db.session.scalars(select(SharePolicy).where(
+            SharePolicy.lab_id == kit.lab.id)).one()
+        assert policy.partners == ["LABB", "LABC"]
+        db.session.remove()
+
+
+def test_sending_an_exhibit_names_every_missing_field_at_once(node_app, monkeypatch):
+    """No item chosen and no partner given: both are refused beside their fields (the item's
+    refusal came only after the partner was put right), and the item is marked required."""
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        examiner = Browser(node_app, kit, "examiner")
+        page = examiner.get("/network/exhibits")
+        item_label = page.split('for="item_id"')[0] if 'for="item_id"' in page else page
+        assert 'Item in your hands <span class="req"' in item_label
+        _, page, flashes = examiner.submit("/network/exhibits", {"item_id": "", "partner": "",
+                                                                 "note": "kept"})
+        assert set(field_errors(page)) == {"item_id", "partner"}
+        assert flashes[0][1].startswith("Please correct the form. Item in your hands: Choose")
+        assert 'value="kept"' in page
+        db.session.remove()
+
+
+def test_an_answered_lead_asked_of_us_shows_when_it_was_answered_not_due(node_app,
+                                                                         monkeypatch):
+    """The overview's "Answer due" column of a lead already answered said its old due date."""
+    from ballistics.network.models import LeadDirection, LeadStatus, PartnerLead
+
+    with node_app.app_context():
+        kit = make_lab()
+        monkeypatch.setitem(node_app.config, "NETWORK_LAB", kit.lab.code)
+        _, scan_id = _scan(kit, 24, "Robbery", "Central Police")
+        due = utcnow() + timedelta(hours=48)
+        answered = PartnerLead(lab_id=kit.lab.id, direction=LeadDirection.INCOMING,
+                               hub_lead_id=41, partner_code="LABB", reference="r41",
+                               scan_id=scan_id, score=9.0, status=LeadStatus.DISCLOSED,
+                               answer="our case 4", due_at=due, answered_at=utcnow())
+        waiting = PartnerLead(lab_id=kit.lab.id, direction=LeadDirection.INCOMING,
+                              hub_lead_id=42, partner_code="LABB", reference="r42",
+                              scan_id=scan_id, score=8.0, status=LeadStatus.OPEN, due_at=due)
+        db.session.add_all([answered, waiting])
+        db.session.commit()
+        examiner = Browser(node_app, kit, "examiner")
+        examiner.client.set_cookie("lang", "es")
+        cells = [c.split("</td>")[0] for c in
+                 examiner.get("/network").split('data-testid="lead-due">')[1:]]
+        assert len(cells) == 2
+        assert cells[0].startswith("2") and "respondida" not in cells[0]  # r42: due
+        assert cells[1].startswith("respondida el ")  # r41
+        db.session.remove()
+
+
+def test_the_hub_operator_reads_the_hubs_network_records_in_the_audit_log(hub_app, member,
+                                                                         node_app):
+    """The hub's own records (a member registered, searches, leads) are audited with no lab:
+    the hub operator's audit log read only the staff lab's entries, so the network's looks were
+    nowhere to be seen. At the hub the log offers both; a lab node has no network log."""
+    code = member[0]
+    with hub_app.app_context():
+        staff = make_lab(code="HUBAUD" + code[-3:])
+        operator = Browser(hub_app, staff, "manager")
+        own = operator.get("/audit")
+        assert 'data-testid="hub-logs"' in own and "hub_members" not in own
+        page = unescape(operator.get("/audit?log=network"))
+        assert "the hub's network records" in page and "hub_members" in page
+        assert code in page and 'data-testid="network-log-unsealed"' in page
+        assert '<input type="hidden" name="log" value="network">' in page  # filters keep it
+        filtered = operator.get("/audit?log=network&object_type=hub_members")
+        assert code in filtered
+        csv = operator.client.get("/audit/export.csv?log=network").text
+        assert "hub_members" in csv and code in csv
+        spanish = operator.client.get("/audit?log=network", headers={"Accept-Language": "es"})
+        assert "los registros de red del nodo regional" in unescape(spanish.text)
+        db.session.remove()
+    with node_app.app_context():
+        kit = make_lab()
+        manager = Browser(node_app, kit, "manager")
+        assert manager.get("/audit?log=network", expect=404)
+        assert 'data-testid="hub-logs"' not in manager.get("/audit")
+        db.session.remove()
+
+
+def test_the_network_page_says_when_the_hub_cannot_be_reached(app, lab, monkeypatch):
+    """The hub down: what the lab did (a sharing change, a lead, an answer) waits in its
+    outbox. The page said nothing, and the flash had said the hub would have it "within a
+    minute": it now says how much waits, since when, and that it goes when the hub answers."""
+    from ballistics.network import node
+
+    monkeypatch.setitem(app.config, "NETWORK_HUB_URL", "http://127.0.0.1:9")
+    monkeypatch.setitem(app.config, "NETWORK_LAB", lab.lab.code)
+    # this test's outbox only (the session's database is shared with other tests)
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == Topic.HUB, OutboxMessage.sent_at.is_(None))):
+        message.sent_at = utcnow()
+    db.session.commit()
+    from ballistics.network.models import LeadDirection, LeadStatus, PartnerLead
+
+    _, scan_id = _scan(lab, 31, "Robbery", "Central Police")
+    lead = PartnerLead(lab_id=lab.lab.id, direction=LeadDirection.INCOMING, hub_lead_id=31,
+                       partner_code="LABB", reference="r31", scan_id=scan_id, score=9.0,
+                       status=LeadStatus.OPEN, due_at=utcnow() + timedelta(hours=48))
+    db.session.add(lead)
+    db.session.commit()
+    manager = Browser(app, lab, "manager")
+    assert 'data-testid="hub-backlog"' not in manager.get("/network")
+    _, _, flashes = Browser(app, lab, "examiner").submit(
+        f"/network/leads/{lead.id}/answer", {"status": "declined", "answer": "sealed"})
+    assert flashes[0][0] == "success"
+    page = manager.get("/network")
+    assert "1 change made here is on its way to the regional hub." in page
+    assert node.deliver() == (0, 1)  # nobody listens at 127.0.0.1:9
+    db.session.commit()
+    page = unescape(manager.get("/network"))
+    assert ("The regional hub could not be reached at the last try: 1 change made here since "
+            in page)
+    assert "Partner searches wait for it too." in page
+    manager.client.set_cookie("lang", "es")
+    spanish = unescape(manager.get("/network"))
+    assert "No se pudo contactar con el nodo regional en el último intento: 1 cambio" in spanish
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == Topic.HUB, OutboxMessage.sent_at.is_(None))):
+        message.sent_at = utcnow()  # delivered: the page is quiet again
+    db.session.commit()
+    assert 'data-testid="hub-backlog"' not in manager.get("/network")

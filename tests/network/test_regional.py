@@ -3,6 +3,8 @@ HTTP on loopback, each with its own PostgreSQL database and Celery worker."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from sqlalchemy import JSON, String, Text, func, select
@@ -152,11 +154,19 @@ def test_partner_search_lead_and_disclosure_across_three_process_groups(tmp_path
 
 
 def test_hub_down_nothing_lost_everything_once_in_order(tmp_path):
-    with cluster(tmp_path, labs=("LABA",)) as net:
+    # Retries of a moment (0.2 s doubling, 5 times): a partner search that failed after its
+    # task's retries is seen failed within seconds, not after a minute.
+    with cluster(tmp_path, labs=("LABA",), TASK_RETRY_DELAY=0.2) as net:
         hub, lab_a = net["HUB"], net["LABA"]
         data = x3p_bytes(44, 0)
         scans = [_scan(lab_a, 44, 0, data=data) for _ in range(20)]
         hub.stop_web()
+        # A partner search asked while the hub is away waits for it (it failed once the task's
+        # retries were spent, so a hub restart lost the examiner's request).
+        search = lab_a.api("POST", f"/scans/{scans[-1]['id']}/partner-searches", "examiner",
+                           202, json={})
+        time.sleep(10)  # past the retries of a moment (about 6 s)
+        assert lab_a.api("GET", f"/partner-searches/{search['id']}")["status"] == "queued"
         lab_a.api("PUT", "/network/policy", "manager", json={"mode": "all"})
         for scan in scans[:2]:
             lab_a.api("POST", f"/scans/{scan['id']}/share/withdraw", "manager", 202, json={
@@ -177,6 +187,11 @@ def test_hub_down_nothing_lost_everything_once_in_order(tmp_path):
         withdrawn = {r.record_id for r in rows if r.withdrawn_at is not None}
         assert withdrawn == {s["id"] for s in scans[:2]}
         assert all(r.version == (2 if r.record_id in withdrawn else 1) for r in rows)
+        # the waiting search went once the hub was back (its own lab's records are not its
+        # candidates: done, none)
+        done = wait_for(lambda: lab_a.api("GET", f"/partner-searches/{search['id']}"),
+                        lambda x: x["status"] in ("done", "failed"), timeout=120, interval=2)
+        assert (done["status"], done["error"]) == ("done", "")
         with hub.app.app_context():  # each record arrived once: one insert audited per record
             inserts = db.session.scalar(select(func.count(AuditEntry.id)).where(
                 AuditEntry.object_type == "hub_records", AuditEntry.action == "insert"))

@@ -136,3 +136,17 @@ def test_the_directory_lists_active_members_to_signed_members_only(hub_app, memb
     before = _counts(hub_app)
     headers = signing.sign("GET", url, b"", key_id=key_id, seed=bytes(key))
     _refused(hub_app, client.get(url, headers=headers), 403, "revoked_lab", before)
+
+
+def test_the_hubs_audit_log_names_the_member_lab_that_signed_the_request(hub_app, member):
+    """What a signed request writes at the hub is on record as that lab's doing (its origin
+    said "web:anonymous" for every lab's records, searches and leads alike)."""
+    code, key, key_id = member
+    response = _post(hub_app.test_client(), key, key_id, _record(record_id=77))
+    assert response.status_code == 200, response.get_json()
+    with hub_app.app_context():
+        stored = db.session.scalar(select(HubRecord).where(HubRecord.owner_code == code))
+        origins = set(db.session.scalars(select(AuditEntry.origin).where(
+            AuditEntry.object_type == "hub_records", AuditEntry.object_id == str(stored.id))))
+        db.session.remove()
+    assert origins == {f"hub-api:{code}"}
