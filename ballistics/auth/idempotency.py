@@ -54,7 +54,7 @@ def key_from_header(value: str) -> str:
         raise Unprocessable(
             _("The Idempotency-Key header must be 1 to %(max)s printable ASCII characters "
               "(a UUID, for example).", max=MAX_LENGTH),
-            fields={HEADER: [f"1 to {MAX_LENGTH} printable ASCII characters."]})
+            fields={HEADER: [_("1 to %(max)s printable ASCII characters.", max=MAX_LENGTH)]})
     return key
 
 
@@ -122,18 +122,18 @@ def claim(user: User, key: str, print_: str) -> IdempotencyKey | Replay:
             if found is None:
                 raise Conflict(_("Another request with this Idempotency-Key is in progress; "
                                  "send it again in a moment."),
-                               fields={HEADER: ["In use by a request in progress."]},
+                               fields={HEADER: [_("In use by a request in progress.")]},
                                code="idempotency_key_in_use") from None
     if not hmac.compare_digest(found.fingerprint, print_):
         raise Unprocessable(
             _("This Idempotency-Key was already used for another request (another operation, "
               "record or body); nothing was done. Use a new key for a new request."),
-            fields={HEADER: ["Already used for another request."]},
+            fields={HEADER: [_("Already used for another request.")]},
             code="idempotency_key_reused")
     if found.status is None:  # committed without its answer: cannot happen (see record())
         raise Conflict(_("Another request with this Idempotency-Key is in progress; "
                          "send it again in a moment."),
-                       fields={HEADER: ["In use by a request in progress."]},
+                       fields={HEADER: [_("In use by a request in progress.")]},
                        code="idempotency_key_in_use")
     return Replay(found.status, found.body or "")
 

@@ -189,9 +189,11 @@ def test_a_key_taken_by_an_answer_that_cannot_be_read_answers_409(app, client, l
 @pytest.mark.parametrize("key", ["", "   ", "x" * 256, "clé", "a\tb"])
 def test_a_bad_key_answers_422_naming_the_header(app, client, lab, key):
     case = Api(client, lab, "tech").new_case()
-    refused = _post(client, lab, "tech", f"/cases/{case['id']}/items", BODY, key)
+    refused = _post(client, lab, "tech", f"/cases/{case['id']}/items", BODY, key,
+                    **{"Accept-Language": "es"})
     assert refused.status_code == 422, refused.get_json()
-    assert list(refused.get_json()["fields"]) == ["Idempotency-Key"]
+    assert refused.get_json()["fields"] == {
+        "Idempotency-Key": [f"De 1 a {idempotency.MAX_LENGTH} caracteres ASCII imprimibles."]}
     assert _items(case["id"]) == 0 and _keys(lab.id("tech")) == []
 
 
