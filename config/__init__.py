@@ -119,6 +119,10 @@ def load_settings(overrides: dict | None = None) -> dict:
         "HUB_SEARCH_STUCK_AFTER": int(env.get("HUB_SEARCH_STUCK_AFTER", 540)),
         # The hub: hours an owning lab has to answer a lead (NIBIN expects leads in 24-48 h).
         "NETWORK_LEAD_HOURS": int(env.get("NETWORK_LEAD_HOURS", 48)),
+        # The hub: the staff lab whose ledger log also seals the network records (audit entries
+        # of no lab: members, shared records, searches, leads, exchanges); empty: the hub's
+        # first lab. docs/ledger.md, "The hub's log".
+        "HUB_LEDGER_LAB": env.get("HUB_LEDGER_LAB", ""),
         # Rate limits (ballistics/core/ratelimit.py): one store for every web process (Redis in
         # production; memory:// counts per process, so scripts/run serves from one process).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -241,6 +241,7 @@ class LogStatus:
 def log_status(lab_id: int) -> LogStatus:
     from sqlalchemy import func
 
+    from ballistics.ledger.hublog import chains_of
     from ballistics.ledger.models import LedgerCheckpoint, LedgerLog, LedgerWitness
 
     ledger = db.session.get(LedgerLog, lab_id)
@@ -258,7 +259,8 @@ def log_status(lab_id: int) -> LogStatus:
         AuditEntry.chain_key == lab_id, AuditEntry.object_type == VERIFICATION,
         AuditEntry.action == AuditAction.READ).order_by(AuditEntry.id.desc()).limit(1)).first()
     since = db.session.scalar(select(func.count(AuditEntry.id)).where(
-        AuditEntry.chain_key == lab_id, AuditEntry.id > (last.id if last else 0))) or 0
+        AuditEntry.chain_key.in_(chains_of(lab_id)),
+        AuditEntry.id > (last.id if last else 0))) or 0
     return LogStatus(ledger.size if ledger else 0, ledger is not None, alarms,
                      checkpoint.size if checkpoint else None,
                      checkpoint.created_at if checkpoint else None, witnesses, last, since)

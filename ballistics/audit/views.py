@@ -25,10 +25,12 @@ from ballistics.audit.permissions import READ_AUDIT
 from ballistics.audit.schemas import AuditFilterSchema
 from ballistics.audit.services import record_read
 from ballistics.auth.access import require_role
+from ballistics.auth.models import Lab
 from ballistics.backup import services as backups
 from ballistics.core.forms import PageForm
 from ballistics.core.pagination import Filters, listed, load_filters, page_filters, paginate
 from ballistics.extensions import db
+from ballistics.ledger import hublog
 
 bp = Blueprint("audit", __name__)
 
@@ -42,8 +44,9 @@ def _filters(read=load_filters) -> Filters:
 
 
 #: the chain of records that belong to no lab: at the hub, its network records (written by the
-#: hub's API and tasks, which act for no lab); a lab node keeps little there
-NETWORK_CHAIN = 0
+#: hub's API and tasks, which act for no lab), sealed in the hub staff lab's ledger log
+#: (``ballistics.ledger.hublog``); a lab node keeps little there, in no log
+NETWORK_CHAIN = hublog.NETWORK_CHAIN
 
 
 def _chain(filters: dict) -> int:
@@ -55,6 +58,16 @@ def _chain(filters: dict) -> int:
     return current_user.lab_id
 
 
+def _ledger_lab(chain: int) -> int | None:
+    """The lab whose ledger log seals the chain (None: no log does)."""
+    return hublog.hub_ledger_lab() if chain == NETWORK_CHAIN else chain
+
+
+def _status(chain: int) -> browse.LogStatus:
+    lab_id = _ledger_lab(chain)
+    return browse.log_status(chain if lab_id is None else lab_id)
+
+
 def _zone() -> str:
     """The lab's time zone: the page shows times in it, and a filter's days are its days."""
     return current_user.lab.time_zone or "UTC"
@@ -64,8 +77,10 @@ def _context(filters: dict) -> dict:
     chain = _chain(filters)
     names = browse.people(current_user.lab_id)
     types = browse.record_types(chain)
+    ledger_lab = _ledger_lab(chain)
     return {"filters": filters, "names": names, "types": types,
             "network_log": chain == NETWORK_CHAIN,
+            "ledger_lab": db.session.get(Lab, ledger_lab) if ledger_lab is not None else None,
             "hub": current_app.config["APP_ROLE"] == "hub",
             "actions": [a.value for a in AuditAction], "record_pages": browse.RECORD_PAGES,
             "changes": browse.changes, "actor_name": browse.actor_name, "shown": browse.shown,
@@ -85,11 +100,12 @@ def log_page() -> ResponseReturnValue:
     chain = _chain(filters)
     page = listed(filters, lambda: browse.entries_select(chain, filters, _zone()),
                   order_by=browse.ORDER)
-    # the network records are sealed in no lab's ledger: nothing for "verify now" to check
-    return render_template("audit/log.html", page=page, status=browse.log_status(chain),
+    # "verify now" verifies the user's lab's log: the network tab offers it when the network
+    # records are sealed in that log (at the hub, the staff lab's)
+    return render_template("audit/log.html", page=page, status=_status(chain),
                            backup=backups.status(),
-                           verify_form=(VerifyForm(formdata=None) if chain != NETWORK_CHAIN
-                                        else None),
+                           verify_form=(VerifyForm(formdata=None)
+                                        if _ledger_lab(chain) == current_user.lab_id else None),
                            **_context(filters)), filters.status
 
 
@@ -115,7 +131,7 @@ def print_page() -> ResponseReturnValue:
     page = paginate(browse.entries_select(chain, filters, _zone()), page=1, per_page=PRINT_LIMIT,
                     order_by=browse.ORDER, filters=filters)
     _record_export(filters, "print", page.total)
-    return render_template("audit/print.html", page=page, status=browse.log_status(chain),
+    return render_template("audit/print.html", page=page, status=_status(chain),
                            limit=PRINT_LIMIT, generated_at=datetime.now(UTC),
                            **_context(filters))
 
@@ -150,7 +166,7 @@ def export_pdf() -> ResponseReturnValue:
     now = datetime.now(UTC)
     data = pdf.render(lab_name=lab.name, generated_by=current_user.full_name,
                       generated_at=now, filters=_context(filters)["export_args"],
-                      entries=page.items, total=page.total, status=browse.log_status(chain),
+                      entries=page.items, total=page.total, status=_status(chain),
                       names=browse.people(lab.id), actor_name=browse.actor_name,
                       zone=_zone())
     filename = f"{lab.code}-audit-{now.strftime('%Y%m%dT%H%M%SZ')}.pdf"

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from ballistics.auth.models import Lab
 from ballistics.extensions import db
-from ballistics.ledger import checkpointing, court, export, labkeys, notes, witnesses
+from ballistics.ledger import checkpointing, court, export, hublog, labkeys, notes, witnesses
 from ballistics.ledger.keys import KeyringError, PublicKey, load_public_keys
 from ballistics.ledger.models import LedgerLog, LedgerWitness
 from ballistics.ledger.sealer import ensure_log, seal_all
@@ -36,7 +36,8 @@ from ballistics.ledger.verify import verify_lab
 from ballistics.ledger.worker import SealerLoop
 
 cli = AppGroup("ledger", help="The custody ledger: sealing, checkpoints, witnesses, proofs.")
-lab_option = click.option("--lab", "lab_code", help="Lab code (default: the only lab).")
+lab_option = click.option("--lab", "lab_code", help="Lab code (default: the only lab; at the "
+                          "hub, HUB_LEDGER_LAB, whose log also seals the network records).")
 
 
 def _lab(code: str | None) -> Lab:
@@ -45,6 +46,9 @@ def _lab(code: str | None) -> Lab:
         if lab is None:
             raise click.ClickException(f"no lab {code}")
         return lab
+    hub_lab = hublog.hub_ledger_lab()
+    if hub_lab is not None:
+        return db.session.get(Lab, hub_lab)
     labs = db.session.scalars(select(Lab).order_by(Lab.id).limit(2)).all()
     if len(labs) != 1:
         raise click.ClickException("several labs (or none): name one with --lab CODE")

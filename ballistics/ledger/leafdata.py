@@ -2,7 +2,8 @@
 
     ballistics-ledger/v1\\n<kind>\\n<lab id>\\n<source id>\\n<record hash>\\n
 
-hashed as an RFC 9162 leaf, ``SHA-256(0x00 || data)``.
+hashed as an RFC 9162 leaf, ``SHA-256(0x00 || data)``. ``<lab id>`` is the row's own lab: the
+log's, or 0 for a network record sealed in the hub's log (``ballistics.ledger.hublog``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ the highest id seen (``high``) and the ids missing below it (``holes``: a transa
 flight, or a rolled-back insert); each run looks at ``id > high`` and at the holes. A hole older
 than ``LEDGER_HOLE_SECONDS`` is dropped as a rollback; the sweep (``LEDGER_SWEEP_SECONDS``, an
 anti-join) still seals any row found later. Rows of every lab share the id sequence, so the
-cursor reads ids of all labs and keeps the rows of its own.
+cursor reads ids of all labs and keeps the rows of its own (at the hub, the hub's log also keeps
+the network records, audit entries of no lab: ``ballistics.ledger.hublog``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ballistics.core.timeutil import utcnow
 from ballistics.extensions import db
 from ballistics.ledger import merkle
 from ballistics.ledger.bulk import chunks, insert_rows
+from ballistics.ledger.hublog import chains_of
 from ballistics.ledger.labkeys import origin_for
 from ballistics.ledger.leaves import KIND_ORDER, SOURCES, Source, leaf_hash
 from ballistics.ledger.models import LedgerLeaf, LedgerLog, LedgerNode
@@ -100,6 +102,7 @@ def seal_lab(lab_id: int, *, wait: bool = False, batch: int = BATCH) -> SealResu
     """One sealing run for one lab, in its own transaction (never the caller's)."""
     ensure_log(lab_id)
     config = current_app.config
+    chains = chains_of(lab_id)  # before the lock: it reads the labs on a connection of its own
     now = time.time()
     with Session(db.engine, expire_on_commit=False) as session:
         ledger = lock_log(session, lab_id, wait=wait)
@@ -111,7 +114,7 @@ def seal_lab(lab_id: int, *, wait: bool = False, batch: int = BATCH) -> SealResu
         more = False
         for kind, source in SOURCES.items():
             state = scan.setdefault(kind.value, {"high": 0, "holes": []})
-            ids, truncated = _discover(session, source, lab_id, state, now,
+            ids, truncated = _discover(session, source, chains, state, now,
                                        config["LEDGER_HOLE_SECONDS"], batch)
             more = more or truncated
             found += [(source, row) for row in _load(session, source, ids)]
@@ -120,7 +123,7 @@ def seal_lab(lab_id: int, *, wait: bool = False, batch: int = BATCH) -> SealResu
         if sweep_due and not more:
             seen = {(s.kind.value, r.id) for s, r in found} | refused_ids
             for kind, source in SOURCES.items():
-                ids = [i for i in _unsealed(session, source, lab_id, scan[kind.value]["high"],
+                ids = [i for i in _unsealed(session, source, chains, scan[kind.value]["high"],
                                             batch) if (kind.value, i) not in seen]
                 if ids:
                     log.warning("ledger: the sweep found %d unsealed %s row(s) of lab %s",
@@ -142,7 +145,9 @@ def seal_lab(lab_id: int, *, wait: bool = False, batch: int = BATCH) -> SealResu
                 refused.append([source.kind.value, row.id, reason])
                 continue
             position = edge.size
-            created = edge.append(leaf_hash(source.kind.value, lab_id, row.id, row_map["hash"]))
+            # the row's own lab (0 for a network record at the hub), as the verifier derives it
+            created = edge.append(leaf_hash(source.kind.value, row_map[source.lab_column],
+                                            row.id, row_map["hash"]))
             leaves.append({"lab_id": lab_id, "position": position, "kind": source.kind,
                            "source_id": row.id, "leaf_hash": created[0].hash,
                            "recorded_at": source.time(row_map), "sealed_at": sealed_at})
@@ -174,9 +179,10 @@ def seal_all(lab_id: int, *, wait: bool = True) -> SealResult:
             return total
 
 
-def _discover(session: Session, source: Source, lab_id: int, state: dict, now: float,
-              hole_seconds: float, limit: int) -> tuple[list[int], bool]:
-    """Ids of this lab's rows that appeared since the last run; updates ``state``."""
+def _discover(session: Session, source: Source, chains: tuple[int, ...], state: dict,
+              now: float, hole_seconds: float, limit: int) -> tuple[list[int], bool]:
+    """Ids of this log's rows (of its ``chains``) that appeared since the last run; updates
+    ``state``."""
     found: list[int] = []
     holes = [list(h) for h in state.get("holes", [])]
     if holes:
@@ -186,7 +192,7 @@ def _discover(session: Session, source: Source, lab_id: int, state: dict, now: f
             cond = source.id.between(min(h[0] for h in holes), max(h[1] for h in holes))
         present = [r for r in session.execute(select(source.id, source.lab).where(cond))
                    if _in_holes(r.id, holes)]
-        found += [r.id for r in present if r[1] == lab_id]
+        found += [r.id for r in present if r[1] in chains]
         holes = _subtract(holes, {r.id for r in present})
     high = state.get("high", 0)
     rows = session.execute(select(source.id, source.lab).where(source.id > high)
@@ -198,7 +204,7 @@ def _discover(session: Session, source: Source, lab_id: int, state: dict, now: f
                 holes.append([prev + 1, r.id - 1, now])
             prev = r.id
         high = rows[-1].id
-        found += [r.id for r in rows if r[1] == lab_id]
+        found += [r.id for r in rows if r[1] in chains]
     state["high"] = high
     state["holes"] = [h for h in holes if now - h[2] < hole_seconds]
     return found, len(rows) == limit
@@ -233,10 +239,11 @@ def _load(session: Session, source: Source, ids: list[int]) -> list:
     return rows
 
 
-def _unsealed(session: Session, source: Source, lab_id: int, high: int, limit: int
-              ) -> list[int]:
-    """The sweep: this lab's rows up to ``high`` that have no leaf (an anti-join)."""
+def _unsealed(session: Session, source: Source, chains: tuple[int, ...], high: int, limit: int
+               ) -> list[int]:
+    """The sweep: this log's rows up to ``high`` that have no leaf (an anti-join)."""
     sealed = exists().where(LedgerLeaf.kind == source.kind, LedgerLeaf.source_id == source.id)
-    return list(session.scalars(select(source.id).where(source.lab == lab_id, source.id <= high,
+    return list(session.scalars(select(source.id).where(source.lab.in_(chains),
+                                                        source.id <= high,
                                                         ~sealed).order_by(source.id)
                                 .limit(limit)))

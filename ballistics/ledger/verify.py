@@ -27,6 +27,7 @@ from ballistics.evidence.models import Item
 from ballistics.extensions import db
 from ballistics.ledger import checkpoints, merkle, notes, witnesses
 from ballistics.ledger.checkpointing import CheckpointInfo, checkpoints_of, lab_keys
+from ballistics.ledger.hublog import NETWORK_CHAIN, chains_of
 from ballistics.ledger.keys import PublicKey
 from ballistics.ledger.leaves import SOURCES, Source, leaf_hash
 from ballistics.ledger.models import LeafKind, LedgerLeaf, LedgerLog, LedgerWitness
@@ -157,6 +158,7 @@ def _witnessed(session: Session, lab_id: int, origin: str, keys: list[PublicKey]
 
 def verify_lab(lab_id: int, *, ask_witnesses: bool = True) -> LedgerVerification:
     """Recompute the lab's log and check it against every checkpoint; see the module doc."""
+    chains = chains_of(lab_id)
     with Session(db.engine) as session:
         ledger = session.get(LedgerLog, lab_id)
         if ledger is None:
@@ -164,15 +166,18 @@ def verify_lab(lab_id: int, *, ask_witnesses: bool = True) -> LedgerVerification
             result.lines.append("the lab has no log yet (nothing sealed)")
             return result
         result = LedgerVerification(lab_id, ledger.origin, ledger.size)
+        if NETWORK_CHAIN in chains:
+            result.lines.append("this log also seals the hub's network records (audit entries "
+                                "of no lab)")
         keys = lab_keys(session, lab_id)
         witnessed, signed_only = _witnessed(session, lab_id, ledger.origin, keys, result,
                                             ask_witnesses)
         by_size: dict[int, list[Witnessed | CheckpointInfo]] = defaultdict(list)
         for item in [*witnessed, *signed_only]:
             by_size[item.size].append(item)
-        roots = _recompute(session, ledger, result, by_size)
+        roots = _recompute(session, ledger, chains, result, by_size)
         _judge(session, ledger, result, witnessed, signed_only, roots)
-        _unsealed(session, lab_id, ledger, result)
+        _unsealed(session, chains, ledger, result)
         for state in session.scalars(select(LedgerWitness).where(LedgerWitness.lab_id == lab_id)):
             if state.alarm:
                 result.fail(f"witness alarm: {state.alarm}")
@@ -181,8 +186,8 @@ def verify_lab(lab_id: int, *, ask_witnesses: bool = True) -> LedgerVerification
         return result
 
 
-def _recompute(session: Session, ledger: LedgerLog, result: LedgerVerification,
-               by_size: dict) -> dict[int, bytes]:
+def _recompute(session: Session, ledger: LedgerLog, chains: tuple[int, ...],
+               result: LedgerVerification, by_size: dict) -> dict[int, bytes]:
     """Rebuild the tree from the source rows; return its root at every checkpoint size."""
     edge = merkle.CompactRange()
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -214,7 +219,9 @@ def _recompute(session: Session, ledger: LedgerLog, result: LedgerVerification,
                                 describe(session, leaf.kind, leaf.source_id))
                 lab = row[source.lab_column]
                 recomputed = leaf_hash(leaf.kind.value, lab, leaf.source_id, record)
-                if lab != ledger.lab_id or recomputed != leaf.leaf_hash:
+                # a network record may stay in a log that no longer takes new ones (the hub's
+                # HUB_LEDGER_LAB changed): still this log's, not another lab's
+                if lab not in (*chains, NETWORK_CHAIN) or recomputed != leaf.leaf_hash:
                     result.fail(f"position {leaf.position}: the stored leaf does not match "
                                 f"{entry}", leaf.position,
                                 describe(session, leaf.kind, leaf.source_id))
@@ -286,12 +293,12 @@ def _entry_at(session: Session, lab_id: int, position: int) -> str:
     return describe(session, leaf.kind, leaf.source_id) if leaf else "beyond the stored log"
 
 
-def _unsealed(session: Session, lab_id: int, ledger: LedgerLog,
+def _unsealed(session: Session, chains: tuple[int, ...], ledger: LedgerLog,
               result: LedgerVerification) -> None:
     for kind, source in SOURCES.items():
         sealed = exists().where(LedgerLeaf.kind == kind, LedgerLeaf.source_id == source.id)
         n = session.scalar(select(func.count()).select_from(source.table)
-                           .where(source.lab == lab_id, ~sealed))
+                           .where(source.lab.in_(chains), ~sealed))
         result.unsealed += n or 0
     for _kind, _source_id, reason in ledger.scan.get("refused", []):
         result.fail(f"the sealer refused {reason}")

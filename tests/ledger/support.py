@@ -154,21 +154,7 @@ def rewrite_as_owner(event_id: int, reason: str, *, checkpoints_too: bool = Fals
             prev = new_hash
         conn.execute(update(Item.__table__).where(Item.id == item.id)
                      .values(custody_head=prev))
-        leaves = [h for (h,) in conn.execute(select(LedgerLeaf.leaf_hash).where(
-            LedgerLeaf.lab_id == lab_id).order_by(LedgerLeaf.position))]
-        tree = merkle.MemoryTree()
-        edge = merkle.CompactRange()
-        rows = []
-        for h in leaves:
-            rows += [{"lab_id": lab_id, "level": n.level, "idx": n.index, "hash": n.hash}
-                     for n in edge.append(h)[1:]]
-            tree.append(h)
-        conn.execute(delete(LedgerNode.__table__).where(LedgerNode.lab_id == lab_id))
-        if rows:
-            conn.execute(LedgerNode.__table__.insert(), rows)
-        conn.execute(update(LedgerLog.__table__).where(LedgerLog.lab_id == lab_id)
-                     .values(edge=[h.hex() for h in edge.hashes]))
-        assert edge.root() == tree.root()
+        _rebuild_tree(conn, lab_id)
         if checkpoints_too:
             conn.execute(text("DELETE FROM ledger_cosignatures WHERE checkpoint_id IN (SELECT id "
                               "FROM ledger_checkpoints WHERE lab_id = :lab)"), {"lab": lab_id})
@@ -178,4 +164,51 @@ def rewrite_as_owner(event_id: int, reason: str, *, checkpoints_too: bool = Fals
     conn = db.session.connection()
     without_triggers(conn, ["custody_events", "ledger_leaves", "ledger_nodes",
                              "ledger_checkpoints", "ledger_cosignatures"], statements)
+    db.session.commit()
+
+
+def _rebuild_tree(conn, lab_id: int) -> None:
+    """Recompute every tree node and the log's right edge from the stored leaves (the owner's
+    last step: the database then agrees with itself)."""
+    leaves = [h for (h,) in conn.execute(select(LedgerLeaf.leaf_hash).where(
+        LedgerLeaf.lab_id == lab_id).order_by(LedgerLeaf.position))]
+    tree = merkle.MemoryTree()
+    edge = merkle.CompactRange()
+    rows = []
+    for h in leaves:
+        rows += [{"lab_id": lab_id, "level": n.level, "idx": n.index, "hash": n.hash}
+                 for n in edge.append(h)[1:]]
+        tree.append(h)
+    conn.execute(delete(LedgerNode.__table__).where(LedgerNode.lab_id == lab_id))
+    if rows:
+        conn.execute(LedgerNode.__table__.insert(), rows)
+    conn.execute(update(LedgerLog.__table__).where(LedgerLog.lab_id == lab_id)
+                 .values(edge=[h.hex() for h in edge.hashes]))
+    assert edge.root() == tree.root()
+
+
+def rewrite_audit_entry_as_owner(entry_id: int, after: dict) -> None:
+    """The owner edition for an audit entry: change its ``after``, recompute its hash, its leaf,
+    every tree node and the right edge of the log that sealed it."""
+    from ballistics.audit.models import AuditEntry
+    from ballistics.audit.services import hashed_payload
+    from ballistics.core.hashing import chain_hash
+
+    table = AuditEntry.__table__
+    conn = db.session.connection()
+    row = dict(conn.execute(select(table).where(table.c.id == entry_id)).one()._mapping)
+    leaf = conn.execute(select(LedgerLeaf.lab_id).where(
+        LedgerLeaf.kind == LeafKind.AUDIT_ENTRY, LedgerLeaf.source_id == entry_id)).one()
+    row["after"] = after
+    new_hash = chain_hash(row["prev_hash"], hashed_payload(row))
+
+    def statements(conn) -> None:
+        conn.execute(update(table).where(table.c.id == entry_id)
+                     .values(after=after, hash=new_hash))
+        conn.execute(update(LedgerLeaf.__table__).where(
+            LedgerLeaf.kind == LeafKind.AUDIT_ENTRY, LedgerLeaf.source_id == entry_id)
+            .values(leaf_hash=leaf_hash("audit_entry", row["chain_key"], entry_id, new_hash)))
+        _rebuild_tree(conn, leaf.lab_id)
+
+    without_triggers(conn, ["audit_entries", "ledger_leaves", "ledger_nodes"], statements)
     db.session.commit()

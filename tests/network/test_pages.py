@@ -629,19 +629,22 @@ def test_an_answered_lead_asked_of_us_shows_when_it_was_answered_not_due(node_ap
 
 
 def test_the_hub_operator_reads_the_hubs_network_records_in_the_audit_log(hub_app, member,
-                                                                         node_app):
+                                                                         node_app, monkeypatch):
     """The hub's own records (a member registered, searches, leads) are audited with no lab:
     the hub operator's audit log read only the staff lab's entries, so the network's looks were
-    nowhere to be seen. At the hub the log offers both; a lab node has no network log."""
+    nowhere to be seen. At the hub the log offers both, the network's sealed in the staff lab's
+    ledger log (tests/ledger/test_hub_log.py); a lab node has no network log."""
     code = member[0]
     with hub_app.app_context():
         staff = make_lab(code="HUBAUD" + code[-3:])
+        monkeypatch.setitem(hub_app.config, "HUB_LEDGER_LAB", staff.lab.code)
         operator = Browser(hub_app, staff, "manager")
         own = operator.get("/audit")
         assert 'data-testid="hub-logs"' in own and "hub_members" not in own
         page = unescape(operator.get("/audit?log=network"))
         assert "the hub's network records" in page and "hub_members" in page
-        assert code in page and 'data-testid="network-log-unsealed"' in page
+        assert code in page and 'data-testid="network-log-sealed"' in page
+        assert 'data-testid="chain-state"' in page
         assert '<input type="hidden" name="log" value="network">' in page  # filters keep it
         filtered = operator.get("/audit?log=network&object_type=hub_members")
         assert code in filtered
