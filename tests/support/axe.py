@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import tarfile
@@ -51,11 +52,20 @@ def axe_script() -> Path:
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
         source = tar.extractfile("package/axe.min.js")
         assert source is not None
-        CACHE.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_bytes(source.read())
-        partial.replace(target)
+        install(target, source.read())
     return target
+
+
+def install(target: Path, data: bytes) -> None:
+    """Write ``target`` whole or not at all. Each caller writes a partial file of its own
+    (several xdist workers fetch axe at once on a clean clone; a shared ``.part`` name let one
+    rename the other's file away, and the other's rename then failed), then renames it over
+    the target: the last rename wins, with the same content."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
+    with os.fdopen(fd, "wb") as partial:
+        partial.write(data)
+    Path(name).replace(target)
 
 
 def run_axe(page, script: Path) -> list[dict]:
