@@ -362,47 +362,33 @@ def complaint_get(complaint_id: int):
     return _complaint(complaint_id)
 
 
-@bp.operation("/complaints/<int:complaint_id>/acknowledge", "POST", tags=COMPLAINTS,
-              summary="Receipt acknowledged to the complainant (§7.9.5)",
-              body=s.ComplaintAcknowledgeSchema, response=s.ComplaintSchema, errors=W)
-def complaint_acknowledge(complaint_id: int, data: dict):
-    return complaints.acknowledge(g.api_user, _complaint(complaint_id), **data)
+def _complaint_step(path: str, name: str, summary: str, schema: type, service, *,
+                    response: type = s.ComplaintSchema, status: int = 200) -> None:
+    """A step of a complaint's handling: the complaint of the caller's lab they may see, the
+    body, the service (as :func:`ballistics.evidence.api._custody_op` declares custody steps)."""
+
+    def view(complaint_id: int, data: dict):
+        return service(g.api_user, _complaint(complaint_id), **data)
+
+    view.__name__ = f"complaint_{name}"  # the operation's id
+    bp.operation(f"/complaints/<int:complaint_id>/{path}", "POST", tags=COMPLAINTS,
+                 summary=summary, body=schema, response=response, status=status,
+                 errors=W)(view)
 
 
-@bp.operation("/complaints/<int:complaint_id>/contacts", "POST", tags=COMPLAINTS,
-              summary="The complainant informed of progress (appended)",
-              body=s.ComplaintInformSchema, response=s.ComplaintContactSchema, status=201,
-              errors=W)
-def complaint_inform(complaint_id: int, data: dict):
-    return complaints.inform(g.api_user, _complaint(complaint_id), **data)
-
-
-@bp.operation("/complaints/<int:complaint_id>/reject", "POST", tags=COMPLAINTS,
-              summary="Not about the lab's activities: closed as not upheld, the reason "
-                      "communicated (by a lab manager not involved)",
-              body=s.ComplaintRejectSchema, response=s.ComplaintSchema, errors=W)
-def complaint_reject(complaint_id: int, data: dict):
-    return complaints.reject(g.api_user, _complaint(complaint_id), **data)
-
-
-@bp.operation("/complaints/<int:complaint_id>/assign", "POST", tags=COMPLAINTS,
-              summary="Assign an investigator not involved in the activities complained of",
-              body=s.ComplaintAssignSchema, response=s.ComplaintSchema, errors=W)
-def complaint_assign(complaint_id: int, data: dict):
-    return complaints.assign(g.api_user, _complaint(complaint_id), **data)
-
-
-@bp.operation("/complaints/<int:complaint_id>/decide", "POST", tags=COMPLAINTS,
-              summary="Upheld or not upheld, with the outcome (an upheld one may raise a "
-                      "nonconformity)",
-              body=s.ComplaintDecideSchema, response=s.ComplaintSchema, errors=W)
-def complaint_decide(complaint_id: int, data: dict):
-    return complaints.decide(g.api_user, _complaint(complaint_id), **data)
-
-
-@bp.operation("/complaints/<int:complaint_id>/close", "POST", tags=COMPLAINTS,
-              summary="The formal end communicated (§7.9.7), approved by a lab manager not "
-                      "involved and not its recorder",
-              body=s.ComplaintCloseSchema, response=s.ComplaintSchema, errors=W)
-def complaint_close(complaint_id: int, data: dict):
-    return complaints.close(g.api_user, _complaint(complaint_id), **data)
+_complaint_step("acknowledge", "acknowledge", "Receipt acknowledged to the complainant (§7.9.5)",
+                s.ComplaintAcknowledgeSchema, complaints.acknowledge)
+_complaint_step("contacts", "inform", "The complainant informed of progress (appended)",
+                s.ComplaintInformSchema, complaints.inform, response=s.ComplaintContactSchema,
+                status=201)
+_complaint_step("reject", "reject", "Not about the lab's activities: closed as not upheld, the "
+                "reason communicated (by a lab manager not involved)", s.ComplaintRejectSchema,
+                complaints.reject)
+_complaint_step("assign", "assign",
+                "Assign an investigator not involved in the activities complained of",
+                s.ComplaintAssignSchema, complaints.assign)
+_complaint_step("decide", "decide", "Upheld or not upheld, with the outcome (an upheld one may "
+                "raise a nonconformity)", s.ComplaintDecideSchema, complaints.decide)
+_complaint_step("close", "close", "The formal end communicated (§7.9.7), approved by a lab "
+                "manager not involved and not its recorder", s.ComplaintCloseSchema,
+                complaints.close)

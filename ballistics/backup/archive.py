@@ -29,7 +29,7 @@ import sqlite3
 import subprocess
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,25 +102,23 @@ def _run(args: list[str], env: dict) -> None:
         raise BackupError(f"{args[0]} failed: {done.stderr.strip() or done.returncode}")
 
 
-def _copy_hashed(src: Path, dst: Path) -> tuple[int, str]:
+def _hash(path: Path, copy_to: Path | None = None) -> tuple[int, str]:
+    """The file's size and SHA-256, read once; ``copy_to``: written there as it is read."""
     digest, size = hashlib.sha256(), 0
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with src.open("rb") as fin, dst.open("wb") as fout:
+    with path.open("rb") as fin, (copy_to.open("wb") if copy_to else nullcontext()) as fout:
         while block := fin.read(CHUNK):
             digest.update(block)
-            fout.write(block)
+            if fout is not None:
+                fout.write(block)
             size += len(block)
+    return size, digest.hexdigest()
+
+
+def _copy_hashed(src: Path, dst: Path) -> tuple[int, str]:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    found = _hash(src, copy_to=dst)
     shutil.copystat(src, dst)
-    return size, digest.hexdigest()
-
-
-def _hash(path: Path) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as f:
-        while block := f.read(CHUNK):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
+    return found
 
 
 def _files(root: Path, skip: Iterable[Path] = ()) -> Iterator[Path]:

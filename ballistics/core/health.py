@@ -42,10 +42,9 @@ def readiness() -> tuple[dict, bool]:
     try:
         revision = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     except SQLAlchemyError:
-        db.session.rollback()
         return {"status": "not ready", "database": "unreachable"}, False
     finally:
-        db.session.rollback()  # nothing held open by a monitor's request
+        db.session.rollback()  # nothing held open by a monitor's request, nor a failed one
     head = schema_head()
     if revision != head:
         return {"status": "not ready", "database": "ok", "schema": revision,
